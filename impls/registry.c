@@ -1,0 +1,39 @@
+/*
+ * registry.c — every map the suite knows, in the order reports list them.
+ * Adding a map = one file under impls/<family>/ + one line here.
+ */
+#include <string.h>
+
+#include "mb_map.h"
+
+extern const mb_map_ops mb_oa_linear_ops;
+extern const mb_map_ops mb_chained_ops;
+
+const mb_map_ops *const mb_registry[] = {
+    &mb_oa_linear_ops,
+    &mb_chained_ops,
+    NULL,
+};
+
+const mb_map_ops *mb_registry_find(const char *name)
+{
+    for (const mb_map_ops *const *p = mb_registry; *p; p++)
+        if (strcmp((*p)->name, name) == 0)
+            return *p;
+    return NULL;
+}
+
+const char *mb_config_unsupported(const mb_map_ops *ops, const mb_map_config *cfg)
+{
+    if (cfg->key_bytes != 8 && cfg->key_bytes != 16 && cfg->key_bytes != 48)
+        return "key_bytes must be 8, 16 or 48";
+    if (cfg->val_bytes != 8 && cfg->val_bytes != 64)
+        return "val_bytes must be 8 or 64";
+    if (cfg->key_bytes != 8 && !(ops->flags & MB_F_STR_KEYS))
+        return "this map supports only 8-byte keys";
+    if (cfg->val_bytes != 8 && !(ops->flags & MB_F_BIG_VALUES))
+        return "this map supports only 8-byte values";
+    if (cfg->shrink == MB_SHRINK_LOW_WATER && !(ops->flags & MB_F_SHRINK))
+        return "this map never shrinks";
+    return NULL;
+}

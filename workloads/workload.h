@@ -1,0 +1,76 @@
+/*
+ * workload.h — deterministic key streams and the measured phases.
+ *
+ * Keys: key i of a stream is mb_key_at(seed, i), a bijection of i, so keys
+ * 0..N-1 are distinct and keys N..2N-1 (the "miss" keys) never collide with
+ * them.  Sequential keys are i itself.  Values are derived from keys, so a
+ * phase's expected checksum is computed from the stream alone, without any
+ * map: a map that returns a wrong value or count fails the phase.
+ *
+ * Keys wider than 8 bytes (string blueprints) and values wider than 8 bytes
+ * are expanded from the u64 deterministically (mb_fill_bytes); mb_decode_bytes
+ * recovers the u64 and says whether the expansion is intact.
+ */
+#ifndef MB_WORKLOAD_H
+#define MB_WORKLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../impls/mb_map.h"
+
+typedef enum mb_dist {
+    MB_DIST_UNIFORM = 0,     /* uniform 64-bit keys */
+    MB_DIST_SEQUENTIAL = 1,  /* 0, 1, 2, ... */
+} mb_dist;
+
+typedef struct mb_stream {
+    mb_dist dist;
+    uint64_t seed;
+    size_t key_bytes, val_bytes;
+} mb_stream;
+
+uint64_t mb_splitmix64(uint64_t *state);
+/* Returns key i of the stream as a u64. */
+uint64_t mb_key_at(const mb_stream *s, uint64_t i);
+/* Returns the value stored for key k. */
+uint64_t mb_val_for(uint64_t k);
+/* Writes n bytes expanding x (n >= 8): the first 8 bytes are x itself. */
+void mb_fill_bytes(uint64_t x, unsigned char *out, size_t n);
+/* Returns 0 and sets *x when p holds mb_fill_bytes(*x, p, n), else -1. */
+int mb_decode_bytes(const unsigned char *p, size_t n, uint64_t *x);
+
+/* A phase runs over keys [begin, end) of a stream against one map. */
+typedef enum mb_phase {
+    MB_PHASE_INSERT = 0,     /* insert keys [0, N): every one must be new */
+    MB_PHASE_LOOKUP_HIT,     /* look up keys [0, N): every one found, values right */
+    MB_PHASE_LOOKUP_MISS,    /* look up keys [N, 2N): none found */
+    MB_PHASE_DELETE_ALL,     /* remove keys [0, N): every one found, map empty after */
+    MB_PHASE_CLEAR,          /* clear(): map empty after */
+    MB_PHASE_COUNT_
+} mb_phase;
+
+const char *mb_phase_name(mb_phase p);
+/* Returns the phase named s, or -1. */
+int mb_phase_parse(const char *s);
+
+/* What a phase saw.  ok == 0 names the first thing that was wrong. */
+typedef struct mb_phase_result {
+    uint64_t checksum;       /* what the map answered */
+    uint64_t expected;       /* what the stream says it must answer */
+    size_t ops;              /* operations performed (N, or 1 for clear) */
+    int enomem;              /* an insert returned MB_ENOMEM */
+    const char *error;       /* NULL when checksum == expected and count is right */
+} mb_phase_result;
+
+/* Runs phase p for n keys against map m (built by ops).  Times nothing. */
+mb_phase_result mb_run_phase(const mb_map_ops *ops, void *m, const mb_stream *s, mb_phase p,
+                             size_t n);
+
+/* Returns the expected live count after phase p ran on a map of n entries. */
+size_t mb_phase_count_after(mb_phase p, size_t n);
+/* Returns the map's live count (through stats, which may walk the map:
+ * never call it inside a timed region). */
+size_t mb_map_count(const mb_map_ops *ops, void *m);
+
+#endif
