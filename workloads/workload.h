@@ -58,14 +58,19 @@ int mb_phase_parse(const char *s);
 typedef struct mb_phase_result {
     uint64_t checksum;       /* what the map answered */
     uint64_t expected;       /* what the stream says it must answer */
-    size_t ops;              /* operations performed (N, or 1 for clear) */
+    size_t ops;              /* operations performed: N (clear: entries cleared) */
     int enomem;              /* an insert returned MB_ENOMEM */
     const char *error;       /* NULL when checksum == expected and count is right */
 } mb_phase_result;
 
-/* Runs phase p for n keys against map m (built by ops).  Times nothing. */
+/* Runs phase p for n keys against map m (built by ops).  Times nothing.
+ * Insert, lookup_hit and delete_all use keys [0, n); lookup_miss uses [n, 2n). */
 mb_phase_result mb_run_phase(const mb_map_ops *ops, void *m, const mb_stream *s, mb_phase p,
                              size_t n);
+/* The same over keys [begin, end) of the stream (lookup_miss: keys that were
+ * never inserted must be in that range). */
+mb_phase_result mb_run_phase_range(const mb_map_ops *ops, void *m, const mb_stream *s,
+                                   mb_phase p, size_t begin, size_t end);
 
 /* Returns the expected live count after phase p ran on a map of n entries. */
 size_t mb_phase_count_after(mb_phase p, size_t n);

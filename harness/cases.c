@@ -1,0 +1,267 @@
+/*
+ * cases.c — suites, filters and the expansion of a selection into cases.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const mb_blueprint mb_blueprints[] = {
+    { "u64->u64", 8, 8 },
+    { "u64->64B", 8, 64 },
+    { "str16->u64", 16, 8 },
+    { "str48->u64", 48, 8 },
+    { NULL, 0, 0 },
+};
+
+const mb_blueprint *mb_blueprint_find(const char *name)
+{
+    for (const mb_blueprint *b = mb_blueprints; b->name; b++)
+        if (strcmp(b->name, name) == 0)
+            return b;
+    return NULL;
+}
+
+const char *mb_dist_name(mb_dist d)
+{
+    return d == MB_DIST_SEQUENTIAL ? "sequential" : "uniform";
+}
+
+int mb_dist_parse(const char *s)
+{
+    if (strcmp(s, "uniform") == 0)
+        return MB_DIST_UNIFORM;
+    if (strcmp(s, "sequential") == 0)
+        return MB_DIST_SEQUENTIAL;
+    return -1;
+}
+
+static void sel_all_impls(mb_selection *sel)
+{
+    sel->n_impls = 0;
+    for (const mb_map_ops *const *p = mb_registry; *p && sel->n_impls < 64; p++)
+        sel->impls[sel->n_impls++] = *p;
+}
+
+int mb_selection_suite(mb_selection *sel, const char *suite)
+{
+    static const size_t quick_sizes[] = { 1000, 100000, 1000000 };
+    memset(sel, 0, sizeof *sel);
+    sel_all_impls(sel);
+    for (int p = 0; p < MB_PHASE_COUNT_; p++)
+        sel->phases[sel->n_phases++] = (mb_phase)p;
+    sel->seed = 0x6d61706265ULL; /* "mapbe" */
+    sel->with_hint = 1;
+    sel->allocators[sel->n_allocators++] = "glibc";
+    sel->dists[sel->n_dists++] = MB_DIST_UNIFORM;
+    if (strcmp(suite, "quick") == 0) {
+        sel->suite = "quick";
+        memcpy(sel->sizes, quick_sizes, sizeof quick_sizes);
+        sel->n_sizes = 3;
+        sel->blueprints[sel->n_blueprints++] = &mb_blueprints[0];
+        sel->reps = 2;
+        sel->processes = 3;
+        return 0;
+    }
+    if (strcmp(suite, "full") == 0) {
+        sel->suite = "full";
+        /* 16 .. 1e7, four points per octave below 1e6 (the sawtooth), then decades */
+        for (double n = 16; n < 1e6 && sel->n_sizes < 28; n *= 1.6)
+            sel->sizes[sel->n_sizes++] = (size_t)n;
+        sel->sizes[sel->n_sizes++] = 1000000;
+        sel->sizes[sel->n_sizes++] = 3000000;
+        sel->sizes[sel->n_sizes++] = 10000000;
+        for (const mb_blueprint *b = mb_blueprints; b->name; b++)
+            sel->blueprints[sel->n_blueprints++] = b;
+        sel->dists[sel->n_dists++] = MB_DIST_SEQUENTIAL;
+        sel->reps = 3;
+        sel->processes = 3;
+        return 0;
+    }
+    return -1;
+}
+
+/* Splits a comma-separated list in place; returns the count. */
+static size_t split_list(char *s, char **items, size_t max)
+{
+    size_t n = 0;
+    for (char *tok = strtok(s, ","); tok && n < max; tok = strtok(NULL, ","))
+        items[n++] = tok;
+    return n;
+}
+
+int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const char *cmd)
+{
+    const char *v;
+    char buf[1024], *items[64];
+    size_t n;
+
+#define LIST(flag)                                                                  \
+    ((v = mb_flag_value(argc, argv, i, flag, cmd)) != NULL &&                       \
+     (strlen(v) < sizeof buf || (mb_usage_error(cmd, "%s list too long", flag), 0)) && \
+     (strcpy(buf, v), n = split_list(buf, items, 64), 1))
+
+    if (LIST("--impl")) {
+        sel->n_impls = 0;
+        for (size_t k = 0; k < n; k++) {
+            const mb_map_ops *ops = mb_registry_find(items[k]);
+            if (!ops)
+                mb_usage_error(cmd, "no map named '%s' (mapbench list shows them)", items[k]);
+            sel->impls[sel->n_impls++] = ops;
+        }
+    } else if (LIST("--phase")) {
+        sel->n_phases = 0;
+        for (size_t k = 0; k < n; k++) {
+            int p = mb_phase_parse(items[k]);
+            if (p < 0)
+                mb_usage_error(cmd, "no phase named '%s'", items[k]);
+            sel->phases[sel->n_phases++] = (mb_phase)p;
+        }
+    } else if (LIST("--n")) {
+        sel->n_sizes = 0;
+        for (size_t k = 0; k < n && k < 32; k++) {
+            sel->sizes[sel->n_sizes] = mb_parse_count(items[k], "--n", cmd);
+            if (sel->sizes[sel->n_sizes] == 0)
+                mb_usage_error(cmd, "--n wants sizes >= 1");
+            sel->n_sizes++;
+        }
+    } else if (LIST("--blueprint")) {
+        sel->n_blueprints = 0;
+        for (size_t k = 0; k < n && k < 8; k++) {
+            const mb_blueprint *b = mb_blueprint_find(items[k]);
+            if (!b)
+                mb_usage_error(cmd, "no blueprint named '%s'", items[k]);
+            sel->blueprints[sel->n_blueprints++] = b;
+        }
+    } else if (LIST("--dist")) {
+        sel->n_dists = 0;
+        for (size_t k = 0; k < n && k < 4; k++) {
+            int d = mb_dist_parse(items[k]);
+            if (d < 0)
+                mb_usage_error(cmd, "no key distribution named '%s'", items[k]);
+            sel->dists[sel->n_dists++] = (mb_dist)d;
+        }
+    } else if (LIST("--allocator")) {
+        sel->n_allocators = 0;
+        for (size_t k = 0; k < n && k < 4; k++) {
+            if (strcmp(items[k], "glibc") != 0)
+                mb_usage_error(cmd, "unknown allocator '%s' (available: glibc)", items[k]);
+            sel->allocators[sel->n_allocators++] = "glibc";
+        }
+    } else if ((v = mb_flag_value(argc, argv, i, "--seed", cmd))) {
+        sel->seed = mb_parse_count(v, "--seed", cmd);
+    } else if ((v = mb_flag_value(argc, argv, i, "--reps", cmd))) {
+        sel->reps = (unsigned)mb_parse_count(v, "--reps", cmd);
+        if (sel->reps < 1 || sel->reps > 1000)
+            mb_usage_error(cmd, "--reps wants 1..1000");
+    } else if ((v = mb_flag_value(argc, argv, i, "--processes", cmd))) {
+        sel->processes = (unsigned)mb_parse_count(v, "--processes", cmd);
+        if (sel->processes < 1 || sel->processes > 100)
+            mb_usage_error(cmd, "--processes wants 1..100");
+    } else if (strcmp(argv[*i], "--no-hint") == 0) {
+        sel->with_hint = 0;
+    } else {
+        return 0;
+    }
+#undef LIST
+    return 1;
+}
+
+static size_t put(char **out, size_t k, size_t max, char **bufp, char *end, const char *s)
+{
+    size_t len = strlen(s) + 1;
+    if (k >= max || *bufp + len > end)
+        return k;
+    memcpy(*bufp, s, len);
+    out[k] = *bufp;
+    *bufp += len;
+    return k + 1;
+}
+
+size_t mb_selection_argv(const mb_selection *sel, char **out, size_t max, char *buf, size_t buflen)
+{
+    char *p = buf, *end = buf + buflen, tmp[2048];
+    size_t k = 0, len;
+
+#define JOIN(count, expr)                                                  \
+    do {                                                                   \
+        len = 0;                                                           \
+        tmp[0] = 0;                                                        \
+        for (size_t j = 0; j < (count); j++)                               \
+            len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s",   \
+                                    j ? "," : "", (expr));                 \
+    } while (0)
+
+    k = put(out, k, max, &p, end, "--impl");
+    JOIN(sel->n_impls, sel->impls[j]->name);
+    k = put(out, k, max, &p, end, tmp);
+    k = put(out, k, max, &p, end, "--phase");
+    JOIN(sel->n_phases, mb_phase_name(sel->phases[j]));
+    k = put(out, k, max, &p, end, tmp);
+    k = put(out, k, max, &p, end, "--blueprint");
+    JOIN(sel->n_blueprints, sel->blueprints[j]->name);
+    k = put(out, k, max, &p, end, tmp);
+    k = put(out, k, max, &p, end, "--dist");
+    JOIN(sel->n_dists, mb_dist_name(sel->dists[j]));
+    k = put(out, k, max, &p, end, tmp);
+    k = put(out, k, max, &p, end, "--n");
+    len = 0;
+    for (size_t j = 0; j < sel->n_sizes; j++)
+        len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%zu", j ? "," : "", sel->sizes[j]);
+    k = put(out, k, max, &p, end, tmp);
+    snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)sel->seed);
+    k = put(out, k, max, &p, end, "--seed");
+    k = put(out, k, max, &p, end, tmp);
+    snprintf(tmp, sizeof tmp, "%u", sel->reps);
+    k = put(out, k, max, &p, end, "--reps");
+    k = put(out, k, max, &p, end, tmp);
+    if (!sel->with_hint)
+        k = put(out, k, max, &p, end, "--no-hint");
+#undef JOIN
+    return k;
+}
+
+int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint, uint64_t seed,
+                   mb_map_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->key_bytes = bp->key_bytes;
+    cfg->val_bytes = bp->val_bytes;
+    cfg->capacity_hint = hint;
+    cfg->shrink = MB_SHRINK_NEVER;
+    cfg->seed = seed;
+    return mb_config_unsupported(ops, cfg) == NULL;
+}
+
+size_t mb_cases_build(const mb_selection *sel, mb_case **out)
+{
+    size_t cap = 64, n = 0;
+    mb_case *cs = malloc(cap * sizeof *cs);
+    mb_map_config cfg;
+
+    for (size_t b = 0; b < sel->n_blueprints; b++)
+        for (size_t d = 0; d < sel->n_dists; d++)
+            for (size_t s = 0; s < sel->n_sizes; s++)
+                for (size_t ph = 0; ph < sel->n_phases; ph++)
+                    for (int h = 0; h <= (sel->phases[ph] == MB_PHASE_INSERT && sel->with_hint); h++)
+                        for (size_t i = 0; i < sel->n_impls; i++) {
+                            const mb_map_ops *ops = sel->impls[i];
+                            size_t hint = h ? sel->sizes[s] : 0;
+                            if (!mb_case_config(ops, sel->blueprints[b], hint, sel->seed, &cfg))
+                                continue;
+                            if (n == cap)
+                                cs = realloc(cs, (cap *= 2) * sizeof *cs);
+                            mb_case *c = &cs[n++];
+                            c->ops = ops;
+                            c->phase = sel->phases[ph];
+                            c->bp = sel->blueprints[b];
+                            c->dist = sel->dists[d];
+                            c->n = sel->sizes[s];
+                            c->hint = hint;
+                            snprintf(c->name, sizeof c->name, "%s/%s/%s/%s/n:%zu/hint:%zu",
+                                     ops->name, mb_phase_name(c->phase), c->bp->name,
+                                     mb_dist_name(c->dist), c->n, c->hint);
+                        }
+    *out = cs;
+    return n;
+}

@@ -1,0 +1,131 @@
+/*
+ * cli.h — what the mapbench subcommands share: argument parsing helpers,
+ * the case list, the database and environment helpers.
+ *
+ * Below the CLI layer (db, env, cases, children) errors are returned as
+ * messages in a caller's buffer; only the subcommand functions print.
+ */
+#ifndef MB_CLI_H
+#define MB_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#include "../impls/mb_map.h"
+#include "../workloads/workload.h"
+
+#define MB_DEFAULT_DB "results/mapbench.db"
+#define MB_ERR_LEN 512
+
+/* ---- usage errors (exit 2) ---------------------------------------------- */
+
+/* Prints "mapbench: <msg>" and the command's usage to stderr, exits 2. */
+_Noreturn void mb_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void mb_print_usage(FILE *f, const char *cmd);
+/* Returns 1 when args[i] is --help / -h. */
+int mb_is_help(const char *a);
+/* Returns the value of a "--flag VALUE" or "--flag=VALUE" argument at argv[*i]
+ * (advancing *i), or NULL when argv[*i] is not that flag. */
+const char *mb_flag_value(int argc, char **argv, int *i, const char *flag, const char *cmd);
+size_t mb_parse_count(const char *s, const char *flag, const char *cmd);
+
+/* ---- cases ---------------------------------------------------------------- */
+
+typedef struct mb_blueprint {
+    const char *name; /* "u64->u64" */
+    size_t key_bytes, val_bytes;
+} mb_blueprint;
+
+extern const mb_blueprint mb_blueprints[];  /* NULL-name terminated */
+const mb_blueprint *mb_blueprint_find(const char *name);
+const char *mb_dist_name(mb_dist d);
+int mb_dist_parse(const char *s); /* -1 if unknown */
+
+/* What a run measures: the cross product of these lists. */
+typedef struct mb_selection {
+    const char *suite;                   /* quick | full | custom */
+    const mb_map_ops *impls[64];
+    size_t n_impls;
+    mb_phase phases[MB_PHASE_COUNT_];
+    size_t n_phases;
+    size_t sizes[32];
+    size_t n_sizes;
+    const mb_blueprint *blueprints[8];
+    size_t n_blueprints;
+    mb_dist dists[4];
+    size_t n_dists;
+    int with_hint;                       /* also time insert with hint = n */
+    uint64_t seed;
+    unsigned reps;                       /* repetitions per process */
+    unsigned processes;                  /* timing processes */
+    const char *allocators[4];
+    size_t n_allocators;
+} mb_selection;
+
+/* One timed case. */
+typedef struct mb_case {
+    const mb_map_ops *ops;
+    mb_phase phase;
+    const mb_blueprint *bp;
+    mb_dist dist;
+    size_t n, hint;
+    char name[192];     /* impl/phase/blueprint/dist/n:N/hint:H — Google Benchmark's name */
+} mb_case;
+
+/* Fills sel with a suite's defaults.  Returns 0, or -1 for an unknown suite. */
+int mb_selection_suite(mb_selection *sel, const char *suite);
+/* Applies one filter/option flag at argv[*i] if it is one.  Returns 1 when it
+ * consumed the flag, 0 when argv[*i] is not a selection flag.  Bad values are
+ * usage errors (exit 2). */
+int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const char *cmd);
+/* Writes the selection as command-line flags a child can parse back. */
+size_t mb_selection_argv(const mb_selection *sel, char **out, size_t max, char *buf, size_t buflen);
+/* Expands the selection into timed cases (unsupported configs are left out).
+ * Returns the number of cases; *out is malloc'd. */
+size_t mb_cases_build(const mb_selection *sel, mb_case **out);
+/* Returns 1 and *cfg when the map supports the blueprint. */
+int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint, uint64_t seed,
+                   mb_map_config *cfg);
+
+/* ---- database ------------------------------------------------------------- */
+
+/* Opens (creating if asked) and migrates a results database: WAL, busy
+ * timeout, schema and views.  Returns NULL with err filled on failure; a file
+ * that is not a mapbench/SQLite database is left untouched. */
+sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen);
+/* Runs SQL with no results.  Returns 0, or -1 with err filled. */
+int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
+
+/* ---- environment ---------------------------------------------------------- */
+
+typedef struct mb_env {
+    char git_sha[64];
+    int git_dirty;          /* -1 unknown */
+    char compiler[128], cflags[256], build_type[32], benchmark_version[128];
+    char cpu_model[128], kernel[256], hostname[128];
+    long cores;
+    long l1d_bytes, l2_bytes, l3_bytes;  /* -1 unknown */
+} mb_env;
+
+void mb_env_capture(mb_env *env);
+/* Current UTC time as ISO 8601 into buf. */
+void mb_now_iso(char *buf, size_t len);
+/* A random RFC 4122 version 4 UUID. */
+void mb_uuid(char out[37]);
+uint64_t mb_now_ns(void);
+
+/* ---- subcommands ------------------------------------------------------------ */
+
+int mb_cmd_run(int argc, char **argv);
+int mb_cmd_time(int argc, char **argv);
+int mb_cmd_mem_case(int argc, char **argv);
+int mb_cmd_query(int argc, char **argv);
+int mb_cmd_runs(int argc, char **argv);
+int mb_cmd_gate(int argc, char **argv);
+int mb_cmd_list(int argc, char **argv);
+
+#endif

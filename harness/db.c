@@ -1,0 +1,116 @@
+/*
+ * db.c — opening, checking and migrating a results database.
+ *
+ * A file is accepted when it is empty/new (the schema is created) or already
+ * carries mapbench's tables.  Anything else — not SQLite, corrupt, or another
+ * program's database — is refused before a single byte is written.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+extern const char mb_schema_sql[];
+extern const char mb_views_sql[];
+
+#define MB_SCHEMA_VERSION 1
+
+int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns the value of a one-integer query, or -1 with err filled. */
+static long long db_int(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    long long v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        return -1;
+    }
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    else if (rc != SQLITE_DONE)
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return v;
+}
+
+sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    struct stat sb;
+    int exists = stat(path, &sb) == 0;
+    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+
+    if (!exists && !create) {
+        snprintf(err, errlen, "%s: no such database (run `mapbench run` or `make bench` first)",
+                 path);
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 30000);
+    sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+
+    /* Reading the schema is the first access: a non-database file fails here,
+     * before anything is written to it. */
+    char e2[MB_ERR_LEN] = "";
+    long long tables = db_int(db, "SELECT count(*) FROM sqlite_schema", e2, sizeof e2);
+    if (tables < 0) {
+        snprintf(err, errlen, "%s: not a usable SQLite database (%s)", path, e2);
+        sqlite3_close(db);
+        return NULL;
+    }
+    long long ours = db_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+                                "name IN ('run', 'bench', 'sample')", e2, sizeof e2);
+    if (tables > 0 && ours != 3) {
+        snprintf(err, errlen, "%s: an SQLite database, but not a mapbench results database", path);
+        sqlite3_close(db);
+        return NULL;
+    }
+    long long version = db_int(db, "PRAGMA user_version", e2, sizeof e2);
+    if (version > MB_SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s: schema version %lld is newer than this mapbench (%d); "
+                 "use a newer build", path, version, MB_SCHEMA_VERSION);
+        sqlite3_close(db);
+        return NULL;
+    }
+    if (sqlite3_db_readonly(db, "main") == 1) {
+        if (tables == 0 || version < MB_SCHEMA_VERSION) {
+            snprintf(err, errlen, "%s: read-only, and needs its schema %s", path,
+                     tables ? "upgraded" : "created");
+            sqlite3_close(db);
+            return NULL;
+        }
+        return db; /* reading works; writers get SQLite's read-only error */
+    }
+    if (mb_db_exec(db, "PRAGMA journal_mode = WAL", e2, sizeof e2) != 0 ||
+        mb_db_exec(db, "BEGIN IMMEDIATE", e2, sizeof e2) != 0) {
+        snprintf(err, errlen, "%s: %s", path, e2);
+        sqlite3_close(db);
+        return NULL;
+    }
+    if (mb_db_exec(db, mb_schema_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_views_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, "PRAGMA user_version = 1", e2, sizeof e2) != 0 ||
+        mb_db_exec(db, "COMMIT", e2, sizeof e2) != 0) {
+        snprintf(err, errlen, "%s: cannot install the schema: %s", path, e2);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}

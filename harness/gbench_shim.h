@@ -1,0 +1,56 @@
+/*
+ * gbench_shim.h — the small C API over Google Benchmark (gbench_shim.cc).
+ *
+ * Debian's libbenchmark is a debug build, so mapbench times whole phases with
+ * its own clock and hands each phase's time to the library as manual
+ * iteration time: the library only schedules, repeats and reports.
+ */
+#ifndef MB_GBENCH_SHIM_H
+#define MB_GBENCH_SHIM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mbb_state mbb_state; /* a benchmark::State */
+typedef void (*mbb_fn)(mbb_state *st, void *ctx);
+
+/* Registers a benchmark that runs `iterations` iterations per repetition and
+ * `repetitions` repetitions, timed manually (mbb_set_iteration_time). */
+void mbb_register(const char *name, mbb_fn fn, void *ctx, int64_t iterations, int repetitions);
+
+/* Returns 1 while the benchmark wants another iteration. */
+int mbb_keep_running(mbb_state *st);
+void mbb_set_iteration_time(mbb_state *st, double seconds);
+void mbb_set_items_processed(mbb_state *st, int64_t items);
+void mbb_set_counter(mbb_state *st, const char *name, double value);
+/* Marks the benchmark failed; the caller must stop iterating. */
+void mbb_skip_with_error(mbb_state *st, const char *msg);
+
+/* One finished repetition as the library reports it. */
+typedef struct mbb_result {
+    const char *name;
+    int64_t repetition_index;
+    int64_t iterations;
+    double real_seconds;      /* total manual time of all iterations */
+    double ns_per_op;         /* counter "ns_per_op" (NaN if absent) */
+    const char *error;        /* NULL unless the run failed */
+} mbb_result;
+typedef void (*mbb_report_fn)(void *ud, const mbb_result *r);
+
+/* Parses Google Benchmark's own flags out of argv (--benchmark_filter,
+ * --benchmark_repetitions, --benchmark_format, ...). */
+void mbb_initialize(int *argc, char **argv);
+/* Runs what is registered.  With report == NULL the library's own display
+ * reporter prints (console or --benchmark_format=json|csv); otherwise every
+ * non-aggregate run goes to report instead.  Returns the number of runs. */
+int64_t mbb_run(mbb_report_fn report, void *ud);
+/* "1.7.1 (library build: debug|release)". */
+const char *mbb_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

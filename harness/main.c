@@ -1,0 +1,143 @@
+/*
+ * mapbench — benchmark and compare hash maps: time, memory by phase, results
+ * in SQLite, plots and a regression gate.  This file is the command dispatch
+ * and the usage texts; each subcommand lives in its own file.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name, *usage;
+} commands[] = {
+    { "run",
+      "usage: mapbench run [--suite quick|full] [selection] [--processes P] [--reps R]\n"
+      "                    [--no-time] [--no-memory] [--db PATH]\n"
+      "  Times every selected case in P fresh processes (interleaved), runs the memory\n"
+      "  phase script in a fresh child per (map, n, blueprint, allocator), verifies every\n"
+      "  phase's checksum, and writes the run into the database in one transaction.\n"
+      "selection (comma-separated lists; default: the suite's):\n"
+      "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear\n"
+      "  --n SIZES     --blueprint u64->u64,u64->64B,str16->u64,str48->u64\n"
+      "  --dist uniform,sequential  --allocator glibc  --seed S  --no-hint\n"
+      "  --db PATH     results database (default " MB_DEFAULT_DB ")\n" },
+    { "list", "usage: mapbench list\n  Lists every registered map: name, family, traits.\n" },
+    { "time",
+      "usage: mapbench time [selection] [--reps R] [--benchmark_* flags]\n"
+      "  Runs the timed cases in this process through Google Benchmark and prints its\n"
+      "  report (--benchmark_format=json gives what tools/compare.py reads).\n" },
+    { "mem-case",
+      "usage: mapbench mem-case --impl NAME --n N [--blueprint B] [--dist D] [--seed S]\n"
+      "  Runs the memory phase script once in this process and prints one tab-separated\n"
+      "  sample per phase (map bytes, allocator bytes, RSS, faults, time).\n" },
+    { "query",
+      "usage: mapbench query \"SQL\" [--format table|csv|json] [--db PATH]\n"
+      "  Runs SQL against the results database and prints the rows.\n" },
+    { "runs", "usage: mapbench runs [--db PATH]\n  Lists the runs in the database, newest first.\n" },
+    { "gate",
+      "usage: mapbench gate [--baseline RUN_ID] [--threshold FRACTION] [--db PATH]\n"
+      "  Compares the latest complete run with a baseline run (default: the previous\n"
+      "  complete run) on the maps' bytes per entry; records every decision.\n"
+      "  Exit 0 pass, 1 regression, 2 cannot judge.\n" },
+};
+
+void mb_print_usage(FILE *f, const char *cmd)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (cmd && strcmp(cmd, commands[i].name) == 0) {
+            fputs(commands[i].usage, f);
+            return;
+        }
+    fputs("usage: mapbench COMMAND [options]      (mapbench COMMAND --help for more)\n"
+          "commands:\n"
+          "  run       time and measure the selected maps, store the run in SQLite\n"
+          "  list      list the registered maps\n"
+          "  time      run the timed cases through Google Benchmark, print its report\n"
+          "  mem-case  run the memory phase script for one case, print the samples\n"
+          "  query     run SQL against the results database\n"
+          "  runs      list the runs in the database\n"
+          "  gate      compare the latest run with a baseline; exit 1 on a regression\n",
+          f);
+}
+
+_Noreturn void mb_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mapbench: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    mb_print_usage(stderr, cmd);
+    exit(2);
+}
+
+int mb_is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+const char *mb_flag_value(int argc, char **argv, int *i, const char *flag, const char *cmd)
+{
+    const char *a = argv[*i];
+    size_t len = strlen(flag);
+    if (strncmp(a, flag, len) != 0)
+        return NULL;
+    if (a[len] == '=')
+        return a + len + 1;
+    if (a[len] != '\0')
+        return NULL;
+    if (*i + 1 >= argc)
+        mb_usage_error(cmd, "%s needs a value", flag);
+    return argv[++*i];
+}
+
+size_t mb_parse_count(const char *s, const char *flag, const char *cmd)
+{
+    char *end;
+    double v = strtod(s, &end); /* accepts 1e6 */
+    if (end == s || *end || v < 0 || v > 1e12 || v != (double)(size_t)v)
+        mb_usage_error(cmd, "%s wants a whole number, got '%s'", flag, s);
+    return (size_t)v;
+}
+
+int mb_cmd_list(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++) {
+        if (mb_is_help(argv[i])) {
+            mb_print_usage(stdout, "list");
+            return 0;
+        }
+        mb_usage_error("list", "unknown argument '%s'", argv[i]);
+    }
+    printf("%-14s %-16s %s\n", "name", "family", "traits");
+    for (const mb_map_ops *const *p = mb_registry; *p; p++)
+        printf("%-14s %-16s %s%s\n", (*p)->name, (*p)->family, (*p)->traits,
+               (*p)->flags & MB_F_THREAD_SAFE ? ",thread-safe" : "");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        int (*fn)(int, char **);
+    } table[] = {
+        { "run", mb_cmd_run },     { "list", mb_cmd_list },   { "time", mb_cmd_time },
+        { "mem-case", mb_cmd_mem_case }, { "query", mb_cmd_query }, { "runs", mb_cmd_runs },
+        { "gate", mb_cmd_gate },
+    };
+    if (argc < 2)
+        mb_usage_error(NULL, "missing command");
+    if (mb_is_help(argv[1])) {
+        mb_print_usage(stdout, NULL);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
+        if (strcmp(argv[1], table[i].name) == 0)
+            return table[i].fn(argc, argv);
+    mb_usage_error(NULL, "unknown command '%s'", argv[1]);
+}

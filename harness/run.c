@@ -1,0 +1,484 @@
+/*
+ * run.c — `mapbench run`: orchestrates one run and stores it.
+ *
+ * 1. Expands the selection into timed cases and memory cases.
+ * 2. Timing: P fresh processes (`mapbench time --emit-tsv`), one after the
+ *    other, each running every case: the cases are interleaved across
+ *    processes, so process-to-process noise shows up as spread, and every
+ *    repetition is kept with its process index.
+ * 3. Memory: one fresh `mapbench mem-case` process per (map, n, blueprint,
+ *    distribution, allocator).
+ * 4. Writes the run, its environment and every sample in ONE transaction at
+ *    the end: a run killed before that leaves nothing in the database, and
+ *    two runs into one database both land (WAL + busy timeout).
+ * A case whose checksum fails is reported, the run is stored with status
+ * 'failed' (invisible to the views), and the exit status is 1.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* ---- collected results ------------------------------------------------------ */
+
+typedef struct sample_rec {
+    size_t case_index;
+    int process_index, repetition;
+    long long iterations;
+    double ns_per_op;
+} sample_rec;
+
+#define MEM_COLS 14 /* columns after the "M" tag */
+
+typedef struct mem_rec {
+    const mb_map_ops *ops;
+    const mb_blueprint *bp;
+    mb_dist dist;
+    size_t n;
+    const char *allocator;
+    size_t n_phases;
+    char *cols[16][MEM_COLS]; /* strdup'd fields per phase sample */
+    int failed;
+} mem_rec;
+
+typedef struct run_state {
+    mb_selection sel;
+    mb_case *cases;
+    size_t n_cases;
+    sample_rec *samples;
+    size_t n_samples, cap_samples;
+    mem_rec *mems;
+    size_t n_mems;
+    int failures;
+} run_state;
+
+/* ---- child processes ------------------------------------------------------------ */
+
+typedef void (*line_fn)(run_state *rs, void *ud, char *line);
+
+/* Runs /proc/self/exe with args, feeding each stdout line to fn.
+ * Returns the child's exit status, or -1 if it could not run. */
+static int run_child(char **args, run_state *rs, void *ud, line_fn fn)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv("/proc/self/exe", args);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        line[strcspn(line, "\n")] = 0;
+        fn(rs, ud, line);
+    }
+    free(line);
+    fclose(f);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+static void on_time_line(run_state *rs, void *ud, char *line)
+{
+    int process_index = *(int *)ud;
+    char *f[5];
+    size_t k = 0;
+    for (char *save = NULL, *t = strtok_r(line, "\t", &save); t && k < 5;
+         t = strtok_r(NULL, "\t", &save))
+        f[k++] = t;
+    if (k >= 3 && strcmp(f[0], "E") == 0) {
+        rs->failures++;
+        return;
+    }
+    if (k != 5 || strcmp(f[0], "S") != 0)
+        return;
+    for (size_t i = 0; i < rs->n_cases; i++) {
+        if (strcmp(rs->cases[i].name, f[1]) != 0)
+            continue;
+        if (rs->n_samples == rs->cap_samples) {
+            rs->cap_samples = rs->cap_samples ? 2 * rs->cap_samples : 256;
+            rs->samples = realloc(rs->samples, rs->cap_samples * sizeof *rs->samples);
+        }
+        rs->samples[rs->n_samples++] = (sample_rec){ i, process_index, atoi(f[2]), atoll(f[3]),
+                                                     strtod(f[4], NULL) };
+        return;
+    }
+}
+
+static void on_mem_line(run_state *rs, void *ud, char *line)
+{
+    mem_rec *m = ud;
+    if (strncmp(line, "E\t", 2) == 0) {
+        m->failed = 1;
+        return;
+    }
+    if (strncmp(line, "M\t", 2) != 0 || m->n_phases >= 16)
+        return;
+    size_t k = 0;
+    for (char *save = NULL, *t = strtok_r(line + 2, "\t", &save); t && k < MEM_COLS;
+         t = strtok_r(NULL, "\t", &save))
+        m->cols[m->n_phases][k++] = strdup(t);
+    if (k == MEM_COLS)
+        m->n_phases++;
+    else
+        m->failed = 1;
+    (void)rs;
+}
+
+/* ---- the database write ----------------------------------------------------------- */
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (!s || !*s || strcmp(s, "NA") == 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+static void bind_int_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (!s || strcmp(s, "NA") == 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, atoll(s));
+}
+
+static void bind_long_or_null(sqlite3_stmt *st, int i, long v)
+{
+    if (v < 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, v);
+}
+
+/* Steps st once and resets it.  Returns 0 or -1 with err. */
+static int step(sqlite3 *db, sqlite3_stmt *st, char *err, size_t errlen)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        return -1;
+    }
+    return 0;
+}
+
+static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const char *started,
+                     const char *argv_text, char *err, size_t errlen)
+{
+    sqlite3_stmt *run_st = NULL, *bench_st = NULL, *sample_st = NULL, *mc_st = NULL, *mp_st = NULL;
+    char finished[40], uuid[37];
+    int rc = -1;
+
+    mb_now_iso(finished, sizeof finished);
+    mb_uuid(uuid);
+    if (mb_db_exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
+        return -1;
+#define PREP(st, sql)                                                       \
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {          \
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));                    \
+        goto out;                                                           \
+    }
+    PREP(run_st, "INSERT INTO run (run_uuid, started_at, finished_at, status, suite, seed, git_sha,"
+                 " git_dirty, compiler, cflags, build_type, benchmark_version, cpu_model, cores,"
+                 " kernel, hostname, l1d_bytes, l2_bytes, l3_bytes, processes, argv)"
+                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    PREP(bench_st, "INSERT INTO bench (run_id, impl, family, traits, phase, blueprint,"
+                   " distribution, n, hint, threads, allocator) VALUES (?,?,?,?,?,?,?,?,?,1,?)");
+    PREP(sample_st, "INSERT INTO sample (bench_id, process_index, repetition, iterations,"
+                    " ns_per_op) VALUES (?,?,?,?,?)");
+    PREP(mc_st, "INSERT INTO mem_case (run_id, impl, family, traits, blueprint, distribution, n,"
+                " allocator) VALUES (?,?,?,?,?,?,?,?)");
+    PREP(mp_st, "INSERT INTO mem_phase (mem_case_id, phase_index, phase, entries, map_live_bytes,"
+                " map_peak_bytes, alloc_in_use_bytes, alloc_held_bytes, rss_bytes, anon_bytes,"
+                " minor_faults, phase_ns, capacity, tombstones, overflow)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+#undef PREP
+    int i = 1;
+    sqlite3_bind_text(run_st, i++, uuid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(run_st, i++, started, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(run_st, i++, finished, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(run_st, i++, rs->failures ? "failed" : "complete", -1, SQLITE_STATIC);
+    sqlite3_bind_text(run_st, i++, rs->sel.suite, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(run_st, i++, (sqlite3_int64)rs->sel.seed);
+    bind_text_or_null(run_st, i++, env->git_sha);
+    bind_long_or_null(run_st, i++, env->git_dirty);
+    bind_text_or_null(run_st, i++, env->compiler);
+    bind_text_or_null(run_st, i++, env->cflags);
+    bind_text_or_null(run_st, i++, env->build_type);
+    bind_text_or_null(run_st, i++, env->benchmark_version);
+    bind_text_or_null(run_st, i++, env->cpu_model);
+    bind_long_or_null(run_st, i++, env->cores);
+    bind_text_or_null(run_st, i++, env->kernel);
+    bind_text_or_null(run_st, i++, env->hostname);
+    bind_long_or_null(run_st, i++, env->l1d_bytes);
+    bind_long_or_null(run_st, i++, env->l2_bytes);
+    bind_long_or_null(run_st, i++, env->l3_bytes);
+    sqlite3_bind_int(run_st, i++, (int)rs->sel.processes);
+    sqlite3_bind_text(run_st, i++, argv_text, -1, SQLITE_TRANSIENT);
+    if (step(db, run_st, err, errlen) != 0)
+        goto out;
+    sqlite3_int64 run_id = sqlite3_last_insert_rowid(db);
+
+    for (size_t c = 0; c < rs->n_cases; c++) {
+        const mb_case *cs = &rs->cases[c];
+        sqlite3_int64 bench_id = -1;
+        for (size_t s = 0; s < rs->n_samples; s++) {
+            const sample_rec *sr = &rs->samples[s];
+            if (sr->case_index != c)
+                continue;
+            if (bench_id < 0) {
+                i = 1;
+                sqlite3_bind_int64(bench_st, i++, run_id);
+                sqlite3_bind_text(bench_st, i++, cs->ops->name, -1, SQLITE_STATIC);
+                sqlite3_bind_text(bench_st, i++, cs->ops->family, -1, SQLITE_STATIC);
+                sqlite3_bind_text(bench_st, i++, cs->ops->traits, -1, SQLITE_STATIC);
+                sqlite3_bind_text(bench_st, i++, mb_phase_name(cs->phase), -1, SQLITE_STATIC);
+                sqlite3_bind_text(bench_st, i++, cs->bp->name, -1, SQLITE_STATIC);
+                sqlite3_bind_text(bench_st, i++, mb_dist_name(cs->dist), -1, SQLITE_STATIC);
+                sqlite3_bind_int64(bench_st, i++, (sqlite3_int64)cs->n);
+                sqlite3_bind_int64(bench_st, i++, (sqlite3_int64)cs->hint);
+                sqlite3_bind_text(bench_st, i++, "glibc", -1, SQLITE_STATIC);
+                if (step(db, bench_st, err, errlen) != 0)
+                    goto out;
+                bench_id = sqlite3_last_insert_rowid(db);
+            }
+            sqlite3_bind_int64(sample_st, 1, bench_id);
+            sqlite3_bind_int(sample_st, 2, sr->process_index);
+            sqlite3_bind_int(sample_st, 3, sr->repetition);
+            sqlite3_bind_int64(sample_st, 4, sr->iterations);
+            sqlite3_bind_double(sample_st, 5, sr->ns_per_op);
+            if (step(db, sample_st, err, errlen) != 0)
+                goto out;
+        }
+    }
+    for (size_t k = 0; k < rs->n_mems; k++) {
+        const mem_rec *m = &rs->mems[k];
+        if (m->n_phases == 0)
+            continue;
+        i = 1;
+        sqlite3_bind_int64(mc_st, i++, run_id);
+        sqlite3_bind_text(mc_st, i++, m->ops->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(mc_st, i++, m->ops->family, -1, SQLITE_STATIC);
+        sqlite3_bind_text(mc_st, i++, m->ops->traits, -1, SQLITE_STATIC);
+        sqlite3_bind_text(mc_st, i++, m->bp->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(mc_st, i++, mb_dist_name(m->dist), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(mc_st, i++, (sqlite3_int64)m->n);
+        sqlite3_bind_text(mc_st, i++, m->allocator, -1, SQLITE_STATIC);
+        if (step(db, mc_st, err, errlen) != 0)
+            goto out;
+        sqlite3_int64 mc_id = sqlite3_last_insert_rowid(db);
+        for (size_t p = 0; p < m->n_phases; p++) {
+            sqlite3_bind_int64(mp_st, 1, mc_id);
+            sqlite3_bind_int(mp_st, 2, atoi(m->cols[p][0]));
+            sqlite3_bind_text(mp_st, 3, m->cols[p][1], -1, SQLITE_STATIC);
+            for (int col = 2; col < MEM_COLS; col++)
+                bind_int_or_null(mp_st, col + 2, m->cols[p][col]);
+            if (step(db, mp_st, err, errlen) != 0)
+                goto out;
+        }
+    }
+    if (mb_db_exec(db, "COMMIT", err, errlen) == 0)
+        rc = 0;
+out:
+    if (rc != 0)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_finalize(run_st);
+    sqlite3_finalize(bench_st);
+    sqlite3_finalize(sample_st);
+    sqlite3_finalize(mc_st);
+    sqlite3_finalize(mp_st);
+    return rc;
+}
+
+/* ---- the command ---------------------------------------------------------------------- */
+
+static void make_parent_dir(const char *path)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    char *dir = dirname(buf);
+    if (strcmp(dir, ".") != 0)
+        mkdir(dir, 0777); /* one level (results/); deeper paths must exist */
+}
+
+static void fmt_secs(char *buf, size_t len, double s)
+{
+    if (s < 90)
+        snprintf(buf, len, "%.0fs", s);
+    else
+        snprintf(buf, len, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+}
+
+int mb_cmd_run(int argc, char **argv)
+{
+    run_state rs;
+    const char *db_path = MB_DEFAULT_DB;
+    int do_time = 1, do_mem = 1;
+    char err[MB_ERR_LEN], started[40], eta[32];
+
+    memset(&rs, 0, sizeof rs);
+    mb_selection_suite(&rs.sel, "quick");
+    for (int i = 2; i < argc; i++) /* the suite first: other flags refine it */
+        if (strncmp(argv[i], "--suite", 7) == 0) {
+            const char *v = mb_flag_value(argc, argv, &i, "--suite", "run");
+            if (v && mb_selection_suite(&rs.sel, v) != 0)
+                mb_usage_error("run", "unknown suite '%s' (quick or full)", v);
+        }
+    for (int i = 2; i < argc; i++) {
+        const char *v;
+        if (mb_is_help(argv[i])) {
+            mb_print_usage(stdout, "run");
+            return 0;
+        }
+        if ((v = mb_flag_value(argc, argv, &i, "--suite", "run")))
+            continue;
+        if ((v = mb_flag_value(argc, argv, &i, "--db", "run")))
+            db_path = v;
+        else if (strcmp(argv[i], "--quick") == 0)
+            continue; /* the default */
+        else if (strcmp(argv[i], "--no-time") == 0)
+            do_time = 0;
+        else if (strcmp(argv[i], "--no-memory") == 0)
+            do_mem = 0;
+        else if (!mb_selection_flag(&rs.sel, argc, argv, &i, "run"))
+            mb_usage_error("run", "unknown argument '%s'", argv[i]);
+    }
+    rs.n_cases = mb_cases_build(&rs.sel, &rs.cases);
+    if (rs.n_cases == 0)
+        mb_usage_error("run", "the selection holds no case");
+
+    /* Fail fast on a database we cannot use, before minutes of measuring. */
+    make_parent_dir(db_path);
+    sqlite3 *db = mb_db_open(db_path, 1, err, sizeof err);
+    if (!db) {
+        fprintf(stderr, "mapbench: %s\n", err);
+        return 1;
+    }
+    if (sqlite3_db_readonly(db, "main") == 1) {
+        fprintf(stderr, "mapbench: %s: read-only; cannot store a run\n", db_path);
+        sqlite3_close(db);
+        return 1;
+    }
+
+    mb_env env;
+    mb_env_capture(&env);
+    mb_now_iso(started, sizeof started);
+    uint64_t t_start = mb_now_ns();
+    fprintf(stderr, "mapbench run: suite %s, %zu timed cases x %u processes x %u repetitions, "
+            "seed %llu%s\n", rs.sel.suite, rs.n_cases, rs.sel.processes, rs.sel.reps,
+            (unsigned long long)rs.sel.seed, env.git_dirty > 0 ? ", uncommitted changes" : "");
+
+    char argbuf[8192], *args[48];
+    if (do_time) {
+        for (unsigned p = 0; p < rs.sel.processes; p++) {
+            size_t k = 0;
+            args[k++] = "mapbench";
+            args[k++] = "time";
+            args[k++] = "--emit-tsv";
+            if (p > 0)
+                args[k++] = "--quiet";
+            k += mb_selection_argv(&rs.sel, args + k, 40, argbuf, sizeof argbuf);
+            args[k] = NULL;
+            double elapsed = (double)(mb_now_ns() - t_start) * 1e-9;
+            if (p > 0)
+                fmt_secs(eta, sizeof eta, elapsed / p * (rs.sel.processes - p));
+            fprintf(stderr, "time: process %u/%u%s%s\n", p + 1, rs.sel.processes,
+                    p ? ", timing ETA " : "", p ? eta : "");
+            int pi = (int)p;
+            int st = run_child(args, &rs, &pi, on_time_line);
+            if (st != 0 && rs.failures == 0) {
+                fprintf(stderr, "mapbench: timing process %u exited with status %d\n", p + 1, st);
+                rs.failures++;
+            }
+        }
+    }
+    if (do_mem) {
+        size_t total = rs.sel.n_impls * rs.sel.n_sizes * rs.sel.n_blueprints * rs.sel.n_dists *
+                       rs.sel.n_allocators;
+        rs.mems = calloc(total ? total : 1, sizeof *rs.mems);
+        uint64_t t_mem = mb_now_ns();
+        size_t done = 0;
+        for (size_t a = 0; a < rs.sel.n_allocators; a++)
+            for (size_t b = 0; b < rs.sel.n_blueprints; b++)
+                for (size_t d = 0; d < rs.sel.n_dists; d++)
+                    for (size_t s = 0; s < rs.sel.n_sizes; s++)
+                        for (size_t i = 0; i < rs.sel.n_impls; i++) {
+                            mb_map_config cfg;
+                            const mb_map_ops *ops = rs.sel.impls[i];
+                            done++;
+                            if (!mb_case_config(ops, rs.sel.blueprints[b], 0, rs.sel.seed, &cfg) ||
+                                rs.sel.sizes[s] < 2)
+                                continue;
+                            mem_rec *m = &rs.mems[rs.n_mems++];
+                            *m = (mem_rec){ ops, rs.sel.blueprints[b], rs.sel.dists[d],
+                                            rs.sel.sizes[s], rs.sel.allocators[a], 0, { { 0 } }, 0 };
+                            char nbuf[32], seedbuf[32];
+                            snprintf(nbuf, sizeof nbuf, "%zu", m->n);
+                            snprintf(seedbuf, sizeof seedbuf, "%llu",
+                                     (unsigned long long)rs.sel.seed);
+                            char *margs[] = { "mapbench", "mem-case", "--impl", (char *)ops->name,
+                                              "--n", nbuf, "--blueprint", (char *)m->bp->name,
+                                              "--dist", (char *)mb_dist_name(m->dist), "--seed",
+                                              seedbuf, NULL };
+                            int st = run_child(margs, &rs, m, on_mem_line);
+                            if (st != 0 || m->failed) {
+                                fprintf(stderr, "mapbench: FAILED memory case %s n=%zu\n",
+                                        ops->name, m->n);
+                                rs.failures++;
+                            }
+                            double el = (double)(mb_now_ns() - t_mem) * 1e-9;
+                            fmt_secs(eta, sizeof eta, el / (double)done * (double)(total - done));
+                            fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s n=%-9zu ETA %s\n", done,
+                                    total, ops->name, m->bp->name, m->n, eta);
+                        }
+    }
+
+    size_t arglen = 0;
+    for (int i = 0; i < argc; i++)
+        arglen += (size_t)snprintf(argbuf + arglen, sizeof argbuf - arglen, "%s%s", i ? " " : "",
+                                   argv[i]) ;
+    if (arglen >= sizeof argbuf)
+        argbuf[sizeof argbuf - 1] = 0;
+    int rc = store_run(db, &rs, &env, started, argbuf, err, sizeof err);
+    sqlite3_close(db);
+    for (size_t k = 0; k < rs.n_mems; k++)
+        for (size_t p = 0; p < rs.mems[k].n_phases; p++)
+            for (int c = 0; c < MEM_COLS; c++)
+                free(rs.mems[k].cols[p][c]);
+    free(rs.mems);
+    free(rs.samples);
+    free(rs.cases);
+    if (rc != 0) {
+        fprintf(stderr, "mapbench: could not store the run in %s: %s\n", db_path, err);
+        return 1;
+    }
+    fmt_secs(eta, sizeof eta, (double)(mb_now_ns() - t_start) * 1e-9);
+    if (rs.failures) {
+        fprintf(stderr, "mapbench: %d case(s) FAILED (wrong checksum, count or invariant); the run "
+                "is stored as failed in %s and hidden from the views\n", rs.failures, db_path);
+        return 1;
+    }
+    fprintf(stderr, "mapbench run: complete in %s; results in %s\n", eta, db_path);
+    return 0;
+}

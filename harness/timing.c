@@ -1,0 +1,195 @@
+/*
+ * timing.c — `mapbench time`: the timed cases, run through Google Benchmark.
+ *
+ * Each case times one phase with mapbench's own monotonic clock and hands
+ * the time to the library as manual iteration time.  Lookup phases build the
+ * map once and time a full pass per iteration; the others build a fresh map
+ * per iteration (untimed) and time the phase on it.  Every iteration checks
+ * the phase's checksum and the map's count afterwards: a wrong answer makes
+ * the case fail (SkipWithError), it never produces a time.
+ *
+ * With --emit-tsv (used by `mapbench run`), every repetition is printed as
+ *   S <tab> case name <tab> repetition <tab> iterations <tab> ns_per_op
+ * and every failure as
+ *   E <tab> case name <tab> message
+ * instead of the library's report.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../impls/counting_alloc.h"
+#include "cli.h"
+#include "gbench_shim.h"
+
+/* Each repetition does at least this many operations (several iterations on
+ * small maps), so one repetition is long enough to time and short enough to
+ * repeat. */
+#define MB_OPS_PER_REPETITION 200000u
+
+typedef struct timed_case {
+    const mb_case *c;
+    uint64_t seed;
+    size_t done_reps, total_reps;
+    size_t index, count;      /* for progress */
+    int quiet;
+} timed_case;
+
+/* Builds a map for c, filled with n keys unless phase is insert. */
+static void *tc_build(const timed_case *tc, mb_counter *ctr, mb_alloc *a, const char **err)
+{
+    const mb_case *c = tc->c;
+    mb_map_config cfg;
+    mb_case_config(c->ops, c->bp, c->hint, tc->seed, &cfg);
+    mb_counter_init(ctr);
+    *a = mb_counter_alloc(ctr);
+    void *m = c->ops->create(a, &cfg);
+    if (!m) {
+        *err = "create failed";
+        return NULL;
+    }
+    if (c->phase != MB_PHASE_INSERT) {
+        mb_stream s = { c->dist, tc->seed, c->bp->key_bytes, c->bp->val_bytes };
+        mb_phase_result r = mb_run_phase(c->ops, m, &s, MB_PHASE_INSERT, c->n);
+        if (r.error) {
+            *err = r.error;
+            c->ops->destroy(m);
+            return NULL;
+        }
+    }
+    return m;
+}
+
+static void tc_bench(mbb_state *st, void *ctx)
+{
+    timed_case *tc = ctx;
+    const mb_case *c = tc->c;
+    int lookup = c->phase == MB_PHASE_LOOKUP_HIT || c->phase == MB_PHASE_LOOKUP_MISS;
+    mb_stream s = { c->dist, tc->seed, c->bp->key_bytes, c->bp->val_bytes };
+    mb_counter ctr;
+    mb_alloc a;
+    const char *err = NULL;
+    void *m = NULL;
+    double sum_ns_per_op = 0;
+    int64_t iters = 0;
+
+    if (lookup && !(m = tc_build(tc, &ctr, &a, &err))) {
+        mbb_skip_with_error(st, err);
+        return;
+    }
+    while (mbb_keep_running(st)) {
+        if (!lookup && !(m = tc_build(tc, &ctr, &a, &err)))
+            break;
+        uint64_t t0 = mb_now_ns();
+        mb_phase_result r = mb_run_phase(c->ops, m, &s, c->phase, c->n);
+        uint64_t t1 = mb_now_ns();
+        if (r.error)
+            err = r.error;
+        else if (mb_map_count(c->ops, m) != mb_phase_count_after(c->phase, c->n))
+            err = "wrong entry count after the phase";
+        else if (iters == 0 && c->ops->check(m)) /* the walk is O(n): once per repetition */
+            err = c->ops->check(m);
+        if (err)
+            break;
+        mbb_set_iteration_time(st, (double)(t1 - t0) * 1e-9);
+        sum_ns_per_op += (double)(t1 - t0) / (double)r.ops;
+        iters++;
+        if (!lookup) {
+            c->ops->destroy(m);
+            m = NULL;
+        }
+    }
+    if (m)
+        c->ops->destroy(m);
+    if (err) {
+        mbb_skip_with_error(st, err);
+        return;
+    }
+    mbb_set_items_processed(st, iters * (int64_t)c->n);
+    mbb_set_counter(st, "ns_per_op", sum_ns_per_op);
+}
+
+typedef struct tsv_ctx {
+    timed_case *tcs;
+    size_t n;
+    int failures;
+} tsv_ctx;
+
+static void tsv_report(void *ud, const mbb_result *r)
+{
+    tsv_ctx *t = ud;
+    timed_case *tc = NULL;
+    char name[256];
+    /* The library appends "/iterations:N/repeats:R/manual_time": drop it. */
+    snprintf(name, sizeof name, "%s", r->name);
+    char *suffix = strstr(name, "/iterations:");
+    if (suffix)
+        *suffix = 0;
+    for (size_t i = 0; i < t->n && !tc; i++)
+        if (strcmp(t->tcs[i].c->name, name) == 0)
+            tc = &t->tcs[i];
+    if (r->error) {
+        printf("E\t%s\t%s\n", name, r->error);
+        fprintf(stderr, "mapbench: FAILED %s: %s\n", name, r->error);
+        t->failures++;
+    } else {
+        printf("S\t%s\t%lld\t%lld\t%.6g\n", name, (long long)r->repetition_index,
+               (long long)r->iterations, r->ns_per_op);
+    }
+    fflush(stdout);
+    if (tc && ++tc->done_reps == tc->total_reps && !tc->quiet)
+        fprintf(stderr, "  [%zu/%zu] %-52s %10.1f ns/op\n", tc->index + 1, tc->count, name,
+                r->error ? NAN : r->ns_per_op);
+}
+
+int mb_cmd_time(int argc, char **argv)
+{
+    mb_selection sel;
+    int emit_tsv = 0, quiet = 0;
+    char **gb_argv = calloc((size_t)argc + 1, sizeof *gb_argv);
+    int gb_argc = 0;
+
+    gb_argv[gb_argc++] = argv[0];
+    mb_selection_suite(&sel, "quick");
+    for (int i = 2; i < argc; i++) {
+        const char *v;
+        if (mb_is_help(argv[i])) {
+            mb_print_usage(stdout, "time");
+            return 0;
+        }
+        if ((v = mb_flag_value(argc, argv, &i, "--suite", "time"))) {
+            if (mb_selection_suite(&sel, v) != 0)
+                mb_usage_error("time", "unknown suite '%s' (quick or full)", v);
+        } else if (strcmp(argv[i], "--emit-tsv") == 0) {
+            emit_tsv = 1;
+        } else if (strcmp(argv[i], "--quiet") == 0) {
+            quiet = 1;
+        } else if (strncmp(argv[i], "--benchmark_", 12) == 0) {
+            gb_argv[gb_argc++] = argv[i];
+        } else if (!mb_selection_flag(&sel, argc, argv, &i, "time")) {
+            mb_usage_error("time", "unknown argument '%s'", argv[i]);
+        }
+    }
+    mbb_initialize(&gb_argc, gb_argv);
+    if (gb_argc > 1)
+        mb_usage_error("time", "unknown Google Benchmark flag '%s'", gb_argv[1]);
+
+    mb_case *cases;
+    size_t n = mb_cases_build(&sel, &cases);
+    if (n == 0)
+        mb_usage_error("time", "the selection holds no case");
+    timed_case *tcs = calloc(n, sizeof *tcs);
+    for (size_t i = 0; i < n; i++) {
+        size_t ops = cases[i].n;
+        int64_t iters = (int64_t)((MB_OPS_PER_REPETITION + ops - 1) / ops);
+        tcs[i] = (timed_case){ &cases[i], sel.seed, 0, sel.reps, i, n, quiet || !emit_tsv };
+        mbb_register(cases[i].name, tc_bench, &tcs[i], iters > 1000 ? 1000 : iters, (int)sel.reps);
+    }
+    tsv_ctx t = { tcs, n, 0 };
+    mbb_run(emit_tsv ? tsv_report : NULL, &t);
+    free(tcs);
+    free(cases);
+    free(gb_argv);
+    return t.failures ? 1 : 0;
+}

@@ -1,0 +1,14 @@
+# Turns results/schema.sql and results/views.sql into C strings (build/sql_text.c).
+file(READ ${SCHEMA} schema_text)
+file(READ ${VIEWS} views_text)
+foreach(part schema views)
+  set(t "${${part}_text}")
+  string(REPLACE "\\" "\\\\" t "${t}")
+  string(REPLACE "\"" "\\\"" t "${t}")
+  string(REPLACE "\n" "\\n\"\n\"" t "${t}")
+  set(${part}_c "${t}")
+endforeach()
+file(WRITE ${OUT}.tmp "/* generated from results/schema.sql and results/views.sql */\n"
+  "const char mb_schema_sql[] = \"${schema_c}\";\n"
+  "const char mb_views_sql[] = \"${views_c}\";\n")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

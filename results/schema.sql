@@ -1,0 +1,108 @@
+-- mapbench results schema.  STRICT tables; units in column names; NULL = not measured.
+-- PRAGMA user_version holds the schema version (harness/db.c migrates older files).
+
+CREATE TABLE IF NOT EXISTS run (               -- one `mapbench run`, with its environment
+    run_id            INTEGER PRIMARY KEY,
+    run_uuid          TEXT NOT NULL UNIQUE,    -- stable across merges of databases
+    started_at        TEXT NOT NULL,           -- UTC, ISO 8601
+    finished_at       TEXT,
+    status            TEXT NOT NULL CHECK (status IN ('complete', 'failed')),
+    suite             TEXT NOT NULL,           -- quick | full | custom
+    seed              INTEGER NOT NULL,
+    git_sha           TEXT,
+    git_dirty         INTEGER,                 -- 1 = uncommitted changes when run
+    compiler          TEXT,
+    cflags            TEXT,
+    build_type        TEXT,
+    benchmark_version TEXT,                    -- Google Benchmark, and its library build type
+    cpu_model         TEXT,
+    cores             INTEGER,
+    kernel            TEXT,
+    hostname          TEXT,
+    l1d_bytes         INTEGER,
+    l2_bytes          INTEGER,
+    l3_bytes          INTEGER,
+    processes         INTEGER NOT NULL,        -- timing processes per case
+    argv              TEXT
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS bench (             -- one timed case of one run
+    bench_id      INTEGER PRIMARY KEY,
+    run_id        INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    impl          TEXT NOT NULL,
+    family        TEXT NOT NULL,
+    traits        TEXT NOT NULL,
+    phase         TEXT NOT NULL,               -- insert | lookup_hit | lookup_miss | delete_all | clear
+    blueprint     TEXT NOT NULL,               -- u64->u64 | u64->64B | str16->u64 | str48->u64
+    distribution  TEXT NOT NULL,               -- uniform | sequential
+    n             INTEGER NOT NULL,            -- entries in the map
+    hint          INTEGER NOT NULL,            -- capacity hint given at create (0 = none)
+    threads       INTEGER NOT NULL DEFAULT 1,
+    allocator     TEXT NOT NULL,
+    UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS sample (            -- one repetition of a timed case; every one is kept
+    bench_id      INTEGER NOT NULL REFERENCES bench (bench_id) ON DELETE CASCADE,
+    process_index INTEGER NOT NULL,            -- which timing process (interleaved)
+    repetition    INTEGER NOT NULL,            -- Google Benchmark's repetition_index
+    iterations    INTEGER NOT NULL,            -- phase runs averaged in this repetition
+    ns_per_op     REAL NOT NULL,
+    PRIMARY KEY (bench_id, process_index, repetition)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS mem_case (          -- one fresh child process running the phase script
+    mem_case_id   INTEGER PRIMARY KEY,
+    run_id        INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    impl          TEXT NOT NULL,
+    family        TEXT NOT NULL,
+    traits        TEXT NOT NULL,
+    blueprint     TEXT NOT NULL,
+    distribution  TEXT NOT NULL,
+    n             INTEGER NOT NULL,
+    allocator     TEXT NOT NULL,
+    UNIQUE (run_id, impl, blueprint, distribution, n, allocator)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS mem_phase (         -- a sample taken after each phase of a mem_case
+    mem_case_id        INTEGER NOT NULL REFERENCES mem_case (mem_case_id) ON DELETE CASCADE,
+    phase_index        INTEGER NOT NULL,       -- 0 = start, in script order
+    phase              TEXT NOT NULL,          -- start | insert | delete_half | delete_all | trim | ...
+    entries            INTEGER NOT NULL,       -- live entries after the phase
+    map_live_bytes     INTEGER NOT NULL,       -- counting allocator: bytes the map holds
+    map_peak_bytes     INTEGER NOT NULL,       -- counting allocator high-water mark so far
+    alloc_in_use_bytes INTEGER,                -- allocator's view: bytes handed out (mallinfo2 uordblks+hblkhd)
+    alloc_held_bytes   INTEGER,                -- allocator's view: bytes obtained from the OS (arena+hblkhd)
+    rss_bytes          INTEGER,                -- /proc/self/smaps_rollup Rss
+    anon_bytes         INTEGER,                -- /proc/self/smaps_rollup Anonymous
+    minor_faults       INTEGER,                -- getrusage ru_minflt, cumulative
+    phase_ns           INTEGER NOT NULL,       -- wall time of the phase
+    capacity           INTEGER,                -- map stats (NULL = not measured)
+    tombstones         INTEGER,
+    overflow           INTEGER,
+    PRIMARY KEY (mem_case_id, phase_index)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS icount (            -- instructions of one measured phase (callgrind)
+    bench_id      INTEGER NOT NULL REFERENCES bench (bench_id) ON DELETE CASCADE,
+    instructions  INTEGER NOT NULL,            -- Ir inside the toggled region
+    ops           INTEGER NOT NULL,
+    PRIMARY KEY (bench_id)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS gate_decision (     -- audit trail of every gate verdict
+    decision_id     INTEGER PRIMARY KEY,
+    decided_at      TEXT NOT NULL,
+    run_id          INTEGER NOT NULL,          -- the run judged
+    baseline_run_id INTEGER NOT NULL,
+    case_key        TEXT NOT NULL,             -- impl/blueprint/distribution/n/allocator[/phase]
+    metric          TEXT NOT NULL,             -- bytes_per_entry | ...
+    baseline_value  REAL,
+    current_value   REAL,
+    delta_fraction  REAL,                      -- current / baseline - 1
+    threshold       REAL NOT NULL,
+    verdict         TEXT NOT NULL CHECK (verdict IN ('pass', 'improved', 'warn', 'fail', 'missing'))
+) STRICT;
+
+CREATE INDEX IF NOT EXISTS bench_by_run ON bench (run_id);
+CREATE INDEX IF NOT EXISTS mem_case_by_run ON mem_case (run_id);

@@ -1,0 +1,86 @@
+-- Views for the common questions.  Only complete runs are visible through them.
+DROP VIEW IF EXISTS complete_run;
+CREATE VIEW complete_run AS
+SELECT * FROM run WHERE status = 'complete';
+
+DROP VIEW IF EXISTS latest_run;
+CREATE VIEW latest_run AS
+SELECT * FROM complete_run ORDER BY finished_at DESC, run_id DESC LIMIT 1;
+
+-- One row per timed case of every complete run: median, min, max over all repetitions
+-- of all processes.
+DROP VIEW IF EXISTS case_medians;
+CREATE VIEW case_medians AS
+WITH ranked AS (
+    SELECT s.bench_id, s.ns_per_op,
+           row_number() OVER (PARTITION BY s.bench_id ORDER BY s.ns_per_op) AS k,
+           count(*) OVER (PARTITION BY s.bench_id) AS cnt
+    FROM sample s
+)
+SELECT b.run_id, b.bench_id, b.impl, b.family, b.phase, b.blueprint, b.distribution, b.n,
+       b.hint, b.threads, b.allocator,
+       avg(r.ns_per_op) FILTER (WHERE r.k IN ((r.cnt + 1) / 2, (r.cnt + 2) / 2)) AS median_ns_per_op,
+       min(r.ns_per_op) AS min_ns_per_op,
+       max(r.ns_per_op) AS max_ns_per_op,
+       max(r.cnt) AS samples
+FROM ranked r
+JOIN bench b USING (bench_id)
+JOIN complete_run USING (run_id)
+GROUP BY r.bench_id;
+
+DROP VIEW IF EXISTS latest_medians;
+CREATE VIEW latest_medians AS
+SELECT m.* FROM case_medians m JOIN latest_run USING (run_id);
+
+-- Every memory sample of every complete run, with bytes per live entry.
+DROP VIEW IF EXISTS memory_by_phase;
+CREATE VIEW memory_by_phase AS
+SELECT c.run_id, c.mem_case_id, c.impl, c.family, c.blueprint, c.distribution, c.n,
+       c.allocator, p.phase_index, p.phase, p.entries, p.map_live_bytes, p.map_peak_bytes,
+       p.alloc_in_use_bytes, p.alloc_held_bytes, p.rss_bytes, p.anon_bytes, p.minor_faults,
+       p.phase_ns, p.capacity, p.tombstones, p.overflow,
+       CASE WHEN p.entries > 0 THEN 1.0 * p.map_live_bytes / p.entries END AS map_bytes_per_entry
+FROM mem_phase p
+JOIN mem_case c USING (mem_case_id)
+JOIN complete_run USING (run_id);
+
+DROP VIEW IF EXISTS latest_memory_by_phase;
+CREATE VIEW latest_memory_by_phase AS
+SELECT m.* FROM memory_by_phase m JOIN latest_run USING (run_id);
+
+-- Bytes per entry right after inserting n keys (map's own bytes, and RSS growth).
+DROP VIEW IF EXISTS bytes_per_entry;
+CREATE VIEW bytes_per_entry AS
+SELECT ins.run_id, ins.impl, ins.family, ins.blueprint, ins.distribution, ins.n, ins.allocator,
+       1.0 * ins.map_live_bytes / ins.n AS map_bytes_per_entry,
+       1.0 * (ins.rss_bytes - st.rss_bytes) / ins.n AS rss_bytes_per_entry
+FROM memory_by_phase ins
+JOIN memory_by_phase st ON st.mem_case_id = ins.mem_case_id AND st.phase = 'start'
+WHERE ins.phase = 'insert';
+
+-- How much of its peak each map (and the process) still holds after each phase:
+-- held by the map = map_live_bytes; held by the allocator = allocator-held bytes the
+-- map does not use; returned to the OS = what RSS gave back.
+DROP VIEW IF EXISTS retained;
+CREATE VIEW retained AS
+SELECT m.run_id, m.impl, m.family, m.blueprint, m.distribution, m.n, m.allocator,
+       m.phase_index, m.phase,
+       m.map_live_bytes, pk.map_live_bytes AS map_bytes_after_insert,
+       1.0 * m.map_live_bytes / NULLIF(pk.map_live_bytes, 0) AS map_retained_fraction,
+       m.rss_bytes - st.rss_bytes AS rss_above_start_bytes,
+       1.0 * (m.rss_bytes - st.rss_bytes) / NULLIF(pk.rss_bytes - st.rss_bytes, 0)
+           AS rss_retained_fraction
+FROM memory_by_phase m
+JOIN memory_by_phase pk ON pk.mem_case_id = m.mem_case_id AND pk.phase = 'insert'
+JOIN memory_by_phase st ON st.mem_case_id = m.mem_case_id AND st.phase = 'start';
+
+-- Complete runs, newest first, with what they hold.
+DROP VIEW IF EXISTS runs;
+CREATE VIEW runs AS
+SELECT r.run_id, r.run_uuid, r.started_at, r.finished_at, r.status, r.suite, r.git_sha,
+       r.git_dirty, r.allocator_list AS allocators, r.cpu_model,
+       (SELECT count(*) FROM bench b WHERE b.run_id = r.run_id) AS timed_cases,
+       (SELECT count(*) FROM mem_case c WHERE c.run_id = r.run_id) AS memory_cases
+FROM (SELECT run.*, (SELECT group_concat(DISTINCT allocator) FROM mem_case c
+                     WHERE c.run_id = run.run_id) AS allocator_list FROM run) r
+ORDER BY r.run_id DESC;
