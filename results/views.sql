@@ -84,3 +84,27 @@ SELECT r.run_id, r.run_uuid, r.started_at, r.finished_at, r.status, r.suite, r.g
 FROM (SELECT run.*, (SELECT group_concat(DISTINCT allocator) FROM mem_case c
                      WHERE c.run_id = run.run_id) AS allocator_list FROM run) r
 ORDER BY r.run_id DESC;
+
+-- ---- views the plots read (plots/*.gp) -------------------------------------------------
+
+-- ns/op per map, phase and n in the latest run (u64->u64, uniform keys, no hint).
+DROP VIEW IF EXISTS plot_ns_per_op;
+CREATE VIEW plot_ns_per_op AS
+SELECT impl, phase, n, median_ns_per_op, min_ns_per_op, max_ns_per_op
+FROM latest_medians
+WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND hint = 0 AND threads = 1
+ORDER BY impl, phase, n;
+
+-- The memory timeline of the largest n in the latest run (u64->u64, uniform, glibc).
+DROP VIEW IF EXISTS plot_memory_timeline;
+CREATE VIEW plot_memory_timeline AS
+SELECT impl, n, phase_index, phase,
+       map_live_bytes / 1048576.0 AS map_live_mib,
+       (rss_bytes - (SELECT s.rss_bytes FROM latest_memory_by_phase s
+                     WHERE s.mem_case_id = m.mem_case_id AND s.phase = 'start')) / 1048576.0
+           AS rss_above_start_mib,
+       alloc_held_bytes / 1048576.0 AS alloc_held_mib
+FROM latest_memory_by_phase m
+WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
+  AND n = (SELECT max(n) FROM latest_memory_by_phase WHERE blueprint = 'u64->u64')
+ORDER BY impl, phase_index;
