@@ -1,0 +1,255 @@
+"""The mapbench CLI and its database, end to end: a real quick-suite run, the
+schema and views it fills, queries, robustness (kill, concurrency, corrupt
+files, bad SQL), usage errors, and the plots rendered from it."""
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import MAPBENCH, MAP_NAMES, ROOT
+
+SMALL = ["--impl", "oa_linear,chained", "--n", "1000,5000", "--processes", "2", "--reps", "2"]
+
+
+def mb(*args, check=False, timeout=900):
+    p = subprocess.run([str(MAPBENCH), *map(str, args)], capture_output=True, text=True,
+                       timeout=timeout, cwd=ROOT)
+    if check:
+        assert p.returncode == 0, f"mapbench {' '.join(map(str, args))}: {p.stderr}"
+    return p
+
+
+@pytest.fixture(scope="session")
+def quick_db(tmp_path_factory):
+    """One real `mapbench run --quick` (every registered map, N up to 1e6)."""
+    db = tmp_path_factory.mktemp("quick") / "mapbench.db"
+    p = mb("run", "--quick", "--db", db, check=True, timeout=1800)
+    assert "complete" in p.stderr
+    return db
+
+
+def rows(db, sql, *params):
+    with sqlite3.connect(db) as c:
+        return c.execute(sql, params).fetchall()
+
+
+# ---- the quick run and its tables -------------------------------------------------
+
+def test_quick_run_is_one_complete_run_with_every_table_and_view(quick_db):
+    assert rows(quick_db, "SELECT count(*), min(status) FROM run") == [(1, "complete")]
+    names = {r[0] for r in rows(quick_db, "SELECT name FROM sqlite_schema")}
+    for t in ["run", "bench", "sample", "mem_case", "mem_phase", "icount", "gate_decision",
+              "latest_run", "case_medians", "latest_medians", "memory_by_phase",
+              "bytes_per_entry", "retained", "runs"]:
+        assert t in names, t
+    env = rows(quick_db, "SELECT git_sha, compiler, cflags, cpu_model, cores, kernel, suite,"
+                         " started_at <= finished_at FROM run")[0]
+    assert all(v is not None for v in env), env
+    assert env[6] == "quick" and env[7] == 1
+
+
+def test_quick_run_times_every_map_phase_and_size(quick_db):
+    got = rows(quick_db, "SELECT impl, phase, n, count(*) FROM latest_medians WHERE hint = 0"
+                         " GROUP BY impl, phase, n")
+    assert {(i, p, n) for i, p, n, _ in got} == {
+        (i, p, n) for i in MAP_NAMES
+        for p in ["insert", "lookup_hit", "lookup_miss", "delete_all", "clear"]
+        for n in [1000, 100000, 1000000]}
+    # every repetition of every process is kept
+    per_case = rows(quick_db, "SELECT min(samples), max(samples) FROM latest_medians")[0]
+    assert per_case[0] == per_case[1] == 3 * 2
+    procs = rows(quick_db, "SELECT DISTINCT process_index FROM sample ORDER BY 1")
+    assert procs == [(0,), (1,), (2,)]
+
+
+def test_quick_run_memory_phases_for_every_map(quick_db):
+    phases = [r[0] for r in rows(
+        quick_db, "SELECT phase FROM memory_by_phase WHERE impl = 'oa_linear' AND n = 1000"
+                  " ORDER BY phase_index")]
+    assert phases[:4] == ["start", "insert", "delete_half", "delete_all"]
+    assert phases[-2:] == ["destroy", "trim_after_destroy"]
+    for impl in MAP_NAMES:
+        after = dict(rows(quick_db, "SELECT phase, map_live_bytes FROM memory_by_phase"
+                                    " WHERE impl = ? AND n = 1000000", impl))
+        assert after["insert"] > 1000000 * 8, impl      # at least the keys themselves
+        assert after["destroy"] == 0, impl               # destroy frees everything
+    bpe = rows(quick_db, "SELECT impl, map_bytes_per_entry FROM bytes_per_entry WHERE n = 1000000")
+    assert {i for i, _ in bpe} == set(MAP_NAMES)
+    assert all(16 <= b < 200 for _, b in bpe), bpe
+
+
+# ---- query -------------------------------------------------------------------------
+
+def test_query_formats(quick_db):
+    sql = "SELECT impl, n, median_ns_per_op FROM latest_medians WHERE phase = 'insert' LIMIT 3"
+    table = mb("query", sql, "--db", quick_db, check=True).stdout
+    assert table.splitlines()[0].split() == ["impl", "n", "median_ns_per_op"]
+    assert "(3 rows)" in table
+    csv = mb("query", sql, "--db", quick_db, "--format", "csv", check=True).stdout
+    assert csv.splitlines()[0] == "impl,n,median_ns_per_op" and len(csv.splitlines()) == 4
+    data = json.loads(mb("query", sql, "--db", quick_db, "--format=json", check=True).stdout)
+    assert len(data) == 3 and isinstance(data[0]["n"], int)
+    assert isinstance(data[0]["median_ns_per_op"], float)
+
+
+def test_bad_sql_gets_sqlite_message_and_exit_1(quick_db):
+    p = mb("query", "SELEC nonsense", "--db", quick_db)
+    assert p.returncode == 1
+    assert "syntax error" in p.stderr
+    p = mb("query", "SELECT * FROM no_such_table", "--db", quick_db)
+    assert p.returncode == 1 and "no such table: no_such_table" in p.stderr
+
+
+def test_readme_queries_work_as_printed(quick_db):
+    readme = (ROOT / "README.md").read_text()
+    queries = re.findall(r"```sql\n(.*?)```", readme, re.S)
+    assert len(queries) >= 3
+    for q in queries:
+        p = mb("query", q, "--db", quick_db)
+        assert p.returncode == 0, f"README query failed: {q}\n{p.stderr}"
+        assert "(0 rows)" not in p.stdout, f"README query returns nothing: {q}"
+
+
+# ---- usage errors --------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    [], ["frobnicate"], ["run", "--bogus"], ["run", "--impl", "no_such_map"],
+    ["run", "--n", "ten"], ["run", "--phase", "dance"], ["query"], ["query", "--format", "xml", "x"],
+    ["gate", "--threshold", "lots"], ["mem-case", "--impl", "oa_linear"], ["run", "--n"],
+])
+def test_bad_arguments_exit_2_with_one_line_and_usage(args):
+    p = mb(*args)
+    assert p.returncode == 2, (args, p.stderr)
+    first, *rest = p.stderr.splitlines()
+    assert first.startswith("mapbench: "), first
+    assert any(line.startswith("usage: mapbench") for line in rest), p.stderr
+
+
+@pytest.mark.parametrize("cmd", ["run", "list", "time", "mem-case", "query", "runs", "gate"])
+def test_help_everywhere(cmd):
+    p = mb(cmd, "--help")
+    assert p.returncode == 0 and p.stdout.startswith("usage: mapbench " + cmd)
+    assert mb("--help").stdout.startswith("usage: mapbench")
+
+
+# ---- robustness ------------------------------------------------------------------------
+
+def test_killed_run_leaves_nothing(tmp_path):
+    db = tmp_path / "k.db"
+    mb("run", *SMALL, "--db", db, check=True)
+    before = rows(db, "SELECT count(*) FROM run")[0][0]
+    p = subprocess.Popen([str(MAPBENCH), "run", "--impl", "oa_linear,chained", "--n", "1e6",
+                          "--processes", "3", "--db", str(db)], cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(2.0)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    assert rows(db, "SELECT count(*) FROM run")[0][0] == before
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    assert rows(db, "SELECT count(*) FROM bench WHERE run_id NOT IN (SELECT run_id FROM run)") == [(0,)]
+
+
+def test_two_runs_at_once_both_land(tmp_path):
+    db = tmp_path / "c.db"
+    procs = [subprocess.Popen([str(MAPBENCH), "run", *SMALL, "--db", str(db)], cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    assert rows(db, "SELECT count(*), count(DISTINCT run_uuid) FROM complete_run") == [(2, 2)]
+
+
+def test_corrupt_or_foreign_file_is_refused_and_untouched(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not a database" * 100)
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as c:
+        c.execute("CREATE TABLE notes (x)")
+    for f in [junk, other]:
+        before = f.read_bytes()
+        for args in (["query", "SELECT 1"], ["run", *SMALL]):
+            p = mb(*args, "--db", f)
+            assert p.returncode == 1, (f, args, p.stderr)
+            assert p.stderr.startswith("mapbench: ") and str(f) in p.stderr
+        assert f.read_bytes() == before
+
+
+def test_missing_database_is_a_clear_error(tmp_path):
+    p = mb("query", "SELECT 1", "--db", tmp_path / "nope.db")
+    assert p.returncode == 1 and "no such database" in p.stderr
+    assert not (tmp_path / "nope.db").exists()
+
+
+def test_read_only_database_gets_a_clear_error(tmp_path):
+    """A database the user may read but not write: queries work, a run is refused
+    with a clear message.  As root (CI), the commands run as `nobody`, since
+    file modes do not stop root."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="mb-ro-"))
+    os.chmod(d, 0o755)
+    db = d / "ro.db"
+    mb("run", *SMALL, "--db", db, check=True)
+    subprocess.run(["sqlite3", str(db), "PRAGMA journal_mode=DELETE"], check=True,
+                   capture_output=True)
+    os.chmod(db, 0o444)
+    as_user = (["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+               if os.geteuid() == 0 else [])
+    exe = d / "mapbench"   # a copy `nobody` can reach wherever the checkout lives
+    shutil.copy(MAPBENCH, exe)
+    before = db.read_bytes()
+    p = subprocess.run([*as_user, str(exe), "run", *SMALL, "--db", str(db)],
+                       capture_output=True, text=True, cwd="/")
+    assert p.returncode == 1 and "read-only" in p.stderr, p.stderr
+    q = subprocess.run([*as_user, str(exe), "query", "SELECT count(*) AS runs FROM run",
+                        "--db", str(db)], capture_output=True, text=True, cwd="/")
+    assert q.returncode == 0 and "1" in q.stdout.split(), q.stderr
+    assert db.read_bytes() == before
+
+
+# ---- gate ----------------------------------------------------------------------------------
+
+def test_gate_needs_two_runs_then_passes_a_rerun_and_catches_a_memory_regression(tmp_path):
+    db = tmp_path / "g.db"
+    args = ["run", "--impl", "oa_linear,chained", "--n", "5000", "--no-time", "--db", db]
+    mb(*args, check=True)
+    assert mb("gate", "--db", db).returncode == 2
+    mb(*args, check=True)
+    p = mb("gate", "--db", db)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "PASS" in p.stdout
+    # inflate one map's bytes in a third run by 5%: the gate must fail on exactly that case
+    mb(*args, check=True)
+    with sqlite3.connect(db) as c:
+        c.execute("""UPDATE mem_phase SET map_live_bytes = map_live_bytes * 105 / 100
+                     WHERE phase = 'insert' AND mem_case_id = (SELECT mem_case_id FROM mem_case
+                     WHERE impl = 'chained' AND run_id = (SELECT max(run_id) FROM run))""")
+    p = mb("gate", "--db", db)
+    assert p.returncode == 1, p.stdout
+    fails = rows(db, "SELECT case_key FROM gate_decision WHERE verdict = 'fail'")
+    assert [k for (k,) in fails] == ["chained/u64->u64/uniform/n:5000/glibc"]
+
+
+# ---- plots -------------------------------------------------------------------------------
+
+def test_plots_render_as_valid_png_and_svg(quick_db, tmp_path):
+    out = tmp_path / "plots"
+    p = subprocess.run(["sh", "plots/render.sh", str(MAPBENCH), str(quick_db), str(out)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    scripts = [s.stem for s in (ROOT / "plots").glob("*.gp") if s.stem != "common"]
+    assert len(scripts) >= 2
+    for name in scripts:
+        png = (out / f"{name}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10000, name
+        svg = (out / f"{name}.svg").read_text()
+        assert svg.lstrip().startswith("<?xml") and "</svg>" in svg, name
+        for impl in MAP_NAMES:   # every map is a series, labelled in the key
+            assert impl in svg, (name, impl)
