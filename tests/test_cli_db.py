@@ -65,7 +65,7 @@ def test_quick_run_times_every_map_phase_and_size(quick_db):
         for n in [1000, 100000, 1000000]}
     # every repetition of every process is kept
     per_case = rows(quick_db, "SELECT min(samples), max(samples) FROM latest_medians")[0]
-    assert per_case[0] == per_case[1] == 3 * 2
+    assert per_case[0] == per_case[1] == 3   # quick: 3 processes x 1 repetition
     procs = rows(quick_db, "SELECT DISTINCT process_index FROM sample ORDER BY 1")
     assert procs == [(0,), (1,), (2,)]
 
