@@ -52,6 +52,8 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
         sel->phases[sel->n_phases++] = (mb_phase)p;
     sel->seed = 0x6d61706265ULL; /* "mapbe" */
     sel->with_hint = 1;
+    sel->threads[sel->n_threads++] = 1;
+    sel->threads[sel->n_threads++] = 2;
     sel->allocators[sel->n_allocators++] = "glibc";
     sel->dists[sel->n_dists++] = MB_DIST_UNIFORM;
     if (strcmp(suite, "quick") == 0) {
@@ -74,6 +76,7 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
         for (const mb_blueprint *b = mb_blueprints; b->name; b++)
             sel->blueprints[sel->n_blueprints++] = b;
         sel->dists[sel->n_dists++] = MB_DIST_SEQUENTIAL;
+        sel->threads[sel->n_threads++] = 4;
         sel->reps = 3;
         sel->processes = 3;
         return 0;
@@ -148,6 +151,14 @@ int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const ch
                 mb_usage_error(cmd, "unknown allocator '%s' (available: glibc)", items[k]);
             sel->allocators[sel->n_allocators++] = "glibc";
         }
+    } else if (LIST("--threads")) {
+        sel->n_threads = 0;
+        for (size_t k = 0; k < n && k < 8; k++) {
+            size_t t = mb_parse_count(items[k], "--threads", cmd);
+            if (t < 1 || t > 64)
+                mb_usage_error(cmd, "--threads wants counts in 1..64");
+            sel->threads[sel->n_threads++] = (unsigned)t;
+        }
     } else if ((v = mb_flag_value(argc, argv, i, "--seed", cmd))) {
         sel->seed = mb_parse_count(v, "--seed", cmd);
     } else if ((v = mb_flag_value(argc, argv, i, "--reps", cmd))) {
@@ -209,6 +220,11 @@ size_t mb_selection_argv(const mb_selection *sel, char **out, size_t max, char *
     for (size_t j = 0; j < sel->n_sizes; j++)
         len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%zu", j ? "," : "", sel->sizes[j]);
     k = put(out, k, max, &p, end, tmp);
+    k = put(out, k, max, &p, end, "--threads");
+    len = 0;
+    for (size_t j = 0; j < sel->n_threads; j++)
+        len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%u", j ? "," : "", sel->threads[j]);
+    k = put(out, k, max, &p, end, tmp);
     snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)sel->seed);
     k = put(out, k, max, &p, end, "--seed");
     k = put(out, k, max, &p, end, tmp);
@@ -233,6 +249,27 @@ int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint, u
     return mb_config_unsupported(ops, cfg) == NULL;
 }
 
+/* Appends one case; grows the array as needed. */
+static void add_case(mb_case **cs, size_t *n, size_t *cap, const mb_map_ops *ops, mb_phase phase,
+                     const mb_blueprint *bp, mb_dist dist, size_t size, size_t hint,
+                     unsigned threads)
+{
+    if (*n == *cap)
+        *cs = realloc(*cs, (*cap *= 2) * sizeof **cs);
+    mb_case *c = &(*cs)[(*n)++];
+    c->ops = ops;
+    c->phase = phase;
+    c->bp = bp;
+    c->dist = dist;
+    c->n = size;
+    c->hint = hint;
+    c->threads = threads;
+    int k = snprintf(c->name, sizeof c->name, "%s/%s/%s/%s/n:%zu/hint:%zu", ops->name,
+                     mb_phase_name(phase), bp->name, mb_dist_name(dist), size, hint);
+    if (phase == MB_PHASE_MIXED_RW)
+        snprintf(c->name + k, sizeof c->name - (size_t)k, "/threads:%u", threads);
+}
+
 size_t mb_cases_build(const mb_selection *sel, mb_case **out)
 {
     size_t cap = 64, n = 0;
@@ -242,26 +279,23 @@ size_t mb_cases_build(const mb_selection *sel, mb_case **out)
     for (size_t b = 0; b < sel->n_blueprints; b++)
         for (size_t d = 0; d < sel->n_dists; d++)
             for (size_t s = 0; s < sel->n_sizes; s++)
-                for (size_t ph = 0; ph < sel->n_phases; ph++)
-                    for (int h = 0; h <= (sel->phases[ph] == MB_PHASE_INSERT && sel->with_hint); h++)
+                for (size_t ph = 0; ph < sel->n_phases; ph++) {
+                    mb_phase phase = sel->phases[ph];
+                    int hints = phase == MB_PHASE_INSERT && sel->with_hint ? 2 : 1;
+                    size_t variants = phase == MB_PHASE_MIXED_RW ? sel->n_threads : (size_t)hints;
+                    for (size_t v = 0; v < variants; v++)
                         for (size_t i = 0; i < sel->n_impls; i++) {
                             const mb_map_ops *ops = sel->impls[i];
-                            size_t hint = h ? sel->sizes[s] : 0;
+                            size_t hint = phase == MB_PHASE_INSERT && v == 1 ? sel->sizes[s] : 0;
                             if (!mb_case_config(ops, sel->blueprints[b], hint, sel->seed, &cfg))
                                 continue;
-                            if (n == cap)
-                                cs = realloc(cs, (cap *= 2) * sizeof *cs);
-                            mb_case *c = &cs[n++];
-                            c->ops = ops;
-                            c->phase = sel->phases[ph];
-                            c->bp = sel->blueprints[b];
-                            c->dist = sel->dists[d];
-                            c->n = sel->sizes[s];
-                            c->hint = hint;
-                            snprintf(c->name, sizeof c->name, "%s/%s/%s/%s/n:%zu/hint:%zu",
-                                     ops->name, mb_phase_name(c->phase), c->bp->name,
-                                     mb_dist_name(c->dist), c->n, c->hint);
+                            if (phase == MB_PHASE_MIXED_RW && !(ops->flags & MB_F_THREAD_SAFE))
+                                continue; /* only maps that may be shared between threads */
+                            add_case(&cs, &n, &cap, ops, phase, sel->blueprints[b], sel->dists[d],
+                                     sel->sizes[s], hint,
+                                     phase == MB_PHASE_MIXED_RW ? sel->threads[v] : 1);
                         }
+                }
     *out = cs;
     return n;
 }

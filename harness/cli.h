@@ -59,6 +59,8 @@ typedef struct mb_selection {
     mb_dist dists[4];
     size_t n_dists;
     int with_hint;                       /* also time insert with hint = n */
+    unsigned threads[8];                 /* mixed_rw thread counts (thread-safe maps) */
+    size_t n_threads;
     uint64_t seed;
     unsigned reps;                       /* repetitions per process */
     unsigned processes;                  /* timing processes */
@@ -73,7 +75,8 @@ typedef struct mb_case {
     const mb_blueprint *bp;
     mb_dist dist;
     size_t n, hint;
-    char name[192];     /* impl/phase/blueprint/dist/n:N/hint:H — Google Benchmark's name */
+    unsigned threads;   /* 1, or mixed_rw's thread count */
+    char name[192];     /* impl/phase/blueprint/dist/n:N/hint:H[/threads:T] — the benchmark's name */
 } mb_case;
 
 /* Fills sel with a suite's defaults.  Returns 0, or -1 for an unknown suite. */

@@ -20,7 +20,8 @@ static const struct {
       "  phase script in a fresh child per (map, n, blueprint, allocator), verifies every\n"
       "  phase's checksum, and writes the run into the database in one transaction.\n"
       "selection (comma-separated lists; default: the suite's):\n"
-      "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear\n"
+      "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear,mixed_rw\n"
+      "  --threads T,T mixed_rw thread counts (thread-safe maps only; default 1,2)\n"
       "  --n SIZES     --blueprint u64->u64,u64->64B,str16->u64,str48->u64\n"
       "  --dist uniform,sequential  --allocator glibc  --seed S  --no-hint\n"
       "  --db PATH     results database (default " MB_DEFAULT_DB ")\n" },

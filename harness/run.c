@@ -204,7 +204,7 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
                  " kernel, hostname, l1d_bytes, l2_bytes, l3_bytes, processes, argv)"
                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     PREP(bench_st, "INSERT INTO bench (run_id, impl, family, traits, phase, blueprint,"
-                   " distribution, n, hint, threads, allocator) VALUES (?,?,?,?,?,?,?,?,?,1,?)");
+                   " distribution, n, hint, threads, allocator) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     PREP(sample_st, "INSERT INTO sample (bench_id, process_index, repetition, iterations,"
                     " ns_per_op) VALUES (?,?,?,?,?)");
     PREP(mc_st, "INSERT INTO mem_case (run_id, impl, family, traits, blueprint, distribution, n,"
@@ -258,6 +258,7 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
                 sqlite3_bind_text(bench_st, i++, mb_dist_name(cs->dist), -1, SQLITE_STATIC);
                 sqlite3_bind_int64(bench_st, i++, (sqlite3_int64)cs->n);
                 sqlite3_bind_int64(bench_st, i++, (sqlite3_int64)cs->hint);
+                sqlite3_bind_int(bench_st, i++, (int)cs->threads);
                 sqlite3_bind_text(bench_st, i++, "glibc", -1, SQLITE_STATIC);
                 if (step(db, bench_st, err, errlen) != 0)
                     goto out;

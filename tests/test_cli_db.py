@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import MAPBENCH, MAP_NAMES, ROOT
+from conftest import F_THREAD_SAFE, FLAGS, MAPBENCH, MAP_NAMES, ROOT
 
 SMALL = ["--impl", "oa_linear,chained", "--n", "1000,5000", "--processes", "2", "--reps", "2"]
 
@@ -58,7 +58,7 @@ def test_quick_run_is_one_complete_run_with_every_table_and_view(quick_db):
 
 def test_quick_run_times_every_map_phase_and_size(quick_db):
     got = rows(quick_db, "SELECT impl, phase, n, count(*) FROM latest_medians WHERE hint = 0"
-                         " GROUP BY impl, phase, n")
+                         " AND phase != 'mixed_rw' GROUP BY impl, phase, n")
     assert {(i, p, n) for i, p, n, _ in got} == {
         (i, p, n) for i in MAP_NAMES
         for p in ["insert", "lookup_hit", "lookup_miss", "delete_all", "clear"]
@@ -68,6 +68,16 @@ def test_quick_run_times_every_map_phase_and_size(quick_db):
     assert per_case[0] == per_case[1] == 3   # quick: 3 processes x 1 repetition
     procs = rows(quick_db, "SELECT DISTINCT process_index FROM sample ORDER BY 1")
     assert procs == [(0,), (1,), (2,)]
+    # inserts are also timed with a right-sized capacity hint
+    hinted = rows(quick_db, "SELECT count(*) FROM latest_medians WHERE phase = 'insert' AND hint = n")
+    assert hinted == [(3 * len(MAP_NAMES),)]
+
+
+def test_quick_run_times_thread_safe_maps_at_1_and_2_threads(quick_db):
+    safe = sorted(n for n in MAP_NAMES if FLAGS[n] & F_THREAD_SAFE)
+    got = rows(quick_db, "SELECT DISTINCT impl, threads FROM latest_medians WHERE phase = 'mixed_rw'"
+                         " ORDER BY impl, threads")
+    assert got == [(i, t) for i in safe for t in (1, 2)]
 
 
 def test_quick_run_memory_phases_for_every_map(quick_db):

@@ -51,7 +51,7 @@ int mb_decode_bytes(const unsigned char *p, size_t n, uint64_t *x)
 }
 
 static const char *const phase_names[MB_PHASE_COUNT_] = {
-    "insert", "lookup_hit", "lookup_miss", "delete_all", "clear",
+    "insert", "lookup_hit", "lookup_miss", "delete_all", "clear", "mixed_rw",
 };
 
 const char *mb_phase_name(mb_phase p)
@@ -140,7 +140,7 @@ mb_phase_result mb_run_phase_range(const mb_map_ops *ops, void *m, const mb_stre
         ops->clear(m); /* ops stays n: clear is reported per entry cleared */
         break;
     default:
-        r.error = "unknown phase";
+        r.error = "phase not runnable here (mixed_rw: mb_run_mixed)";
         return r;
     }
     if (r.checksum != r.expected)

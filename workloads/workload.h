@@ -47,6 +47,7 @@ typedef enum mb_phase {
     MB_PHASE_LOOKUP_MISS,    /* look up keys [N, 2N): none found */
     MB_PHASE_DELETE_ALL,     /* remove keys [0, N): every one found, map empty after */
     MB_PHASE_CLEAR,          /* clear(): map empty after */
+    MB_PHASE_MIXED_RW,       /* T threads: 90% lookup hit, 10% insert+delete (mb_run_mixed) */
     MB_PHASE_COUNT_
 } mb_phase;
 
@@ -71,6 +72,15 @@ mb_phase_result mb_run_phase(const mb_map_ops *ops, void *m, const mb_stream *s,
  * never inserted must be in that range). */
 mb_phase_result mb_run_phase_range(const mb_map_ops *ops, void *m, const mb_stream *s,
                                    mb_phase p, size_t begin, size_t end);
+
+/* Mixed read/write with `threads` threads on a map holding keys [0, n):
+ * each thread does ops_per_thread operations, 90% lookups of random keys in
+ * [0, n) (all hits, values checked) and 10% alternating insert / remove of
+ * a key of its own (beyond 2n), so the map holds n keys again at the end.
+ * Returns the checksum result; *wall_ns is the wall time from the release of
+ * all threads to the last one finishing. */
+mb_phase_result mb_run_mixed(const mb_map_ops *ops, void *m, const mb_stream *s, size_t n,
+                             unsigned threads, size_t ops_per_thread, uint64_t *wall_ns);
 
 /* Returns the expected live count after phase p ran on a map of n entries. */
 size_t mb_phase_count_after(mb_phase p, size_t n);
