@@ -121,6 +121,14 @@ void mb_now_iso(char *buf, size_t len);
 void mb_uuid(char out[37]);
 uint64_t mb_now_ns(void);
 
+/* ---- printing query results ------------------------------------------------ */
+
+typedef enum { FMT_TABLE, FMT_CSV, FMT_JSON } out_format;
+/* Runs every statement of sql, printing the rows of those that return any.
+ * Returns 0, or 1 after printing SQLite's message to stderr. */
+int mb_sql_print(sqlite3 *db, const char *sql, out_format fmt);
+out_format mb_parse_format(const char *v, const char *cmd);
+
 /* ---- subcommands ------------------------------------------------------------ */
 
 int mb_cmd_run(int argc, char **argv);
@@ -130,5 +138,8 @@ int mb_cmd_query(int argc, char **argv);
 int mb_cmd_runs(int argc, char **argv);
 int mb_cmd_gate(int argc, char **argv);
 int mb_cmd_list(int argc, char **argv);
+int mb_cmd_show(int argc, char **argv);
+int mb_cmd_merge(int argc, char **argv);
+int mb_cmd_export(int argc, char **argv);
 
 #endif

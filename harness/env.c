@@ -149,4 +149,11 @@ void mb_env_capture(mb_env *env)
     env->l1d_bytes = cache_bytes(1, "Data");
     env->l2_bytes = cache_bytes(2, "Unified");
     env->l3_bytes = cache_bytes(3, "Unified");
+    /* Some VMs hide /sys/.../cache; glibc reads the sizes from CPUID. */
+    if (env->l1d_bytes <= 0)
+        env->l1d_bytes = sysconf(_SC_LEVEL1_DCACHE_SIZE) > 0 ? sysconf(_SC_LEVEL1_DCACHE_SIZE) : -1;
+    if (env->l2_bytes <= 0)
+        env->l2_bytes = sysconf(_SC_LEVEL2_CACHE_SIZE) > 0 ? sysconf(_SC_LEVEL2_CACHE_SIZE) : -1;
+    if (env->l3_bytes <= 0)
+        env->l3_bytes = sysconf(_SC_LEVEL3_CACHE_SIZE) > 0 ? sysconf(_SC_LEVEL3_CACHE_SIZE) : -1;
 }

@@ -38,6 +38,17 @@ static const struct {
       "usage: mapbench query \"SQL\" [--format table|csv|json] [--db PATH]\n"
       "  Runs SQL against the results database and prints the rows.\n" },
     { "runs", "usage: mapbench runs [--db PATH]\n  Lists the runs in the database, newest first.\n" },
+    { "show",
+      "usage: mapbench show RUN [--db PATH]\n"
+      "  Prints a run's environment, its timed cases and its bytes per entry.\n" },
+    { "merge",
+      "usage: mapbench merge OTHER.db [--db PATH]\n"
+      "  Copies the runs of OTHER.db that this database lacks (by run uuid), in one\n"
+      "  transaction; merging twice adds nothing.\n" },
+    { "export",
+      "usage: mapbench export [--what samples|medians|memory] [--format csv|json]\n"
+      "                       [--run RUN_ID] [--db PATH]\n"
+      "  Writes complete runs' rows to standard output (default: every sample as CSV).\n" },
     { "gate",
       "usage: mapbench gate [--baseline RUN_ID] [--threshold FRACTION] [--db PATH]\n"
       "  Compares the latest complete run with a baseline run (default: the previous\n"
@@ -60,6 +71,9 @@ void mb_print_usage(FILE *f, const char *cmd)
           "  mem-case  run the memory phase script for one case, print the samples\n"
           "  query     run SQL against the results database\n"
           "  runs      list the runs in the database\n"
+          "  show      one run: environment, cases, bytes per entry\n"
+          "  merge     copy the runs of another results database into this one\n"
+          "  export    write samples, medians or memory samples as CSV or JSON\n"
           "  gate      compare the latest run with a baseline; exit 1 on a regression\n",
           f);
 }
@@ -129,7 +143,8 @@ int main(int argc, char **argv)
     } table[] = {
         { "run", mb_cmd_run },     { "list", mb_cmd_list },   { "time", mb_cmd_time },
         { "mem-case", mb_cmd_mem_case }, { "query", mb_cmd_query }, { "runs", mb_cmd_runs },
-        { "gate", mb_cmd_gate },
+        { "gate", mb_cmd_gate },   { "show", mb_cmd_show },   { "merge", mb_cmd_merge },
+        { "export", mb_cmd_export },
     };
     if (argc < 2)
         mb_usage_error(NULL, "missing command");

@@ -8,7 +8,6 @@
 
 #include "cli.h"
 
-typedef enum { FMT_TABLE, FMT_CSV, FMT_JSON } out_format;
 
 typedef struct rows {
     int ncol;
@@ -137,9 +136,7 @@ static void free_rows(rows *r)
     free(r->names);
 }
 
-/* Runs every statement of sql, printing the rows of those that return any.
- * Returns 0, or 1 after printing SQLite's message. */
-static int run_sql(sqlite3 *db, const char *sql, out_format fmt)
+int mb_sql_print(sqlite3 *db, const char *sql, out_format fmt)
 {
     const char *tail = sql;
     int first = 1;
@@ -204,7 +201,7 @@ static int open_and_run(const char *db_path, const char *sql, out_format fmt)
         fprintf(stderr, "mapbench: %s\n", err);
         return 1;
     }
-    int rc = run_sql(db, sql, fmt);
+    int rc = mb_sql_print(db, sql, fmt);
     sqlite3_close(db);
     return rc;
 }
@@ -221,14 +218,7 @@ int mb_cmd_query(int argc, char **argv)
         if ((v = mb_flag_value(argc, argv, &i, "--db", "query"))) {
             db_path = v;
         } else if ((v = mb_flag_value(argc, argv, &i, "--format", "query"))) {
-            if (strcmp(v, "table") == 0)
-                fmt = FMT_TABLE;
-            else if (strcmp(v, "csv") == 0)
-                fmt = FMT_CSV;
-            else if (strcmp(v, "json") == 0)
-                fmt = FMT_JSON;
-            else
-                mb_usage_error("query", "--format wants table, csv or json, got '%s'", v);
+            fmt = mb_parse_format(v, "query");
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
             mb_usage_error("query", "unknown option '%s'", argv[i]);
         } else if (!sql) {
@@ -259,4 +249,15 @@ int mb_cmd_runs(int argc, char **argv)
                         "SELECT run_id, started_at, status, suite, substr(git_sha, 1, 12) AS git_sha,"
                         " git_dirty, timed_cases, memory_cases FROM runs",
                         FMT_TABLE);
+}
+
+out_format mb_parse_format(const char *v, const char *cmd)
+{
+    if (strcmp(v, "table") == 0)
+        return FMT_TABLE;
+    if (strcmp(v, "csv") == 0)
+        return FMT_CSV;
+    if (strcmp(v, "json") == 0)
+        return FMT_JSON;
+    mb_usage_error(cmd, "--format wants table, csv or json, got '%s'", v);
 }
