@@ -121,6 +121,21 @@ void mb_now_iso(char *buf, size_t len);
 void mb_uuid(char out[37]);
 uint64_t mb_now_ns(void);
 
+/* ---- child processes ----------------------------------------------------------- */
+
+typedef void (*mb_line_fn)(void *ud, char *line);
+/* Runs path with args (NULL-terminated), feeding each line of its stdout to
+ * fn; its stderr passes through.  Returns its exit status (128+signal when
+ * killed), or -1 if it could not start. */
+int mb_run_child(const char *path, char **args, mb_line_fn fn, void *ud);
+
+/* ---- instruction counts (icount.c) ------------------------------------------ */
+
+/* Counts the instructions of case c's measured phase under callgrind.
+ * Returns 0 with *instructions and *ops, or -1 with err filled. */
+int mb_icount_measure(const mb_case *c, uint64_t seed, long long *instructions, long long *ops,
+                      char *err, size_t errlen);
+
 /* ---- printing query results ------------------------------------------------ */
 
 typedef enum { FMT_TABLE, FMT_CSV, FMT_JSON } out_format;
@@ -141,5 +156,6 @@ int mb_cmd_list(int argc, char **argv);
 int mb_cmd_show(int argc, char **argv);
 int mb_cmd_merge(int argc, char **argv);
 int mb_cmd_export(int argc, char **argv);
+int mb_cmd_icount_case(int argc, char **argv);
 
 #endif

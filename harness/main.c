@@ -15,10 +15,12 @@ static const struct {
 } commands[] = {
     { "run",
       "usage: mapbench run [--suite quick|full] [selection] [--processes P] [--reps R]\n"
-      "                    [--no-time] [--no-memory] [--db PATH]\n"
+      "                    [--metric time,memory,icount] [--no-time] [--no-memory] [--db PATH]\n"
       "  Times every selected case in P fresh processes (interleaved), runs the memory\n"
       "  phase script in a fresh child per (map, n, blueprint, allocator), verifies every\n"
       "  phase's checksum, and writes the run into the database in one transaction.\n"
+      "  --metric icount adds instruction counts of every phase under callgrind (slow:\n"
+      "  use small --n); the default is time,memory.\n"
       "selection (comma-separated lists; default: the suite's):\n"
       "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear,mixed_rw\n"
       "  --threads T,T mixed_rw thread counts (thread-safe maps only; default 1,2)\n"
@@ -34,6 +36,11 @@ static const struct {
       "usage: mapbench mem-case --impl NAME --n N [--blueprint B] [--dist D] [--seed S]\n"
       "  Runs the memory phase script once in this process and prints one tab-separated\n"
       "  sample per phase (map bytes, allocator bytes, RSS, faults, time).\n" },
+    { "icount-case",
+      "usage: mapbench icount-case --impl NAME --phase P --n N [--hint H] [--blueprint B]\n"
+      "                            [--dist D] [--seed S]\n"
+      "  One case's measured phase with callgrind collection toggled on around it;\n"
+      "  `mapbench run --metric icount` runs it under valgrind.\n" },
     { "query",
       "usage: mapbench query \"SQL\" [--format table|csv|json] [--db PATH]\n"
       "  Runs SQL against the results database and prints the rows.\n" },
@@ -144,7 +151,7 @@ int main(int argc, char **argv)
         { "run", mb_cmd_run },     { "list", mb_cmd_list },   { "time", mb_cmd_time },
         { "mem-case", mb_cmd_mem_case }, { "query", mb_cmd_query }, { "runs", mb_cmd_runs },
         { "gate", mb_cmd_gate },   { "show", mb_cmd_show },   { "merge", mb_cmd_merge },
-        { "export", mb_cmd_export },
+        { "export", mb_cmd_export }, { "icount-case", mb_cmd_icount_case },
     };
     if (argc < 2)
         mb_usage_error(NULL, "missing command");

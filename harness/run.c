@@ -48,6 +48,10 @@ typedef struct mem_rec {
     int failed;
 } mem_rec;
 
+typedef struct icount_rec {
+    long long instructions, ops; /* instructions < 0: not measured */
+} icount_rec;
+
 typedef struct run_state {
     mb_selection sel;
     mb_case *cases;
@@ -56,16 +60,13 @@ typedef struct run_state {
     size_t n_samples, cap_samples;
     mem_rec *mems;
     size_t n_mems;
+    icount_rec *icounts;         /* per case, or NULL when not measured */
     int failures;
 } run_state;
 
 /* ---- child processes ------------------------------------------------------------ */
 
-typedef void (*line_fn)(run_state *rs, void *ud, char *line);
-
-/* Runs /proc/self/exe with args, feeding each stdout line to fn.
- * Returns the child's exit status, or -1 if it could not run. */
-static int run_child(char **args, run_state *rs, void *ud, line_fn fn)
+int mb_run_child(const char *path, char **args, mb_line_fn fn, void *ud)
 {
     int fds[2];
     if (pipe(fds) != 0)
@@ -77,7 +78,7 @@ static int run_child(char **args, run_state *rs, void *ud, line_fn fn)
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
-        execv("/proc/self/exe", args);
+        execv(path, args);
         _exit(127);
     }
     close(fds[1]);
@@ -87,7 +88,7 @@ static int run_child(char **args, run_state *rs, void *ud, line_fn fn)
     ssize_t len;
     while ((len = getline(&line, &cap, f)) > 0) {
         line[strcspn(line, "\n")] = 0;
-        fn(rs, ud, line);
+        fn(ud, line);
     }
     free(line);
     fclose(f);
@@ -97,9 +98,15 @@ static int run_child(char **args, run_state *rs, void *ud, line_fn fn)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-static void on_time_line(run_state *rs, void *ud, char *line)
+typedef struct time_child {
+    run_state *rs;
+    int process_index;
+} time_child;
+
+static void on_time_line(void *ud, char *line)
 {
-    int process_index = *(int *)ud;
+    run_state *rs = ((time_child *)ud)->rs;
+    int process_index = ((time_child *)ud)->process_index;
     char *f[5];
     size_t k = 0;
     for (char *save = NULL, *t = strtok_r(line, "\t", &save); t && k < 5;
@@ -124,7 +131,7 @@ static void on_time_line(run_state *rs, void *ud, char *line)
     }
 }
 
-static void on_mem_line(run_state *rs, void *ud, char *line)
+static void on_mem_line(void *ud, char *line)
 {
     mem_rec *m = ud;
     if (strncmp(line, "E\t", 2) == 0) {
@@ -141,7 +148,6 @@ static void on_mem_line(run_state *rs, void *ud, char *line)
         m->n_phases++;
     else
         m->failed = 1;
-    (void)rs;
 }
 
 /* ---- the database write ----------------------------------------------------------- */
@@ -186,7 +192,8 @@ static int step(sqlite3 *db, sqlite3_stmt *st, char *err, size_t errlen)
 static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const char *started,
                      const char *argv_text, char *err, size_t errlen)
 {
-    sqlite3_stmt *run_st = NULL, *bench_st = NULL, *sample_st = NULL, *mc_st = NULL, *mp_st = NULL;
+    sqlite3_stmt *run_st = NULL, *bench_st = NULL, *sample_st = NULL, *mc_st = NULL, *mp_st = NULL,
+                 *ic_st = NULL;
     char finished[40], uuid[37];
     int rc = -1;
 
@@ -207,6 +214,7 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
                    " distribution, n, hint, threads, allocator) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     PREP(sample_st, "INSERT INTO sample (bench_id, process_index, repetition, iterations,"
                     " ns_per_op) VALUES (?,?,?,?,?)");
+    PREP(ic_st, "INSERT INTO icount (bench_id, instructions, ops) VALUES (?,?,?)");
     PREP(mc_st, "INSERT INTO mem_case (run_id, impl, family, traits, blueprint, distribution, n,"
                 " allocator) VALUES (?,?,?,?,?,?,?,?)");
     PREP(mp_st, "INSERT INTO mem_phase (mem_case_id, phase_index, phase, entries, map_live_bytes,"
@@ -243,9 +251,10 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
     for (size_t c = 0; c < rs->n_cases; c++) {
         const mb_case *cs = &rs->cases[c];
         sqlite3_int64 bench_id = -1;
-        for (size_t s = 0; s < rs->n_samples; s++) {
-            const sample_rec *sr = &rs->samples[s];
-            if (sr->case_index != c)
+        int has_icount = rs->icounts && rs->icounts[c].instructions >= 0;
+        for (size_t s = 0; s <= rs->n_samples; s++) {
+            const sample_rec *sr = s < rs->n_samples ? &rs->samples[s] : NULL;
+            if (sr ? sr->case_index != c : !has_icount)
                 continue;
             if (bench_id < 0) {
                 i = 1;
@@ -264,12 +273,21 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
                     goto out;
                 bench_id = sqlite3_last_insert_rowid(db);
             }
+            if (!sr)
+                break;
             sqlite3_bind_int64(sample_st, 1, bench_id);
             sqlite3_bind_int(sample_st, 2, sr->process_index);
             sqlite3_bind_int(sample_st, 3, sr->repetition);
             sqlite3_bind_int64(sample_st, 4, sr->iterations);
             sqlite3_bind_double(sample_st, 5, sr->ns_per_op);
             if (step(db, sample_st, err, errlen) != 0)
+                goto out;
+        }
+        if (has_icount) {
+            sqlite3_bind_int64(ic_st, 1, bench_id);
+            sqlite3_bind_int64(ic_st, 2, rs->icounts[c].instructions);
+            sqlite3_bind_int64(ic_st, 3, rs->icounts[c].ops);
+            if (step(db, ic_st, err, errlen) != 0)
                 goto out;
         }
     }
@@ -309,6 +327,7 @@ out:
     sqlite3_finalize(sample_st);
     sqlite3_finalize(mc_st);
     sqlite3_finalize(mp_st);
+    sqlite3_finalize(ic_st);
     return rc;
 }
 
@@ -335,7 +354,7 @@ int mb_cmd_run(int argc, char **argv)
 {
     run_state rs;
     const char *db_path = MB_DEFAULT_DB;
-    int do_time = 1, do_mem = 1;
+    int do_time = 1, do_mem = 1, do_icount = 0;
     char err[MB_ERR_LEN], started[40], eta[32];
 
     memset(&rs, 0, sizeof rs);
@@ -362,6 +381,21 @@ int mb_cmd_run(int argc, char **argv)
             do_time = 0;
         else if (strcmp(argv[i], "--no-memory") == 0)
             do_mem = 0;
+        else if ((v = mb_flag_value(argc, argv, &i, "--metric", "run"))) {
+            char buf[128], *save = NULL;
+            snprintf(buf, sizeof buf, "%s", v);
+            do_time = do_mem = do_icount = 0;
+            for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (strcmp(t, "time") == 0)
+                    do_time = 1;
+                else if (strcmp(t, "memory") == 0)
+                    do_mem = 1;
+                else if (strcmp(t, "icount") == 0)
+                    do_icount = 1;
+                else
+                    mb_usage_error("run", "--metric wants time, memory and/or icount, got '%s'", t);
+            }
+        }
         else if (!mb_selection_flag(&rs.sel, argc, argv, &i, "run"))
             mb_usage_error("run", "unknown argument '%s'", argv[i]);
     }
@@ -406,8 +440,8 @@ int mb_cmd_run(int argc, char **argv)
                 fmt_secs(eta, sizeof eta, elapsed / p * (rs.sel.processes - p));
             fprintf(stderr, "time: process %u/%u%s%s\n", p + 1, rs.sel.processes,
                     p ? ", timing ETA " : "", p ? eta : "");
-            int pi = (int)p;
-            int st = run_child(args, &rs, &pi, on_time_line);
+            time_child tc = { &rs, (int)p };
+            int st = mb_run_child("/proc/self/exe", args, on_time_line, &tc);
             if (st != 0 && rs.failures == 0) {
                 fprintf(stderr, "mapbench: timing process %u exited with status %d\n", p + 1, st);
                 rs.failures++;
@@ -442,7 +476,7 @@ int mb_cmd_run(int argc, char **argv)
                                               "--n", nbuf, "--blueprint", (char *)m->bp->name,
                                               "--dist", (char *)mb_dist_name(m->dist), "--seed",
                                               seedbuf, NULL };
-                            int st = run_child(margs, &rs, m, on_mem_line);
+                            int st = mb_run_child("/proc/self/exe", margs, on_mem_line, m);
                             if (st != 0 || m->failed) {
                                 fprintf(stderr, "mapbench: FAILED memory case %s n=%zu\n",
                                         ops->name, m->n);
@@ -453,6 +487,28 @@ int mb_cmd_run(int argc, char **argv)
                             fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s n=%-9zu ETA %s\n", done,
                                     total, ops->name, m->bp->name, m->n, eta);
                         }
+    }
+
+    if (do_icount) {
+        rs.icounts = malloc(rs.n_cases * sizeof *rs.icounts);
+        uint64_t t_ic = mb_now_ns();
+        for (size_t c = 0; c < rs.n_cases; c++) {
+            icount_rec *ic = &rs.icounts[c];
+            ic->instructions = -1;
+            if (rs.cases[c].phase == MB_PHASE_MIXED_RW)
+                continue; /* threads: not deterministic */
+            if (mb_icount_measure(&rs.cases[c], rs.sel.seed, &ic->instructions, &ic->ops, err,
+                                  sizeof err) != 0) {
+                fprintf(stderr, "mapbench: FAILED icount %s: %s\n", rs.cases[c].name, err);
+                ic->instructions = -1;
+                rs.failures++;
+                continue;
+            }
+            double el = (double)(mb_now_ns() - t_ic) * 1e-9;
+            fmt_secs(eta, sizeof eta, el / (double)(c + 1) * (double)(rs.n_cases - c - 1));
+            fprintf(stderr, "  icount [%zu/%zu] %-52s %9.1f Ir/op  ETA %s\n", c + 1, rs.n_cases,
+                    rs.cases[c].name, (double)ic->instructions / (double)ic->ops, eta);
+        }
     }
 
     size_t arglen = 0;
@@ -468,6 +524,7 @@ int mb_cmd_run(int argc, char **argv)
             for (int c = 0; c < MEM_COLS; c++)
                 free(rs.mems[k].cols[p][c]);
     free(rs.mems);
+    free(rs.icounts);
     free(rs.samples);
     free(rs.cases);
     if (rc != 0) {

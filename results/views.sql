@@ -108,3 +108,12 @@ FROM latest_memory_by_phase m
 WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
   AND n = (SELECT max(n) FROM latest_memory_by_phase WHERE blueprint = 'u64->u64')
 ORDER BY impl, phase_index;
+
+-- Instructions per operation of each measured phase (callgrind), complete runs.
+DROP VIEW IF EXISTS icount_per_op;
+CREATE VIEW icount_per_op AS
+SELECT b.run_id, b.bench_id, b.impl, b.family, b.phase, b.blueprint, b.distribution, b.n,
+       b.hint, b.allocator, i.instructions, i.ops, 1.0 * i.instructions / i.ops AS instructions_per_op
+FROM icount i
+JOIN bench b USING (bench_id)
+JOIN complete_run USING (run_id);

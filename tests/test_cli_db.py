@@ -263,3 +263,26 @@ def test_plots_render_as_valid_png_and_svg(quick_db, tmp_path):
         assert svg.lstrip().startswith("<?xml") and "</svg>" in svg, name
         for impl in MAP_NAMES:   # every map is a series, labelled in the key
             assert impl in svg, (name, impl)
+
+
+# ---- instruction counts ---------------------------------------------------------------------
+
+def test_icount_is_identical_across_runs_and_counts_only_the_phase(tmp_path):
+    db = tmp_path / "i.db"
+    args = ["run", "--metric", "icount", "--impl", "oa_linear,chained", "--phase",
+            "insert,lookup_hit", "--n", "3000", "--db", db]
+    mb(*args, check=True)
+    mb(*args, check=True)
+    got = rows(db, "SELECT run_id, impl, phase, hint, instructions, ops FROM icount_per_op"
+                   " ORDER BY impl, phase, hint, run_id")
+    assert len(got) == 2 * 2 * 3          # 2 runs x 2 maps x (insert, insert+hint, lookup_hit)
+    for a, b in zip(got[::2], got[1::2]):
+        assert a[1:4] == b[1:4] and a[0] != b[0]
+        assert a[4] == b[4], f"icount differs between runs: {a} vs {b}"
+        assert a[5] == 3000
+    per_op = {(i, p, h): ins / ops for _, i, p, h, ins, ops in got}
+    # the build of the map is outside the measured region: a lookup pass costs far
+    # less than the inserts that built the map
+    for impl in ["oa_linear", "chained"]:
+        assert 10 < per_op[(impl, "lookup_hit", 0)] < per_op[(impl, "insert", 0)]
+        assert per_op[(impl, "insert", 3000)] < per_op[(impl, "insert", 0)]  # a hint saves work
