@@ -9,7 +9,7 @@ PYTHON   := /usr/bin/python3
 MAPBENCH := $(BUILD)/mapbench
 CMAKE_CFG = cmake -S . -B
 
-.PHONY: help deps build bench plots gate test test-fast test-sanitizers clean
+.PHONY: help deps build build-asan build-tsan build-plant bench plots gate test clean
 
 help:
 	@echo "mapbench — hash map benchmark suite"
@@ -51,9 +51,14 @@ build-tsan: deps
 	@$(CMAKE_CFG) build-tsan -DCMAKE_BUILD_TYPE=Debug -DMB_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j$(JOBS) --target mbtest
 
-test: build build-asan build-tsan
+build-plant: deps
+	@$(CMAKE_CFG) build-plant -DCMAKE_BUILD_TYPE=Release -DMB_PLANT=ON >/dev/null
+	@cmake --build build-plant -j$(JOBS) --target mapbench
+
+test: build build-asan build-tsan build-plant
 	MB_BUILD_DIR=$(BUILD) MB_ASAN_BUILD_DIR=build-asan MB_TSAN_BUILD_DIR=build-tsan \
+	  MB_PLANT_BUILD_DIR=build-plant \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan $(PLOTS) results/report.html
+	rm -rf $(BUILD) build-asan build-tsan build-plant $(PLOTS) results/report.html

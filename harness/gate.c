@@ -1,145 +1,548 @@
 /*
- * gate.c — `mapbench gate`: the latest complete run against a baseline.
+ * gate.c — `mapbench gate`: is the latest complete run worse than a baseline?
  *
- * Metric (deterministic, so one run each side is enough): the map's own
- * bytes per entry right after inserting n keys, per (map, blueprint,
- * distribution, n, allocator).  A case fails when it grows by more than the
- * threshold (default 1%), is reported improved when it shrinks by more, and
- * is 'missing' when the baseline has it and the current run does not.
- * Every decision is stored in gate_decision.
+ * Metrics, case by case (thresholds in ci/gate.conf, overridable per case):
+ *   instructions per op (callgrind; deterministic)  warn > +0.5%, fail > +2%
+ *   map bytes per entry after insert (deterministic)              fail > +1%
+ *   map bytes retained after delete_all (deterministic)           fail > +1%
+ *   wall time (noisy): needs >= 3 timing processes on each side; a median
+ *     ratio above 1.15 with a one-sided Mann-Whitney U p < 0.01 warns, and
+ *     fails only when the same case's instructions went up too.
+ * Improvements beyond a threshold are reported as 'improved'.  A case the
+ * baseline has and the current run lacks is reported 'missing' (a warning).
  *
- * Exit: 0 pass, 1 regression (any fail or missing), 2 cannot judge (fewer
- * than two complete runs, or nothing in common).
+ * The baseline is a run id, a git ref (the newest complete run of that
+ * commit), or another results database (its newest complete run); default:
+ * the complete run before the latest.  Runs from a different CPU, compiler,
+ * flags or suite are refused unless --force.
+ *
+ * Every decision goes into gate_decision.  Exit: 0 pass (warnings allowed),
+ * 1 regression, 2 cannot judge.
  */
+#include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
-static long long latest_complete(sqlite3 *db, long long before)
+#ifndef MB_SOURCE_DIR
+#define MB_SOURCE_DIR "."
+#endif
+
+/* ---- configuration ------------------------------------------------------- */
+
+typedef struct gate_override {
+    char glob[128], key[32];
+    double value;
+} gate_override;
+
+typedef struct gate_conf {
+    double icount_warn, icount_fail, bytes_fail, retained_fail, time_ratio, time_p;
+    int time_min_processes;
+    gate_override ov[64];
+    int n_ov;
+} gate_conf;
+
+static double *conf_slot(gate_conf *c, const char *key)
+{
+    if (!strcmp(key, "icount.warn")) return &c->icount_warn;
+    if (!strcmp(key, "icount.fail")) return &c->icount_fail;
+    if (!strcmp(key, "bytes.fail")) return &c->bytes_fail;
+    if (!strcmp(key, "retained.fail")) return &c->retained_fail;
+    if (!strcmp(key, "time.ratio")) return &c->time_ratio;
+    if (!strcmp(key, "time.p")) return &c->time_p;
+    return NULL;
+}
+
+/* Returns 0, or -1 with err naming the bad line. */
+static int conf_load(gate_conf *c, const char *path, int must_exist, char *err, size_t errlen)
+{
+    *c = (gate_conf){ 0.005, 0.02, 0.01, 0.01, 1.15, 0.01, 3, { { "", "", 0 } }, 0 };
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (!must_exist)
+            return 0;
+        snprintf(err, errlen, "%s: cannot read the gate configuration", path);
+        return -1;
+    }
+    char line[512];
+    int lineno = 0;
+    while (fgets(line, sizeof line, f)) {
+        char a[128], b[64], d[64];
+        double v;
+        lineno++;
+        line[strcspn(line, "#\n")] = 0;
+        int k = sscanf(line, "%127s %63s %63s", a, b, d);
+        if (k <= 0)
+            continue;
+        if (!strcmp(a, "override") && k == 3 && c->n_ov < 64) {
+            if (sscanf(line, "%*s %127s %31s %lf", c->ov[c->n_ov].glob, c->ov[c->n_ov].key, &v) != 3 ||
+                !conf_slot(c, c->ov[c->n_ov].key)) {
+                snprintf(err, errlen, "%s:%d: override GLOB KEY VALUE with a known KEY", path,
+                         lineno);
+                fclose(f);
+                return -1;
+            }
+            c->ov[c->n_ov++].value = v;
+        } else if (k == 2 && !strcmp(a, "time.min_processes")) {
+            c->time_min_processes = atoi(b);
+        } else if (k == 2 && conf_slot(c, a) && sscanf(b, "%lf", &v) == 1) {
+            *conf_slot(c, a) = v;
+        } else {
+            snprintf(err, errlen, "%s:%d: unknown setting '%s'", path, lineno, a);
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+/* The threshold for key in case_key: the last matching override, else the default. */
+static double conf_get(gate_conf *c, const char *case_key, const char *key)
+{
+    double v = *conf_slot(c, key);
+    for (int i = 0; i < c->n_ov; i++)
+        if (!strcmp(c->ov[i].key, key) && fnmatch(c->ov[i].glob, case_key, 0) == 0)
+            v = c->ov[i].value;
+    return v;
+}
+
+/* ---- Mann-Whitney U --------------------------------------------------------- */
+
+/* One-sided p-value that the values in cur tend to be larger than those in
+ * base.  Exact (counting every arrangement) for small samples without ties,
+ * the normal approximation with tie correction otherwise. */
+static double mwu_p_greater(const double *base, int nb, const double *cur, int nc)
+{
+    double u = 0;
+    int ties = 0;
+    for (int i = 0; i < nc; i++)
+        for (int j = 0; j < nb; j++) {
+            if (cur[i] > base[j])
+                u += 1;
+            else if (cur[i] == base[j])
+                u += 0.5, ties = 1;
+        }
+    if (!ties && nb + nc <= 40 && nb <= 20 && nc <= 20) {
+        /* cnt[m][n][u]: arrangements of m cur and n base values with U = u */
+        int umax = nb * nc;
+        double *prev = calloc((size_t)(nb + 1) * (size_t)(umax + 1), sizeof(double));
+        double *next = calloc((size_t)(nb + 1) * (size_t)(umax + 1), sizeof(double));
+#define AT(t, n, uu) (t)[(size_t)(n) * (size_t)(umax + 1) + (size_t)(uu)]
+        for (int n = 0; n <= nb; n++)
+            AT(prev, n, 0) = 1; /* m = 0: U = 0 */
+        for (int m = 1; m <= nc; m++) {
+            for (int n = 0; n <= nb; n++)
+                for (int uu = 0; uu <= umax; uu++) {
+                    /* the largest value is a cur (adds n to U) or a base */
+                    double v = uu >= n ? AT(prev, n, uu - n) : 0;
+                    if (n > 0)
+                        v += AT(next, n - 1, uu);
+                    AT(next, n, uu) = v;
+                }
+            double *t = prev;
+            prev = next;
+            next = t;
+        }
+        double total = 0, tail = 0;
+        for (int uu = 0; uu <= umax; uu++) {
+            total += AT(prev, nb, uu);
+            if (uu >= (int)u)
+                tail += AT(prev, nb, uu);
+        }
+#undef AT
+        free(prev);
+        free(next);
+        return tail / total;
+    }
+    double mu = nb * nc / 2.0, sigma = sqrt(nb * nc * (nb + nc + 1) / 12.0);
+    if (sigma == 0)
+        return 1;
+    double z = (u - mu - 0.5) / sigma;
+    return 0.5 * erfc(z / sqrt(2));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ---- choosing the runs -------------------------------------------------------- */
+
+static long long one_int(sqlite3 *db, const char *sql, const char *text, long long num)
 {
     sqlite3_stmt *st;
-    long long id = -1;
-    sqlite3_prepare_v2(db, "SELECT run_id FROM complete_run WHERE run_id < ?"
-                           " ORDER BY finished_at DESC, run_id DESC LIMIT 1", -1, &st, NULL);
-    sqlite3_bind_int64(st, 1, before);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
+    long long v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (text)
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int64(st, 1, num);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
+    return v;
+}
+
+/* Resolves --baseline.  Sets *schema to "main" or "base" (an attached file).
+ * Returns the baseline run id, or -1 with err. */
+static long long resolve_baseline(sqlite3 *db, const char *spec, long long current,
+                                  const char **schema, char *err, size_t errlen)
+{
+    struct stat sb;
+    *schema = "main";
+    if (!spec)
+        return one_int(db, "SELECT run_id FROM complete_run WHERE run_id != ?1"
+                           " ORDER BY finished_at DESC, run_id DESC LIMIT 1", NULL, current);
+    if (strspn(spec, "0123456789") == strlen(spec)) {
+        long long id = one_int(db, "SELECT run_id FROM complete_run WHERE run_id = ?1", NULL,
+                               atoll(spec));
+        if (id < 0)
+            snprintf(err, errlen, "no complete run %s in this database", spec);
+        return id;
+    }
+    if (stat(spec, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        sqlite3 *check = mb_db_open(spec, 0, err, errlen); /* validates it is ours */
+        if (!check)
+            return -1;
+        sqlite3_close(check);
+        char *sql = sqlite3_mprintf("ATTACH %Q AS base", spec);
+        int rc = mb_db_exec(db, sql, err, errlen);
+        sqlite3_free(sql);
+        if (rc != 0)
+            return -1;
+        *schema = "base";
+        long long id = one_int(db, "SELECT run_id FROM base.run WHERE status = 'complete'"
+                                   " AND ?1 IS NOT NULL ORDER BY finished_at DESC LIMIT 1", NULL, 0);
+        if (id < 0)
+            snprintf(err, errlen, "%s holds no complete run", spec);
+        return id;
+    }
+    /* a git ref */
+    char cmd[512], sha[64] = "";
+    snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse --verify --quiet '%s^{commit}' 2>/dev/null",
+             MB_SOURCE_DIR, spec);
+    FILE *p = strchr(spec, '\'') ? NULL : popen(cmd, "r");
+    if (p) {
+        if (!fgets(sha, sizeof sha, p))
+            sha[0] = 0;
+        pclose(p);
+        sha[strcspn(sha, "\n")] = 0;
+    }
+    if (!sha[0]) {
+        snprintf(err, errlen, "--baseline '%s' is not a run id, a results database or a git ref",
+                 spec);
+        return -1;
+    }
+    long long id = one_int(db, "SELECT run_id FROM complete_run WHERE git_sha = ?1"
+                               " ORDER BY finished_at DESC LIMIT 1", sha, 0);
+    if (id < 0)
+        snprintf(err, errlen, "no complete run of %s (%.12s) in this database", spec, sha);
     return id;
 }
 
-int mb_cmd_gate(int argc, char **argv)
+/* Returns NULL when the runs are comparable, else why not (static buffer). */
+static const char *incompatible(sqlite3 *db, const char *schema, long long base, long long cur)
 {
-    const char *db_path = MB_DEFAULT_DB, *v;
-    long long baseline = -1;
-    double threshold = 0.01;
-    char err[MB_ERR_LEN], now[40];
-
-    for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, "gate");
-            return 0;
+    static char why[512];
+    static const char *const fields[] = { "cpu_model", "compiler", "cflags", "suite", NULL };
+    for (int i = 0; fields[i]; i++) {
+        char sql[256];
+        sqlite3_stmt *st;
+        snprintf(sql, sizeof sql, "SELECT (SELECT %s FROM %s.run WHERE run_id = ?1),"
+                 " (SELECT %s FROM main.run WHERE run_id = ?2)", fields[i], schema, fields[i]);
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+            continue;
+        sqlite3_bind_int64(st, 1, base);
+        sqlite3_bind_int64(st, 2, cur);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *a = (const char *)sqlite3_column_text(st, 0);
+            const char *b = (const char *)sqlite3_column_text(st, 1);
+            if ((a || b) && (!a || !b || strcmp(a, b) != 0)) {
+                snprintf(why, sizeof why, "%s differs: baseline '%s', current '%s'", fields[i],
+                         a ? a : "NULL", b ? b : "NULL");
+                sqlite3_finalize(st);
+                return why;
+            }
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--db", "gate"))) {
-            db_path = v;
-        } else if ((v = mb_flag_value(argc, argv, &i, "--baseline", "gate"))) {
-            baseline = (long long)mb_parse_count(v, "--baseline", "gate");
-        } else if ((v = mb_flag_value(argc, argv, &i, "--threshold", "gate"))) {
-            char *end;
-            threshold = strtod(v, &end);
-            if (*end || end == v || !(threshold >= 0 && threshold < 10))
-                mb_usage_error("gate", "--threshold wants a fraction like 0.01, got '%s'", v);
-        } else {
-            mb_usage_error("gate", "unknown argument '%s'", argv[i]);
-        }
-    }
-    sqlite3 *db = mb_db_open(db_path, 0, err, sizeof err);
-    if (!db) {
-        fprintf(stderr, "mapbench: %s\n", err);
-        return 2;
-    }
-    long long current = latest_complete(db, (long long)1 << 62);
-    if (baseline < 0 && current >= 0)
-        baseline = latest_complete(db, current);
-    if (current < 0 || baseline < 0 || baseline == current) {
-        fprintf(stderr, "mapbench gate: cannot judge: need two complete runs (current %lld, "
-                "baseline %lld)\n", current, baseline);
-        sqlite3_close(db);
-        return 2;
-    }
-
-    sqlite3_stmt *st, *ins;
-    sqlite3_prepare_v2(db,
-        "SELECT b.impl || '/' || b.blueprint || '/' || b.distribution || '/n:' || b.n || '/' ||"
-        "       b.allocator AS case_key, b.map_bytes_per_entry, c.map_bytes_per_entry"
-        " FROM bytes_per_entry b LEFT JOIN bytes_per_entry c"
-        "   ON c.run_id = ?2 AND c.impl = b.impl AND c.blueprint = b.blueprint"
-        "  AND c.distribution = b.distribution AND c.n = b.n AND c.allocator = b.allocator"
-        " WHERE b.run_id = ?1 ORDER BY b.impl, b.blueprint, b.distribution, b.n", -1, &st, NULL);
-    sqlite3_bind_int64(st, 1, baseline);
-    sqlite3_bind_int64(st, 2, current);
-    if (sqlite3_prepare_v2(db,
-        "INSERT INTO gate_decision (decided_at, run_id, baseline_run_id, case_key, metric,"
-        " baseline_value, current_value, delta_fraction, threshold, verdict)"
-        " VALUES (?, ?, ?, ?, 'map_bytes_per_entry', ?, ?, ?, ?, ?)", -1, &ins, NULL) != SQLITE_OK) {
-        fprintf(stderr, "mapbench: %s\n", sqlite3_errmsg(db));
         sqlite3_finalize(st);
-        sqlite3_close(db);
-        return 2;
     }
-    mb_now_iso(now, sizeof now);
-    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    printf("gate: run %lld against baseline run %lld, metric map_bytes_per_entry, fail above +%.1f%%\n",
-           current, baseline, threshold * 100);
-    printf("%-48s %12s %12s %8s  %s\n", "case", "baseline", "current", "delta", "verdict");
-    int compared = 0, fails = 0, improved = 0;
+    return NULL;
+}
+
+/* ---- judging ------------------------------------------------------------------ */
+
+typedef struct gate_run {
+    sqlite3 *db;
+    sqlite3_stmt *ins;
+    gate_conf conf;
+    long long base, cur;
+    const char *schema;
+    int compared, fails, warns, improved, missing;
+} gate_run;
+
+static void decide(gate_run *g, const char *key, const char *metric, double base, int have_cur,
+                   double cur, double threshold, const char *verdict, const char *note)
+{
+    double delta = have_cur && base != 0 ? cur / base - 1 : NAN;
+    g->compared += have_cur;
+    g->fails += !strcmp(verdict, "fail");
+    g->warns += !strcmp(verdict, "warn");
+    g->improved += !strcmp(verdict, "improved");
+    g->missing += !strcmp(verdict, "missing");
+    if (strcmp(verdict, "pass") != 0 && strcmp(verdict, "missing") != 0) {
+        if (have_cur)
+            printf("%-62s %-20s %12.4g %12.4g %+8.2f%%  %s%s%s\n", key, metric, base, cur,
+                   delta * 100, verdict, note ? "  " : "", note ? note : "");
+    }
+    sqlite3_bind_text(g->ins, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(g->ins, 2, metric, -1, SQLITE_STATIC);
+    sqlite3_bind_double(g->ins, 3, base);
+    if (have_cur)
+        sqlite3_bind_double(g->ins, 4, cur);
+    else
+        sqlite3_bind_null(g->ins, 4);
+    if (isnan(delta))
+        sqlite3_bind_null(g->ins, 5);
+    else
+        sqlite3_bind_double(g->ins, 5, delta);
+    sqlite3_bind_double(g->ins, 6, threshold);
+    sqlite3_bind_text(g->ins, 7, verdict, -1, SQLITE_STATIC);
+    sqlite3_step(g->ins);
+    sqlite3_reset(g->ins);
+}
+
+/* A relative-threshold verdict for a deterministic metric. */
+static const char *verdict_for(double base, double cur, double warn, double fail)
+{
+    double delta = base > 0 ? cur / base - 1 : (cur > base ? INFINITY : 0);
+    if (delta > fail)
+        return "fail";
+    if (warn > 0 && delta > warn)
+        return "warn";
+    if (delta < -(warn > 0 ? warn : fail))
+        return "improved";
+    return "pass";
+}
+
+/* Deterministic metrics: one value per case on each side. */
+static void judge_values(gate_run *g, const char *metric, const char *view_sql,
+                         const char *warn_key, const char *fail_key)
+{
+    sqlite3_stmt *st;
+    /* view_sql selects (case_key, value) from "%s." tables twice, for run %lld */
+    char b_sql[1024], c_sql[1024], full[4096];
+    snprintf(b_sql, sizeof b_sql, view_sql, g->schema, g->schema, g->base);
+    snprintf(c_sql, sizeof c_sql, view_sql, "main", "main", g->cur);
+    snprintf(full, sizeof full,
+             "WITH b AS (%s), c AS (%s) SELECT b.case_key, b.value, c.value FROM b"
+             " LEFT JOIN c USING (case_key) ORDER BY b.case_key", b_sql, c_sql);
+    if (sqlite3_prepare_v2(g->db, full, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "mapbench gate: %s: %s\n", metric, sqlite3_errmsg(g->db));
+        return;
+    }
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *key = (const char *)sqlite3_column_text(st, 0);
         double base = sqlite3_column_double(st, 1);
         int have = sqlite3_column_type(st, 2) != SQLITE_NULL;
         double cur = sqlite3_column_double(st, 2);
-        double delta = have && base > 0 ? cur / base - 1 : NAN;
-        const char *verdict = !have ? "missing"
-                              : delta > threshold ? "fail"
-                              : delta < -threshold ? "improved" : "pass";
-        compared += have;
-        fails += !have || delta > threshold;
-        improved += have && delta < -threshold;
-        if (have)
-            printf("%-48s %12.2f %12.2f %+7.2f%%  %s\n", key, base, cur, delta * 100, verdict);
-        else
-            printf("%-48s %12.2f %12s %8s  %s\n", key, base, "-", "-", verdict);
-        sqlite3_bind_text(ins, 1, now, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(ins, 2, current);
-        sqlite3_bind_int64(ins, 3, baseline);
-        sqlite3_bind_text(ins, 4, key, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(ins, 5, base);
-        if (have) {
-            sqlite3_bind_double(ins, 6, cur);
-            sqlite3_bind_double(ins, 7, delta);
-        } else {
-            sqlite3_bind_null(ins, 6);
-            sqlite3_bind_null(ins, 7);
-        }
-        sqlite3_bind_double(ins, 8, threshold);
-        sqlite3_bind_text(ins, 9, verdict, -1, SQLITE_STATIC);
-        sqlite3_step(ins);
-        sqlite3_reset(ins);
+        double warn = warn_key ? conf_get(&g->conf, key, warn_key) : 0;
+        double fail = conf_get(&g->conf, key, fail_key);
+        decide(g, key, metric, base, have, cur, fail,
+               have ? verdict_for(base, cur, warn, fail) : "missing", NULL);
     }
     sqlite3_finalize(st);
-    sqlite3_finalize(ins);
-    int commit_ok = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
-    sqlite3_close(db);
-    if (!commit_ok)
-        fprintf(stderr, "mapbench gate: could not record the decisions (read-only database?)\n");
-    if (compared == 0) {
-        fprintf(stderr, "mapbench gate: cannot judge: the runs have no memory case in common\n");
+}
+
+#define BENCH_KEY                                                                         \
+    "b.impl || '/' || b.phase || '/' || b.blueprint || '/' || b.distribution || '/n:' || b.n" \
+    " || '/hint:' || b.hint || '/threads:' || b.threads || '/' || b.allocator"
+
+/* Wall time: every sample of each case on both sides. */
+static void judge_time(gate_run *g)
+{
+    char sql[2048];
+    sqlite3_stmt *keys;
+    snprintf(sql, sizeof sql,
+             "SELECT " BENCH_KEY " AS case_key, b.bench_id, c.bench_id,"
+             " (SELECT count(DISTINCT process_index) FROM %s.sample s WHERE s.bench_id = b.bench_id),"
+             " (SELECT count(DISTINCT process_index) FROM main.sample s WHERE s.bench_id = c.bench_id),"
+             " (SELECT instructions * 1.0 / ops FROM %s.icount i WHERE i.bench_id = b.bench_id),"
+             " (SELECT instructions * 1.0 / ops FROM main.icount i WHERE i.bench_id = c.bench_id)"
+             " FROM %s.bench b LEFT JOIN main.bench c ON c.run_id = ?2 AND c.impl = b.impl"
+             " AND c.phase = b.phase AND c.blueprint = b.blueprint AND c.distribution = b.distribution"
+             " AND c.n = b.n AND c.hint = b.hint AND c.threads = b.threads AND c.allocator = b.allocator"
+             " WHERE b.run_id = ?1 AND EXISTS (SELECT 1 FROM %s.sample s WHERE s.bench_id = b.bench_id)"
+             " ORDER BY case_key",
+             g->schema, g->schema, g->schema, g->schema);
+    if (sqlite3_prepare_v2(g->db, sql, -1, &keys, NULL) != SQLITE_OK) {
+        fprintf(stderr, "mapbench gate: time: %s\n", sqlite3_errmsg(g->db));
+        return;
+    }
+    sqlite3_bind_int64(keys, 1, g->base);
+    sqlite3_bind_int64(keys, 2, g->cur);
+    while (sqlite3_step(keys) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(keys, 0);
+        long long bb = sqlite3_column_int64(keys, 1);
+        int have = sqlite3_column_type(keys, 2) != SQLITE_NULL;
+        long long cb = sqlite3_column_int64(keys, 2);
+        int pb = sqlite3_column_int(keys, 3), pc = sqlite3_column_int(keys, 4);
+        int ic_up = 0;
+        if (sqlite3_column_type(keys, 5) != SQLITE_NULL && sqlite3_column_type(keys, 6) != SQLITE_NULL)
+            ic_up = sqlite3_column_double(keys, 6) >
+                    sqlite3_column_double(keys, 5) * (1 + conf_get(&g->conf, key, "icount.warn"));
+        double b[512], c[512];
+        int nb = 0, nc = 0;
+        for (int side = 0; side < 2; side++) {
+            sqlite3_stmt *s;
+            char q[128];
+            snprintf(q, sizeof q, "SELECT ns_per_op FROM %s.sample WHERE bench_id = ?",
+                     side ? "main" : g->schema);
+            sqlite3_prepare_v2(g->db, q, -1, &s, NULL);
+            sqlite3_bind_int64(s, 1, side ? cb : bb);
+            while (sqlite3_step(s) == SQLITE_ROW && (side ? nc : nb) < 512) {
+                if (side)
+                    c[nc++] = sqlite3_column_double(s, 0);
+                else
+                    b[nb++] = sqlite3_column_double(s, 0);
+            }
+            sqlite3_finalize(s);
+        }
+        if (!have || nc == 0) {
+            decide(g, key, "median_ns_per_op", median(b, nb), 0, 0, 0, "missing", NULL);
+            continue;
+        }
+        double p = mwu_p_greater(b, nb, c, nc);
+        double mb = median(b, nb), mc = median(c, nc);
+        double ratio_max = conf_get(&g->conf, key, "time.ratio");
+        double p_max = conf_get(&g->conf, key, "time.p");
+        const char *verdict = "pass";
+        char note[96] = "";
+        if (pb < g->conf.time_min_processes || pc < g->conf.time_min_processes) {
+            snprintf(note, sizeof note, "not judged: %d and %d processes", pb, pc);
+        } else if (mc / mb > ratio_max && p < p_max) {
+            verdict = ic_up ? "fail" : "warn";
+            snprintf(note, sizeof note, "p=%.4f%s", p, ic_up ? ", instructions up too" : "");
+        } else if (mb / mc > ratio_max && mwu_p_greater(c, nc, b, nb) < p_max) {
+            verdict = "improved";
+        }
+        decide(g, key, "median_ns_per_op", mb, 1, mc, ratio_max - 1, verdict,
+               note[0] ? note : NULL);
+    }
+    sqlite3_finalize(keys);
+}
+
+/* ---- the command ----------------------------------------------------------------- */
+
+int mb_cmd_gate(int argc, char **argv)
+{
+    const char *db_path = MB_DEFAULT_DB, *v, *baseline = NULL;
+    const char *conf_path = MB_SOURCE_DIR "/ci/gate.conf";
+    int force = 0, conf_given = 0;
+    char err[MB_ERR_LEN], now[40];
+    gate_run g;
+
+    memset(&g, 0, sizeof g);
+    for (int i = 2; i < argc; i++) {
+        if (mb_is_help(argv[i])) {
+            mb_print_usage(stdout, "gate");
+            return 0;
+        }
+        if ((v = mb_flag_value(argc, argv, &i, "--db", "gate")))
+            db_path = v;
+        else if ((v = mb_flag_value(argc, argv, &i, "--baseline", "gate")))
+            baseline = v;
+        else if ((v = mb_flag_value(argc, argv, &i, "--config", "gate")))
+            conf_path = v, conf_given = 1;
+        else if (strcmp(argv[i], "--force") == 0)
+            force = 1;
+        else
+            mb_usage_error("gate", "unknown argument '%s'", argv[i]);
+    }
+    if (conf_load(&g.conf, conf_path, conf_given, err, sizeof err) != 0) {
+        fprintf(stderr, "mapbench: %s\n", err);
         return 2;
     }
-    printf("gate: %d compared, %d regression(s), %d improvement(s): %s\n", compared, fails,
-           improved, fails ? "FAIL" : "PASS");
-    return fails ? 1 : 0;
+    g.db = mb_db_open(db_path, 0, err, sizeof err);
+    if (!g.db) {
+        fprintf(stderr, "mapbench: %s\n", err);
+        return 2;
+    }
+    g.cur = one_int(g.db, "SELECT run_id FROM latest_run WHERE ?1 IS NOT NULL", NULL, 0);
+    err[0] = 0;
+    g.base = g.cur < 0 ? -1 : resolve_baseline(g.db, baseline, g.cur, &g.schema, err, sizeof err);
+    if (g.cur < 0 || g.base < 0 || (g.base == g.cur && !strcmp(g.schema, "main"))) {
+        fprintf(stderr, "mapbench gate: cannot judge: %s\n",
+                err[0] ? err : "need a complete run and a different complete baseline run");
+        sqlite3_close(g.db);
+        return 2;
+    }
+    const char *why = incompatible(g.db, g.schema, g.base, g.cur);
+    if (why && !force) {
+        fprintf(stderr, "mapbench gate: cannot judge: the runs are not comparable (%s); "
+                "--force compares them anyway\n", why);
+        sqlite3_close(g.db);
+        return 2;
+    }
+    if (sqlite3_prepare_v2(g.db,
+            "INSERT INTO main.gate_decision (decided_at, run_id, baseline_run_id, case_key, metric,"
+            " baseline_value, current_value, delta_fraction, threshold, verdict)"
+            " VALUES (?8, ?9, ?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &g.ins, NULL) != SQLITE_OK) {
+        fprintf(stderr, "mapbench: %s\n", sqlite3_errmsg(g.db));
+        sqlite3_close(g.db);
+        return 2;
+    }
+    mb_now_iso(now, sizeof now);
+    sqlite3_bind_text(g.ins, 8, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(g.ins, 9, g.cur);
+    sqlite3_bind_int64(g.ins, 10, g.base);
+    sqlite3_exec(g.db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+    printf("gate: run %lld against baseline run %lld%s%s%s\n", g.cur, g.base,
+           strcmp(g.schema, "main") ? " of " : "", strcmp(g.schema, "main") ? baseline : "",
+           why ? " (forced: runs not comparable)" : "");
+    printf("%-62s %-20s %12s %12s %9s  %s\n", "case (only verdicts other than pass)", "metric",
+           "baseline", "current", "delta", "verdict");
+    judge_values(&g, "instructions_per_op",
+                 "SELECT " BENCH_KEY " AS case_key, i.instructions * 1.0 / i.ops AS value"
+                 " FROM %s.icount i JOIN %s.bench b USING (bench_id) WHERE b.run_id = %lld",
+                 "icount.warn", "icount.fail");
+    judge_values(&g, "map_bytes_per_entry",
+                 "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"
+                 " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes / c.n AS value"
+                 " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"
+                 " WHERE p.phase = 'insert' AND c.run_id = %lld",
+                 NULL, "bytes.fail");
+    judge_values(&g, "map_retained_bytes",
+                 "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"
+                 " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes AS value"
+                 " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"
+                 " WHERE p.phase = 'delete_all' AND c.run_id = %lld",
+                 NULL, "retained.fail");
+    judge_time(&g);
+    sqlite3_finalize(g.ins);
+    int committed = sqlite3_exec(g.db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(g.db);
+    if (!committed)
+        fprintf(stderr, "mapbench gate: could not record the decisions (read-only database?)\n");
+    if (g.compared == 0) {
+        fprintf(stderr, "mapbench gate: cannot judge: the runs have no case in common\n");
+        return 2;
+    }
+    printf("gate: %d comparisons: %d fail, %d warn, %d improved, %d in the baseline only"
+           " (listed in gate_decision as 'missing') -> %s\n", g.compared, g.fails, g.warns,
+           g.improved, g.missing, g.fails ? "REGRESSION" : "PASS");
+    return g.fails ? 1 : 0;
 }

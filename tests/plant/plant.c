@@ -9,7 +9,7 @@
  *   lookup_work   every lookup does a few extra instructions of dependent work
  *                 (about +3% of a lookup_hit phase's instructions per op)
  *                 (the gate must see instructions per op go up)
- *   capacity      the table is created 4x larger than needed (bytes per entry up)
+ *   capacity      the table is created much larger than needed (bytes per entry up)
  *   wrong_value   every 1000th found value comes back with one bit flipped
  *                 (the checksum must fail the case)
  *   unset/other   no defect: behaves exactly like oa_linear
@@ -54,7 +54,7 @@ static void *pl_create(const mb_alloc *a, const mb_map_config *cfg)
     m->lookups = 0;
     m->alloc = *a;
     if (m->kind == PL_CAPACITY)
-        c.capacity_hint = 4 * (cfg->capacity_hint ? cfg->capacity_hint : 1024);
+        c.capacity_hint = 4 * cfg->capacity_hint + 16384; /* 4x a small map's table */
     m->inner = mb_oa_linear_ops.create(a, &c);
     if (!m->inner) {
         mb_free_bytes(a, m, sizeof *m, _Alignof(pl_map));
