@@ -8,10 +8,19 @@
 
 extern const mb_map_ops mb_oa_linear_ops;
 extern const mb_map_ops mb_chained_ops;
+/* peers: real libraries (impls/peers/), after every own map */
+extern const mb_map_ops mb_uthash_ops;
+extern const mb_map_ops mb_stb_ds_ops;
+extern const mb_map_ops mb_glib_ops;
+extern const mb_map_ops mb_absl_ops;
 
 const mb_map_ops *const mb_registry[] = {
     &mb_oa_linear_ops,
     &mb_chained_ops,
+    &mb_uthash_ops,
+    &mb_stb_ds_ops,
+    &mb_glib_ops,
+    &mb_absl_ops,
     NULL,
 };
 
