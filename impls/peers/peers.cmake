@@ -24,10 +24,10 @@ target_include_directories(mb_impls PRIVATE ${MB_STB_DS_DIR} ${MB_UTHASH_DIR})
 # PRIVATE on a static library still propagates the link (as $<LINK_ONLY:...>).
 target_link_libraries(mb_impls PRIVATE PkgConfig::GLIB absl::flat_hash_map absl::hash)
 
-# stb_ds's 4- and 8-byte hash builds words with (d[3] << 24) on a promoted int,
-# which UBSan's shift-base check rejects for bytes >= 0x80 (UB in C, harmless
-# with gcc).  That is library code we do not change; under UBSan only this one
-# check is turned off for the stb_ds adapter.
+# stb_ds builds hash words with (d[3] << 24) on a promoted int (stb PR #1188):
+# UB in C that UBSan's shift-base check rejects for bytes >= 0x80 (in practice
+# gcc sign-extends, the defect stb_ds.c describes).  That is library code kept
+# as shipped; under UBSan only this one check is turned off for stb_ds.c.
 if(MB_SANITIZE MATCHES "undefined")
   set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/stb_ds.c PROPERTIES
     COMPILE_OPTIONS "-fno-sanitize=shift-base")
