@@ -33,8 +33,10 @@ if(MB_SANITIZE MATCHES "undefined")
     COMPILE_OPTIONS "-fno-sanitize=shift-base")
 endif()
 
-# mb_impls now holds C++ objects (absl.cc): link its C consumers with the C++
-# driver so libstdc++ comes along.
+# mb_impls now holds C++ objects (absl.cc), so its C consumers must link with
+# the C++ driver (libstdc++).  CMake already infers that from a static
+# library's languages (mbtest links with c++ without this); it is set
+# explicitly for the known consumers so it does not hang on that inference.
 foreach(mb_peer_consumer mbtest mapbench)
   if(TARGET ${mb_peer_consumer})
     set_target_properties(${mb_peer_consumer} PROPERTIES LINKER_LANGUAGE CXX)
