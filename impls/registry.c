@@ -10,6 +10,11 @@ extern const mb_map_ops mb_oa_linear_ops;
 extern const mb_map_ops mb_chained_ops;
 extern const mb_map_ops mb_chained_pool_ops;
 extern const mb_map_ops mb_arena_ops;
+/* peers: real libraries (impls/peers/), after every own map */
+extern const mb_map_ops mb_uthash_ops;
+extern const mb_map_ops mb_stb_ds_ops;
+extern const mb_map_ops mb_glib_ops;
+extern const mb_map_ops mb_absl_ops;
 
 #ifdef MB_PLANT /* the test suite's defective build (tests/plant/plant.c) */
 extern const mb_map_ops mb_oa_linear_planted_ops;
@@ -23,6 +28,10 @@ const mb_map_ops *const mb_registry[] = {
     &mb_chained_ops,
     &mb_chained_pool_ops,
     &mb_arena_ops,
+    &mb_uthash_ops,
+    &mb_stb_ds_ops,
+    &mb_glib_ops,
+    &mb_absl_ops,
     NULL,
 };
 
