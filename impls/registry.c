@@ -8,10 +8,12 @@
 
 extern const mb_map_ops mb_oa_linear_ops;
 extern const mb_map_ops mb_chained_ops;
+extern const mb_map_ops mb_gomap_ops;
 
 const mb_map_ops *const mb_registry[] = {
     &mb_oa_linear_ops,
     &mb_chained_ops,
+    &mb_gomap_ops,
     NULL,
 };
 
