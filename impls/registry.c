@@ -10,6 +10,7 @@ extern const mb_map_ops mb_oa_linear_ops;
 extern const mb_map_ops mb_chained_ops;
 extern const mb_map_ops mb_chained_pool_ops;
 extern const mb_map_ops mb_arena_ops;
+extern const mb_map_ops mb_gomap_ops;
 /* peers: real libraries (impls/peers/), after every own map */
 extern const mb_map_ops mb_uthash_ops;
 extern const mb_map_ops mb_stb_ds_ops;
@@ -28,6 +29,7 @@ const mb_map_ops *const mb_registry[] = {
     &mb_chained_ops,
     &mb_chained_pool_ops,
     &mb_arena_ops,
+    &mb_gomap_ops,
     &mb_uthash_ops,
     &mb_stb_ds_ops,
     &mb_glib_ops,
