@@ -62,6 +62,7 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
         sel->n_sizes = 3;
         sel->blueprints[sel->n_blueprints++] = &mb_blueprints[0];
         sel->reps = 1; /* 3 processes x 1: the spread between processes is the noise that matters */
+        sel->allocators[sel->n_allocators++] = "jemalloc"; /* memory phases: glibc and jemalloc */
         sel->processes = 3;
         return 0;
     }
@@ -77,6 +78,9 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
             sel->blueprints[sel->n_blueprints++] = b;
         sel->dists[sel->n_dists++] = MB_DIST_SEQUENTIAL;
         sel->threads[sel->n_threads++] = 4;
+        sel->allocators[sel->n_allocators++] = "jemalloc";
+        sel->allocators[sel->n_allocators++] = "mimalloc";
+        sel->allocators[sel->n_allocators++] = "tcmalloc";
         sel->reps = 3;
         sel->processes = 3;
         return 0;
@@ -147,9 +151,14 @@ int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const ch
     } else if (LIST("--allocator")) {
         sel->n_allocators = 0;
         for (size_t k = 0; k < n && k < 4; k++) {
-            if (strcmp(items[k], "glibc") != 0)
-                mb_usage_error(cmd, "unknown allocator '%s' (available: glibc)", items[k]);
-            sel->allocators[sel->n_allocators++] = "glibc";
+            const mb_allocator_info *a = mb_allocator_find(items[k]);
+            if (!a)
+                mb_usage_error(cmd, "unknown allocator '%s' (known: %s)", items[k],
+                               mb_allocator_names());
+            if (!mb_allocator_available(a))
+                mb_usage_error(cmd, "allocator '%s' is not installed (%s missing)", items[k],
+                               a->preload);
+            sel->allocators[sel->n_allocators++] = a->name;
         }
     } else if (LIST("--threads")) {
         sel->n_threads = 0;

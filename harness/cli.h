@@ -121,6 +121,24 @@ void mb_now_iso(char *buf, size_t len);
 void mb_uuid(char out[37]);
 uint64_t mb_now_ns(void);
 
+/* ---- allocators (allocators.c) ---------------------------------------------- */
+
+typedef struct mb_allocator_info {
+    const char *name;     /* glibc | jemalloc | mimalloc | tcmalloc */
+    const char *preload;  /* LD_PRELOAD path; NULL for glibc */
+} mb_allocator_info;
+
+const mb_allocator_info *mb_allocator_find(const char *name);
+const char *mb_allocator_names(void);
+/* Returns 1 when the allocator's library is installed. */
+int mb_allocator_available(const mb_allocator_info *a);
+/* In a child: the allocator actually serving malloc. */
+const char *mb_allocator_detect(void);
+/* In a child: the allocator's in-use and held bytes (-1 = not exposed). */
+void mb_allocator_stats(long long *in_use_bytes, long long *held_bytes);
+/* In a child: asks the allocator to give free memory back to the OS. */
+void mb_allocator_trim(void);
+
 /* ---- child processes ----------------------------------------------------------- */
 
 typedef void (*mb_line_fn)(void *ud, char *line);
@@ -128,6 +146,9 @@ typedef void (*mb_line_fn)(void *ud, char *line);
  * fn; its stderr passes through.  Returns its exit status (128+signal when
  * killed), or -1 if it could not start. */
 int mb_run_child(const char *path, char **args, mb_line_fn fn, void *ud);
+/* The same with LD_PRELOAD set to preload in the child (NULL: unset). */
+int mb_run_child_preload(const char *path, char **args, const char *preload, mb_line_fn fn,
+                         void *ud);
 
 /* ---- instruction counts (icount.c) ------------------------------------------ */
 

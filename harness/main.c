@@ -25,7 +25,8 @@ static const struct {
       "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear,mixed_rw\n"
       "  --threads T,T mixed_rw thread counts (thread-safe maps only; default 1,2)\n"
       "  --n SIZES     --blueprint u64->u64,u64->64B,str16->u64,str48->u64\n"
-      "  --dist uniform,sequential  --allocator glibc  --seed S  --no-hint\n"
+      "  --dist uniform,sequential  --seed S  --no-hint\n"
+      "  --allocator glibc,jemalloc,mimalloc,tcmalloc  (memory phases; quick: glibc,jemalloc)\n"
       "  --db PATH     results database (default " MB_DEFAULT_DB ")\n" },
     { "list", "usage: mapbench list\n  Lists every registered map: name, family, traits.\n" },
     { "time",
@@ -34,6 +35,7 @@ static const struct {
       "  report (--benchmark_format=json gives what tools/compare.py reads).\n" },
     { "mem-case",
       "usage: mapbench mem-case --impl NAME --n N [--blueprint B] [--dist D] [--seed S]\n"
+      "                         [--allocator glibc|jemalloc|mimalloc|tcmalloc]\n"
       "  Runs the memory phase script once in this process and prints one tab-separated\n"
       "  sample per phase (map bytes, allocator bytes, RSS, faults, time).\n" },
     { "icount-case",

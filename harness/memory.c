@@ -8,15 +8,15 @@
  *   insert              keys [0, n)
  *   delete_half         keys [0, n/2) removed
  *   delete_all          keys [n/2, n) removed: the map is empty
- *   trim                malloc_trim(0): the allocator gives back what it can
+ *   trim                the allocator's purge (glibc: malloc_trim(0)): it gives back what it can
  *   reinsert            n new keys [n, 2n)
  *   clear               clear(): the map is empty
- *   trim_after_clear    malloc_trim(0)
+ *   trim_after_clear    the allocator's purge
  *   destroy             the map is gone
- *   trim_after_destroy  malloc_trim(0)
+ *   trim_after_destroy  the allocator's purge
  *
  * After each phase one sample: the map's live and peak bytes (counting
- * allocator), the allocator's in-use and held bytes (glibc mallinfo2), RSS
+ * allocator), the allocator's in-use and held bytes (allocators.c), RSS
  * and anonymous bytes (/proc/self/smaps_rollup), cumulative minor faults,
  * the phase's wall time and the map's capacity/tombstones/overflow.
  * Every phase verifies its checksum and the map's count.
@@ -74,11 +74,12 @@ static void put_stat(size_t v)
 static void sample(int index, const char *phase, const mb_map_ops *ops, void *m,
                    const mb_counter *ctr, uint64_t phase_ns)
 {
-    struct mallinfo2 mi = mallinfo2();
+    long long in_use, held;
     struct rusage ru;
     mem_sample sm = read_smaps();
     mb_map_stats st;
 
+    mb_allocator_stats(&in_use, &held);
     getrusage(RUSAGE_SELF, &ru);
     if (m)
         ops->stats(m, &st);
@@ -88,8 +89,8 @@ static void sample(int index, const char *phase, const mb_map_ops *ops, void *m,
     put_stat(st.count);
     put_num(ctr->live_bytes);
     put_num(ctr->peak_bytes);
-    put_num((long long)(mi.uordblks + mi.hblkhd));
-    put_num((long long)(mi.arena + mi.hblkhd));
+    put_num(in_use);
+    put_num(held);
     put_num(sm.rss_bytes);
     put_num(sm.anon_bytes);
     put_num(ru.ru_minflt);
@@ -108,6 +109,7 @@ int mb_cmd_mem_case(int argc, char **argv)
     mb_dist dist = MB_DIST_UNIFORM;
     size_t n = 0;
     uint64_t seed = 0x6d61706265ULL;
+    const char *want_allocator = NULL;
 
     for (int i = 2; i < argc; i++) {
         const char *v;
@@ -130,6 +132,11 @@ int mb_cmd_mem_case(int argc, char **argv)
             dist = (mb_dist)d;
         } else if ((v = mb_flag_value(argc, argv, &i, "--seed", "mem-case"))) {
             seed = mb_parse_count(v, "--seed", "mem-case");
+        } else if ((v = mb_flag_value(argc, argv, &i, "--allocator", "mem-case"))) {
+            if (!mb_allocator_find(v))
+                mb_usage_error("mem-case", "unknown allocator '%s' (known: %s)", v,
+                               mb_allocator_names());
+            want_allocator = v;
         } else {
             mb_usage_error("mem-case", "unknown argument '%s'", argv[i]);
         }
@@ -139,6 +146,15 @@ int mb_cmd_mem_case(int argc, char **argv)
     mb_map_config cfg;
     if (!mb_case_config(ops, bp, 0, seed, &cfg))
         mb_usage_error("mem-case", "%s does not support blueprint %s", ops->name, bp->name);
+    /* --allocator says what the parent preloaded; refuse to mislabel samples */
+    if (want_allocator && strcmp(want_allocator, mb_allocator_detect()) != 0) {
+        printf("E\t%s\tallocator is %s, not %s (LD_PRELOAD=%s)\n", ops->name,
+               mb_allocator_detect(), want_allocator, getenv("LD_PRELOAD") ? getenv("LD_PRELOAD") : "");
+        fprintf(stderr, "mapbench: mem-case: the running allocator is %s, not %s; run through "
+                "`mapbench run --allocator %s` or set LD_PRELOAD\n", mb_allocator_detect(),
+                want_allocator, want_allocator);
+        return 1;
+    }
 
     mb_counter ctr;
     mb_counter_init(&ctr);
@@ -150,7 +166,7 @@ int mb_cmd_mem_case(int argc, char **argv)
     printf("#\tphase_index\tphase\tentries\tmap_live_bytes\tmap_peak_bytes\talloc_in_use_bytes"
            "\talloc_held_bytes\trss_bytes\tanon_bytes\tminor_faults\tphase_ns\tcapacity"
            "\ttombstones\toverflow\n");
-    malloc_trim(0);
+    mb_allocator_trim();
     uint64_t t0 = mb_now_ns();
     void *m = ops->create(&a, &cfg);
     if (!m) {
@@ -183,7 +199,7 @@ int mb_cmd_mem_case(int argc, char **argv)
         size_t expect = script[k].count_after == 2 ? n : script[k].count_after == 1 ? n - half : 0;
         t0 = mb_now_ns();
         if (script[k].phase == MB_PHASE_COUNT_) {
-            malloc_trim(0);
+            mb_allocator_trim();
         } else {
             mb_phase_result r = mb_run_phase_range(ops, m, &s, script[k].phase, lo, hi);
             if (r.error)
@@ -210,7 +226,7 @@ int mb_cmd_mem_case(int argc, char **argv)
         printf("E\t%s\tdestroy: %lld bytes still live\n", ops->name, (long long)ctr.live_bytes);
     }
     t0 = mb_now_ns();
-    malloc_trim(0);
+    mb_allocator_trim();
     sample(idx++, "trim_after_destroy", ops, NULL, &ctr, mb_now_ns() - t0);
     return err ? 1 : 0;
 }

@@ -68,6 +68,12 @@ typedef struct run_state {
 
 int mb_run_child(const char *path, char **args, mb_line_fn fn, void *ud)
 {
+    return mb_run_child_preload(path, args, NULL, fn, ud);
+}
+
+int mb_run_child_preload(const char *path, char **args, const char *preload, mb_line_fn fn,
+                         void *ud)
+{
     int fds[2];
     if (pipe(fds) != 0)
         return -1;
@@ -78,6 +84,10 @@ int mb_run_child(const char *path, char **args, mb_line_fn fn, void *ud)
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
+        if (preload)
+            setenv("LD_PRELOAD", preload, 1);
+        else
+            unsetenv("LD_PRELOAD");
         execv(path, args);
         _exit(127);
     }
@@ -475,8 +485,10 @@ int mb_cmd_run(int argc, char **argv)
                             char *margs[] = { "mapbench", "mem-case", "--impl", (char *)ops->name,
                                               "--n", nbuf, "--blueprint", (char *)m->bp->name,
                                               "--dist", (char *)mb_dist_name(m->dist), "--seed",
-                                              seedbuf, NULL };
-                            int st = mb_run_child("/proc/self/exe", margs, on_mem_line, m);
+                                              seedbuf, "--allocator", (char *)m->allocator, NULL };
+                            const mb_allocator_info *al = mb_allocator_find(m->allocator);
+                            int st = mb_run_child_preload("/proc/self/exe", margs, al->preload,
+                                                          on_mem_line, m);
                             if (st != 0 || m->failed) {
                                 fprintf(stderr, "mapbench: FAILED memory case %s n=%zu\n",
                                         ops->name, m->n);
@@ -484,8 +496,8 @@ int mb_cmd_run(int argc, char **argv)
                             }
                             double el = (double)(mb_now_ns() - t_mem) * 1e-9;
                             fmt_secs(eta, sizeof eta, el / (double)done * (double)(total - done));
-                            fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s n=%-9zu ETA %s\n", done,
-                                    total, ops->name, m->bp->name, m->n, eta);
+                            fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s %-9s n=%-9zu ETA %s\n",
+                                    done, total, ops->name, m->bp->name, m->allocator, m->n, eta);
                         }
     }
 

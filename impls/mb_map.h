@@ -137,8 +137,9 @@ typedef struct mb_map_ops {
     int (*insert)(void *m, const void *key, const void *val);
     /* Returns MB_FOUND (copying the value to val_out unless NULL) or MB_NOTFOUND. */
     int (*lookup)(void *m, const void *key, void *val_out);
-    /* Returns MB_FOUND or MB_NOTFOUND.  Never allocates unless the map
-     * shrinks; a failed shrink leaves the map valid and larger. */
+    /* Returns MB_FOUND or MB_NOTFOUND.  May allocate only for deferred work
+     * (a shrink, gomap's incremental evacuation); if that allocation fails
+     * the removal still succeeds and the map stays valid, just larger. */
     int (*remove)(void *m, const void *key);
     /* Removes every entry.  Whether capacity is kept is in traits. */
     void (*clear)(void *m);
