@@ -7,12 +7,34 @@
 #include "cli.h"
 
 const mb_blueprint mb_blueprints[] = {
-    { "u64->u64", 8, 8 },
-    { "u64->64B", 8, 64 },
-    { "str16->u64", 16, 8 },
-    { "str48->u64", 48, 8 },
-    { NULL, 0, 0 },
+    { "u64->u64", 8, 8, 0 },
+    { "u64->64B", 8, 64, 0 },     /* Go's map[int]T with a 64-byte T */
+    { "u64->ptr64", 8, 8, 64 },   /* Go's map[int]*T: a pointer to a 64-byte object */
+    { "str16->u64", 16, 8, 0 },
+    { "str48->u64", 48, 8, 0 },
+    { NULL, 0, 0, 0 },
 };
+
+int mb_stream_for(mb_stream *s, mb_objects *o, mb_counter *ctr, const mb_blueprint *bp,
+                  mb_dist dist, uint64_t seed, size_t key_indexes)
+{
+    *s = (mb_stream){ dist, seed, bp->key_bytes, bp->val_bytes, NULL };
+    if (!bp->object_bytes)
+        return 0;
+    mb_counter_init(ctr);
+    mb_alloc a = mb_counter_alloc(ctr);
+    if (mb_objects_init(o, &a, key_indexes, bp->object_bytes) != 0)
+        return MB_ENOMEM;
+    s->objects = o;
+    return 0;
+}
+
+void mb_stream_done(mb_stream *s)
+{
+    if (s->objects)
+        mb_objects_fini(s->objects);
+    s->objects = NULL;
+}
 
 const mb_blueprint *mb_blueprint_find(const char *name)
 {
@@ -298,8 +320,9 @@ size_t mb_cases_build(const mb_selection *sel, mb_case **out)
                             size_t hint = phase == MB_PHASE_INSERT && v == 1 ? sel->sizes[s] : 0;
                             if (!mb_case_config(ops, sel->blueprints[b], hint, sel->seed, &cfg))
                                 continue;
-                            if (phase == MB_PHASE_MIXED_RW && !(ops->flags & MB_F_THREAD_SAFE))
-                                continue; /* only maps that may be shared between threads */
+                            if (phase == MB_PHASE_MIXED_RW &&
+                                (!(ops->flags & MB_F_THREAD_SAFE) || sel->blueprints[b]->object_bytes))
+                                continue; /* maps shared between threads, inline values */
                             add_case(&cs, &n, &cap, ops, phase, sel->blueprints[b], sel->dists[d],
                                      sel->sizes[s], hint,
                                      phase == MB_PHASE_MIXED_RW ? sel->threads[v] : 1);

@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "../impls/mb_map.h"
+#include "../impls/counting_alloc.h"
 #include "../workloads/workload.h"
 
 #define MB_DEFAULT_DB "results/mapbench.db"
@@ -38,7 +39,15 @@ size_t mb_parse_count(const char *s, const char *flag, const char *cmd);
 typedef struct mb_blueprint {
     const char *name; /* "u64->u64" */
     size_t key_bytes, val_bytes;
+    size_t object_bytes; /* > 0: values are pointers to objects of this size */
 } mb_blueprint;
+
+/* Sets up s (and o, for pointer values) for n keys of blueprint bp; o's
+ * objects are counted in ctr.  Returns 0 or MB_ENOMEM. */
+int mb_stream_for(mb_stream *s, mb_objects *o, mb_counter *ctr, const mb_blueprint *bp,
+                  mb_dist dist, uint64_t seed, size_t key_indexes);
+/* Frees what mb_stream_for set up. */
+void mb_stream_done(mb_stream *s);
 
 extern const mb_blueprint mb_blueprints[];  /* NULL-name terminated */
 const mb_blueprint *mb_blueprint_find(const char *name);

@@ -14,7 +14,18 @@
 extern const char mb_schema_sql[];
 extern const char mb_views_sql[];
 
-#define MB_SCHEMA_VERSION 1
+#define MB_SCHEMA_VERSION 2
+
+/* migrations[v] upgrades a version-v database to v+1.  Tables that are new in
+ * a version come from schema.sql itself (CREATE TABLE IF NOT EXISTS), which
+ * runs after the migrations; these only alter what already exists. */
+static const char *const migrations[MB_SCHEMA_VERSION] = {
+    NULL, /* 0: an empty file; schema.sql creates everything */
+    /* 1 -> 2: calibration with the run, pointer-value object bytes */
+    "ALTER TABLE run ADD COLUMN rss_floor_bytes INTEGER;"
+    "ALTER TABLE run ADD COLUMN calib_64mib_rss_bytes INTEGER;"
+    "ALTER TABLE mem_phase ADD COLUMN object_bytes INTEGER;",
+};
 
 int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
@@ -103,9 +114,20 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
         sqlite3_close(db);
         return NULL;
     }
+    for (long long v = tables ? version : MB_SCHEMA_VERSION; v < MB_SCHEMA_VERSION; v++) {
+        if (migrations[v] && mb_db_exec(db, migrations[v], e2, sizeof e2) != 0) {
+            snprintf(err, errlen, "%s: cannot upgrade the schema from version %lld: %s", path, v,
+                     e2);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            sqlite3_close(db);
+            return NULL;
+        }
+    }
+    char set_version[64];
+    snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", MB_SCHEMA_VERSION);
     if (mb_db_exec(db, mb_schema_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, mb_views_sql, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, "PRAGMA user_version = 1", e2, sizeof e2) != 0 ||
+        mb_db_exec(db, set_version, e2, sizeof e2) != 0 ||
         mb_db_exec(db, "COMMIT", e2, sizeof e2) != 0) {
         snprintf(err, errlen, "%s: cannot install the schema: %s", path, e2);
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

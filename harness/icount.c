@@ -49,7 +49,13 @@ int mb_cmd_icount_case(int argc, char **argv)
     mb_counter ctr;
     mb_counter_init(&ctr);
     mb_alloc a = mb_counter_alloc(&ctr);
-    mb_stream s = { sel.dists[0], sel.seed, cfg.key_bytes, cfg.val_bytes };
+    mb_stream s;
+    mb_objects objs;
+    mb_counter obj_ctr;
+    if (mb_stream_for(&s, &objs, &obj_ctr, sel.blueprints[0], sel.dists[0], sel.seed, 2 * n) != 0) {
+        fprintf(stderr, "mapbench: out of memory for the objects\n");
+        return 1;
+    }
     void *m = ops->create(&a, &cfg);
     if (!m) {
         fprintf(stderr, "mapbench: create failed\n");
@@ -72,6 +78,7 @@ int mb_cmd_icount_case(int argc, char **argv)
         return 1;
     }
     ops->destroy(m);
+    mb_stream_done(&s);
     printf("I\t%zu\n", r.ops);
     return 0;
 }

@@ -24,6 +24,7 @@
  * Output: one line per sample,
  *   M phase_index phase entries map_live_bytes map_peak_bytes alloc_in_use_bytes
  *     alloc_held_bytes rss_bytes anon_bytes minor_faults phase_ns capacity tombstones overflow
+ *     object_bytes (pointer-value blueprints: the live objects' bytes)
  * tab-separated, "NA" for not measured.
  */
 #include <malloc.h>
@@ -72,7 +73,8 @@ static void put_stat(size_t v)
 }
 
 static void sample(int index, const char *phase, const mb_map_ops *ops, void *m,
-                   const mb_counter *ctr, uint64_t phase_ns)
+                   const mb_counter *ctr, const mb_stream *s, const mb_counter *obj_ctr,
+                   uint64_t phase_ns)
 {
     long long in_use, held;
     struct rusage ru;
@@ -98,6 +100,7 @@ static void sample(int index, const char *phase, const mb_map_ops *ops, void *m,
     put_stat(st.capacity);
     put_stat(st.tombstones);
     put_stat(st.overflow);
+    put_num(s->objects ? obj_ctr->live_bytes : -1);
     putchar('\n');
     fflush(stdout);
 }
@@ -159,13 +162,20 @@ int mb_cmd_mem_case(int argc, char **argv)
     mb_counter ctr;
     mb_counter_init(&ctr);
     mb_alloc a = mb_counter_alloc(&ctr);
-    mb_stream s = { dist, seed, bp->key_bytes, bp->val_bytes };
+    mb_stream s;
+    mb_objects objs;
+    mb_counter obj_ctr;
+    mb_counter_init(&obj_ctr);
+    if (mb_stream_for(&s, &objs, &obj_ctr, bp, dist, seed, 2 * n) != 0) {
+        fprintf(stderr, "mapbench: out of memory for the objects\n");
+        return 1;
+    }
     const char *err = NULL;
     int idx = 0;
 
     printf("#\tphase_index\tphase\tentries\tmap_live_bytes\tmap_peak_bytes\talloc_in_use_bytes"
            "\talloc_held_bytes\trss_bytes\tanon_bytes\tminor_faults\tphase_ns\tcapacity"
-           "\ttombstones\toverflow\n");
+           "\ttombstones\toverflow\tobject_bytes\n");
     mb_allocator_trim();
     uint64_t t0 = mb_now_ns();
     void *m = ops->create(&a, &cfg);
@@ -173,7 +183,7 @@ int mb_cmd_mem_case(int argc, char **argv)
         fprintf(stderr, "mapbench: %s: create failed\n", ops->name);
         return 1;
     }
-    sample(idx++, "start", ops, m, &ctr, mb_now_ns() - t0);
+    sample(idx++, "start", ops, m, &ctr, &s, &obj_ctr, mb_now_ns() - t0);
 
     static const struct {
         const char *name;
@@ -216,17 +226,20 @@ int mb_cmd_mem_case(int argc, char **argv)
                     err);
             break;
         }
-        sample(idx++, script[k].name, ops, m, &ctr, dt);
+        sample(idx++, script[k].name, ops, m, &ctr, &s, &obj_ctr, dt);
     }
     t0 = mb_now_ns();
     ops->destroy(m);
-    sample(idx++, "destroy", ops, NULL, &ctr, mb_now_ns() - t0);
+    if (s.objects)
+        mb_objects_free_all(s.objects); /* the objects die with the map */
+    sample(idx++, "destroy", ops, NULL, &ctr, &s, &obj_ctr, mb_now_ns() - t0);
     if (!err && ctr.live_bytes != 0) {
         err = "destroy left live bytes";
         printf("E\t%s\tdestroy: %lld bytes still live\n", ops->name, (long long)ctr.live_bytes);
     }
     t0 = mb_now_ns();
     mb_allocator_trim();
-    sample(idx++, "trim_after_destroy", ops, NULL, &ctr, mb_now_ns() - t0);
+    sample(idx++, "trim_after_destroy", ops, NULL, &ctr, &s, &obj_ctr, mb_now_ns() - t0);
+    mb_stream_done(&s);
     return err ? 1 : 0;
 }

@@ -35,7 +35,7 @@ typedef struct sample_rec {
     double ns_per_op;
 } sample_rec;
 
-#define MEM_COLS 14 /* columns after the "M" tag */
+#define MEM_COLS 15 /* columns after the "M" tag */
 
 typedef struct mem_rec {
     const mb_map_ops *ops;
@@ -229,8 +229,8 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
                 " allocator) VALUES (?,?,?,?,?,?,?,?)");
     PREP(mp_st, "INSERT INTO mem_phase (mem_case_id, phase_index, phase, entries, map_live_bytes,"
                 " map_peak_bytes, alloc_in_use_bytes, alloc_held_bytes, rss_bytes, anon_bytes,"
-                " minor_faults, phase_ns, capacity, tombstones, overflow)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                " minor_faults, phase_ns, capacity, tombstones, overflow, object_bytes)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 #undef PREP
     int i = 1;
     sqlite3_bind_text(run_st, i++, uuid, -1, SQLITE_TRANSIENT);

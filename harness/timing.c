@@ -37,8 +37,9 @@ typedef struct timed_case {
     int checked;              /* check() ran once on this case's map */
 } timed_case;
 
-/* Builds a map for c, filled with n keys unless phase is insert. */
-static void *tc_build(const timed_case *tc, mb_counter *ctr, mb_alloc *a, const char **err)
+/* Builds a map for c, filled with n keys (from s) unless phase is insert. */
+static void *tc_build(const timed_case *tc, const mb_stream *s, mb_counter *ctr, mb_alloc *a,
+                      const char **err)
 {
     const mb_case *c = tc->c;
     mb_map_config cfg;
@@ -51,8 +52,7 @@ static void *tc_build(const timed_case *tc, mb_counter *ctr, mb_alloc *a, const 
         return NULL;
     }
     if (c->phase != MB_PHASE_INSERT) {
-        mb_stream s = { c->dist, tc->seed, c->bp->key_bytes, c->bp->val_bytes };
-        mb_phase_result r = mb_run_phase(c->ops, m, &s, MB_PHASE_INSERT, c->n);
+        mb_phase_result r = mb_run_phase(c->ops, m, s, MB_PHASE_INSERT, c->n);
         if (r.error) {
             *err = r.error;
             c->ops->destroy(m);
@@ -69,20 +69,26 @@ static void tc_bench(mbb_state *st, void *ctx)
     /* phases that leave the map as they found it reuse one map */
     int lookup = c->phase == MB_PHASE_LOOKUP_HIT || c->phase == MB_PHASE_LOOKUP_MISS ||
                  c->phase == MB_PHASE_MIXED_RW;
-    mb_stream s = { c->dist, tc->seed, c->bp->key_bytes, c->bp->val_bytes };
-    mb_counter ctr;
+    mb_stream s;
+    mb_objects objs;
+    mb_counter ctr, obj_ctr;
     mb_alloc a;
     const char *err = NULL;
     void *m = NULL;
     double sum_ns_per_op = 0;
     int64_t iters = 0;
 
-    if (lookup && !(m = tc_build(tc, &ctr, &a, &err))) {
+    if (mb_stream_for(&s, &objs, &obj_ctr, c->bp, c->dist, tc->seed, 2 * c->n) != 0) {
+        mbb_skip_with_error(st, "out of memory for the objects");
+        return;
+    }
+    if (lookup && !(m = tc_build(tc, &s, &ctr, &a, &err))) {
+        mb_stream_done(&s);
         mbb_skip_with_error(st, err);
         return;
     }
     while (mbb_keep_running(st)) {
-        if (!lookup && !(m = tc_build(tc, &ctr, &a, &err)))
+        if (!lookup && !(m = tc_build(tc, &s, &ctr, &a, &err)))
             break;
         uint64_t t0 = mb_now_ns(), t1, wall;
         mb_phase_result r;
@@ -113,10 +119,13 @@ static void tc_bench(mbb_state *st, void *ctx)
         if (!lookup) {
             c->ops->destroy(m);
             m = NULL;
+            if (s.objects)
+                mb_objects_free_all(s.objects);
         }
     }
     if (m)
         c->ops->destroy(m);
+    mb_stream_done(&s);
     if (err) {
         mbb_skip_with_error(st, err);
         return;

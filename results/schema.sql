@@ -23,7 +23,9 @@ CREATE TABLE IF NOT EXISTS run (               -- one `mapbench run`, with its e
     l2_bytes          INTEGER,
     l3_bytes          INTEGER,
     processes         INTEGER NOT NULL,        -- timing processes per case
-    argv              TEXT
+    argv              TEXT,
+    rss_floor_bytes   INTEGER,                 -- v2: RSS of a bare memory child (the instrument's floor)
+    calib_64mib_rss_bytes INTEGER              -- v2: RSS growth measured for 64 MiB touched (should be 67108864)
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS bench (             -- one timed case of one run
@@ -80,6 +82,7 @@ CREATE TABLE IF NOT EXISTS mem_phase (         -- a sample taken after each phas
     capacity           INTEGER,                -- map stats (NULL = not measured)
     tombstones         INTEGER,
     overflow           INTEGER,
+    object_bytes       INTEGER,                -- v2: pointer-value blueprints: live bytes of the pointed-to objects
     PRIMARY KEY (mem_case_id, phase_index)
 ) STRICT;
 
@@ -102,6 +105,65 @@ CREATE TABLE IF NOT EXISTS gate_decision (     -- audit trail of every gate verd
     delta_fraction  REAL,                      -- current / baseline - 1
     threshold       REAL NOT NULL,
     verdict         TEXT NOT NULL CHECK (verdict IN ('pass', 'improved', 'warn', 'fail', 'missing'))
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS insert_latency (    -- v2: per-insert time while growing from empty to n
+    latency_id        INTEGER PRIMARY KEY,
+    run_id            INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    impl              TEXT NOT NULL,
+    family            TEXT NOT NULL,
+    blueprint         TEXT NOT NULL,
+    distribution      TEXT NOT NULL,
+    n                 INTEGER NOT NULL,
+    hint              INTEGER NOT NULL,
+    allocator         TEXT NOT NULL,
+    p50_ns            REAL NOT NULL,
+    p90_ns            REAL NOT NULL,
+    p99_ns            REAL NOT NULL,
+    p999_ns           REAL NOT NULL,
+    max_ns            REAL NOT NULL,
+    mean_ns           REAL NOT NULL,
+    timer_overhead_ns REAL,
+    grow_events       INTEGER,
+    UNIQUE (run_id, impl, blueprint, distribution, n, hint, allocator)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS latency_bucket (    -- v2: log2 histogram of the single-insert times
+    latency_id  INTEGER NOT NULL REFERENCES insert_latency (latency_id) ON DELETE CASCADE,
+    low_ns      REAL NOT NULL,
+    high_ns     REAL NOT NULL,
+    inserts     INTEGER NOT NULL,
+    PRIMARY KEY (latency_id, low_ns)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS churn_sample (      -- v2: constant-size churn, sampled along the way
+    run_id           INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    impl             TEXT NOT NULL,
+    blueprint        TEXT NOT NULL,
+    distribution     TEXT NOT NULL,
+    n                INTEGER NOT NULL,
+    allocator        TEXT NOT NULL,
+    ops_done         INTEGER NOT NULL,
+    ns_per_op        REAL,                     -- over the chunk since the previous sample
+    entries          INTEGER,
+    capacity         INTEGER,
+    tombstones       INTEGER,
+    mean_probe       REAL,
+    max_probe        INTEGER,
+    map_live_bytes   INTEGER,
+    PRIMARY KEY (run_id, impl, blueprint, distribution, n, allocator, ops_done)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS go_memstats (       -- v2: the real Go map's runtime.MemStats per phase
+    mem_case_id    INTEGER NOT NULL REFERENCES mem_case (mem_case_id) ON DELETE CASCADE,
+    phase_index    INTEGER NOT NULL,
+    heap_alloc     INTEGER NOT NULL,
+    heap_inuse     INTEGER NOT NULL,
+    heap_idle      INTEGER NOT NULL,
+    heap_released  INTEGER NOT NULL,
+    heap_sys       INTEGER NOT NULL,
+    num_gc         INTEGER NOT NULL,
+    PRIMARY KEY (mem_case_id, phase_index)
 ) STRICT;
 
 CREATE INDEX IF NOT EXISTS bench_by_run ON bench (run_id);

@@ -38,7 +38,7 @@ CREATE VIEW memory_by_phase AS
 SELECT c.run_id, c.mem_case_id, c.impl, c.family, c.blueprint, c.distribution, c.n,
        c.allocator, p.phase_index, p.phase, p.entries, p.map_live_bytes, p.map_peak_bytes,
        p.alloc_in_use_bytes, p.alloc_held_bytes, p.rss_bytes, p.anon_bytes, p.minor_faults,
-       p.phase_ns, p.capacity, p.tombstones, p.overflow,
+       p.phase_ns, p.capacity, p.tombstones, p.overflow, p.object_bytes,
        CASE WHEN p.entries > 0 THEN 1.0 * p.map_live_bytes / p.entries END AS map_bytes_per_entry
 FROM mem_phase p
 JOIN mem_case c USING (mem_case_id)
@@ -48,11 +48,14 @@ DROP VIEW IF EXISTS latest_memory_by_phase;
 CREATE VIEW latest_memory_by_phase AS
 SELECT m.* FROM memory_by_phase m JOIN latest_run USING (run_id);
 
--- Bytes per entry right after inserting n keys (map's own bytes, and RSS growth).
+-- Bytes per entry right after inserting n keys (map's own bytes, the pointed-to
+-- objects' bytes for pointer-value blueprints, and RSS growth).
 DROP VIEW IF EXISTS bytes_per_entry;
 CREATE VIEW bytes_per_entry AS
 SELECT ins.run_id, ins.impl, ins.family, ins.blueprint, ins.distribution, ins.n, ins.allocator,
        1.0 * ins.map_live_bytes / ins.n AS map_bytes_per_entry,
+       1.0 * coalesce(ins.object_bytes, 0) / ins.n AS object_bytes_per_entry,
+       1.0 * (ins.map_live_bytes + coalesce(ins.object_bytes, 0)) / ins.n AS total_bytes_per_entry,
        1.0 * (ins.rss_bytes - st.rss_bytes) / ins.n AS rss_bytes_per_entry
 FROM memory_by_phase ins
 JOIN memory_by_phase st ON st.mem_case_id = ins.mem_case_id AND st.phase = 'start'

@@ -87,8 +87,8 @@ mb_phase_result mb_run_mixed(const mb_map_ops *ops, void *m, const mb_stream *s,
     unsigned started = 0;
 
     *wall_ns = 0;
-    if (threads < 1 || threads > 64 || n == 0) {
-        r.error = "mixed_rw needs 1..64 threads and n >= 1";
+    if (threads < 1 || threads > 64 || n == 0 || s->objects) {
+        r.error = "mixed_rw needs 1..64 threads, n >= 1 and inline values";
         return r;
     }
     for (unsigned t = 0; t < threads; t++) {

@@ -1,6 +1,7 @@
 /* workload.c — see workload.h. */
 #include "workload.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 uint64_t mb_splitmix64(uint64_t *state)
@@ -97,15 +98,37 @@ mb_phase_result mb_run_phase_range(const mb_map_ops *ops, void *m, const mb_stre
     mb_phase_result r = { 0, 0, n, 0, NULL };
     size_t kb = s->key_bytes, vb = s->val_bytes;
 
+    mb_objects *obj = s->objects;
+    if (obj && (end > obj->cap || vb != sizeof(void *))) {
+        r.error = "pointer values: key range beyond the object index, or values not pointers";
+        return r;
+    }
     switch (p) {
     case MB_PHASE_INSERT:
         for (size_t i = begin; i < end; i++) {
             uint64_t k = mb_key_at(s, i);
+            void *o = NULL;
             mb_fill_bytes(k, key, kb);
-            mb_fill_bytes(mb_val_for(k), val, vb);
+            if (obj) {
+                o = mb_alloc_bytes(&obj->alloc, obj->object_bytes, 8);
+                if (!o) {
+                    r.enomem = 1;
+                    r.checksum = wl_mix(r.checksum, (uint64_t)MB_ENOMEM);
+                    r.expected = wl_mix(r.expected, MB_INSERTED);
+                    continue;
+                }
+                mb_fill_bytes(mb_val_for(k), o, obj->object_bytes);
+                memcpy(val, &o, sizeof o);
+            } else {
+                mb_fill_bytes(mb_val_for(k), val, vb);
+            }
             int rc = ops->insert(m, key, val);
             if (rc == MB_ENOMEM)
                 r.enomem = 1;
+            if (obj && rc == MB_INSERTED)
+                obj->by_index[i] = o;
+            else if (obj)
+                mb_free_bytes(&obj->alloc, o, obj->object_bytes, 8);
             r.checksum = wl_mix(r.checksum, (uint64_t)rc);
             r.expected = wl_mix(r.expected, MB_INSERTED);
         }
@@ -116,8 +139,14 @@ mb_phase_result mb_run_phase_range(const mb_map_ops *ops, void *m, const mb_stre
             mb_fill_bytes(k, key, kb);
             memset(val, 0, vb);
             int rc = ops->lookup(m, key, val);
-            if (rc == MB_FOUND && mb_decode_bytes(val, vb, &v) != 0)
+            if (rc == MB_FOUND && obj) { /* follow the pointer, as map[int]*T does */
+                const unsigned char *o;
+                memcpy(&o, val, sizeof o);
+                if (!o || mb_decode_bytes(o, obj->object_bytes, &v) != 0)
+                    v = ~mb_val_for(k);
+            } else if (rc == MB_FOUND && mb_decode_bytes(val, vb, &v) != 0) {
                 v = ~mb_val_for(k); /* a torn value: make the checksum fail */
+            }
             r.checksum = wl_mix(r.checksum, rc == MB_FOUND ? v : 0);
             r.expected = wl_mix(r.expected, mb_val_for(k));
         }
@@ -132,12 +161,19 @@ mb_phase_result mb_run_phase_range(const mb_map_ops *ops, void *m, const mb_stre
     case MB_PHASE_DELETE_ALL:
         for (size_t i = begin; i < end; i++) {
             mb_fill_bytes(mb_key_at(s, i), key, kb);
-            r.checksum = wl_mix(r.checksum, (uint64_t)ops->remove(m, key));
+            int rc = ops->remove(m, key);
+            if (obj && rc == MB_FOUND) {
+                mb_free_bytes(&obj->alloc, obj->by_index[i], obj->object_bytes, 8);
+                obj->by_index[i] = NULL;
+            }
+            r.checksum = wl_mix(r.checksum, (uint64_t)rc);
             r.expected = wl_mix(r.expected, MB_FOUND);
         }
         break;
     case MB_PHASE_CLEAR:
         ops->clear(m); /* ops stays n: clear is reported per entry cleared */
+        if (obj)
+            mb_objects_free_all(obj);
         break;
     default:
         r.error = "phase not runnable here (mixed_rw: mb_run_mixed)";
@@ -152,4 +188,29 @@ mb_phase_result mb_run_phase_range(const mb_map_ops *ops, void *m, const mb_stre
 size_t mb_phase_count_after(mb_phase p, size_t n)
 {
     return (p == MB_PHASE_DELETE_ALL || p == MB_PHASE_CLEAR) ? 0 : n;
+}
+
+int mb_objects_init(mb_objects *o, const mb_alloc *a, size_t cap, size_t object_bytes)
+{
+    o->alloc = *a;
+    o->cap = cap;
+    o->object_bytes = object_bytes;
+    o->by_index = calloc(cap ? cap : 1, sizeof *o->by_index); /* bookkeeping, not counted */
+    return o->by_index ? 0 : MB_ENOMEM;
+}
+
+void mb_objects_free_all(mb_objects *o)
+{
+    for (size_t i = 0; i < o->cap; i++)
+        if (o->by_index[i]) {
+            mb_free_bytes(&o->alloc, o->by_index[i], o->object_bytes, 8);
+            o->by_index[i] = NULL;
+        }
+}
+
+void mb_objects_fini(mb_objects *o)
+{
+    mb_objects_free_all(o);
+    free(o->by_index);
+    o->by_index = NULL;
 }

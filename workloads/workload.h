@@ -24,11 +24,30 @@ typedef enum mb_dist {
     MB_DIST_SEQUENTIAL = 1,  /* 0, 1, 2, ... */
 } mb_dist;
 
+/* Pointer values (Go's map[int]*T against map[int]T): the map stores an
+ * 8-byte pointer, and the workload allocates the object it points to on
+ * insert and frees it on delete and clear (the GC's part), through its own
+ * counting allocator, so object bytes are counted apart from the map's. */
+typedef struct mb_objects {
+    mb_alloc alloc;          /* where the objects come from */
+    void **by_index;         /* object of key index i, or NULL */
+    size_t cap;              /* key indexes covered: [0, cap) */
+    size_t object_bytes;     /* bytes of one object */
+} mb_objects;
+
 typedef struct mb_stream {
     mb_dist dist;
     uint64_t seed;
     size_t key_bytes, val_bytes;
+    mb_objects *objects;     /* NULL: values are inline */
 } mb_stream;
+
+/* Sets up objects for key indexes [0, cap).  Returns 0 or MB_ENOMEM. */
+int mb_objects_init(mb_objects *o, const mb_alloc *a, size_t cap, size_t object_bytes);
+/* Frees every live object (clear's and destroy's part of the work). */
+void mb_objects_free_all(mb_objects *o);
+/* Frees every live object and the index. */
+void mb_objects_fini(mb_objects *o);
 
 uint64_t mb_splitmix64(uint64_t *state);
 /* Returns key i of the stream as a u64. */
