@@ -7,10 +7,14 @@
 #include "mb_map.h"
 
 extern const mb_map_ops mb_oa_linear_ops;
+extern const mb_map_ops mb_oa_robinhood_ops;
+extern const mb_map_ops mb_swiss_ops;
 extern const mb_map_ops mb_chained_ops;
 
 const mb_map_ops *const mb_registry[] = {
     &mb_oa_linear_ops,
+    &mb_oa_robinhood_ops,
+    &mb_swiss_ops,
     &mb_chained_ops,
     NULL,
 };
