@@ -172,13 +172,20 @@ static size_t sw_cap_for(size_t n, size_t slot_bytes)
     return cap;
 }
 
-/* Sets ctrl[i] and its clone.  For i >= 15 the second store hits ctrl[i]
- * again; for i < 15 it hits ctrl[cap + 1 + i] (abseil's formula, which also
- * holds for cap < 15). */
+/* Sets ctrl[i] and its clone in a table of capacity cap.  For i >= 15 the
+ * second store hits ctrl[i] again; for i < 15 it hits ctrl[cap + 1 + i]
+ * (abseil's formula, which also holds for cap < 15).  Takes the array and
+ * capacity rather than the map: a char store may alias any field, and the
+ * hot paths should not reload them. */
+SW_INLINE void sw_set_ctrl_at(sw_ctrl *ctrl, size_t cap, size_t i, sw_ctrl c)
+{
+    ctrl[i] = c;
+    ctrl[((i - SW_CLONED) & cap) + (SW_CLONED & cap)] = c;
+}
+
 SW_INLINE void sw_set_ctrl(sw_map *m, size_t i, sw_ctrl c)
 {
-    m->ctrl[i] = c;
-    m->ctrl[((i - SW_CLONED) & m->cap) + (SW_CLONED & m->cap)] = c;
+    sw_set_ctrl_at(m->ctrl, m->cap, i, c);
 }
 
 /* Empties every control byte of a table with cap > 0 and places the sentinel. */
@@ -301,6 +308,8 @@ SW_INLINE size_t sw_find_kb(const sw_map *m, const void *key, uint64_t h, size_t
     const unsigned char *slots = m->slots;
     size_t mask = m->cap, offset = sw_h1(h) & mask, step = 0;
     sw_ctrl h2 = sw_h2(h);
+    if (mask > SIZE_MAX / 4)
+        __builtin_unreachable(); /* sw_cap_limit: so no slot index is SIZE_MAX */
     for (;;) {
         sw_group g = sw_group_load(ctrl + offset);
         for (uint32_t match = sw_match_tag(g, h2); match; match &= match - 1) {
@@ -343,6 +352,46 @@ static size_t sw_probe_groups(const sw_map *m, uint64_t h, size_t i)
 
 /* ---- grow / rehash / shrink ------------------------------------------------ */
 
+/* Moves every entry of from into to, a fresh table (no tombstones) with room
+ * for them.  kb, sb: key and slot sizes (constants in the specialised
+ * callers).  Reads from's control bytes 16 at a time. */
+SW_INLINE void sw_transfer_kv(const sw_map *from, sw_map *to, size_t kb, size_t sb)
+{
+    const sw_ctrl *old_ctrl = from->ctrl;
+    const unsigned char *old_slots = from->slots;
+    sw_ctrl *ctrl = to->ctrl;
+    unsigned char *slots = to->slots;
+    size_t old_cap = from->cap, mask = to->cap;
+    for (size_t base = 0; base < old_cap; base += SW_GROUP) {
+        uint32_t full = sw_match_full(sw_group_load(old_ctrl + base));
+        if (old_cap - base < SW_GROUP)
+            full &= (1u << (old_cap - base)) - 1; /* not the sentinel or clones */
+        for (; full; full &= full - 1) {
+            const unsigned char *s = old_slots + (base + sw_lowest(full)) * sb;
+            uint64_t h = mb_hash_key(s, kb, from->seed);
+            size_t offset = sw_h1(h) & mask, step = 0;
+            uint32_t free_mask;
+            while (!(free_mask = sw_match_empty(sw_group_load(ctrl + offset)))) {
+                step += SW_GROUP;
+                offset = (offset + step) & mask;
+            }
+            size_t j = (offset + sw_lowest(free_mask)) & mask;
+            sw_set_ctrl_at(ctrl, mask, j, sw_h2(h));
+            memcpy(slots + j * sb, s, sb);
+        }
+    }
+}
+
+static void sw_transfer(const sw_map *from, sw_map *to)
+{
+    if (from->shape == SW_K8V8)
+        sw_transfer_kv(from, to, 8, 16);
+    else if (from->shape == SW_K8V64)
+        sw_transfer_kv(from, to, 8, 72);
+    else
+        sw_transfer_kv(from, to, from->key_bytes, from->slot_bytes);
+}
+
 /* Rebuilds the table at new_cap (0 or 2^k - 1, with room for count).
  * Returns 0, or MB_ENOMEM with the map unchanged. */
 static int sw_resize(sw_map *m, size_t new_cap)
@@ -361,20 +410,7 @@ static int sw_resize(sw_map *m, size_t new_cap)
         next.slots = (unsigned char *)next.ctrl + sw_ctrl_bytes(new_cap);
         sw_reset_ctrl(next.ctrl, new_cap);
     }
-    /* move the entries, 16 control bytes at a time */
-    for (size_t base = 0; base < m->cap; base += SW_GROUP) {
-        uint32_t full = sw_match_full(sw_group_load(m->ctrl + base));
-        if (m->cap - base < SW_GROUP)
-            full &= (1u << (m->cap - base)) - 1; /* not the sentinel or clones */
-        for (; full; full &= full - 1) {
-            size_t i = base + sw_lowest(full);
-            const unsigned char *s = m->slots + i * m->slot_bytes;
-            uint64_t h = mb_hash_key(s, m->key_bytes, m->seed);
-            size_t j = sw_find_first_non_full(&next, h);
-            sw_set_ctrl(&next, j, sw_h2(h));
-            memcpy(next.slots + j * m->slot_bytes, s, m->slot_bytes);
-        }
-    }
+    sw_transfer(m, &next);
     if (m->cap)
         mb_free_bytes(&m->alloc, m->ctrl, m->block_bytes, SW_GROUP);
     next.growth_left = sw_growth(new_cap) - m->count;
@@ -472,19 +508,46 @@ SW_INLINE int sw_lookup_kv(sw_map *m, const void *key, void *val_out, size_t kb,
     return MB_FOUND;
 }
 
+/* Stores (key, val) with hash h in free slot i, claiming growth if EMPTY. */
+SW_INLINE void sw_put(sw_map *m, size_t i, uint64_t h, const void *key, const void *val,
+                      size_t kb, size_t vb)
+{
+    sw_ctrl *ctrl = m->ctrl;
+    size_t cap = m->cap;
+    unsigned char *s = m->slots + i * (kb + vb);
+    m->growth_left -= ctrl[i] == SW_EMPTY;
+    m->count++;
+    sw_set_ctrl_at(ctrl, cap, i, sw_h2(h));
+    memcpy(s, key, kb);
+    memcpy(s + kb, val, vb);
+}
+
+/* The insert of an absent key that needs an EMPTY byte when growth_left is
+ * 0: rehash or grow, then place it.  Out of line: it is rare, and keeping
+ * its call out of the hot path keeps that path free of saved registers. */
+static __attribute__((noinline)) int sw_insert_grow(sw_map *m, uint64_t h, const void *key,
+                                                    const void *val)
+{
+    if (sw_rehash_and_grow(m) != 0)
+        return MB_ENOMEM;
+    sw_put(m, sw_find_first_non_full(m, h), h, key, val, m->key_bytes, m->val_bytes);
+    return MB_INSERTED;
+}
+
 SW_INLINE int sw_insert_kv(sw_map *m, const void *key, const void *val, size_t kb, size_t vb)
 {
     size_t sb = kb + vb;
     uint64_t h = sw_hash_kb(m, key, kb);
     sw_ctrl h2 = sw_h2(h);
+    const sw_ctrl *ctrl = m->ctrl;
+    unsigned char *slots = m->slots;
     size_t mask = m->cap, offset = sw_h1(h) & mask, step = 0, i;
     sw_group g;
 
     for (;;) {
-        g = sw_group_load(m->ctrl + offset);
+        g = sw_group_load(ctrl + offset);
         for (uint32_t match = sw_match_tag(g, h2); match; match &= match - 1) {
-            i = (offset + sw_lowest(match)) & mask;
-            unsigned char *s = m->slots + i * sb;
+            unsigned char *s = slots + ((offset + sw_lowest(match)) & mask) * sb;
             if (__builtin_expect(mb_key_eq(s, key, kb), 1)) {
                 memcpy(s + kb, val, vb);
                 return MB_REPLACED;
@@ -501,17 +564,9 @@ SW_INLINE int sw_insert_kv(sw_map *m, const void *key, const void *val, size_t k
         i = (offset + sw_lowest(sw_match_empty_or_deleted(g))) & mask;
     else
         i = sw_find_first_non_full(m, h);
-    if (__builtin_expect(m->growth_left == 0 && m->ctrl[i] != SW_DELETED, 0)) {
-        if (sw_rehash_and_grow(m) != 0)
-            return MB_ENOMEM;
-        i = sw_find_first_non_full(m, h);
-    }
-    m->growth_left -= m->ctrl[i] == SW_EMPTY;
-    sw_set_ctrl(m, i, h2);
-    unsigned char *s = m->slots + i * sb;
-    memcpy(s, key, kb);
-    memcpy(s + kb, val, vb);
-    m->count++;
+    if (__builtin_expect(m->growth_left == 0 && ctrl[i] != SW_DELETED, 0))
+        return sw_insert_grow(m, h, key, val);
+    sw_put(m, i, h, key, val, kb, vb);
     return MB_INSERTED;
 }
 
@@ -527,7 +582,7 @@ SW_INLINE int sw_remove_kv(sw_map *m, const void *key, size_t kb, size_t vb)
      * run around i is at least a group long. */
     bool was_never_full = empty_before && empty_after &&
                           sw_lowest(empty_after) + sw_leading16(empty_before) < SW_GROUP;
-    sw_set_ctrl(m, i, was_never_full ? SW_EMPTY : SW_DELETED);
+    sw_set_ctrl_at(m->ctrl, m->cap, i, was_never_full ? SW_EMPTY : SW_DELETED);
     m->growth_left += was_never_full;
     m->count--;
     if (__builtin_expect(m->shrink == MB_SHRINK_LOW_WATER, 0))
@@ -573,43 +628,51 @@ static void sw_destroy(void *mp)
     mb_free_bytes(&a, m, sizeof *m, _Alignof(sw_map));
 }
 
+/* The other shapes, out of line so that the u64 -> u64 path keeps a lean
+ * frame (no callee-saved registers for the generic memcmp path). */
+static __attribute__((noinline)) int sw_insert_other(sw_map *m, const void *key, const void *val)
+{
+    if (m->shape == SW_K8V64)
+        return sw_insert_kv(m, key, val, 8, 64);
+    return sw_insert_kv(m, key, val, m->key_bytes, m->val_bytes);
+}
+
+static __attribute__((noinline)) int sw_lookup_other(sw_map *m, const void *key, void *val_out)
+{
+    if (m->shape == SW_K8V64)
+        return sw_lookup_kv(m, key, val_out, 8, 64);
+    return sw_lookup_kv(m, key, val_out, m->key_bytes, m->val_bytes);
+}
+
+static __attribute__((noinline)) int sw_remove_other(sw_map *m, const void *key)
+{
+    if (m->shape == SW_K8V64)
+        return sw_remove_kv(m, key, 8, 64);
+    return sw_remove_kv(m, key, m->key_bytes, m->val_bytes);
+}
+
 static int sw_insert(void *mp, const void *key, const void *val)
 {
     sw_map *m = mp;
-    switch (m->shape) {
-    case SW_K8V8:
+    if (__builtin_expect(m->shape == SW_K8V8, 1))
         return sw_insert_kv(m, key, val, 8, 8);
-    case SW_K8V64:
-        return sw_insert_kv(m, key, val, 8, 64);
-    default:
-        return sw_insert_kv(m, key, val, m->key_bytes, m->val_bytes);
-    }
+    return sw_insert_other(m, key, val);
 }
 
 static int sw_lookup(void *mp, const void *key, void *val_out)
 {
     sw_map *m = mp;
-    switch (m->shape) {
-    case SW_K8V8:
+    if (__builtin_expect(m->shape == SW_K8V8, 1))
         return sw_lookup_kv(m, key, val_out, 8, 8);
-    case SW_K8V64:
-        return sw_lookup_kv(m, key, val_out, 8, 64);
-    default:
-        return sw_lookup_kv(m, key, val_out, m->key_bytes, m->val_bytes);
-    }
+    return sw_lookup_other(m, key, val_out);
 }
 
 static int sw_remove(void *mp, const void *key)
 {
     sw_map *m = mp;
-    switch (m->shape) {
-    case SW_K8V8:
+    if (__builtin_expect(m->shape == SW_K8V8, 1))
         return sw_remove_kv(m, key, 8, 8);
-    case SW_K8V64:
-        return sw_remove_kv(m, key, 8, 64);
-    default:
-        return sw_remove_kv(m, key, m->key_bytes, m->val_bytes);
-    }
+    return sw_remove_other(m, key);
 }
 
 static void sw_clear(void *mp)
