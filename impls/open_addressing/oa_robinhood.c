@@ -147,24 +147,69 @@ static size_t rh_seek(const rh_map *m, uint64_t h, unsigned *d_out)
     return i;
 }
 
+/* Moves the run of len entries that ends just before slot end (wrapping)
+ * one slot right, each dist + 1.  Copies contiguous pieces with memmove.
+ * PRECONDITION: slot end is empty. */
+static void rh_shift_right(rh_map *m, size_t end, size_t len)
+{
+    size_t sb = m->slot_bytes;
+    while (len > 0) {
+        if (end == 0) { /* the entry in the last slot wraps to slot 0 */
+            memcpy(rh_slot(m, 0), rh_slot(m, m->cap - 1), sb);
+            m->dist[0] = (uint8_t)(m->dist[m->cap - 1] + 1);
+            end = m->cap - 1;
+            len--;
+            continue;
+        }
+        size_t n = len < end ? len : end, from = end - n;
+        memmove(rh_slot(m, from + 1), rh_slot(m, from), n * sb);
+        memmove(m->dist + from + 1, m->dist + from, n);
+        for (size_t p = from + 1; p <= end; p++)
+            m->dist[p]++;
+        end = from;
+        len -= n;
+    }
+}
+
+/* Moves the run of len entries that starts at slot start (wrapping) one slot
+ * left, each dist - 1, and empties the slot the run's last entry left.
+ * PRECONDITION: every entry of the run has dist >= 2. */
+static void rh_shift_left(rh_map *m, size_t start, size_t len)
+{
+    size_t sb = m->slot_bytes, mask = m->cap - 1;
+    size_t last = (start + len - 1) & mask;
+    while (len > 0) {
+        if (start == 0) { /* the entry in slot 0 wraps to the last slot */
+            memcpy(rh_slot(m, m->cap - 1), rh_slot(m, 0), sb);
+            m->dist[m->cap - 1] = (uint8_t)(m->dist[0] - 1);
+            start = 1;
+            len--;
+            continue;
+        }
+        size_t n = len < m->cap - start ? len : m->cap - start;
+        memmove(rh_slot(m, start - 1), rh_slot(m, start), n * sb);
+        memmove(m->dist + start - 1, m->dist + start, n);
+        for (size_t p = start - 1; p < start - 1 + n; p++)
+            m->dist[p]--;
+        start = (start + n) & mask;
+        len -= n;
+    }
+    m->dist[last] = 0;
+}
+
 /* Puts (key, val) at slot i with dist d, shifting the run that starts at i
  * right by one.  Returns 0, or RH_OVERFLOW with the map unchanged when d or a
  * shifted entry's dist would exceed RH_DIST_MAX.
  * PRECONDITION: i, d come from rh_seek; the table has an empty slot. */
 static int rh_place(rh_map *m, size_t i, unsigned d, const void *key, const void *val)
 {
-    size_t mask = m->cap - 1, j = i;
+    size_t mask = m->cap - 1, j = i, len = 0;
     if (d > RH_DIST_MAX)
         return RH_OVERFLOW;
-    for (; m->dist[j] != 0; j = (j + 1) & mask)
+    for (; m->dist[j] != 0; j = (j + 1) & mask, len++)
         if (m->dist[j] == RH_DIST_MAX)
             return RH_OVERFLOW;
-    /* shift [i, j) to [i + 1, j], walking back from the empty slot j */
-    for (; j != i; j = (j - 1) & mask) {
-        size_t p = (j - 1) & mask;
-        memcpy(rh_slot(m, j), rh_slot(m, p), m->slot_bytes);
-        m->dist[j] = (uint8_t)(m->dist[p] + 1);
-    }
+    rh_shift_right(m, j, len); /* [i, j) to [i + 1, j] */
     m->dist[i] = (uint8_t)d;
     memcpy(rh_slot(m, i), key, m->key_bytes);
     memcpy(rh_slot(m, i) + m->key_bytes, val, m->val_bytes);
@@ -318,15 +363,14 @@ static int rh_remove(void *mp, const void *key)
     size_t i = rh_find(m, key, rh_hash(m, key));
     if (i == SIZE_MAX)
         return MB_NOTFOUND;
-    size_t mask = m->cap - 1, j = (i + 1) & mask;
     /* backward shift: pull the run after i left until an empty or home slot */
-    while (m->dist[j] > 1) {
-        memcpy(rh_slot(m, i), rh_slot(m, j), m->slot_bytes);
-        m->dist[i] = (uint8_t)(m->dist[j] - 1);
-        i = j;
-        j = (j + 1) & mask;
-    }
-    m->dist[i] = 0;
+    size_t mask = m->cap - 1, j = (i + 1) & mask, len = 0;
+    for (; m->dist[j] > 1; j = (j + 1) & mask)
+        len++;
+    if (len)
+        rh_shift_left(m, (i + 1) & mask, len);
+    else
+        m->dist[i] = 0;
     m->count--;
     rh_maybe_shrink(m);
     return MB_FOUND;
