@@ -114,6 +114,23 @@ def test_swiss_in_place_rehash_under_check(kb, vb):
     assert st["grow_events"] == 0
 
 
+def test_swiss_reclaims_tombstones_when_growing_fails():
+    # A full table (count above 25/32, so growth would double it) with
+    # tombstones: with every allocation failing, inserts still succeed by
+    # rebuilding in place, until the table is truly full; then ENOMEM.
+    n = 3584
+    ops = [("i", k, k) for k in range(n)] + [("r", k) for k in range(0, 1000, 10)]
+    ops += [("s",), ("f", 0)] + [("i", n + k, 1) for k in range(100)] + [("s",)]
+    answers, live = replay("swiss", ops + [("i", 10**9, 1)], hint=n)
+    before, after = stats_of(answers[len(ops) - 103]), stats_of(answers[len(ops) - 1])
+    assert before["tombstones"] > 0
+    assert answers[len(ops) - 101:len(ops) - 1] == ["inserted"] * 100
+    assert after["count"] == n and after["capacity"] == before["capacity"]
+    assert after["rehash_events"] > 0 and after["tombstones"] == 0
+    assert answers[-1] == "enomem"
+    assert live == 0
+
+
 def test_swiss_probes_stay_short_at_max_load():
     n = 3584  # growth of a 4095-slot table: 7/8 full
     st = checked_replay("swiss", [("i", k, k) for k in range(n)] + [("s",)])[0]

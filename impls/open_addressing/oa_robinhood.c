@@ -23,12 +23,14 @@
  * Insert: probe as above; the new key goes to the first slot with dist[i] < d,
  * after any entries with the same home ("first come, first placed").  The
  * entries from there up to the next empty slot shift right by one (each dist
- * + 1), which is exactly what the classic swap-and-carry loop produces up to
- * the order of entries sharing a home.
+ * + 1; memmove in at most three pieces when the run wraps), which is exactly
+ * what the classic swap-and-carry loop produces up to the order of entries
+ * sharing a home.
  *
  * Delete (backward shift): the entries after the removed one, up to the next
  * empty slot or the next entry already at home (dist == 1), shift left by one
- * (each dist - 1), and the last slot of the run becomes empty.  The table is
+ * (each dist - 1, again by memmove), and the last slot of the run becomes
+ * empty.  The table is
  * then exactly as if the key had never been inserted.
  *
  * Growth: an insert that would take count above 7/8 of the capacity doubles

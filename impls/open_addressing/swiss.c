@@ -46,10 +46,11 @@
  * (cap <= 15) therefore never hold tombstones.
  *
  * Growth accounting: growth_left = cap - cap/8 - count - tombstones is how
- * many EMPTY bytes an insert may still claim (max load 7/8, abseil's; at 7/8
- * a miss probes ~1.1 groups with 16-wide groups).  Claiming a DELETED byte
- * does not consume growth.  When an insert needs an EMPTY byte and
- * growth_left is 0: if cap > 16 and count <= 25/32 of cap, tombstones are
+ * many EMPTY bytes an insert may still claim.  Max load 7/8, abseil's: at
+ * 7/8 a hit still loads 1.08 groups on average (15 at worst in 2^20 slots),
+ * so a higher load buys little memory for longer miss probes.  Claiming a
+ * DELETED byte does not consume growth.  When an insert needs an EMPTY byte
+ * and growth_left is 0: if cap > 16 and count <= 25/32 of cap, tombstones are
  * what fill the table and it is rebuilt in place ("drop deletes without
  * resize": no allocation, cannot fail); otherwise the capacity doubles
  * (cap * 2 + 1).  If that allocation fails but tombstones exist, the in-place
@@ -64,11 +65,21 @@
  *
  * clear() keeps the capacity (resets the control bytes).
  *
- * Specialisation: the ops switch once per call on the map's shape (8-byte
- * keys with 8- or 64-byte values, else generic); each case is the same
- * always-inline body with key and value sizes as constants, so 8-byte keys
- * compare as one uint64_t and slot offsets are shifts.  The branch is the
- * same on every call of a map and the predictor learns it.
+ * Specialisation: each op tests the map's shape once; u64 -> u64 runs the
+ * always-inline body with key and slot sizes as constants (the key compares
+ * as one uint64_t, slot offsets are shifts), and the other shapes (u64 ->
+ * 64-byte values, string keys) go to an out-of-line copy of the same body,
+ * so the u64 path keeps a lean frame.  The test is the same on every call of
+ * a map and the predictor learns it: against calling the constant-size body
+ * directly (what a per-map function pointer chosen at create would give,
+ * minus the extra indirect call) it measured no difference at N = 1e6.
+ * The resize loop is specialised the same way.  No prefetching: prefetching
+ * the group's slot lines alongside the control bytes did not measure faster.
+ *
+ * Measured (noisy shared 2-core VM, N = 1e6 uniform u64 -> u64): on par with
+ * absl::flat_hash_map given the same hash; absl's own u64 hash (one 128-bit
+ * multiply) is cheaper than the fmix64 every map here must use, which is
+ * worth ~10% on lookup hits.
  *
  * stats(): max_probe and mean_probe count the groups a hit loads (1 = found
  * in its first group), not slots.
@@ -470,7 +481,7 @@ static void sw_drop_deletes(sw_map *m)
 /* Makes growth_left > 0.  Returns 0 or MB_ENOMEM (map unchanged). */
 static __attribute__((noinline)) int sw_rehash_and_grow(sw_map *m)
 {
-    bool has_tombs = sw_growth(m->cap) - m->count > 0;
+    bool has_tombs = sw_growth(m->cap) - m->count - m->growth_left > 0;
     if (m->cap > SW_GROUP && has_tombs && (uint64_t)m->count * 32 <= (uint64_t)m->cap * 25) {
         sw_drop_deletes(m);
         return 0;
