@@ -586,16 +586,17 @@ SW_INLINE int sw_remove_kv(sw_map *m, const void *key, size_t kb, size_t vb)
     size_t i = sw_find_kb(m, key, sw_hash_kb(m, key, kb), kb, kb + vb);
     if (i == SIZE_MAX)
         return MB_NOTFOUND;
-    size_t before = (i - SW_GROUP) & m->cap;
-    uint32_t empty_after = sw_match_empty(sw_group_load(m->ctrl + i));
-    uint32_t empty_before = sw_match_empty(sw_group_load(m->ctrl + before));
+    sw_ctrl *ctrl = m->ctrl;
+    size_t cap = m->cap, before = (i - SW_GROUP) & cap;
+    uint32_t empty_after = sw_match_empty(sw_group_load(ctrl + i));
+    uint32_t empty_before = sw_match_empty(sw_group_load(ctrl + before));
     /* Could a probe window through i have been full?  Only if the non-empty
      * run around i is at least a group long. */
     bool was_never_full = empty_before && empty_after &&
                           sw_lowest(empty_after) + sw_leading16(empty_before) < SW_GROUP;
-    sw_set_ctrl_at(m->ctrl, m->cap, i, was_never_full ? SW_EMPTY : SW_DELETED);
-    m->growth_left += was_never_full;
     m->count--;
+    m->growth_left += was_never_full;
+    sw_set_ctrl_at(ctrl, cap, i, was_never_full ? SW_EMPTY : SW_DELETED);
     if (__builtin_expect(m->shrink == MB_SHRINK_LOW_WATER, 0))
         sw_maybe_shrink(m);
     return MB_FOUND;
