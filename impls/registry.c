@@ -7,6 +7,8 @@
 #include "mb_map.h"
 
 extern const mb_map_ops mb_oa_linear_ops;
+extern const mb_map_ops mb_oa_robinhood_ops;
+extern const mb_map_ops mb_swiss_ops;
 extern const mb_map_ops mb_chained_ops;
 extern const mb_map_ops mb_chained_pool_ops;
 extern const mb_map_ops mb_arena_ops;
@@ -26,6 +28,8 @@ extern const mb_map_ops mb_oa_linear_planted_ops;
 
 const mb_map_ops *const mb_registry[] = {
     MB_OA_LINEAR,
+    &mb_oa_robinhood_ops,
+    &mb_swiss_ops,
     &mb_chained_ops,
     &mb_chained_pool_ops,
     &mb_arena_ops,

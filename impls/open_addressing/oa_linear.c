@@ -68,12 +68,27 @@ static size_t ol_max_used(size_t cap)
     return cap - cap / 8;
 }
 
-/* Smallest power-of-two capacity that holds n entries under the max load. */
-static size_t ol_cap_for(size_t n)
+/* Returns the largest capacity the map will ever ask for with these slots,
+ * so that the size of a block never overflows a size_t. */
+static size_t ol_cap_limit(size_t slot_bytes)
 {
-    size_t cap = OL_MIN_CAP;
-    while (ol_max_used(cap) < n)
+    size_t lim = (size_t)1 << (sizeof(size_t) * 8 - 2);
+    while (lim > OL_MIN_CAP && lim > (SIZE_MAX / 2) / (slot_bytes + 1))
+        lim /= 2;
+    return lim;
+}
+
+/* Returns the smallest power-of-two capacity that holds n entries under the
+ * max load, or 0 when n is beyond any capacity this map can allocate (a huge
+ * hint used to spin here forever once cap overflowed to 0). */
+static size_t ol_cap_for(size_t n, size_t slot_bytes)
+{
+    size_t cap = OL_MIN_CAP, lim = ol_cap_limit(slot_bytes);
+    while (ol_max_used(cap) < n) {
+        if (cap >= lim)
+            return 0;
         cap *= 2;
+    }
     return cap;
 }
 
@@ -148,6 +163,8 @@ static int ol_reserve_one(ol_map *m)
         return 0;
     if (m->tombs >= used / 4)
         return ol_resize(m, m->cap);
+    if (m->cap >= ol_cap_limit(m->slot_bytes))
+        return MB_ENOMEM;
     return ol_resize(m, m->cap * 2);
 }
 
@@ -155,6 +172,9 @@ static int ol_reserve_one(ol_map *m)
 
 static void *ol_create(const mb_alloc *a, const mb_map_config *cfg)
 {
+    size_t cap = ol_cap_for(cfg->capacity_hint, cfg->key_bytes + cfg->val_bytes);
+    if (cap == 0)
+        return NULL;
     ol_map *m = mb_alloc_bytes(a, sizeof *m, _Alignof(ol_map));
     if (!m)
         return NULL;
@@ -165,7 +185,7 @@ static void *ol_create(const mb_alloc *a, const mb_map_config *cfg)
     m->slot_bytes = cfg->key_bytes + cfg->val_bytes;
     m->seed = cfg->seed;
     m->shrink = cfg->shrink;
-    m->cap = ol_cap_for(cfg->capacity_hint);
+    m->cap = cap;
     m->block_bytes = ol_block_bytes(m->cap, m->slot_bytes);
     m->ctrl = mb_alloc_bytes(a, m->block_bytes, 8);
     if (!m->ctrl) {
