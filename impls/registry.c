@@ -8,10 +8,14 @@
 
 extern const mb_map_ops mb_oa_linear_ops;
 extern const mb_map_ops mb_chained_ops;
+extern const mb_map_ops mb_sharded_ops;
+extern const mb_map_ops mb_locked_ops;
 
 const mb_map_ops *const mb_registry[] = {
     &mb_oa_linear_ops,
     &mb_chained_ops,
+    &mb_sharded_ops,
+    &mb_locked_ops,
     NULL,
 };
 
