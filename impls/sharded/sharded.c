@@ -247,11 +247,9 @@ static size_t sh_isqrt(size_t x)
 /* Per-shard capacity hint; see "Capacity hint" at the top. */
 static size_t sh_shard_hint(size_t hint, unsigned shards_log2)
 {
-    if (hint == 0)
-        return 0;
-    size_t q = ((hint - 1) >> shards_log2) + 1;
-    if (shards_log2 == 0)
+    if (hint == 0 || shards_log2 == 0)
         return hint; /* one shard takes every key: no spread to cover */
+    size_t q = ((hint - 1) >> shards_log2) + 1; /* ceil(hint / 2^k) */
     return q + 3 * sh_isqrt(q) + 1;
 }
 
