@@ -11,6 +11,8 @@ extern const mb_map_ops mb_oa_robinhood_ops;
 extern const mb_map_ops mb_swiss_ops;
 extern const mb_map_ops mb_chained_ops;
 extern const mb_map_ops mb_chained_pool_ops;
+extern const mb_map_ops mb_sharded_ops;
+extern const mb_map_ops mb_locked_ops;
 extern const mb_map_ops mb_arena_ops;
 extern const mb_map_ops mb_gomap_ops;
 /* peers: real libraries (impls/peers/), after every own map */
@@ -32,6 +34,8 @@ const mb_map_ops *const mb_registry[] = {
     &mb_swiss_ops,
     &mb_chained_ops,
     &mb_chained_pool_ops,
+    &mb_sharded_ops,
+    &mb_locked_ops,
     &mb_arena_ops,
     &mb_gomap_ops,
     &mb_uthash_ops,
