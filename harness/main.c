@@ -36,8 +36,11 @@ static const struct {
     { "mem-case",
       "usage: mapbench mem-case --impl NAME --n N [--blueprint B] [--dist D] [--seed S]\n"
       "                         [--allocator glibc|jemalloc|mimalloc|tcmalloc]\n"
+      "       mapbench mem-case --calibrate\n"
       "  Runs the memory phase script once in this process and prints one tab-separated\n"
-      "  sample per phase (map bytes, allocator bytes, RSS, faults, time).\n" },
+      "  sample per phase (map bytes, allocator bytes, RSS, faults, time).\n"
+      "  --calibrate prints this process's bare RSS and the RSS growth measured for a\n"
+      "  64 MiB touched mapping (the instrument's floor and its accuracy).\n" },
     { "icount-case",
       "usage: mapbench icount-case --impl NAME --phase P --n N [--hint H] [--blueprint B]\n"
       "                            [--dist D] [--seed S]\n"
@@ -144,7 +147,7 @@ int mb_cmd_list(int argc, char **argv)
     printf("%-14s %-16s %s\n", "name", "family", "traits");
     for (const mb_map_ops *const *p = mb_registry; *p; p++)
         printf("%-14s %-16s %s%s\n", (*p)->name, (*p)->family, (*p)->traits,
-               (*p)->flags & MB_F_THREAD_SAFE ? ",thread-safe" : "");
+               (*p)->flags & MB_F_THREAD_SAFE && !strstr((*p)->traits, "thread-safe") ? ",thread-safe" : "");
     return 0;
 }
 

@@ -31,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "../impls/counting_alloc.h"
 #include "cli.h"
@@ -105,6 +107,33 @@ static void sample(int index, const char *phase, const mb_map_ops *ops, void *m,
     fflush(stdout);
 }
 
+/* The instrument's own calibration: the RSS of this bare process (the floor
+ * every small-N figure sits on), and the RSS growth measured for a 64 MiB
+ * mapping with every page touched, which must read as 64 MiB.  Prints
+ * "K <tab> rss_floor_bytes <tab> calib_64mib_rss_bytes". */
+static int mem_calibrate(void)
+{
+    const size_t bytes = (size_t)64 << 20;
+    mem_sample before = read_smaps();
+    unsigned char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        fprintf(stderr, "mapbench: calibration: mmap of 64 MiB failed\n");
+        return 1;
+    }
+    long page = sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < bytes; i += (size_t)page)
+        p[i] = (unsigned char)i | 1;
+    mem_sample after = read_smaps();
+    munmap(p, bytes);
+    if (before.rss_bytes < 0 || after.rss_bytes < 0) {
+        fprintf(stderr, "mapbench: calibration: /proc/self/smaps_rollup is not readable\n");
+        return 1;
+    }
+    printf("#\trss_floor_bytes\tcalib_64mib_rss_bytes\nK\t%lld\t%lld\n", before.rss_bytes,
+           after.rss_bytes - before.rss_bytes);
+    return 0;
+}
+
 int mb_cmd_mem_case(int argc, char **argv)
 {
     const mb_map_ops *ops = NULL;
@@ -119,6 +148,11 @@ int mb_cmd_mem_case(int argc, char **argv)
         if (mb_is_help(argv[i])) {
             mb_print_usage(stdout, "mem-case");
             return 0;
+        }
+        if (strcmp(argv[i], "--calibrate") == 0) {
+            if (argc != 3)
+                mb_usage_error("mem-case", "--calibrate takes no other argument");
+            return mem_calibrate();
         }
         if ((v = mb_flag_value(argc, argv, &i, "--impl", "mem-case"))) {
             if (!(ops = mb_registry_find(v)))

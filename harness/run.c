@@ -61,6 +61,8 @@ typedef struct run_state {
     mem_rec *mems;
     size_t n_mems;
     icount_rec *icounts;         /* per case, or NULL when not measured */
+    long long rss_floor_bytes;   /* calibration; -1 = not measured */
+    long long calib_64mib_rss_bytes;
     int failures;
 } run_state;
 
@@ -141,6 +143,16 @@ static void on_time_line(void *ud, char *line)
     }
 }
 
+static void on_calib_line(void *ud, char *line)
+{
+    run_state *rs = ud;
+    long long floor, calib;
+    if (sscanf(line, "K\t%lld\t%lld", &floor, &calib) == 2) {
+        rs->rss_floor_bytes = floor;
+        rs->calib_64mib_rss_bytes = calib;
+    }
+}
+
 static void on_mem_line(void *ud, char *line)
 {
     mem_rec *m = ud;
@@ -218,8 +230,9 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
     }
     PREP(run_st, "INSERT INTO run (run_uuid, started_at, finished_at, status, suite, seed, git_sha,"
                  " git_dirty, compiler, cflags, build_type, benchmark_version, cpu_model, cores,"
-                 " kernel, hostname, l1d_bytes, l2_bytes, l3_bytes, processes, argv)"
-                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                 " kernel, hostname, l1d_bytes, l2_bytes, l3_bytes, processes, argv,"
+                 " rss_floor_bytes, calib_64mib_rss_bytes)"
+                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     PREP(bench_st, "INSERT INTO bench (run_id, impl, family, traits, phase, blueprint,"
                    " distribution, n, hint, threads, allocator) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
     PREP(sample_st, "INSERT INTO sample (bench_id, process_index, repetition, iterations,"
@@ -254,6 +267,8 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
     bind_long_or_null(run_st, i++, env->l3_bytes);
     sqlite3_bind_int(run_st, i++, (int)rs->sel.processes);
     sqlite3_bind_text(run_st, i++, argv_text, -1, SQLITE_TRANSIENT);
+    bind_long_or_null(run_st, i++, (long)rs->rss_floor_bytes);
+    bind_long_or_null(run_st, i++, (long)rs->calib_64mib_rss_bytes);
     if (step(db, run_st, err, errlen) != 0)
         goto out;
     sqlite3_int64 run_id = sqlite3_last_insert_rowid(db);
@@ -456,6 +471,19 @@ int mb_cmd_run(int argc, char **argv)
                 fprintf(stderr, "mapbench: timing process %u exited with status %d\n", p + 1, st);
                 rs.failures++;
             }
+        }
+    }
+    rs.rss_floor_bytes = rs.calib_64mib_rss_bytes = -1;
+    if (do_mem) {
+        char *cargs[] = { "mapbench", "mem-case", "--calibrate", NULL };
+        if (mb_run_child("/proc/self/exe", cargs, on_calib_line, &rs) != 0 ||
+            rs.rss_floor_bytes < 0) {
+            fprintf(stderr, "mapbench: memory calibration failed\n");
+            rs.failures++;
+        } else {
+            fprintf(stderr, "memory: instrument floor %.1f MiB RSS; a 64 MiB touched mapping reads"
+                    " as %.2f MiB\n", (double)rs.rss_floor_bytes / 1048576.0,
+                    (double)rs.calib_64mib_rss_bytes / 1048576.0);
         }
     }
     if (do_mem) {

@@ -5,7 +5,7 @@ is in progress), same-size grow, and allocation failure in the middle of a
 grow.  check() runs after every op inside the driver (conftest.replay).
 
 Some tests pick keys by bucket: they recompute the map's hash in Python
-(mb_hash_u64 = fmix64 of key ^ seed, the driver's default seed 0x5eed).
+(mb_hash_u64 of impls/mb_map.h, with the driver's default seed 0x5eed).
 """
 import random
 
@@ -70,22 +70,17 @@ def nbuckets_for(b, bsize):
     return n
 
 
-def fmix64(x, seed=SEED):
-    """mb_hash_u64: the map's hash of an 8-byte key."""
-    x ^= seed
-    x ^= x >> 33
-    x = (x * 0xFF51AFD7ED558CCD) & M64
-    x ^= x >> 33
-    x = (x * 0xC4CEB9FE1A85EC53) & M64
-    x ^= x >> 33
-    return x
+def mb_hash_u64(x, seed=SEED):
+    """mb_hash_u64 (impls/mb_map.h): the map's hash of an 8-byte key."""
+    p = (x ^ seed ^ 0x243F6A8885A308D3) * 0x9DDFEA08EB382D69
+    return ((p >> 64) ^ p) & M64
 
 
 def keys_in_bucket(j, b, count, start=0):
     """count keys >= start whose hash picks bucket j of 2^b."""
     out, k = [], start
     while len(out) < count:
-        if fmix64(k) & ((1 << b) - 1) == j:
+        if mb_hash_u64(k) & ((1 << b) - 1) == j:
             out.append(k)
         k += 1
     return out

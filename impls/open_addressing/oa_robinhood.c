@@ -39,7 +39,7 @@
  * mean hit examines ~(1 + 1/(1-a))/2 = 4.5 slots, misses stop early at the
  * first richer slot) so the longest probe stays a few dozen slots.  An insert
  * that would push any distance past 255 (one byte) also doubles the capacity;
- * with fmix64 hashes this does not happen at 7/8 in practice.
+ * with mb_hash_u64 this does not happen at 7/8 in practice.
  *
  * Shrink (MB_SHRINK_LOW_WATER only): when a remove leaves count below 1/8 of
  * the capacity, the table is rebuilt at the smallest power of two holding

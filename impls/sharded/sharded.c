@@ -29,7 +29,7 @@
  *
  * Shard rule: shard = hash >> (64 - k), the HIGH k bits of
  * mb_hash_key(key, seed).  The inner map hashes the key again itself (the
- * contract has no way to hand it a hash): one extra fmix64 per op, a few
+ * contract has no way to hand it a hash): one extra mb_hash_u64 per op, a few
  * ns, small next to the lock's atomic read-modify-write, and accepted to
  * keep the inner map unmodified.  Each shard's inner map gets its own seed
  * (sh_shard_seed), so its hash is independent of the bits that picked the
