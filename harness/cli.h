@@ -158,5 +158,6 @@ int mb_cmd_merge(int argc, char **argv);
 int mb_cmd_export(int argc, char **argv);
 int mb_cmd_icount_case(int argc, char **argv);
 int mb_cmd_latency_case(int argc, char **argv);
+int mb_cmd_churn_case(int argc, char **argv);
 
 #endif
