@@ -187,5 +187,7 @@ int mb_cmd_show(int argc, char **argv);
 int mb_cmd_merge(int argc, char **argv);
 int mb_cmd_export(int argc, char **argv);
 int mb_cmd_icount_case(int argc, char **argv);
+int mb_cmd_latency_case(int argc, char **argv);
+int mb_cmd_churn_case(int argc, char **argv);
 
 #endif

@@ -46,6 +46,19 @@ static const struct {
       "                            [--dist D] [--seed S]\n"
       "  One case's measured phase with callgrind collection toggled on around it;\n"
       "  `mapbench run --metric icount` runs it under valgrind.\n" },
+    { "latency-case",
+      "usage: mapbench latency-case --impl NAME --n N [--hint H] [--blueprint B] [--dist D]\n"
+      "                             [--seed S]\n"
+      "  Inserts N keys into an empty map (no hint unless --hint), timing every insert\n"
+      "  with the timestamp counter; prints the percentiles (L line) and a log2\n"
+      "  histogram (H lines) in ns, timer overhead subtracted.  Stop-the-world\n"
+      "  rehashes show as single-insert outliers.\n" },
+    { "churn-case",
+      "usage: mapbench churn-case --impl NAME --n N [--rounds R] [--blueprint B] [--dist D]\n"
+      "                           [--seed S]\n"
+      "  Fills the map with N keys, then R*N steps (default R = 10) of insert-one-new,\n"
+      "  remove-the-oldest at constant size; every N/4 steps prints ns per step and the\n"
+      "  map's count, capacity, tombstones, probe lengths and live bytes (C lines).\n" },
     { "query",
       "usage: mapbench query \"SQL\" [--format table|csv|json] [--db PATH]\n"
       "  Runs SQL against the results database and prints the rows.\n" },
@@ -81,16 +94,18 @@ void mb_print_usage(FILE *f, const char *cmd)
         }
     fputs("usage: mapbench COMMAND [options]      (mapbench COMMAND --help for more)\n"
           "commands:\n"
-          "  run       time and measure the selected maps, store the run in SQLite\n"
-          "  list      list the registered maps\n"
-          "  time      run the timed cases through Google Benchmark, print its report\n"
-          "  mem-case  run the memory phase script for one case, print the samples\n"
-          "  query     run SQL against the results database\n"
-          "  runs      list the runs in the database\n"
-          "  show      one run: environment, cases, bytes per entry\n"
-          "  merge     copy the runs of another results database into this one\n"
-          "  export    write samples, medians or memory samples as CSV or JSON\n"
-          "  gate      compare the latest run with a baseline; exit 1 on a regression\n",
+          "  run           time and measure the selected maps, store the run in SQLite\n"
+          "  list          list the registered maps\n"
+          "  time          run the timed cases through Google Benchmark, print its report\n"
+          "  mem-case      run the memory phase script for one case, print the samples\n"
+          "  latency-case  time every insert while a map grows: percentiles, histogram\n"
+          "  churn-case    insert+remove at constant size: tombstones, probes over time\n"
+          "  query         run SQL against the results database\n"
+          "  runs          list the runs in the database\n"
+          "  show          one run: environment, cases, bytes per entry\n"
+          "  merge         copy the runs of another results database into this one\n"
+          "  export        write samples, medians or memory samples as CSV or JSON\n"
+          "  gate          compare the latest run with a baseline; exit 1 on a regression\n",
           f);
 }
 
@@ -161,6 +176,7 @@ int main(int argc, char **argv)
         { "mem-case", mb_cmd_mem_case }, { "query", mb_cmd_query }, { "runs", mb_cmd_runs },
         { "gate", mb_cmd_gate },   { "show", mb_cmd_show },   { "merge", mb_cmd_merge },
         { "export", mb_cmd_export }, { "icount-case", mb_cmd_icount_case },
+        { "latency-case", mb_cmd_latency_case }, { "churn-case", mb_cmd_churn_case },
     };
     if (argc < 2)
         mb_usage_error(NULL, "missing command");
