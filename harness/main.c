@@ -15,12 +15,14 @@ static const struct {
 } commands[] = {
     { "run",
       "usage: mapbench run [--suite quick|full] [selection] [--processes P] [--reps R]\n"
-      "                    [--metric time,memory,icount] [--no-time] [--no-memory] [--db PATH]\n"
+      "                    [--metric LIST] [--no-time] [--no-memory] [--db PATH]\n"
       "  Times every selected case in P fresh processes (interleaved), runs the memory\n"
       "  phase script in a fresh child per (map, n, blueprint, allocator), verifies every\n"
       "  phase's checksum, and writes the run into the database in one transaction.\n"
-      "  --metric icount adds instruction counts of every phase under callgrind (slow:\n"
-      "  use small --n); the default is time,memory.\n"
+      "  --metric: any of time, memory, latency (every insert timed while growing to\n"
+      "  min(largest n, 1e6)), churn (constant size, min(largest n, 1e5)), icount\n"
+      "  (instructions of every phase under callgrind: slow, use a small --n).\n"
+      "  Default: time,memory,latency,churn.\n"
       "selection (comma-separated lists; default: the suite's):\n"
       "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear,mixed_rw\n"
       "  --threads T,T mixed_rw thread counts (thread-safe maps only; default 1,2)\n"

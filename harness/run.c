@@ -48,6 +48,15 @@ typedef struct mem_rec {
     int failed;
 } mem_rec;
 
+/* One latency-case or churn-case child: its raw lines, split into fields. */
+typedef struct lines_rec {
+    const mb_map_ops *ops;
+    size_t n;
+    char *(*rows)[12];   /* fields of each L/H/C line (strdup'd), NULL-padded */
+    size_t n_rows, cap_rows;
+    int failed;
+} lines_rec;
+
 typedef struct icount_rec {
     long long instructions, ops; /* instructions < 0: not measured */
 } icount_rec;
@@ -61,6 +70,8 @@ typedef struct run_state {
     mem_rec *mems;
     size_t n_mems;
     icount_rec *icounts;         /* per case, or NULL when not measured */
+    lines_rec *latencies, *churns;
+    size_t n_latencies, n_churns;
     long long rss_floor_bytes;   /* calibration; -1 = not measured */
     long long calib_64mib_rss_bytes;
     int failures;
@@ -141,6 +152,126 @@ static void on_time_line(void *ud, char *line)
                                                      strtod(f[4], NULL) };
         return;
     }
+}
+
+static void on_lines(void *ud, char *line)
+{
+    lines_rec *r = ud;
+    if (strncmp(line, "E\t", 2) == 0) {
+        r->failed = 1;
+        return;
+    }
+    if (line[0] != 'L' && line[0] != 'H' && line[0] != 'C')
+        return;
+    if (r->n_rows == r->cap_rows) {
+        r->cap_rows = r->cap_rows ? 2 * r->cap_rows : 32;
+        r->rows = realloc(r->rows, r->cap_rows * sizeof *r->rows);
+    }
+    char *(*row)[12] = &r->rows[r->n_rows++];
+    size_t k = 0;
+    memset(*row, 0, sizeof *row);
+    for (char *save = NULL, *t = strtok_r(line, "\t", &save); t && k < 12;
+         t = strtok_r(NULL, "\t", &save))
+        (*row)[k++] = strdup(t);
+}
+
+static void free_lines(lines_rec *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < r[i].n_rows; j++)
+            for (int k = 0; k < 12; k++)
+                free(r[i].rows[j][k]);
+        free(r[i].rows);
+    }
+    free(r);
+}
+
+static void bind_real_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (!s || strcmp(s, "NA") == 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_double(st, i, strtod(s, NULL));
+}
+
+/* Stores the latency-case and churn-case results of the run. */
+static int store_lines(sqlite3 *db, const run_state *rs, sqlite3_int64 run_id, char *err,
+                       size_t errlen)
+{
+    sqlite3_stmt *lat = NULL, *bucket = NULL, *churn = NULL;
+    int rc = -1;
+    const mb_blueprint *bp = rs->sel.blueprints[0];
+    const char *dist = mb_dist_name(rs->sel.dists[0]);
+    if (sqlite3_prepare_v2(db, "INSERT INTO insert_latency (run_id, impl, family, blueprint,"
+                           " distribution, n, hint, allocator, p50_ns, p90_ns, p99_ns, p999_ns,"
+                           " max_ns, mean_ns, timer_overhead_ns, grow_events)"
+                           " VALUES (?,?,?,?,?,?,0,'glibc',?,?,?,?,?,?,?,?)", -1, &lat, NULL) ||
+        sqlite3_prepare_v2(db, "INSERT INTO latency_bucket (latency_id, low_ns, high_ns, inserts)"
+                           " VALUES (?,?,?,?)", -1, &bucket, NULL) ||
+        sqlite3_prepare_v2(db, "INSERT INTO churn_sample (run_id, impl, blueprint, distribution,"
+                           " n, allocator, ops_done, ns_per_op, entries, capacity, tombstones,"
+                           " mean_probe, max_probe, map_live_bytes)"
+                           " VALUES (?,?,?,?,?,'glibc',?,?,?,?,?,?,?,?)", -1, &churn, NULL)) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        goto out;
+    }
+    for (size_t i = 0; i < rs->n_latencies; i++) {
+        const lines_rec *r = &rs->latencies[i];
+        sqlite3_int64 id = -1;
+        for (size_t j = 0; j < r->n_rows && !r->failed; j++) {
+            char **f = r->rows[j];
+            if (f[0][0] == 'L' && f[9]) {
+                sqlite3_bind_int64(lat, 1, run_id);
+                sqlite3_bind_text(lat, 2, r->ops->name, -1, SQLITE_STATIC);
+                sqlite3_bind_text(lat, 3, r->ops->family, -1, SQLITE_STATIC);
+                sqlite3_bind_text(lat, 4, bp->name, -1, SQLITE_STATIC);
+                sqlite3_bind_text(lat, 5, dist, -1, SQLITE_STATIC);
+                sqlite3_bind_int64(lat, 6, (sqlite3_int64)r->n);
+                for (int c = 2; c <= 8; c++)
+                    bind_real_or_null(lat, c + 5, f[c]);
+                bind_int_or_null(lat, 14, f[9]);
+                if (step(db, lat, err, errlen) != 0)
+                    goto out;
+                id = sqlite3_last_insert_rowid(db);
+            } else if (f[0][0] == 'H' && id >= 0 && f[3]) {
+                sqlite3_bind_int64(bucket, 1, id);
+                bind_real_or_null(bucket, 2, f[1]);
+                bind_real_or_null(bucket, 3, f[2]);
+                bind_int_or_null(bucket, 4, f[3]);
+                if (step(db, bucket, err, errlen) != 0)
+                    goto out;
+            }
+        }
+    }
+    for (size_t i = 0; i < rs->n_churns; i++) {
+        const lines_rec *r = &rs->churns[i];
+        for (size_t j = 0; j < r->n_rows && !r->failed; j++) {
+            char **f = r->rows[j];
+            if (f[0][0] != 'C' || !f[8])
+                continue;
+            sqlite3_bind_int64(churn, 1, run_id);
+            sqlite3_bind_text(churn, 2, r->ops->name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(churn, 3, bp->name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(churn, 4, dist, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(churn, 5, (sqlite3_int64)r->n);
+            bind_int_or_null(churn, 6, f[1]);
+            bind_real_or_null(churn, 7, f[2]);
+            bind_int_or_null(churn, 8, f[3]);
+            bind_int_or_null(churn, 9, f[4]);
+            bind_int_or_null(churn, 10, f[5]);
+            bind_real_or_null(churn, 11, f[6]);
+            bind_int_or_null(churn, 12, f[7]);
+            bind_int_or_null(churn, 13, f[8]);
+            if (step(db, churn, err, errlen) != 0)
+                goto out;
+        }
+    }
+    rc = 0;
+out:
+    sqlite3_finalize(lat);
+    sqlite3_finalize(bucket);
+    sqlite3_finalize(churn);
+    return rc;
 }
 
 static void on_calib_line(void *ud, char *line)
@@ -342,6 +473,8 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
                 goto out;
         }
     }
+    if (store_lines(db, rs, run_id, err, errlen) != 0)
+        goto out;
     if (mb_db_exec(db, "COMMIT", err, errlen) == 0)
         rc = 0;
 out:
@@ -379,7 +512,7 @@ int mb_cmd_run(int argc, char **argv)
 {
     run_state rs;
     const char *db_path = MB_DEFAULT_DB;
-    int do_time = 1, do_mem = 1, do_icount = 0;
+    int do_time = 1, do_mem = 1, do_icount = 0, do_latency = 1, do_churn = 1;
     char err[MB_ERR_LEN], started[40], eta[32];
 
     memset(&rs, 0, sizeof rs);
@@ -409,7 +542,7 @@ int mb_cmd_run(int argc, char **argv)
         else if ((v = mb_flag_value(argc, argv, &i, "--metric", "run"))) {
             char buf[128], *save = NULL;
             snprintf(buf, sizeof buf, "%s", v);
-            do_time = do_mem = do_icount = 0;
+            do_time = do_mem = do_icount = do_latency = do_churn = 0;
             for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
                 if (strcmp(t, "time") == 0)
                     do_time = 1;
@@ -417,8 +550,13 @@ int mb_cmd_run(int argc, char **argv)
                     do_mem = 1;
                 else if (strcmp(t, "icount") == 0)
                     do_icount = 1;
+                else if (strcmp(t, "latency") == 0)
+                    do_latency = 1;
+                else if (strcmp(t, "churn") == 0)
+                    do_churn = 1;
                 else
-                    mb_usage_error("run", "--metric wants time, memory and/or icount, got '%s'", t);
+                    mb_usage_error("run", "--metric wants time, memory, latency, churn and/or icount,"
+                                   " got '%s'", t);
             }
         }
         else if (!mb_selection_flag(&rs.sel, argc, argv, &i, "run"))
@@ -529,6 +667,53 @@ int mb_cmd_run(int argc, char **argv)
                         }
     }
 
+    /* Tail latency while growing to the largest n (at most 1e6), and churn at
+     * constant size (at most 1e5): first blueprint and distribution, glibc. */
+    size_t n_max = 0;
+    for (size_t k = 0; k < rs.sel.n_sizes; k++)
+        if (rs.sel.sizes[k] > n_max)
+            n_max = rs.sel.sizes[k];
+    for (int kind = 0; kind < 2; kind++) {
+        int on = kind == 0 ? do_latency : do_churn;
+        size_t n = kind == 0 ? (n_max < 1000000 ? n_max : 1000000)
+                             : (n_max < 100000 ? n_max : 100000);
+        if (!on || n < 4)
+            continue;
+        lines_rec *recs = calloc(rs.sel.n_impls, sizeof *recs);
+        size_t nrec = 0;
+        uint64_t t_k = mb_now_ns();
+        for (size_t i = 0; i < rs.sel.n_impls; i++) {
+            mb_map_config cfg;
+            const mb_map_ops *ops = rs.sel.impls[i];
+            if (!mb_case_config(ops, rs.sel.blueprints[0], 0, rs.sel.seed, &cfg))
+                continue;
+            lines_rec *r = &recs[nrec++];
+            r->ops = ops;
+            r->n = n;
+            char nbuf[32], seedbuf[32];
+            snprintf(nbuf, sizeof nbuf, "%zu", n);
+            snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs.sel.seed);
+            char *cargs[] = { "mapbench", kind == 0 ? "latency-case" : "churn-case", "--impl",
+                              (char *)ops->name, "--n", nbuf, "--blueprint",
+                              (char *)rs.sel.blueprints[0]->name, "--dist",
+                              (char *)mb_dist_name(rs.sel.dists[0]), "--seed", seedbuf, NULL };
+            int st = mb_run_child("/proc/self/exe", cargs, on_lines, r);
+            if (st != 0 || r->failed || r->n_rows == 0) {
+                fprintf(stderr, "mapbench: FAILED %s case %s n=%zu\n", cargs[1], ops->name, n);
+                r->failed = 1;
+                rs.failures++;
+            }
+            double el = (double)(mb_now_ns() - t_k) * 1e-9;
+            fmt_secs(eta, sizeof eta, el / (double)(i + 1) * (double)(rs.sel.n_impls - i - 1));
+            fprintf(stderr, "  %s [%zu/%zu] %-14s n=%-9zu ETA %s\n",
+                    kind == 0 ? "latency" : "churn", i + 1, rs.sel.n_impls, ops->name, n, eta);
+        }
+        if (kind == 0)
+            rs.latencies = recs, rs.n_latencies = nrec;
+        else
+            rs.churns = recs, rs.n_churns = nrec;
+    }
+
     if (do_icount) {
         rs.icounts = malloc(rs.n_cases * sizeof *rs.icounts);
         uint64_t t_ic = mb_now_ns();
@@ -565,6 +750,8 @@ int mb_cmd_run(int argc, char **argv)
                 free(rs.mems[k].cols[p][c]);
     free(rs.mems);
     free(rs.icounts);
+    free_lines(rs.latencies, rs.n_latencies);
+    free_lines(rs.churns, rs.n_churns);
     free(rs.samples);
     free(rs.cases);
     if (rc != 0) {

@@ -88,6 +88,39 @@ FROM (SELECT run.*, (SELECT group_concat(DISTINCT allocator) FROM mem_case c
                      WHERE c.run_id = run.run_id) AS allocator_list FROM run) r
 ORDER BY r.run_id DESC;
 
+-- Where the bytes went after each phase, as fractions of the process's RSS
+-- growth after the inserts: held by the map (its live bytes, and its objects'
+-- for pointer values), held by the allocator (resident but not the map's),
+-- returned to the OS (RSS given back).
+DROP VIEW IF EXISTS retained_split;
+CREATE VIEW retained_split AS
+WITH base AS (
+    SELECT m.*, pk.rss_bytes - st.rss_bytes AS peak_rss_above_start_bytes,
+           m.rss_bytes - st.rss_bytes AS rss_above_start_bytes
+    FROM memory_by_phase m
+    JOIN memory_by_phase pk ON pk.mem_case_id = m.mem_case_id AND pk.phase = 'insert'
+    JOIN memory_by_phase st ON st.mem_case_id = m.mem_case_id AND st.phase = 'start'
+)
+SELECT run_id, impl, family, blueprint, distribution, n, allocator, phase_index, phase,
+       peak_rss_above_start_bytes,
+       1.0 * min(map_live_bytes + coalesce(object_bytes, 0), max(rss_above_start_bytes, 0))
+           / NULLIF(peak_rss_above_start_bytes, 0) AS held_by_map_fraction,
+       1.0 * max(rss_above_start_bytes - map_live_bytes - coalesce(object_bytes, 0), 0)
+           / NULLIF(peak_rss_above_start_bytes, 0) AS held_by_allocator_fraction,
+       1.0 * max(peak_rss_above_start_bytes - max(rss_above_start_bytes, 0), 0)
+           / NULLIF(peak_rss_above_start_bytes, 0) AS returned_to_os_fraction
+FROM base;
+
+-- Insert latency while growing from empty (latency-case), complete runs.
+DROP VIEW IF EXISTS insert_latency_percentiles;
+CREATE VIEW insert_latency_percentiles AS
+SELECT l.* FROM insert_latency l JOIN complete_run USING (run_id);
+
+-- Constant-size churn along the way (churn-case), complete runs.
+DROP VIEW IF EXISTS churn_timeline;
+CREATE VIEW churn_timeline AS
+SELECT c.* FROM churn_sample c JOIN complete_run USING (run_id);
+
 -- ---- views the plots read (plots/*.gp) -------------------------------------------------
 
 -- ns/op per map, phase and n in the latest run (u64->u64, uniform keys, no hint).

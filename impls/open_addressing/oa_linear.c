@@ -15,10 +15,13 @@
  * EMPTY at once.
  *
  * Growth: an insert that would take used (= count + tombstones) above 7/8 of
- * the capacity rebuilds the table first.  If tombstones are at least a quarter
- * of used, it is a same-size rehash (a purge: tombstones are what is full, not
- * the table); otherwise the capacity doubles.  7/8 keeps the expected probe
- * length of a miss under ~32 slots for linear probing (Knuth: 1/2(1+1/(1-a)^2)).
+ * the capacity rebuilds the table first.  If the live entries fill at most
+ * 25/32 of it (abseil's threshold), it is a same-size rehash (a purge:
+ * tombstones are what is full, not the table); otherwise the capacity
+ * doubles.  (An earlier rule, "purge when tombstones are a quarter of used",
+ * doubled tables under constant-size churn whose live count never grew.)
+ * 7/8 keeps the expected probe length of a miss under ~32 slots for linear
+ * probing (Knuth: 1/2(1+1/(1-a)^2)).
  *
  * Shrink (MB_SHRINK_LOW_WATER only): when a remove leaves count below 1/8 of
  * the capacity, the table is rebuilt at the smallest power of two holding
@@ -161,7 +164,11 @@ static int ol_reserve_one(ol_map *m)
     size_t used = m->count + m->tombs;
     if (used + 1 <= ol_max_used(m->cap))
         return 0;
-    if (m->tombs >= used / 4)
+    /* abseil's rule: if the live entries alone fill at most 25/32 of the
+     * table, tombstones are what is full: purge in place (the next purge is
+     * at least 3/32 of the capacity in inserts away, so the amortised cost
+     * stays O(1)); otherwise the table really is full: double. */
+    if (m->count + 1 <= m->cap / 32 * 25)
         return ol_resize(m, m->cap);
     if (m->cap >= ol_cap_limit(m->slot_bytes))
         return MB_ENOMEM;
