@@ -136,6 +136,15 @@ int mb_run_child(const char *path, char **args, mb_line_fn fn, void *ud);
 int mb_icount_measure(const mb_case *c, uint64_t seed, long long *instructions, long long *ops,
                       char *err, size_t errlen);
 
+/* ---- process memory (memory.c) --------------------------------------------- */
+
+typedef struct mb_smaps {
+    long long rss_bytes, anon_bytes; /* -1 = not measured */
+} mb_smaps;
+
+/* Returns Rss and Anonymous from /proc/self/smaps_rollup (-1 where unreadable). */
+mb_smaps mb_read_smaps(void);
+
 /* ---- printing query results ------------------------------------------------ */
 
 typedef enum { FMT_TABLE, FMT_CSV, FMT_JSON } out_format;

@@ -35,14 +35,9 @@
 #include "../impls/counting_alloc.h"
 #include "cli.h"
 
-typedef struct mem_sample {
-    long long rss_bytes, anon_bytes; /* -1 = not measured */
-} mem_sample;
-
-/* Reads Rss and Anonymous from /proc/self/smaps_rollup. */
-static mem_sample read_smaps(void)
+mb_smaps mb_read_smaps(void)
 {
-    mem_sample s = { -1, -1 };
+    mb_smaps s = { -1, -1 };
     char line[256];
     FILE *f = fopen("/proc/self/smaps_rollup", "r");
     if (!f)
@@ -76,7 +71,7 @@ static void sample(int index, const char *phase, const mb_map_ops *ops, void *m,
 {
     struct mallinfo2 mi = mallinfo2();
     struct rusage ru;
-    mem_sample sm = read_smaps();
+    mb_smaps sm = mb_read_smaps();
     mb_map_stats st;
 
     getrusage(RUSAGE_SELF, &ru);
