@@ -166,5 +166,6 @@ int mb_cmd_show(int argc, char **argv);
 int mb_cmd_merge(int argc, char **argv);
 int mb_cmd_export(int argc, char **argv);
 int mb_cmd_icount_case(int argc, char **argv);
+int mb_cmd_go_mem_case(int argc, char **argv);
 
 #endif
