@@ -319,7 +319,9 @@ int mb_cmd_go_mem_case(int argc, char **argv)
 
     char version[64];
     g.version(version, sizeof version);
-    printf("# gort: the real Go runtime map, map[uint64]uint64, %s, %s\n", version, gm_lib_path());
+    const char *gogc = getenv("GOGC"), *limit = getenv("GOMEMLIMIT");
+    printf("# gort: the real Go runtime map, map[uint64]uint64, %s, %s, GOGC=%s GOMEMLIMIT=%s\n",
+           version, gm_lib_path(), gogc ? gogc : "unset", limit ? limit : "unset");
     printf("# map_live_bytes = alloc_in_use_bytes = Go HeapInuse (the map's own bytes cannot be "
            "told apart from the Go heap); map_peak_bytes = highest HeapInuse at a sample; "
            "alloc_held_bytes = HeapSys - HeapReleased; trim = runtime.GC() + "

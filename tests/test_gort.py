@@ -14,6 +14,7 @@ is C's; the clear idiom is compiled to runtime.mapclear; bad arguments exit 2
 with the usage.
 """
 import os
+import pathlib
 import shutil
 import subprocess
 
@@ -193,6 +194,48 @@ def test_go_key_stream_is_c_key_stream(gort, dist, seed):
         assert go_key == c_key == py_key_at(seed, dist, i), i
         assert go_val == c_val == py_val_for(c_key), i
     assert len({r[1] for r in rows}) == 1000
+
+
+# ---- a wrong Go map must fail, not win -----------------------------------------------
+
+DEFECTS = {
+    # stream.go: Go's keys drift from C's from key 500 on: the key check stops it.
+    "stream": ("stream.go", "state := seed + i*0x9e3779b97f4a7c15",
+               "state := seed + i*0x9e3779b97f4a7c15 + i/500", "keys"),
+    # gort.go: the insert loop stops one key short.
+    "insert": ("gort.go", "m[k] = valFor(k)", "if i+1 < uint64(hi) { m[k] = valFor(k) }",
+               "insert"),
+    # gort.go: delete leaves the last key of each range in the map.
+    "delete": ("gort.go", "delete(m, keyAt(s, d, i))",
+               "if i+1 < uint64(hi) { delete(m, keyAt(s, d, i)) }", "delete_half"),
+    # gort.go: lookups answer a wrong value for some keys.
+    "lookup": ("gort.go", "acc = mix(acc, v)", "if i == uint64(lo)+7 { v ^= 1 }; acc = mix(acc, v)",
+               "insert"),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_planted_defect_fails_the_case(gort, tmp_path, defect):
+    """A defective copy of the Go peer, built with the build's warm Go cache,
+    loaded through MB_GORT_LIB: go-mem-case prints an E line for the first
+    phase that sees it and exits 1."""
+    src = pathlib.Path(__file__).resolve().parent.parent / "impls" / "peers" / "gort"
+    pkg = tmp_path / "gort"
+    shutil.copytree(src, pkg, ignore=shutil.ignore_patterns("*.cmake"))
+    fname, old, new, phase = DEFECTS[defect]
+    text = (pkg / fname).read_text()
+    assert text.count(old) == 1, f"{fname} changed: update the planted defect {defect}"
+    (pkg / fname).write_text(text.replace(old, new))
+    lib = tmp_path / "libmbgort.so"
+    env = dict(os.environ, GOCACHE=str(gort.parent / "gocache"), GOPATH=str(tmp_path / "gopath"),
+               GOENV="off", GOFLAGS="", GOPROXY="off", GO111MODULE="on", GOTOOLCHAIN="local")
+    b = subprocess.run(["go", "build", "-buildmode=c-shared", "-o", str(lib), "."], cwd=pkg,
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert b.returncode == 0, b.stderr
+    p = mb("go-mem-case", "--n", 2000, env=dict(os.environ, MB_GORT_LIB=str(lib)))
+    assert p.returncode == 1, p.stdout[-2000:]
+    errors = [l for l in p.stdout.splitlines() if l.startswith("E\t")]
+    assert errors and errors[0].startswith(f"E\tgort\t{phase}: "), errors or p.stdout[-2000:]
 
 
 # ---- the clear idiom, the library, the CLI ---------------------------------------------
