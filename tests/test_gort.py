@@ -229,8 +229,8 @@ def test_planted_defect_fails_the_case(gort, tmp_path, defect):
     lib = tmp_path / "libmbgort.so"
     env = dict(os.environ, GOCACHE=str(gort.parent / "gocache"), GOPATH=str(tmp_path / "gopath"),
                GOENV="off", GOFLAGS="", GOPROXY="off", GO111MODULE="on", GOTOOLCHAIN="local")
-    b = subprocess.run(["go", "build", "-buildmode=c-shared", "-o", str(lib), "."], cwd=pkg,
-                       capture_output=True, text=True, env=env, timeout=600)
+    b = subprocess.run(["go", "build", "-buildmode=c-shared", "-buildvcs=false", "-o", str(lib),
+                        "."], cwd=pkg, capture_output=True, text=True, env=env, timeout=600)
     assert b.returncode == 0, b.stderr
     p = mb("go-mem-case", "--n", 2000, env=dict(os.environ, MB_GORT_LIB=str(lib)))
     assert p.returncode == 1, p.stdout[-2000:]

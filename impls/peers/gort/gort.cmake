@@ -12,6 +12,9 @@
 # directory (so it works as any user, without HOME), no user go env file
 # (GOENV=off), and the local toolchain only (GOTOOLCHAIN=local, which Go >=
 # 1.21 would otherwise use to download a newer one; 1.19 ignores it).
+# -buildvcs=false: no git stamping (mapbench records the sha itself), which
+# would also fail for a user who does not own the checkout (git's
+# safe.directory check).
 
 find_program(GO_EXECUTABLE go)
 
@@ -32,7 +35,8 @@ add_custom_command(
           GOCACHE=${MB_GORT_DIR}/gocache GOPATH=${MB_GORT_DIR}/gopath
           GOENV=off GOFLAGS= GOPROXY=off GO111MODULE=on GOTOOLCHAIN=local
           CGO_ENABLED=1 CC=${CMAKE_C_COMPILER}
-          ${GO_EXECUTABLE} build -buildmode=c-shared -trimpath -o ${MB_GORT_LIB} .
+          ${GO_EXECUTABLE} build -buildmode=c-shared -trimpath -buildvcs=false
+            -o ${MB_GORT_LIB} .
   WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR}
   DEPENDS ${MB_GORT_SOURCES}
   COMMENT "Building the real-Go map peer (go build -buildmode=c-shared: libmbgort.so)"
