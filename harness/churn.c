@@ -127,6 +127,9 @@ int mb_cmd_churn_case(int argc, char **argv)
         } else if ((v = mb_flag_value(argc, argv, &i, "--blueprint", cmd))) {
             if (!(bp = mb_blueprint_find(v)))
                 mb_usage_error(cmd, "no blueprint named '%s'", v);
+            if (bp->object_bytes)
+                mb_usage_error("churn-case", "pointer-value blueprints are measured by mem-case and time"
+                               " only");
         } else if ((v = mb_flag_value(argc, argv, &i, "--dist", cmd))) {
             int d = mb_dist_parse(v);
             if (d < 0)
@@ -151,7 +154,7 @@ int mb_cmd_churn_case(int argc, char **argv)
     mb_counter ctr;
     mb_counter_init(&ctr);
     mb_alloc a = mb_counter_alloc(&ctr);
-    mb_stream s = { dist, seed, bp->key_bytes, bp->val_bytes };
+    mb_stream s = { dist, seed, bp->key_bytes, bp->val_bytes, NULL };
     size_t total = rounds * n, every = n / 4 ? n / 4 : 1;
     char msg[MB_ERR_LEN];
 

@@ -155,6 +155,8 @@ typedef void (*mb_line_fn)(void *ud, char *line);
  * fn; its stderr passes through.  Returns its exit status (128+signal when
  * killed), or -1 if it could not start. */
 int mb_run_child(const char *path, char **args, mb_line_fn fn, void *ud);
+/* The same, discarding stdout (stderr still passes through). */
+int mb_run_child_quiet(const char *path, char **args);
 /* The same with LD_PRELOAD set to preload in the child (NULL: unset). */
 int mb_run_child_preload(const char *path, char **args, const char *preload, mb_line_fn fn,
                          void *ud);
@@ -165,6 +167,15 @@ int mb_run_child_preload(const char *path, char **args, const char *preload, mb_
  * Returns 0 with *instructions and *ops, or -1 with err filled. */
 int mb_icount_measure(const mb_case *c, uint64_t seed, long long *instructions, long long *ops,
                       char *err, size_t errlen);
+
+/* ---- process memory (memory.c) --------------------------------------------- */
+
+typedef struct mb_smaps {
+    long long rss_bytes, anon_bytes; /* -1 = not measured */
+} mb_smaps;
+
+/* Returns Rss and Anonymous from /proc/self/smaps_rollup (-1 where unreadable). */
+mb_smaps mb_read_smaps(void);
 
 /* ---- printing query results ------------------------------------------------ */
 
@@ -189,5 +200,6 @@ int mb_cmd_export(int argc, char **argv);
 int mb_cmd_icount_case(int argc, char **argv);
 int mb_cmd_latency_case(int argc, char **argv);
 int mb_cmd_churn_case(int argc, char **argv);
+int mb_cmd_go_mem_case(int argc, char **argv);
 
 #endif

@@ -159,6 +159,9 @@ int mb_cmd_latency_case(int argc, char **argv)
         } else if ((v = mb_flag_value(argc, argv, &i, "--blueprint", cmd))) {
             if (!(bp = mb_blueprint_find(v)))
                 mb_usage_error(cmd, "no blueprint named '%s'", v);
+            if (bp->object_bytes)
+                mb_usage_error("latency-case", "pointer-value blueprints are measured by mem-case and time"
+                               " only");
         } else if ((v = mb_flag_value(argc, argv, &i, "--dist", cmd))) {
             int d = mb_dist_parse(v);
             if (d < 0)
@@ -187,7 +190,7 @@ int mb_cmd_latency_case(int argc, char **argv)
     mb_counter ctr;
     mb_counter_init(&ctr);
     mb_alloc a = mb_counter_alloc(&ctr);
-    mb_stream s = { dist, seed, bp->key_bytes, bp->val_bytes };
+    mb_stream s = { dist, seed, bp->key_bytes, bp->val_bytes, NULL };
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
 
     uint64_t cal_ns0 = mb_now_ns(), cal_tick0 = lt_read();

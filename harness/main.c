@@ -43,6 +43,17 @@ static const struct {
       "  sample per phase (map bytes, allocator bytes, RSS, faults, time).\n"
       "  --calibrate prints this process's bare RSS and the RSS growth measured for a\n"
       "  64 MiB touched mapping (the instrument's floor and its accuracy).\n" },
+    { "go-mem-case",
+      "usage: mapbench go-mem-case --n N [--dist uniform|sequential] [--seed S]\n"
+      "                            [--blueprint u64->u64] [--print-keys K]\n"
+      "  mem-case's phase script on the real Go runtime map (map[uint64]uint64 in\n"
+      "  libmbgort.so, a Go c-shared library; blueprint u64->u64 only), each phase run\n"
+      "  inside Go on the same key stream.  Prints mem-case's M lines, where the map's\n"
+      "  bytes are Go's HeapInuse (the map cannot be told apart from the Go heap) and\n"
+      "  trim is runtime.GC() + debug.FreeOSMemory(), and after each a G line of\n"
+      "  runtime.MemStats.  --print-keys K prints the first K keys and values as Go and\n"
+      "  as C generate them, side by side, and exits (1 if they differ).\n"
+      "  MB_GORT_LIB=PATH loads another libmbgort.so.  Exit 1 when Go was not built.\n" },
     { "icount-case",
       "usage: mapbench icount-case --impl NAME --phase P --n N [--hint H] [--blueprint B]\n"
       "                            [--dist D] [--seed S]\n"
@@ -100,6 +111,7 @@ void mb_print_usage(FILE *f, const char *cmd)
           "  list          list the registered maps\n"
           "  time          run the timed cases through Google Benchmark, print its report\n"
           "  mem-case      run the memory phase script for one case, print the samples\n"
+          "  go-mem-case   the memory phase script on the real Go runtime map\n"
           "  latency-case  time every insert while a map grows: percentiles, histogram\n"
           "  churn-case    insert+remove at constant size: tombstones, probes over time\n"
           "  query         run SQL against the results database\n"
@@ -179,6 +191,7 @@ int main(int argc, char **argv)
         { "gate", mb_cmd_gate },   { "show", mb_cmd_show },   { "merge", mb_cmd_merge },
         { "export", mb_cmd_export }, { "icount-case", mb_cmd_icount_case },
         { "latency-case", mb_cmd_latency_case }, { "churn-case", mb_cmd_churn_case },
+        { "go-mem-case", mb_cmd_go_mem_case },
     };
     if (argc < 2)
         mb_usage_error(NULL, "missing command");

@@ -38,14 +38,9 @@
 #include "../impls/counting_alloc.h"
 #include "cli.h"
 
-typedef struct mem_sample {
-    long long rss_bytes, anon_bytes; /* -1 = not measured */
-} mem_sample;
-
-/* Reads Rss and Anonymous from /proc/self/smaps_rollup. */
-static mem_sample read_smaps(void)
+mb_smaps mb_read_smaps(void)
 {
-    mem_sample s = { -1, -1 };
+    mb_smaps s = { -1, -1 };
     char line[256];
     FILE *f = fopen("/proc/self/smaps_rollup", "r");
     if (!f)
@@ -80,7 +75,7 @@ static void sample(int index, const char *phase, const mb_map_ops *ops, void *m,
 {
     long long in_use, held;
     struct rusage ru;
-    mem_sample sm = read_smaps();
+    mb_smaps sm = mb_read_smaps();
     mb_map_stats st;
 
     mb_allocator_stats(&in_use, &held);
@@ -114,7 +109,7 @@ static void sample(int index, const char *phase, const mb_map_ops *ops, void *m,
 static int mem_calibrate(void)
 {
     const size_t bytes = (size_t)64 << 20;
-    mem_sample before = read_smaps();
+    mb_smaps before = mb_read_smaps();
     unsigned char *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
         fprintf(stderr, "mapbench: calibration: mmap of 64 MiB failed\n");
@@ -123,7 +118,7 @@ static int mem_calibrate(void)
     long page = sysconf(_SC_PAGESIZE);
     for (size_t i = 0; i < bytes; i += (size_t)page)
         p[i] = (unsigned char)i | 1;
-    mem_sample after = read_smaps();
+    mb_smaps after = mb_read_smaps();
     munmap(p, bytes);
     if (before.rss_bytes < 0 || after.rss_bytes < 0) {
         fprintf(stderr, "mapbench: calibration: /proc/self/smaps_rollup is not readable\n");

@@ -38,15 +38,24 @@ typedef struct sample_rec {
 #define MEM_COLS 15 /* columns after the "M" tag */
 
 typedef struct mem_rec {
-    const mb_map_ops *ops;
+    const char *impl, *family, *traits;
     const mb_blueprint *bp;
     mb_dist dist;
     size_t n;
     const char *allocator;
     size_t n_phases;
     char *cols[16][MEM_COLS]; /* strdup'd fields per phase sample */
+    size_t n_go;
+    char *go_cols[16][8];     /* the real Go map's G lines: runtime.MemStats per phase */
     int failed;
 } mem_rec;
+
+/* The real Go runtime map (go-mem-case) is not a registered map: it runs its
+ * phases inside Go.  These are the labels its memory cases are stored under. */
+#define GO_IMPL "go_runtime"
+#define GO_FAMILY "peer"
+#define GO_TRAITS "real-go-map,go-1.19,map[uint64]uint64,gc-managed,bytes-are-heap-inuse,never-shrinks"
+#define GO_ALLOCATOR "go-runtime"
 
 /* One latency-case or churn-case child: its raw lines, split into fields. */
 typedef struct lines_rec {
@@ -78,6 +87,17 @@ typedef struct run_state {
 } run_state;
 
 /* ---- child processes ------------------------------------------------------------ */
+
+static void ignore_line(void *ud, char *line)
+{
+    (void)ud;
+    (void)line;
+}
+
+int mb_run_child_quiet(const char *path, char **args)
+{
+    return mb_run_child(path, args, ignore_line, NULL);
+}
 
 int mb_run_child(const char *path, char **args, mb_line_fn fn, void *ud)
 {
@@ -186,6 +206,9 @@ static void free_lines(lines_rec *r, size_t n)
     free(r);
 }
 
+static void bind_int_or_null(sqlite3_stmt *st, int i, const char *s);
+static int step(sqlite3 *db, sqlite3_stmt *st, char *err, size_t errlen);
+
 static void bind_real_or_null(sqlite3_stmt *st, int i, const char *s)
 {
     if (!s || strcmp(s, "NA") == 0)
@@ -291,13 +314,22 @@ static void on_mem_line(void *ud, char *line)
         m->failed = 1;
         return;
     }
+    if (strncmp(line, "G\t", 2) == 0 && m->n_go < 16) {
+        size_t k = 0;
+        for (char *save = NULL, *t = strtok_r(line + 2, "\t", &save); t && k < 8;
+             t = strtok_r(NULL, "\t", &save))
+            m->go_cols[m->n_go][k++] = strdup(t);
+        if (k >= 7)
+            m->n_go++;
+        return;
+    }
     if (strncmp(line, "M\t", 2) != 0 || m->n_phases >= 16)
         return;
     size_t k = 0;
     for (char *save = NULL, *t = strtok_r(line + 2, "\t", &save); t && k < MEM_COLS;
          t = strtok_r(NULL, "\t", &save))
         m->cols[m->n_phases][k++] = strdup(t);
-    if (k == MEM_COLS)
+    if (k == MEM_COLS || k == MEM_COLS - 1) /* object_bytes is optional (go-mem-case) */
         m->n_phases++;
     else
         m->failed = 1;
@@ -346,7 +378,7 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
                      const char *argv_text, char *err, size_t errlen)
 {
     sqlite3_stmt *run_st = NULL, *bench_st = NULL, *sample_st = NULL, *mc_st = NULL, *mp_st = NULL,
-                 *ic_st = NULL;
+                 *ic_st = NULL, *go_st = NULL;
     char finished[40], uuid[37];
     int rc = -1;
 
@@ -369,6 +401,8 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
     PREP(sample_st, "INSERT INTO sample (bench_id, process_index, repetition, iterations,"
                     " ns_per_op) VALUES (?,?,?,?,?)");
     PREP(ic_st, "INSERT INTO icount (bench_id, instructions, ops) VALUES (?,?,?)");
+    PREP(go_st, "INSERT INTO go_memstats (mem_case_id, phase_index, heap_alloc, heap_inuse,"
+                " heap_idle, heap_released, heap_sys, num_gc) VALUES (?,?,?,?,?,?,?,?)");
     PREP(mc_st, "INSERT INTO mem_case (run_id, impl, family, traits, blueprint, distribution, n,"
                 " allocator) VALUES (?,?,?,?,?,?,?,?)");
     PREP(mp_st, "INSERT INTO mem_phase (mem_case_id, phase_index, phase, entries, map_live_bytes,"
@@ -453,9 +487,9 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
             continue;
         i = 1;
         sqlite3_bind_int64(mc_st, i++, run_id);
-        sqlite3_bind_text(mc_st, i++, m->ops->name, -1, SQLITE_STATIC);
-        sqlite3_bind_text(mc_st, i++, m->ops->family, -1, SQLITE_STATIC);
-        sqlite3_bind_text(mc_st, i++, m->ops->traits, -1, SQLITE_STATIC);
+        sqlite3_bind_text(mc_st, i++, m->impl, -1, SQLITE_STATIC);
+        sqlite3_bind_text(mc_st, i++, m->family, -1, SQLITE_STATIC);
+        sqlite3_bind_text(mc_st, i++, m->traits, -1, SQLITE_STATIC);
         sqlite3_bind_text(mc_st, i++, m->bp->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(mc_st, i++, mb_dist_name(m->dist), -1, SQLITE_STATIC);
         sqlite3_bind_int64(mc_st, i++, (sqlite3_int64)m->n);
@@ -468,8 +502,15 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
             sqlite3_bind_int(mp_st, 2, atoi(m->cols[p][0]));
             sqlite3_bind_text(mp_st, 3, m->cols[p][1], -1, SQLITE_STATIC);
             for (int col = 2; col < MEM_COLS; col++)
-                bind_int_or_null(mp_st, col + 2, m->cols[p][col]);
+                bind_int_or_null(mp_st, col + 2, m->cols[p][col] ? m->cols[p][col] : "NA");
             if (step(db, mp_st, err, errlen) != 0)
+                goto out;
+        }
+        for (size_t p = 0; p < m->n_go; p++) {
+            sqlite3_bind_int64(go_st, 1, mc_id);
+            for (int col = 0; col < 7; col++)
+                bind_int_or_null(go_st, col + 2, m->go_cols[p][col]);
+            if (step(db, go_st, err, errlen) != 0)
                 goto out;
         }
     }
@@ -486,6 +527,7 @@ out:
     sqlite3_finalize(mc_st);
     sqlite3_finalize(mp_st);
     sqlite3_finalize(ic_st);
+    sqlite3_finalize(go_st);
     return rc;
 }
 
@@ -627,7 +669,7 @@ int mb_cmd_run(int argc, char **argv)
     if (do_mem) {
         size_t total = rs.sel.n_impls * rs.sel.n_sizes * rs.sel.n_blueprints * rs.sel.n_dists *
                        rs.sel.n_allocators;
-        rs.mems = calloc(total ? total : 1, sizeof *rs.mems);
+        rs.mems = calloc(total + rs.sel.n_sizes * rs.sel.n_dists + 1, sizeof *rs.mems);
         uint64_t t_mem = mb_now_ns();
         size_t done = 0;
         for (size_t a = 0; a < rs.sel.n_allocators; a++)
@@ -642,8 +684,14 @@ int mb_cmd_run(int argc, char **argv)
                                 rs.sel.sizes[s] < 2)
                                 continue;
                             mem_rec *m = &rs.mems[rs.n_mems++];
-                            *m = (mem_rec){ ops, rs.sel.blueprints[b], rs.sel.dists[d],
-                                            rs.sel.sizes[s], rs.sel.allocators[a], 0, { { 0 } }, 0 };
+                            memset(m, 0, sizeof *m);
+                            m->impl = ops->name;
+                            m->family = ops->family;
+                            m->traits = ops->traits;
+                            m->bp = rs.sel.blueprints[b];
+                            m->dist = rs.sel.dists[d];
+                            m->n = rs.sel.sizes[s];
+                            m->allocator = rs.sel.allocators[a];
                             char nbuf[32], seedbuf[32];
                             snprintf(nbuf, sizeof nbuf, "%zu", m->n);
                             snprintf(seedbuf, sizeof seedbuf, "%llu",
@@ -665,6 +713,41 @@ int mb_cmd_run(int argc, char **argv)
                             fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s %-9s n=%-9zu ETA %s\n",
                                     done, total, ops->name, m->bp->name, m->allocator, m->n, eta);
                         }
+    }
+
+    /* The real Go map, beside gomap: u64->u64 only, its own allocator. */
+    if (do_mem && rs.sel.blueprints[0] == &mb_blueprints[0]) {
+        char *probe[] = { "mapbench", "go-mem-case", "--print-keys", "1", NULL };
+        if (mb_run_child_quiet("/proc/self/exe", probe) != 0) {
+            fprintf(stderr, "memory: the real Go map is not built (golang-go missing at build"
+                    " time): no go_runtime rows\n");
+        } else {
+            for (size_t d = 0; d < rs.sel.n_dists; d++)
+                for (size_t s = 0; s < rs.sel.n_sizes; s++) {
+                    if (rs.sel.sizes[s] < 2)
+                        continue;
+                    mem_rec *m = &rs.mems[rs.n_mems++];
+                    memset(m, 0, sizeof *m);
+                    m->impl = GO_IMPL;
+                    m->family = GO_FAMILY;
+                    m->traits = GO_TRAITS;
+                    m->bp = &mb_blueprints[0];
+                    m->dist = rs.sel.dists[d];
+                    m->n = rs.sel.sizes[s];
+                    m->allocator = GO_ALLOCATOR;
+                    char nbuf[32], seedbuf[32];
+                    snprintf(nbuf, sizeof nbuf, "%zu", m->n);
+                    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs.sel.seed);
+                    char *gargs[] = { "mapbench", "go-mem-case", "--n", nbuf, "--dist",
+                                      (char *)mb_dist_name(m->dist), "--seed", seedbuf, NULL };
+                    int st = mb_run_child("/proc/self/exe", gargs, on_mem_line, m);
+                    if (st != 0 || m->failed) {
+                        fprintf(stderr, "mapbench: FAILED memory case go_runtime n=%zu\n", m->n);
+                        rs.failures++;
+                    }
+                    fprintf(stderr, "  memory go_runtime (real Go 1.19 map) n=%zu\n", m->n);
+                }
+        }
     }
 
     /* Tail latency while growing to the largest n (at most 1e6), and churn at
@@ -744,10 +827,14 @@ int mb_cmd_run(int argc, char **argv)
         argbuf[sizeof argbuf - 1] = 0;
     int rc = store_run(db, &rs, &env, started, argbuf, err, sizeof err);
     sqlite3_close(db);
-    for (size_t k = 0; k < rs.n_mems; k++)
+    for (size_t k = 0; k < rs.n_mems; k++) {
         for (size_t p = 0; p < rs.mems[k].n_phases; p++)
             for (int c = 0; c < MEM_COLS; c++)
                 free(rs.mems[k].cols[p][c]);
+        for (size_t p = 0; p < rs.mems[k].n_go; p++)
+            for (int c = 0; c < 8; c++)
+                free(rs.mems[k].go_cols[p][c]);
+    }
     free(rs.mems);
     free(rs.icounts);
     free_lines(rs.latencies, rs.n_latencies);

@@ -1,0 +1,3 @@
+module mapbench/gort
+
+go 1.19
