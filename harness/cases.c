@@ -18,7 +18,10 @@ const mb_blueprint mb_blueprints[] = {
 int mb_stream_for(mb_stream *s, mb_objects *o, mb_counter *ctr, const mb_blueprint *bp,
                   mb_dist dist, uint64_t seed, size_t key_indexes)
 {
-    *s = (mb_stream){ dist, seed, bp->key_bytes, bp->val_bytes, NULL };
+    *s = (mb_stream){ .dist = dist, .seed = seed, .key_bytes = bp->key_bytes,
+                      .val_bytes = bp->val_bytes };
+    if (dist == MB_DIST_ZIPF && mb_zipf_init(s, key_indexes / 2, 0.99, seed) != 0)
+        return MB_ENOMEM;
     if (!bp->object_bytes)
         return 0;
     mb_counter_init(ctr);
@@ -31,6 +34,8 @@ int mb_stream_for(mb_stream *s, mb_objects *o, mb_counter *ctr, const mb_bluepri
 
 void mb_stream_done(mb_stream *s)
 {
+    if (s->hot)
+        mb_zipf_fini(s);
     if (s->objects)
         mb_objects_fini(s->objects);
     s->objects = NULL;
@@ -44,18 +49,50 @@ const mb_blueprint *mb_blueprint_find(const char *name)
     return NULL;
 }
 
+static const char *const dist_names[MB_DIST_COUNT_] = {
+    "uniform", "sequential", "shuffled", "zipf",
+};
+
 const char *mb_dist_name(mb_dist d)
 {
-    return d == MB_DIST_SEQUENTIAL ? "sequential" : "uniform";
+    return (unsigned)d < MB_DIST_COUNT_ ? dist_names[d] : "?";
 }
 
 int mb_dist_parse(const char *s)
 {
-    if (strcmp(s, "uniform") == 0)
-        return MB_DIST_UNIFORM;
-    if (strcmp(s, "sequential") == 0)
-        return MB_DIST_SEQUENTIAL;
+    for (int d = 0; d < MB_DIST_COUNT_; d++)
+        if (strcmp(s, dist_names[d]) == 0)
+            return d;
     return -1;
+}
+
+static const char *const hint_names[] = { "none", "right", "small", "big" };
+
+const char *mb_hint_name(mb_hint h)
+{
+    return (unsigned)h < 4 ? hint_names[h] : "?";
+}
+
+int mb_hint_parse(const char *s)
+{
+    for (int h = 0; h < 4; h++)
+        if (strcmp(s, hint_names[h]) == 0)
+            return h;
+    return -1;
+}
+
+size_t mb_hint_size(mb_hint h, size_t n)
+{
+    switch (h) {
+    case MB_HINT_RIGHT:
+        return n;
+    case MB_HINT_SMALL:
+        return n / 4 ? n / 4 : 1;
+    case MB_HINT_BIG:
+        return 4 * n;
+    default:
+        return 0;
+    }
 }
 
 static void sel_all_impls(mb_selection *sel)
@@ -70,10 +107,11 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
     static const size_t quick_sizes[] = { 1000, 100000, 1000000 };
     memset(sel, 0, sizeof *sel);
     sel_all_impls(sel);
-    for (int p = 0; p < MB_PHASE_COUNT_; p++)
+    for (int p = 0; p <= MB_PHASE_MIXED_RW; p++) /* the five classic phases and threads */
         sel->phases[sel->n_phases++] = (mb_phase)p;
     sel->seed = 0x6d61706265ULL; /* "mapbe" */
-    sel->with_hint = 1;
+    sel->hints[sel->n_hints++] = MB_HINT_NONE;
+    sel->hints[sel->n_hints++] = MB_HINT_RIGHT;
     sel->threads[sel->n_threads++] = 1;
     sel->threads[sel->n_threads++] = 2;
     sel->allocators[sel->n_allocators++] = "glibc";
@@ -86,24 +124,40 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
         sel->reps = 1; /* 3 processes x 1: the spread between processes is the noise that matters */
         sel->allocators[sel->n_allocators++] = "jemalloc"; /* memory phases: glibc and jemalloc */
         sel->processes = 3;
+        /* memory only: 64-byte values inline (map[int]T) against pointers to
+         * them (map[int]*T), at 1e5 under glibc */
+        sel->mem_extra[sel->n_mem_extra++] = mb_blueprint_find("u64->64B");
+        sel->mem_extra[sel->n_mem_extra++] = mb_blueprint_find("u64->ptr64");
+        sel->mem_extra_n = 100000;
         return 0;
     }
     if (strcmp(suite, "full") == 0) {
         sel->suite = "full";
-        /* 16 .. 1e7, four points per octave below 1e6 (the sawtooth), then decades */
+        /* the sweep: 16 .. 1e6 at x1.6 (two to three points per doubling, so
+         * every resize of every map falls between two points), then 3e6 and
+         * 1e7 for insert and lookup_hit only */
         for (double n = 16; n < 1e6 && sel->n_sizes < 28; n *= 1.6)
             sel->sizes[sel->n_sizes++] = (size_t)n;
         sel->sizes[sel->n_sizes++] = 1000000;
         sel->sizes[sel->n_sizes++] = 3000000;
         sel->sizes[sel->n_sizes++] = 10000000;
+        sel->big_n = 1000000;
+        /* every other blueprint and distribution at three sizes */
+        sel->side_sizes[0] = 1000, sel->side_sizes[1] = 100000, sel->side_sizes[2] = 1000000;
+        sel->n_side_sizes = 3;
         for (const mb_blueprint *b = mb_blueprints; b->name; b++)
             sel->blueprints[sel->n_blueprints++] = b;
-        sel->dists[sel->n_dists++] = MB_DIST_SEQUENTIAL;
+        for (int d = 1; d < MB_DIST_COUNT_; d++)
+            sel->dists[sel->n_dists++] = (mb_dist)d;
+        for (int p = MB_PHASE_MIXED_RW + 1; p < MB_PHASE_COUNT_; p++)
+            sel->phases[sel->n_phases++] = (mb_phase)p;
+        sel->hints[sel->n_hints++] = MB_HINT_SMALL;
+        sel->hints[sel->n_hints++] = MB_HINT_BIG;
         sel->threads[sel->n_threads++] = 4;
         sel->allocators[sel->n_allocators++] = "jemalloc";
         sel->allocators[sel->n_allocators++] = "mimalloc";
         sel->allocators[sel->n_allocators++] = "tcmalloc";
-        sel->reps = 3;
+        sel->reps = 1;
         sel->processes = 3;
         return 0;
     }
@@ -148,6 +202,8 @@ int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const ch
         }
     } else if (LIST("--n")) {
         sel->n_sizes = 0;
+        sel->n_side_sizes = 0; /* the given sizes are the sizes */
+        sel->n_mem_extra = 0;
         for (size_t k = 0; k < n && k < 32; k++) {
             sel->sizes[sel->n_sizes] = mb_parse_count(items[k], "--n", cmd);
             if (sel->sizes[sel->n_sizes] == 0)
@@ -156,6 +212,7 @@ int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const ch
         }
     } else if (LIST("--blueprint")) {
         sel->n_blueprints = 0;
+        sel->n_mem_extra = 0;
         for (size_t k = 0; k < n && k < 8; k++) {
             const mb_blueprint *b = mb_blueprint_find(items[k]);
             if (!b)
@@ -200,8 +257,17 @@ int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const ch
         sel->processes = (unsigned)mb_parse_count(v, "--processes", cmd);
         if (sel->processes < 1 || sel->processes > 100)
             mb_usage_error(cmd, "--processes wants 1..100");
+    } else if (LIST("--hints")) {
+        sel->n_hints = 0;
+        for (size_t k = 0; k < n && k < 4; k++) {
+            int h = mb_hint_parse(items[k]);
+            if (h < 0)
+                mb_usage_error(cmd, "no hint named '%s' (none, right, small, big)", items[k]);
+            sel->hints[sel->n_hints++] = (mb_hint)h;
+        }
     } else if (strcmp(argv[*i], "--no-hint") == 0) {
-        sel->with_hint = 0;
+        sel->n_hints = 1;
+        sel->hints[0] = MB_HINT_NONE;
     } else {
         return 0;
     }
@@ -262,8 +328,9 @@ size_t mb_selection_argv(const mb_selection *sel, char **out, size_t max, char *
     snprintf(tmp, sizeof tmp, "%u", sel->reps);
     k = put(out, k, max, &p, end, "--reps");
     k = put(out, k, max, &p, end, tmp);
-    if (!sel->with_hint)
-        k = put(out, k, max, &p, end, "--no-hint");
+    k = put(out, k, max, &p, end, "--hints");
+    JOIN(sel->n_hints, mb_hint_name(sel->hints[j]));
+    k = put(out, k, max, &p, end, tmp);
 #undef JOIN
     return k;
 }
@@ -308,26 +375,36 @@ size_t mb_cases_build(const mb_selection *sel, mb_case **out)
     mb_map_config cfg;
 
     for (size_t b = 0; b < sel->n_blueprints; b++)
-        for (size_t d = 0; d < sel->n_dists; d++)
-            for (size_t s = 0; s < sel->n_sizes; s++)
+        for (size_t d = 0; d < sel->n_dists; d++) {
+            /* the first blueprint and distribution get the full size sweep;
+             * the others the side sizes, when the suite has them */
+            int side = (b > 0 || d > 0) && sel->n_side_sizes > 0;
+            const size_t *sizes = side ? sel->side_sizes : sel->sizes;
+            size_t n_sizes = side ? sel->n_side_sizes : sel->n_sizes;
+            for (size_t s = 0; s < n_sizes; s++)
                 for (size_t ph = 0; ph < sel->n_phases; ph++) {
                     mb_phase phase = sel->phases[ph];
-                    int hints = phase == MB_PHASE_INSERT && sel->with_hint ? 2 : 1;
-                    size_t variants = phase == MB_PHASE_MIXED_RW ? sel->n_threads : (size_t)hints;
+                    if (sel->big_n && sizes[s] > sel->big_n && phase != MB_PHASE_INSERT &&
+                        phase != MB_PHASE_LOOKUP_HIT)
+                        continue; /* beyond big_n only insert and lookup_hit are timed */
+                    int hinted = phase == MB_PHASE_INSERT || phase == MB_PHASE_REINSERT;
+                    size_t variants = phase == MB_PHASE_MIXED_RW ? sel->n_threads
+                                      : hinted ? sel->n_hints : 1;
                     for (size_t v = 0; v < variants; v++)
                         for (size_t i = 0; i < sel->n_impls; i++) {
                             const mb_map_ops *ops = sel->impls[i];
-                            size_t hint = phase == MB_PHASE_INSERT && v == 1 ? sel->sizes[s] : 0;
+                            size_t hint = hinted ? mb_hint_size(sel->hints[v], sizes[s]) : 0;
                             if (!mb_case_config(ops, sel->blueprints[b], hint, sel->seed, &cfg))
                                 continue;
                             if (phase == MB_PHASE_MIXED_RW &&
                                 (!(ops->flags & MB_F_THREAD_SAFE) || sel->blueprints[b]->object_bytes))
                                 continue; /* maps shared between threads, inline values */
                             add_case(&cs, &n, &cap, ops, phase, sel->blueprints[b], sel->dists[d],
-                                     sel->sizes[s], hint,
+                                     sizes[s], hint,
                                      phase == MB_PHASE_MIXED_RW ? sel->threads[v] : 1);
                         }
                 }
+        }
     *out = cs;
     return n;
 }

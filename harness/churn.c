@@ -154,7 +154,7 @@ int mb_cmd_churn_case(int argc, char **argv)
     mb_counter ctr;
     mb_counter_init(&ctr);
     mb_alloc a = mb_counter_alloc(&ctr);
-    mb_stream s = { dist, seed, bp->key_bytes, bp->val_bytes, NULL };
+    mb_stream s = { .dist = dist, .seed = seed, .key_bytes = bp->key_bytes, .val_bytes = bp->val_bytes };
     size_t total = rounds * n, every = n / 4 ? n / 4 : 1;
     char msg[MB_ERR_LEN];
 

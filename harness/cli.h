@@ -54,6 +54,16 @@ const mb_blueprint *mb_blueprint_find(const char *name);
 const char *mb_dist_name(mb_dist d);
 int mb_dist_parse(const char *s); /* -1 if unknown */
 
+typedef enum mb_hint {
+    MB_HINT_NONE = 0,   /* no capacity hint */
+    MB_HINT_RIGHT,      /* hint = n */
+    MB_HINT_SMALL,      /* hint = n / 4: four times too small */
+    MB_HINT_BIG,        /* hint = 4 n: four times too big */
+} mb_hint;
+const char *mb_hint_name(mb_hint h);
+int mb_hint_parse(const char *s);
+size_t mb_hint_size(mb_hint h, size_t n);
+
 /* What a run measures: the cross product of these lists. */
 typedef struct mb_selection {
     const char *suite;                   /* quick | full | custom */
@@ -67,7 +77,13 @@ typedef struct mb_selection {
     size_t n_blueprints;
     mb_dist dists[4];
     size_t n_dists;
-    int with_hint;                       /* also time insert with hint = n */
+    mb_hint hints[4];                    /* insert/reinsert capacity hints */
+    size_t n_hints;
+    size_t side_sizes[8];                /* sizes for the other blueprints/dists (0: = sizes) */
+    size_t n_side_sizes;
+    size_t big_n;                        /* above it only insert and lookup_hit (0: no limit) */
+    const mb_blueprint *mem_extra[4];    /* memory-only blueprints (inline vs pointer values) */
+    size_t n_mem_extra, mem_extra_n;     /* ... and the one size they run at */
     unsigned threads[8];                 /* mixed_rw thread counts (thread-safe maps) */
     size_t n_threads;
     uint64_t seed;

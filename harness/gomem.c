@@ -284,8 +284,9 @@ int mb_cmd_go_mem_case(int argc, char **argv)
             n = mb_parse_count(v, "--n", "go-mem-case");
         } else if ((v = mb_flag_value(argc, argv, &i, "--dist", "go-mem-case"))) {
             int d = mb_dist_parse(v);
-            if (d < 0)
-                mb_usage_error("go-mem-case", "no key distribution named '%s'", v);
+            if (d != MB_DIST_UNIFORM && d != MB_DIST_SEQUENTIAL)
+                mb_usage_error("go-mem-case", "key distribution '%s': the Go side has uniform"
+                               " and sequential", v);
             dist = (mb_dist)d;
         } else if ((v = mb_flag_value(argc, argv, &i, "--seed", "go-mem-case"))) {
             seed = mb_parse_count(v, "--seed", "go-mem-case");
@@ -313,7 +314,7 @@ int mb_cmd_go_mem_case(int argc, char **argv)
                 err);
         return 1;
     }
-    mb_stream s = { dist, seed, 8, 8, NULL };
+    mb_stream s = { .dist = dist, .seed = seed, .key_bytes = 8, .val_bytes = 8 };
     if (print_keys)
         return gm_print_keys(&g, &s, print_keys);
 

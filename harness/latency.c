@@ -190,7 +190,7 @@ int mb_cmd_latency_case(int argc, char **argv)
     mb_counter ctr;
     mb_counter_init(&ctr);
     mb_alloc a = mb_counter_alloc(&ctr);
-    mb_stream s = { dist, seed, bp->key_bytes, bp->val_bytes, NULL };
+    mb_stream s = { .dist = dist, .seed = seed, .key_bytes = bp->key_bytes, .val_bytes = bp->val_bytes };
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
 
     uint64_t cal_ns0 = mb_now_ns(), cal_tick0 = lt_read();

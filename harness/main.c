@@ -24,10 +24,12 @@ static const struct {
       "  (instructions of every phase under callgrind: slow, use a small --n).\n"
       "  Default: time,memory,latency,churn.\n"
       "selection (comma-separated lists; default: the suite's):\n"
-      "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear,mixed_rw\n"
+      "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear,mixed_rw,\n"
+      "                        lookup_half_hit,delete_half,iterate,reinsert\n"
+      "  --hints none,right,small,big   capacity hints for insert/reinsert (quick: none,right)\n"
       "  --threads T,T mixed_rw thread counts (thread-safe maps only; default 1,2)\n"
-      "  --n SIZES     --blueprint u64->u64,u64->64B,str16->u64,str48->u64\n"
-      "  --dist uniform,sequential  --seed S  --no-hint\n"
+      "  --n SIZES     --blueprint u64->u64,u64->64B,u64->ptr64,str16->u64,str48->u64\n"
+      "  --dist uniform,sequential,shuffled,zipf  --seed S  --no-hint\n"
       "  --allocator glibc,jemalloc,mimalloc,tcmalloc  (memory phases; quick: glibc,jemalloc)\n"
       "  --db PATH     results database (default " MB_DEFAULT_DB ")\n" },
     { "list", "usage: mapbench list\n  Lists every registered map: name, family, traits.\n" },

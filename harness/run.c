@@ -550,6 +550,58 @@ static void fmt_secs(char *buf, size_t len, double s)
         snprintf(buf, len, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
 }
 
+/* One memory child to run. */
+typedef struct mem_spec {
+    const mb_map_ops *ops;
+    const mb_blueprint *bp;
+    mb_dist dist;
+    size_t n;
+    const char *allocator;
+} mem_spec;
+
+/* Which memory cases a selection runs.  The first blueprint and distribution
+ * get every size (up to big_n) under every allocator; the others, when the
+ * suite has side sizes, those sizes under the first allocator only; and the
+ * suite's extra memory blueprints (inline vs pointer values) at their size.
+ * Returns the count; *out is malloc'd. */
+static size_t mem_plan(const mb_selection *sel, mem_spec **out)
+{
+    size_t cap = 64, n = 0;
+    mem_spec *sp = malloc(cap * sizeof *sp);
+    mb_map_config cfg;
+
+#define ADD(o, b, d, size, a)                                                   \
+    do {                                                                        \
+        if (n == cap)                                                           \
+            sp = realloc(sp, (cap *= 2) * sizeof *sp);                          \
+        sp[n++] = (mem_spec){ (o), (b), (d), (size), (a) };                     \
+    } while (0)
+    for (size_t b = 0; b < sel->n_blueprints; b++)
+        for (size_t d = 0; d < sel->n_dists; d++) {
+            int side = (b > 0 || d > 0) && sel->n_side_sizes > 0;
+            const size_t *sizes = side ? sel->side_sizes : sel->sizes;
+            size_t n_sizes = side ? sel->n_side_sizes : sel->n_sizes;
+            size_t n_alloc = side ? 1 : sel->n_allocators;
+            for (size_t a = 0; a < n_alloc; a++)
+                for (size_t s = 0; s < n_sizes; s++)
+                    for (size_t i = 0; i < sel->n_impls; i++) {
+                        if (sizes[s] < 2 || (sel->big_n && sizes[s] > sel->big_n) ||
+                            !mb_case_config(sel->impls[i], sel->blueprints[b], 0, sel->seed, &cfg))
+                            continue;
+                        ADD(sel->impls[i], sel->blueprints[b], sel->dists[d], sizes[s],
+                            sel->allocators[a]);
+                    }
+        }
+    for (size_t b = 0; b < sel->n_mem_extra; b++)
+        for (size_t i = 0; i < sel->n_impls; i++)
+            if (mb_case_config(sel->impls[i], sel->mem_extra[b], 0, sel->seed, &cfg))
+                ADD(sel->impls[i], sel->mem_extra[b], sel->dists[0], sel->mem_extra_n,
+                    sel->allocators[0]);
+#undef ADD
+    *out = sp;
+    return n;
+}
+
 int mb_cmd_run(int argc, char **argv)
 {
     run_state rs;
@@ -667,52 +719,40 @@ int mb_cmd_run(int argc, char **argv)
         }
     }
     if (do_mem) {
-        size_t total = rs.sel.n_impls * rs.sel.n_sizes * rs.sel.n_blueprints * rs.sel.n_dists *
-                       rs.sel.n_allocators;
+        mem_spec *specs = NULL;
+        size_t total = mem_plan(&rs.sel, &specs);
         rs.mems = calloc(total + rs.sel.n_sizes * rs.sel.n_dists + 1, sizeof *rs.mems);
         uint64_t t_mem = mb_now_ns();
-        size_t done = 0;
-        for (size_t a = 0; a < rs.sel.n_allocators; a++)
-            for (size_t b = 0; b < rs.sel.n_blueprints; b++)
-                for (size_t d = 0; d < rs.sel.n_dists; d++)
-                    for (size_t s = 0; s < rs.sel.n_sizes; s++)
-                        for (size_t i = 0; i < rs.sel.n_impls; i++) {
-                            mb_map_config cfg;
-                            const mb_map_ops *ops = rs.sel.impls[i];
-                            done++;
-                            if (!mb_case_config(ops, rs.sel.blueprints[b], 0, rs.sel.seed, &cfg) ||
-                                rs.sel.sizes[s] < 2)
-                                continue;
-                            mem_rec *m = &rs.mems[rs.n_mems++];
-                            memset(m, 0, sizeof *m);
-                            m->impl = ops->name;
-                            m->family = ops->family;
-                            m->traits = ops->traits;
-                            m->bp = rs.sel.blueprints[b];
-                            m->dist = rs.sel.dists[d];
-                            m->n = rs.sel.sizes[s];
-                            m->allocator = rs.sel.allocators[a];
-                            char nbuf[32], seedbuf[32];
-                            snprintf(nbuf, sizeof nbuf, "%zu", m->n);
-                            snprintf(seedbuf, sizeof seedbuf, "%llu",
-                                     (unsigned long long)rs.sel.seed);
-                            char *margs[] = { "mapbench", "mem-case", "--impl", (char *)ops->name,
-                                              "--n", nbuf, "--blueprint", (char *)m->bp->name,
-                                              "--dist", (char *)mb_dist_name(m->dist), "--seed",
-                                              seedbuf, "--allocator", (char *)m->allocator, NULL };
-                            const mb_allocator_info *al = mb_allocator_find(m->allocator);
-                            int st = mb_run_child_preload("/proc/self/exe", margs, al->preload,
-                                                          on_mem_line, m);
-                            if (st != 0 || m->failed) {
-                                fprintf(stderr, "mapbench: FAILED memory case %s n=%zu\n",
-                                        ops->name, m->n);
-                                rs.failures++;
-                            }
-                            double el = (double)(mb_now_ns() - t_mem) * 1e-9;
-                            fmt_secs(eta, sizeof eta, el / (double)done * (double)(total - done));
-                            fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s %-9s n=%-9zu ETA %s\n",
-                                    done, total, ops->name, m->bp->name, m->allocator, m->n, eta);
-                        }
+        for (size_t k = 0; k < total; k++) {
+            const mem_spec *sp = &specs[k];
+            mem_rec *m = &rs.mems[rs.n_mems++];
+            memset(m, 0, sizeof *m);
+            m->impl = sp->ops->name;
+            m->family = sp->ops->family;
+            m->traits = sp->ops->traits;
+            m->bp = sp->bp;
+            m->dist = sp->dist;
+            m->n = sp->n;
+            m->allocator = sp->allocator;
+            char nbuf[32], seedbuf[32];
+            snprintf(nbuf, sizeof nbuf, "%zu", m->n);
+            snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs.sel.seed);
+            char *margs[] = { "mapbench", "mem-case", "--impl", (char *)m->impl, "--n", nbuf,
+                              "--blueprint", (char *)m->bp->name, "--dist",
+                              (char *)mb_dist_name(m->dist), "--seed", seedbuf, "--allocator",
+                              (char *)m->allocator, NULL };
+            const mb_allocator_info *al = mb_allocator_find(m->allocator);
+            int st = mb_run_child_preload("/proc/self/exe", margs, al->preload, on_mem_line, m);
+            if (st != 0 || m->failed) {
+                fprintf(stderr, "mapbench: FAILED memory case %s n=%zu\n", m->impl, m->n);
+                rs.failures++;
+            }
+            double el = (double)(mb_now_ns() - t_mem) * 1e-9;
+            fmt_secs(eta, sizeof eta, el / (double)(k + 1) * (double)(total - k - 1));
+            fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s %-9s n=%-9zu ETA %s\n", k + 1, total,
+                    m->impl, m->bp->name, m->allocator, m->n, eta);
+        }
+        free(specs);
     }
 
     /* The real Go map, beside gomap: u64->u64 only, its own allocator. */
@@ -724,7 +764,9 @@ int mb_cmd_run(int argc, char **argv)
         } else {
             for (size_t d = 0; d < rs.sel.n_dists; d++)
                 for (size_t s = 0; s < rs.sel.n_sizes; s++) {
-                    if (rs.sel.sizes[s] < 2)
+                    if (rs.sel.sizes[s] < 2 || (rs.sel.big_n && rs.sel.sizes[s] > rs.sel.big_n) ||
+                        (rs.sel.dists[d] != MB_DIST_UNIFORM &&
+                         rs.sel.dists[d] != MB_DIST_SEQUENTIAL))
                         continue;
                     mem_rec *m = &rs.mems[rs.n_mems++];
                     memset(m, 0, sizeof *m);

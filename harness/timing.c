@@ -53,6 +53,8 @@ static void *tc_build(const timed_case *tc, const mb_stream *s, mb_counter *ctr,
     }
     if (c->phase != MB_PHASE_INSERT) {
         mb_phase_result r = mb_run_phase(c->ops, m, s, MB_PHASE_INSERT, c->n);
+        if (!r.error && c->phase == MB_PHASE_REINSERT) /* reinsert: into the cleared map */
+            r = mb_run_phase(c->ops, m, s, MB_PHASE_CLEAR, c->n);
         if (r.error) {
             *err = r.error;
             c->ops->destroy(m);
@@ -68,7 +70,8 @@ static void tc_bench(mbb_state *st, void *ctx)
     const mb_case *c = tc->c;
     /* phases that leave the map as they found it reuse one map */
     int lookup = c->phase == MB_PHASE_LOOKUP_HIT || c->phase == MB_PHASE_LOOKUP_MISS ||
-                 c->phase == MB_PHASE_MIXED_RW;
+                 c->phase == MB_PHASE_MIXED_RW || c->phase == MB_PHASE_LOOKUP_HALF_HIT ||
+                 c->phase == MB_PHASE_ITERATE;
     mb_stream s;
     mb_objects objs;
     mb_counter ctr, obj_ctr;

@@ -21,7 +21,10 @@
 
 typedef enum mb_dist {
     MB_DIST_UNIFORM = 0,     /* uniform 64-bit keys */
-    MB_DIST_SEQUENTIAL = 1,  /* 0, 1, 2, ... */
+    MB_DIST_SEQUENTIAL = 1,  /* 0, 1, 2, ... in order */
+    MB_DIST_SHUFFLED = 2,    /* 0, 1, 2, ... in a seeded random order (every phase) */
+    MB_DIST_ZIPF = 3,        /* uniform keys; lookup_hit draws keys Zipf(0.99)-skewed */
+    MB_DIST_COUNT_
 } mb_dist;
 
 /* Pointer values (Go's map[int]*T against map[int]T): the map stores an
@@ -40,7 +43,14 @@ typedef struct mb_stream {
     uint64_t seed;
     size_t key_bytes, val_bytes;
     mb_objects *objects;     /* NULL: values are inline */
+    const uint32_t *hot;     /* MB_DIST_ZIPF: lookup_hit's key indexes (mb_zipf_init) */
+    size_t hot_len;
 } mb_stream;
+
+/* Draws n Zipf-distributed key indexes in [0, n) for lookup_hit.
+ * Returns 0 or MB_ENOMEM.  mb_zipf_fini frees them. */
+int mb_zipf_init(mb_stream *s, size_t n, double exponent, uint64_t seed);
+void mb_zipf_fini(mb_stream *s);
 
 /* Sets up objects for key indexes [0, cap).  Returns 0 or MB_ENOMEM. */
 int mb_objects_init(mb_objects *o, const mb_alloc *a, size_t cap, size_t object_bytes);
@@ -67,6 +77,10 @@ typedef enum mb_phase {
     MB_PHASE_DELETE_ALL,     /* remove keys [0, N): every one found, map empty after */
     MB_PHASE_CLEAR,          /* clear(): map empty after */
     MB_PHASE_MIXED_RW,       /* T threads: 90% lookup hit, 10% insert+delete (mb_run_mixed) */
+    MB_PHASE_LOOKUP_HALF_HIT,/* keys [0, N): even ops hit, odd ops miss (50% hit) */
+    MB_PHASE_DELETE_HALF,    /* remove keys [0, N/2): N - N/2 stay */
+    MB_PHASE_ITERATE,        /* visit every entry once: sum of keys and values */
+    MB_PHASE_REINSERT,       /* insert keys [0, N) into a map that held them and was cleared */
     MB_PHASE_COUNT_
 } mb_phase;
 
@@ -84,7 +98,8 @@ typedef struct mb_phase_result {
 } mb_phase_result;
 
 /* Runs phase p for n keys against map m (built by ops).  Times nothing.
- * Insert, lookup_hit and delete_all use keys [0, n); lookup_miss uses [n, 2n). */
+ * Insert, lookups and deletes use keys [0, n) (delete_half [0, n/2));
+ * lookup_miss uses [n, 2n), and lookup_half_hit's misses come from there too. */
 mb_phase_result mb_run_phase(const mb_map_ops *ops, void *m, const mb_stream *s, mb_phase p,
                              size_t n);
 /* The same over keys [begin, end) of the stream (lookup_miss: keys that were

@@ -269,7 +269,7 @@ static void must_check(const mb_map_ops *ops, void *m, const char *when, uint64_
 static void verify_model(const mb_map_ops *ops, void *m, const opts *o, const model *md,
                          size_t nkeys, uint64_t k)
 {
-    mb_stream s = { MB_DIST_UNIFORM, o->cfg.seed, o->cfg.key_bytes, o->cfg.val_bytes, NULL };
+    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
     for (size_t i = 0; i < nkeys; i++) {
         mb_fill_bytes(mb_key_at(&s, i), key, o->cfg.key_bytes);
@@ -298,7 +298,7 @@ static int64_t sweep_once(const mb_map_ops *ops, const opts *o, int64_t k)
     }
     size_t nkeys = 2 * o->n;
     model md = { calloc(nkeys, 1), 0 };
-    mb_stream s = { MB_DIST_UNIFORM, o->cfg.seed, o->cfg.key_bytes, o->cfg.val_bytes, NULL };
+    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
 
     /* script: insert n, remove every third, insert n more, clear, insert n/2 */
@@ -371,7 +371,7 @@ static int cmd_churn(const opts *o)
     mb_counter_init(&ctr);
     mb_alloc a = mb_counter_alloc(&ctr);
     void *m = ops->create(&a, &o->cfg);
-    mb_stream s = { MB_DIST_UNIFORM, o->cfg.seed, o->cfg.key_bytes, o->cfg.val_bytes, NULL };
+    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
     size_t total = o->n * (o->rounds + 1), max_tombs = 0;
 
@@ -435,7 +435,7 @@ static void *thread_main(void *p)
 {
     thread_arg *ta = p;
     const opts *o = ta->o;
-    mb_stream s = { MB_DIST_UNIFORM, o->cfg.seed, o->cfg.key_bytes, o->cfg.val_bytes, NULL };
+    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
     size_t base = ta->id * o->n, all = o->threads * o->n;
     uint64_t v;
