@@ -370,6 +370,16 @@ static void judge_values(gate_run *g, const char *metric, const char *view_sql,
     "b.impl || '/' || b.phase || '/' || b.blueprint || '/' || b.distribution || '/n:' || b.n" \
     " || '/hint:' || b.hint || '/threads:' || b.threads || '/' || b.allocator"
 
+/* (case_key, value) of run %lld, from "%s." tables */
+#define ICOUNT_SQL                                                                      \
+    "SELECT " BENCH_KEY " AS case_key, i.instructions * 1.0 / i.ops AS value"            \
+    " FROM %s.icount i JOIN %s.bench b USING (bench_id) WHERE b.run_id = %lld"
+#define BYTES_SQL                                                                       \
+    "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"    \
+    " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes / c.n AS value"             \
+    " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"                        \
+    " WHERE p.phase = 'insert' AND c.run_id = %lld"
+
 /* Wall time: every sample of each case on both sides. */
 static void judge_time(gate_run *g)
 {
@@ -444,13 +454,91 @@ static void judge_time(gate_run *g)
     sqlite3_finalize(keys);
 }
 
+/* ---- trends ----------------------------------------------------------------------- */
+
+/* A step check over the last k complete runs, for a deterministic metric:
+ * a case fails when the two newest runs both sit above the median of the
+ * runs before them by more than the fail threshold (a shift that persisted
+ * for two runs, not one odd run).  value_sql selects (case_key, value) for
+ * run %lld from "main." tables (two %s). */
+static void judge_trend(gate_run *g, int k, const char *metric, const char *value_sql,
+                        const char *fail_key)
+{
+    sqlite3_stmt *runs, *vals;
+    long long ids[64];
+    int n = 0;
+    if (sqlite3_prepare_v2(g->db, "SELECT run_id FROM main.complete_run"
+                                  " ORDER BY finished_at DESC, run_id DESC LIMIT ?", -1, &runs,
+                           NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int(runs, 1, k < 64 ? k : 64);
+    while (sqlite3_step(runs) == SQLITE_ROW)
+        ids[n++] = sqlite3_column_int64(runs, 0);
+    sqlite3_finalize(runs);
+    if (n < 4) {
+        printf("trend %-20s: %d complete run(s), need 4 (two before the step, two after)\n",
+               metric, n);
+        return;
+    }
+    /* every (case, run index) value, oldest run first */
+    char sql[4096], one[1024], *p = sql;
+    p += sprintf(p, "SELECT case_key, r, value FROM (");
+    for (int r = 0; r < n; r++) {
+        snprintf(one, sizeof one, value_sql, "main", "main", ids[n - 1 - r]);
+        p += sprintf(p, "%sSELECT case_key, %d AS r, value FROM (%s)", r ? " UNION ALL " : "", r,
+                     one);
+        if (p - sql > (long)sizeof sql - 1100)
+            break;
+    }
+    sprintf(p, ") ORDER BY case_key, r");
+    if (sqlite3_prepare_v2(g->db, sql, -1, &vals, NULL) != SQLITE_OK) {
+        fprintf(stderr, "mapbench gate: trend: %s\n", sqlite3_errmsg(g->db));
+        return;
+    }
+    char key[256] = "";
+    double v[64];
+    int have[64] = { 0 };
+    int steps = 0;
+    for (int rc = sqlite3_step(vals);; rc = sqlite3_step(vals)) {
+        const char *kk = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(vals, 0) : NULL;
+        if (!kk || strcmp(kk, key) != 0) {
+            if (key[0] && have[n - 1] && have[n - 2]) {
+                double before[64];
+                int nb = 0;
+                for (int r = 0; r < n - 2; r++)
+                    if (have[r])
+                        before[nb++] = v[r];
+                if (nb >= 2) {
+                    double med = median(before, nb), fail = conf_get(&g->conf, key, fail_key);
+                    double lo = v[n - 2] < v[n - 1] ? v[n - 2] : v[n - 1];
+                    int step = med > 0 && lo / med - 1 > fail;
+                    char m2[64];
+                    snprintf(m2, sizeof m2, "%s:trend%d", metric, n);
+                    decide(g, key, m2, med, 1, lo, fail, step ? "fail" : "pass",
+                           step ? "shift held for the last 2 runs" : NULL);
+                    steps += step;
+                }
+            }
+            if (!kk)
+                break;
+            snprintf(key, sizeof key, "%s", kk);
+            memset(have, 0, sizeof have);
+        }
+        int r = sqlite3_column_int(vals, 1);
+        v[r] = sqlite3_column_double(vals, 2);
+        have[r] = 1;
+    }
+    sqlite3_finalize(vals);
+    printf("trend %-20s: last %d runs, %d persistent step(s)\n", metric, n, steps);
+}
+
 /* ---- the command ----------------------------------------------------------------- */
 
 int mb_cmd_gate(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *v, *baseline = NULL;
     const char *conf_path = MB_SOURCE_DIR "/ci/gate.conf";
-    int force = 0, conf_given = 0;
+    int force = 0, conf_given = 0, trend = 0;
     char err[MB_ERR_LEN], now[40];
     gate_run g;
 
@@ -468,6 +556,11 @@ int mb_cmd_gate(int argc, char **argv)
             conf_path = v, conf_given = 1;
         else if (strcmp(argv[i], "--force") == 0)
             force = 1;
+        else if ((v = mb_flag_value(argc, argv, &i, "--trend", "gate"))) {
+            trend = (int)mb_parse_count(v, "--trend", "gate");
+            if (trend < 4 || trend > 64)
+                mb_usage_error("gate", "--trend wants 4..64 runs");
+        }
         else
             mb_usage_error("gate", "unknown argument '%s'", argv[i]);
     }
@@ -515,16 +608,8 @@ int mb_cmd_gate(int argc, char **argv)
            why ? " (forced: runs not comparable)" : "");
     printf("%-62s %-20s %12s %12s %9s  %s\n", "case (only verdicts other than pass)", "metric",
            "baseline", "current", "delta", "verdict");
-    judge_values(&g, "instructions_per_op",
-                 "SELECT " BENCH_KEY " AS case_key, i.instructions * 1.0 / i.ops AS value"
-                 " FROM %s.icount i JOIN %s.bench b USING (bench_id) WHERE b.run_id = %lld",
-                 "icount.warn", "icount.fail");
-    judge_values(&g, "map_bytes_per_entry",
-                 "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"
-                 " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes / c.n AS value"
-                 " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"
-                 " WHERE p.phase = 'insert' AND c.run_id = %lld",
-                 NULL, "bytes.fail");
+    judge_values(&g, "instructions_per_op", ICOUNT_SQL, "icount.warn", "icount.fail");
+    judge_values(&g, "map_bytes_per_entry", BYTES_SQL, NULL, "bytes.fail");
     judge_values(&g, "map_retained_bytes",
                  "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"
                  " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes AS value"
@@ -532,6 +617,10 @@ int mb_cmd_gate(int argc, char **argv)
                  " WHERE p.phase = 'delete_all' AND c.run_id = %lld",
                  NULL, "retained.fail");
     judge_time(&g);
+    if (trend) {
+        judge_trend(&g, trend, "instructions_per_op", ICOUNT_SQL, "icount.fail");
+        judge_trend(&g, trend, "map_bytes_per_entry", BYTES_SQL, "bytes.fail");
+    }
     sqlite3_finalize(g.ins);
     int committed = sqlite3_exec(g.db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
     sqlite3_close(g.db);

@@ -91,12 +91,14 @@ static const struct {
       "  Writes complete runs' rows to standard output (default: every sample as CSV).\n" },
     { "gate",
       "usage: mapbench gate [--baseline RUN_ID|GIT-REF|OTHER.db] [--config FILE] [--force]\n"
-      "                     [--db PATH]\n"
+      "                     [--trend K] [--db PATH]\n"
       "  Compares the latest complete run with a baseline (default: the complete run\n"
       "  before it), case by case: instructions per op (callgrind), map bytes per entry,\n"
       "  bytes retained after delete_all, and wall time (Mann-Whitney U over every\n"
       "  sample).  Thresholds: ci/gate.conf.  Refuses runs from another CPU, compiler,\n"
-      "  flags or suite unless --force.  Every decision goes into gate_decision.\n"
+      "  flags or suite unless --force.  --trend K adds a step check over the last K\n"
+      "  complete runs: a shift beyond the fail threshold that held for the last two\n"
+      "  runs fails.  Every decision goes into gate_decision.\n"
       "  Exit 0 pass, 1 regression, 2 cannot judge.\n" },
 };
 
