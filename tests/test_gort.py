@@ -22,7 +22,7 @@ import pytest
 
 from conftest import BUILD, MAPBENCH
 
-LIB = BUILD / "gort" / "libmbgort.so"
+LIB = BUILD.resolve() / "gort" / "libmbgort.so"
 PHASES = ["start", "insert", "delete_half", "delete_all", "trim", "reinsert", "clear",
           "trim_after_clear", "destroy", "trim_after_destroy"]
 M_COLS = ["phase_index", "phase", "entries", "map_live_bytes", "map_peak_bytes",
@@ -227,7 +227,7 @@ def test_planted_defect_fails_the_case(gort, tmp_path, defect):
     assert text.count(old) == 1, f"{fname} changed: update the planted defect {defect}"
     (pkg / fname).write_text(text.replace(old, new))
     lib = tmp_path / "libmbgort.so"
-    env = dict(os.environ, GOCACHE=str(gort.parent / "gocache"), GOPATH=str(tmp_path / "gopath"),
+    env = dict(os.environ, GOCACHE=str((gort.parent / "gocache").resolve()), GOPATH=str(tmp_path / "gopath"),
                GOENV="off", GOFLAGS="", GOPROXY="off", GO111MODULE="on", GOTOOLCHAIN="local")
     b = subprocess.run(["go", "build", "-buildmode=c-shared", "-buildvcs=false", "-o", str(lib),
                         "."], cwd=pkg, capture_output=True, text=True, env=env, timeout=600)
