@@ -157,5 +157,7 @@ int mb_cmd_show(int argc, char **argv);
 int mb_cmd_merge(int argc, char **argv);
 int mb_cmd_export(int argc, char **argv);
 int mb_cmd_icount_case(int argc, char **argv);
+int mb_cmd_plot(int argc, char **argv);   /* report.c */
+int mb_cmd_report(int argc, char **argv); /* report.c */
 
 #endif
