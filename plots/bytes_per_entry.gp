@@ -6,6 +6,8 @@ impls = q1(sprintf("SELECT group_concat(impl, ' ') FROM (SELECT DISTINCT impl FR
 nmin = q1(sprintf("SELECT coalesce(min(n), 1) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
 nmax = q1(sprintf("SELECT coalesce(max(n), 1) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
 sizes = q1(sprintf("SELECT count(DISTINCT n) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
+ymax = q1(sprintf("SELECT coalesce(max(map_bytes_per_entry), 16) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
+rss_ymax = q1(sprintf("SELECT coalesce(max(rss_bytes_per_entry), 16) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
 rss_points = q1(sprintf("SELECT count(rss_bytes_per_entry) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
 # (macros: defined before the blocks that expand them)
 pstyle = sizes > 8 ? "lines" : "linespoints"
@@ -14,6 +16,10 @@ eval set_terminal
 set output out
 set multiplot title sprintf("bytes per entry after inserting N keys (u64->u64, uniform keys) — %s", run_label)
 set xlabel "entries in the map, N (log scale)"
+set lmargin 10
+set rmargin 3
+set tmargin 3
+set bmargin 4
 set size 0.41, 0.94
 set origin 0, 0
 if (words(impls) == 0) {
@@ -23,7 +29,7 @@ if (words(impls) == 0) {
     set logscale x 10
     set xrange [nmin / 1.5 : nmax * 1.5]
     eval set_n_tics
-    set yrange [0:*]
+    set yrange [0 : (ymax > 16 ? ymax : 16) * 1.12]
     unset key
     set label 1 "payload, 16 B" at graph 0.98, first 16 right offset 0, 0.7 font ",9" tc rgb "#444444"
     set title "held by the map (counting allocator)" font ",11"
@@ -35,6 +41,7 @@ if (words(impls) == 0) {
     set origin 0.41, 0
     set title "process RSS growth (cases where RSS grew by 1 MiB or more)" font ",11"
     set ylabel "RSS bytes per entry"
+    set yrange [0 : (rss_ymax > 16 ? rss_ymax : 16) * 1.12]
     if (rss_points == 0) {
         eval empty_panel("RSS grew by less than 1 MiB in every case")
     } else {
@@ -47,7 +54,7 @@ if (words(impls) == 0) {
     set size 0.18, 0.94
     eval key_setup
     if (sizes < 8) {
-        set label 2 sprintf("%d sizes measured: the full\nsuite's dense sweep shows\nthe load-factor sawtooth", sizes) at graph 0.05, graph 0.12 left font ",9" tc rgb "#666666"
+        set label 2 sprintf("%d size%s measured;\nthe full suite's dense\nsweep shows the\nload-factor sawtooth", sizes, sizes == 1 ? "" : "s") at graph 0.05, graph 0.12 left font ",9" tc rgb "#666666"
     }
     eval key_plot
 }

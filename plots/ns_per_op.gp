@@ -14,9 +14,10 @@ xlo = nmin / 2.0
 xhi = nmax * 2.0
 
 np = words(phases)
-cols = np + 1 <= 2 ? 2 : 3
-rows = int(ceil((np + 1) / (cols + 0.0)))
-height = rows * 420 + 60
+# one panel per phase and one for the key; a run without timings gets one message panel
+cols = np == 0 ? 1 : np + 1 <= 2 ? 2 : 3
+rows = np == 0 ? 1 : int(ceil((np + 1) / (cols + 0.0)))
+height = np == 0 ? 500 : rows * 420 + 60
 eval set_terminal
 set output out
 set multiplot layout rows, cols title sprintf("ns per operation vs N (u64->u64, uniform keys, no hint) — %s", run_label)
@@ -31,7 +32,7 @@ do for [ph in phases] {
     set logscale y 2
     set xrange [xlo:xhi]
     eval set_n_tics
-    set format y "%.3g"
+    set format y "%.4g"
     unset key
     unset arrow
     unset label
