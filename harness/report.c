@@ -772,7 +772,7 @@ int mb_cmd_report(int argc, char **argv)
         else
             mb_usage_error("report", "unknown argument '%s'", argv[i]);
     }
-    if (strlen(out) >= PATH_MAX || out[strlen(out) - 1] == '/')
+    if (!*out || strlen(out) >= PATH_MAX || out[strlen(out) - 1] == '/')
         mb_usage_error("report", "--out wants a file name, got '%s'", out);
     snprintf(buf, sizeof buf, "%s", out);
     snprintf(plots, sizeof plots, "%s/plots", dirname(buf)); /* next to the page */
