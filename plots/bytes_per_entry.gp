@@ -11,7 +11,7 @@ rss_ymax = q1(sprintf("SELECT coalesce(max(rss_bytes_per_entry), 16) FROM plot_b
 rss_points = q1(sprintf("SELECT count(rss_bytes_per_entry) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
 # (macros: defined before the blocks that expand them)
 pstyle = sizes > 8 ? "lines" : "linespoints"
-height = 620
+height = words(impls) == 0 ? 500 : 620
 eval set_terminal
 set output out
 set multiplot title sprintf("bytes per entry after inserting N keys (u64->u64, uniform keys) — %s", run_label)
@@ -23,8 +23,9 @@ set bmargin 4
 set size 0.41, 0.94
 set origin 0, 0
 if (words(impls) == 0) {
+    set size 1, 0.94
     set ylabel "bytes per entry"
-    eval empty_panel("no memory measurements in this run (it was run with --no-memory)")
+    eval empty_panel("no memory measurements in this run")
 } else {
     set logscale x 10
     set xrange [nmin / 1.5 : nmax * 1.5]

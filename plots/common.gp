@@ -19,7 +19,7 @@ q(sql) = sprintf('< sqlite3 -batch -noheader "%s" "%s"', db, sql)
 # One value of a query ("" when it returns no row).
 q1(sql) = system(sprintf('sqlite3 -batch -noheader "%s" "%s"', db, sql))
 
-if (!exists("run")) run = q1("SELECT run_id FROM latest_run") + 0
+if (!exists("run")) run = q1("SELECT coalesce((SELECT run_id FROM latest_run), 0)") + 0
 run = int(run)
 
 # One colour per map, the same in every plot.

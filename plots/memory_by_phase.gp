@@ -4,7 +4,7 @@
 # to the OS), and what has been returned to the OS (view plot_memory_timeline).
 load "plots/common.gp"
 panels = q1(sprintf("SELECT group_concat(panel, ' ') FROM (SELECT DISTINCT panel FROM plot_memory_timeline WHERE run_id = %d ORDER BY panel)", run))
-n = q1(sprintf("SELECT max(n) FROM plot_memory_timeline WHERE run_id = %d", run)) + 0
+n = q1(sprintf("SELECT coalesce(max(n), 0) FROM plot_memory_timeline WHERE run_id = %d", run)) + 0
 np = words(panels)
 # one panel per map and one for the key: a single row while it fits
 cols = np <= 3 ? np + 1 : np <= 5 ? 3 : 4
@@ -18,9 +18,9 @@ set output out
 short_phase = "CASE phase WHEN 'delete_half' THEN 'delete half' WHEN 'delete_all' THEN 'delete all' WHEN 'trim' THEN '+ trim' WHEN 'trim_after_clear' THEN '+ trim' WHEN 'trim_after_destroy' THEN '+ trim' ELSE phase END"
 os_color = "#d9d9d9"
 alloc_color = "#404040"
-set multiplot layout rows, cols title sprintf("does memory come back? N = %s, u64->u64, uniform keys — %s", fmt_n(n), run_label)
+set multiplot layout rows, cols title sprintf("does memory come back?%s u64->u64, uniform keys — %s", n > 0 ? " N = " . fmt_n(n) . "," : "", run_label)
 if (np == 0) {
-    eval empty_panel("no memory measurements in this run (it was run with --no-memory)")
+    eval empty_panel("no memory measurements in this run")
 }
 set style data histograms
 set style histogram rowstacked gap 1

@@ -24,7 +24,7 @@ set multiplot layout rows, cols title sprintf("ns per operation vs N (u64->u64, 
 set xlabel "entries in the map, N (log scale)"
 set ylabel "ns per operation"
 if (np == 0) {
-    eval empty_panel("no timed phases in this run (it was run without time measurements)")
+    eval empty_panel("no timed phases in this run")
 }
 do for [ph in phases] {
     set title ph

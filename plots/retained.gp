@@ -14,13 +14,15 @@ ymax_map = q1(sprintf("SELECT coalesce(max(map_retained_pct), 100) FROM plot_ret
 ymax_rss = q1(sprintf("SELECT coalesce(max(rss_retained_pct), 100) FROM plot_retained WHERE run_id = %d", run)) + 0
 # value labels on the bars while they fit (a macro: defined before the block using it)
 vlabels = nm <= 8 ? ", for [i = 1:nm] rows(i) using ($1 + (i - 1 - (nm - 1) / 2.0) * bw):2:(sprintf('%.0f', $2)) with labels offset 0, 0.6 font ',8' tc rgb '#333333' notitle" : ""
-height = 900
+height = nm == 0 ? 500 : 900
 eval set_terminal
 set output out
-set multiplot title sprintf("retained after delete and clear, N = %s (u64->u64, uniform keys) — %s", fmt_n(n), run_label)
+set multiplot title sprintf("retained after delete and clear%s (u64->u64, uniform keys) — %s", n > 0 ? ", N = " . fmt_n(n) : "", run_label)
 if (nm == 0) {
+    set size 1, 0.93
+    set origin 0, 0
     set ylabel "% of after-insert"
-    eval empty_panel("no memory measurements in this run (it was run with --no-memory)")
+    eval empty_panel("no memory measurements in this run")
 } else {
     set style fill solid 1.0 border lc rgb "#333333"
     set boxwidth bw

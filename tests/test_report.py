@@ -228,6 +228,20 @@ def test_plots_render_on_a_database_with_one_run_and_one_map(dbs, tmp_path):
     assert "no instruction counts" in svg_text(out / "trends.svg")
 
 
+def test_plots_render_for_a_run_with_timings_only(tmp_path):
+    db = tmp_path / "time-only.db"
+    mb("run", "--n", "1000", "--impl", "oa_linear", "--no-memory", "--no-hint",
+       "--processes", "1", "--db", db)
+    out = tmp_path / "plots"
+    mb("plot", "--db", db, "--out", out)
+    check_images(out, {"ns_per_op": ["oa_linear"], "memory_by_phase": [], "retained": [],
+                       "bytes_per_entry": [], "thread_scaling": [], "trends": ["oa_linear"]})
+    for name in ("memory_by_phase", "retained", "bytes_per_entry"):
+        assert "no memory measurements in this run" in svg_text(out / f"{name}.svg"), name
+    p = mb("report", "--db", db, "--out", tmp_path / "report.html")
+    assert "Not measured" in (tmp_path / "report.html").read_text()
+
+
 def test_plot_refuses_bad_runs_and_arguments(dbs, tmp_path):
     _, fixture, _ = dbs
     p = mb("plot", "--db", fixture, "--out", tmp_path, "--run", 999, check=False)
