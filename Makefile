@@ -4,23 +4,25 @@
 BUILD    ?= build
 DB       ?= results/mapbench.db
 PLOTS    ?= results/plots
+REPORT   ?= results/report.html
 JOBS     ?= $(shell nproc)
 PYTHON   := /usr/bin/python3
 MAPBENCH := $(BUILD)/mapbench
 CMAKE_CFG = cmake -S . -B
 
-.PHONY: help deps build build-asan build-tsan build-plant bench plots gate test clean
+.PHONY: help deps build build-asan build-tsan build-plant bench plots report gate test clean
 
 help:
 	@echo "mapbench — hash map benchmark suite"
-	@echo "  make bench     install what is missing, build, run the quick suite into $(DB), render plots"
+	@echo "  make bench     install what is missing, build, run the quick suite into $(DB), write the report"
 	@echo "  make test      install what is missing, build (also ASan/UBSan and TSan builds), run every test"
-	@echo "  make plots     render $(PLOTS)/*.png and *.svg from $(DB)"
+	@echo "  make plots     render $(PLOTS)/*.png and *.svg from $(DB) (RUN=id for an older run)"
+	@echo "  make report    write $(REPORT) (and its plots) from $(DB) (RUN=id for an older run)"
 	@echo "  make gate      compare the latest run in $(DB) with the previous one (exit 1 on regression)"
 	@echo "  make build     configure and build into $(BUILD)/"
 	@echo "  make deps      install missing Debian packages (ci/packages.txt)"
 	@echo "  make clean     remove build directories, plots and the report (keeps the database)"
-	@echo "variables: DB=path BUILD=dir JOBS=n"
+	@echo "variables: DB=path BUILD=dir JOBS=n PLOTS=dir REPORT=file RUN=id"
 
 deps:
 	@sh ci/install-deps.sh
@@ -29,16 +31,22 @@ build: deps
 	@$(CMAKE_CFG) $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
+RUN_FLAG = $(if $(RUN),--run $(RUN))
+
 bench: build
 	$(MAPBENCH) run --suite quick --db $(DB)
-	@sh plots/render.sh $(MAPBENCH) $(DB) $(PLOTS)
+	@$(MAPBENCH) report --db $(DB) --out $(REPORT)
 	@echo
 	@echo "database: $(abspath $(DB))"
-	@echo "plots:    $(abspath $(PLOTS))/"
-	@echo "try:      $(MAPBENCH) query 'SELECT * FROM latest_medians LIMIT 10' --db $(DB)"
+	@echo "plots:    $(abspath $(dir $(REPORT))plots)/"
+	@echo "report:   $(abspath $(REPORT))"
+	@echo "try:      $(MAPBENCH) query 'SELECT * FROM claim_verdicts' --db $(DB)"
 
 plots: build
-	@sh plots/render.sh $(MAPBENCH) $(DB) $(PLOTS)
+	@$(MAPBENCH) plot --db $(DB) --out $(PLOTS) $(RUN_FLAG)
+
+report: build
+	@$(MAPBENCH) report --db $(DB) --out $(REPORT) $(RUN_FLAG)
 
 gate: build
 	$(MAPBENCH) gate --db $(DB)
@@ -61,4 +69,4 @@ test: build build-asan build-tsan build-plant
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan build-plant $(PLOTS) results/report.html
+	rm -rf $(BUILD) build-asan build-tsan build-plant build-dev $(PLOTS) $(REPORT)

@@ -217,5 +217,7 @@ int mb_cmd_icount_case(int argc, char **argv);
 int mb_cmd_latency_case(int argc, char **argv);
 int mb_cmd_churn_case(int argc, char **argv);
 int mb_cmd_go_mem_case(int argc, char **argv);
+int mb_cmd_plot(int argc, char **argv);   /* report.c */
+int mb_cmd_report(int argc, char **argv); /* report.c */
 
 #endif

@@ -13,6 +13,7 @@
 
 extern const char mb_schema_sql[];
 extern const char mb_views_sql[];
+extern const char mb_claims_sql[]; /* reads the views: installed after them */
 
 #define MB_SCHEMA_VERSION 2
 
@@ -127,6 +128,7 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
     snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", MB_SCHEMA_VERSION);
     if (mb_db_exec(db, mb_schema_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, mb_views_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_claims_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, set_version, e2, sizeof e2) != 0 ||
         mb_db_exec(db, "COMMIT", e2, sizeof e2) != 0) {
         snprintf(err, errlen, "%s: cannot install the schema: %s", path, e2);

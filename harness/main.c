@@ -100,6 +100,17 @@ static const struct {
       "  complete runs: a shift beyond the fail threshold that held for the last two\n"
       "  runs fails.  Every decision goes into gate_decision.\n"
       "  Exit 0 pass, 1 regression, 2 cannot judge.\n" },
+    { "plot",
+      "usage: mapbench plot [--run RUN_ID] [--db PATH] [--out DIR]\n"
+      "  Renders every plots/*.gp script (one per question, each fed by a named SQL view)\n"
+      "  as PNG and SVG into DIR (default results/plots).  --run draws an older complete\n"
+      "  run as it was drawn when it was the latest (default: the latest).  Needs gnuplot.\n" },
+    { "report",
+      "usage: mapbench report [--run RUN_ID] [--db PATH] [--out FILE]\n"
+      "  Renders the plots into the page's folder (plots/) and writes a static, offline\n"
+      "  HTML page (default results/report.html): findings in plain language with the\n"
+      "  query behind each, the claims and their verdicts, every plot, the key tables and\n"
+      "  the run's environment.\n" },
 };
 
 void mb_print_usage(FILE *f, const char *cmd)
@@ -123,7 +134,9 @@ void mb_print_usage(FILE *f, const char *cmd)
           "  show          one run: environment, cases, bytes per entry\n"
           "  merge         copy the runs of another results database into this one\n"
           "  export        write samples, medians or memory samples as CSV or JSON\n"
-          "  gate          compare the latest run with a baseline; exit 1 on a regression\n",
+          "  gate          compare the latest run with a baseline; exit 1 on a regression\n"
+          "  plot          render the plots (PNG and SVG) of a run\n"
+          "  report        write the HTML report of a run: findings, claims, plots, tables\n",
           f);
 }
 
@@ -196,6 +209,7 @@ int main(int argc, char **argv)
         { "export", mb_cmd_export }, { "icount-case", mb_cmd_icount_case },
         { "latency-case", mb_cmd_latency_case }, { "churn-case", mb_cmd_churn_case },
         { "go-mem-case", mb_cmd_go_mem_case },
+        { "plot", mb_cmd_plot },   { "report", mb_cmd_report },
     };
     if (argc < 2)
         mb_usage_error(NULL, "missing command");

@@ -1,27 +1,54 @@
-# ns per operation vs N, one panel per phase, one line per map (view plot_ns_per_op).
-# The dashed lines mark where N entries of 16 bytes fill L1d, L2 and L3.
+# Speed: ns per operation vs N, one panel per phase, one line per map (view plot_ns_per_op).
+# Points are medians over every repetition of every process; bars span min..max.
+# Dashed lines mark where N entries of 16 bytes (u64 key + u64 value) fill L1d, L2 and L3.
 load "plots/common.gp"
-impls = q1("SELECT group_concat(impl, ' ') FROM (SELECT DISTINCT impl FROM plot_ns_per_op)")
-phases = "insert lookup_hit lookup_miss delete_all clear"
-l1 = q1("SELECT coalesce(l1d_bytes, 0) FROM latest_run") + 0
-l2 = q1("SELECT coalesce(l2_bytes, 0) FROM latest_run") + 0
-l3 = q1("SELECT coalesce(l3_bytes, 0) FROM latest_run") + 0
-cpu = q1("SELECT cpu_model FROM latest_run")
+impls = q1(sprintf("SELECT group_concat(impl, ' ') FROM (SELECT DISTINCT impl FROM plot_ns_per_op WHERE run_id = %d ORDER BY impl)", run))
+phases = q1(sprintf("SELECT group_concat(phase, ' ') FROM (SELECT DISTINCT phase, phase_order FROM plot_ns_per_op WHERE run_id = %d ORDER BY phase_order, phase)", run))
+nmin = q1(sprintf("SELECT coalesce(min(n), 1) FROM plot_ns_per_op WHERE run_id = %d", run)) + 0
+nmax = q1(sprintf("SELECT coalesce(max(n), 1) FROM plot_ns_per_op WHERE run_id = %d", run)) + 0
+l1 = q1(sprintf("SELECT coalesce(l1d_bytes, 0) FROM complete_run WHERE run_id = %d", run)) + 0
+l2 = q1(sprintf("SELECT coalesce(l2_bytes, 0) FROM complete_run WHERE run_id = %d", run)) + 0
+l3 = q1(sprintf("SELECT coalesce(l3_bytes, 0) FROM complete_run WHERE run_id = %d", run)) + 0
+size_text(b) = b >= 1048576 ? sprintf("%g MiB", b / 1048576.0) : sprintf("%g KiB", b / 1024.0)
+xlo = nmin / 2.0
+xhi = nmax * 2.0
 
-set logscale x 10
-set logscale y 2
-set format x "%.0e"
-set xlabel "entries in the map (N)"
-set ylabel "ns per operation (median of all repetitions)"
-set multiplot layout 2,3 title sprintf("ns/op vs N, u64->u64, uniform keys — %s", cpu)
+np = words(phases)
+# one panel per phase and one for the key; a run without timings gets one message panel
+cols = np == 0 ? 1 : np + 1 <= 2 ? 2 : 3
+rows = np == 0 ? 1 : int(ceil((np + 1) / (cols + 0.0)))
+height = np == 0 ? 500 : rows * 420 + 60
+eval set_terminal
+set output out
+set multiplot layout rows, cols title sprintf("ns per operation vs N (u64->u64, uniform keys, no hint) — %s", run_label)
+set xlabel "entries in the map, N (log scale)"
+set ylabel "ns per operation"
+if (np == 0) {
+    eval empty_panel("no timed phases in this run")
+}
 do for [ph in phases] {
     set title ph
+    set logscale x 10
+    set logscale y 2
+    set xrange [xlo:xhi]
+    eval set_n_tics
+    set format y "%.4g"
+    unset key
     unset arrow
-    if (l1 > 0) { set arrow from l1/16.0, graph 0 to l1/16.0, graph 1 nohead dt 2 lc rgb "#999999" }
-    if (l2 > 0) { set arrow from l2/16.0, graph 0 to l2/16.0, graph 1 nohead dt 2 lc rgb "#999999" }
-    if (l3 > 0) { set arrow from l3/16.0, graph 0 to l3/16.0, graph 1 nohead dt 2 lc rgb "#999999" }
+    unset label
+    do for [c = 1:3] {
+        b = c == 1 ? l1 : c == 2 ? l2 : l3
+        if (b > 0 && b / 16.0 > xlo && b / 16.0 < xhi) {
+            set arrow from b / 16.0, graph 0 to b / 16.0, graph 1 nohead dt 2 lc rgb "#888888"
+            set label sprintf("%s %s", c == 1 ? "L1d" : c == 2 ? "L2" : "L3", size_text(b)) \
+                at b / 16.0, graph 0.03 rotate by 90 left offset -0.7, 0 font ",8" tc rgb "#666666"
+        }
+    }
     plot for [m in impls] \
-        q(sprintf("SELECT n, median_ns_per_op FROM plot_ns_per_op WHERE impl = '%s' AND phase = '%s'", m, ph)) \
-        using 1:2 with linespoints lw 2 pt 7 ps 0.8 lc rgb color(m) title m
+        q(sprintf("SELECT n, median_ns_per_op, min_ns_per_op, max_ns_per_op FROM plot_ns_per_op WHERE run_id = %d AND impl = '%s' AND phase = '%s'", run, m, ph)) \
+        using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.7 lc rgb color(m) title m
+}
+if (np > 0) {
+    eval key_panel
 }
 unset multiplot

@@ -121,30 +121,6 @@ DROP VIEW IF EXISTS churn_timeline;
 CREATE VIEW churn_timeline AS
 SELECT c.* FROM churn_sample c JOIN complete_run USING (run_id);
 
--- ---- views the plots read (plots/*.gp) -------------------------------------------------
-
--- ns/op per map, phase and n in the latest run (u64->u64, uniform keys, no hint).
-DROP VIEW IF EXISTS plot_ns_per_op;
-CREATE VIEW plot_ns_per_op AS
-SELECT impl, phase, n, median_ns_per_op, min_ns_per_op, max_ns_per_op
-FROM latest_medians
-WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND hint = 0 AND threads = 1
-ORDER BY impl, phase, n;
-
--- The memory timeline of the largest n in the latest run (u64->u64, uniform, glibc).
-DROP VIEW IF EXISTS plot_memory_timeline;
-CREATE VIEW plot_memory_timeline AS
-SELECT impl, n, phase_index, phase,
-       map_live_bytes / 1048576.0 AS map_live_mib,
-       (rss_bytes - (SELECT s.rss_bytes FROM latest_memory_by_phase s
-                     WHERE s.mem_case_id = m.mem_case_id AND s.phase = 'start')) / 1048576.0
-           AS rss_above_start_mib,
-       alloc_held_bytes / 1048576.0 AS alloc_held_mib
-FROM latest_memory_by_phase m
-WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
-  AND n = (SELECT max(n) FROM latest_memory_by_phase WHERE blueprint = 'u64->u64')
-ORDER BY impl, phase_index;
-
 -- Instructions per operation of each measured phase (callgrind), complete runs.
 DROP VIEW IF EXISTS icount_per_op;
 CREATE VIEW icount_per_op AS
@@ -153,3 +129,151 @@ SELECT b.run_id, b.bench_id, b.impl, b.family, b.phase, b.blueprint, b.distribut
 FROM icount i
 JOIN bench b USING (bench_id)
 JOIN complete_run USING (run_id);
+
+-- ---- views the plots and report read -------------------------------------------------
+-- Every plot view covers all complete runs and carries run_id: a plot script (and
+-- `mapbench plot --run ID`) picks its run with `WHERE run_id = …` (gnuplot variable
+-- `run`, default the latest complete run).  The plots compare maps on one reference
+-- case: u64->u64 blueprint, uniform keys, glibc malloc.
+
+-- Complete runs in the order they finished: run_seq 1 is the first (the trend baseline).
+DROP VIEW IF EXISTS run_sequence;
+CREATE VIEW run_sequence AS
+SELECT run_id, finished_at, row_number() OVER (ORDER BY finished_at, run_id) AS run_seq
+FROM complete_run;
+
+-- ns/op per map, phase and n (no hint, one thread), with the spread over repetitions.
+DROP VIEW IF EXISTS plot_ns_per_op;
+CREATE VIEW plot_ns_per_op AS
+SELECT run_id, impl, phase,
+       CASE phase WHEN 'insert' THEN 1 WHEN 'lookup_hit' THEN 2 WHEN 'lookup_miss' THEN 3
+                  WHEN 'delete_all' THEN 4 WHEN 'clear' THEN 5 ELSE 9 END AS phase_order,
+       n, median_ns_per_op, min_ns_per_op, max_ns_per_op
+FROM case_medians
+WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
+  AND hint = 0 AND threads = 1 AND phase != 'mixed_rw'
+ORDER BY run_id, impl, phase_order, n;
+
+-- Does memory come back?  After each phase of the memory script at the run's largest n,
+-- the high-water mark so far split three ways:
+--   map_mib        held by the map: its live bytes (counting allocator);
+--   allocator_mib  held by the allocator: what it holds above its start and the OS still
+--                  backs (allocator-held bytes, capped at RSS growth), less the map's
+--                  bytes, floor 0 (malloc headers, free chunks not yet given back);
+--   returned_mib   returned to the OS: the high-water mark of map + allocator so far
+--                  less what they hold now.
+-- The cap at RSS growth matters: after malloc_trim, glibc's arena size (mallinfo2) stays
+-- while the pages behind it are given back, and RSS shows it.
+DROP VIEW IF EXISTS plot_memory_timeline;
+CREATE VIEW plot_memory_timeline AS
+WITH largest AS (
+    SELECT run_id, max(n) AS n FROM memory_by_phase
+    WHERE blueprint = 'u64->u64' AND distribution = 'uniform' GROUP BY run_id
+), held AS (
+    SELECT m.run_id, m.mem_case_id, m.impl, m.allocator, m.n, m.phase_index, m.phase,
+           m.map_live_bytes,
+           max(coalesce(m.rss_bytes - st.rss_bytes,
+                        m.alloc_held_bytes - st.alloc_held_bytes, m.map_live_bytes), 0)
+               AS footprint_bytes,
+           max(coalesce(m.alloc_held_bytes - st.alloc_held_bytes, 0), 0) AS alloc_held_above_start
+    FROM memory_by_phase m
+    JOIN largest USING (run_id, n)
+    JOIN memory_by_phase st ON st.mem_case_id = m.mem_case_id AND st.phase = 'start'
+    WHERE m.blueprint = 'u64->u64' AND m.distribution = 'uniform'
+), split AS (
+    SELECT *, max(min(alloc_held_above_start, footprint_bytes) - map_live_bytes, 0)
+                  AS allocator_bytes
+    FROM held
+)
+SELECT run_id, impl, allocator, impl || '/' || allocator AS panel, n, phase_index, phase,
+       map_live_bytes / 1048576.0 AS map_mib,
+       allocator_bytes / 1048576.0 AS allocator_mib,
+       (max(map_live_bytes + allocator_bytes) OVER running - map_live_bytes - allocator_bytes)
+           / 1048576.0 AS returned_mib,
+       max(map_live_bytes + allocator_bytes) OVER running / 1048576.0 AS high_water_mib,
+       footprint_bytes / 1048576.0 AS rss_above_start_mib
+FROM split
+WINDOW running AS (PARTITION BY mem_case_id ORDER BY phase_index ROWS UNBOUNDED PRECEDING)
+ORDER BY run_id, impl, allocator, phase_index;
+
+-- Bytes per entry right after inserting n keys: the load-factor sawtooth.  RSS growth per
+-- entry only where RSS grew by at least 1 MiB (below that, pages and allocator slack
+-- dominate).
+DROP VIEW IF EXISTS plot_bytes_per_entry;
+CREATE VIEW plot_bytes_per_entry AS
+SELECT run_id, impl, n, map_bytes_per_entry,
+       CASE WHEN rss_bytes_per_entry * n >= 1048576 THEN rss_bytes_per_entry END
+           AS rss_bytes_per_entry
+FROM bytes_per_entry
+WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
+ORDER BY run_id, impl, n;
+
+-- What each map (and the process) still holds after delete and clear, in % of what it
+-- held after the inserts, at the run's largest n.
+DROP VIEW IF EXISTS plot_retained;
+CREATE VIEW plot_retained AS
+SELECT r.run_id, r.impl, r.n, r.phase_index, r.phase,
+       100.0 * r.map_retained_fraction AS map_retained_pct,
+       100.0 * max(r.rss_retained_fraction, 0) AS rss_retained_pct
+FROM retained r
+JOIN (SELECT run_id, max(n) AS n FROM retained
+      WHERE blueprint = 'u64->u64' AND distribution = 'uniform' GROUP BY run_id) USING (run_id, n)
+WHERE r.blueprint = 'u64->u64' AND r.distribution = 'uniform' AND r.allocator = 'glibc'
+  AND r.phase IN ('delete_half', 'delete_all', 'trim', 'clear', 'trim_after_clear')
+ORDER BY r.run_id, r.impl, r.phase_index;
+
+-- Thread scaling: mixed_rw throughput (ns_per_op is wall time over all threads' ops, so
+-- Mops/s = 1000 / ns_per_op) at the run's largest mixed_rw n.
+DROP VIEW IF EXISTS plot_thread_scaling;
+CREATE VIEW plot_thread_scaling AS
+SELECT m.run_id, m.impl, m.n, m.threads, m.median_ns_per_op,
+       1000.0 / m.median_ns_per_op AS mops_per_s,
+       1000.0 / m.max_ns_per_op AS slowest_mops_per_s,
+       1000.0 / m.min_ns_per_op AS fastest_mops_per_s
+FROM case_medians m
+JOIN (SELECT run_id, max(n) AS n FROM case_medians WHERE phase = 'mixed_rw'
+      GROUP BY run_id) USING (run_id, n)
+WHERE m.phase = 'mixed_rw' AND m.blueprint = 'u64->u64' AND m.distribution = 'uniform'
+  AND m.allocator = 'glibc' AND m.hint = 0
+ORDER BY m.run_id, m.impl, m.threads;
+
+-- The gate's bands, one per trended metric (fraction around the baseline).  These mirror
+-- the gate's thresholds (DESIGN.md, `mapbench gate`); when the gate keeps its thresholds
+-- in the database, this view is the one place to point at them.
+DROP VIEW IF EXISTS trend_band;
+CREATE VIEW trend_band (metric, threshold, meaning) AS VALUES
+    ('ns_per_op', 0.15, 'wall time: median ratio above 1.15 warns'),
+    ('instructions_per_op', 0.02, 'instructions per op: above +2% fails'),
+    ('map_bytes_per_entry', 0.01, 'map bytes per entry after insert: above +1% fails');
+
+-- Trends across complete runs, per metric and case, relative to the first run that has
+-- the case (its baseline): lookup_hit ns/op and instructions/op, and map bytes per entry
+-- after insert (what the gate judges).
+DROP VIEW IF EXISTS plot_trend;
+CREATE VIEW plot_trend AS
+WITH points AS (
+    SELECT 'ns_per_op' AS metric, run_id, impl, n, median_ns_per_op AS value
+    FROM case_medians
+    WHERE phase = 'lookup_hit' AND hint = 0 AND threads = 1 AND blueprint = 'u64->u64'
+      AND distribution = 'uniform' AND allocator = 'glibc'
+    UNION ALL
+    SELECT 'instructions_per_op', run_id, impl, n, instructions_per_op
+    FROM icount_per_op
+    WHERE phase = 'lookup_hit' AND hint = 0 AND blueprint = 'u64->u64'
+      AND distribution = 'uniform' AND allocator = 'glibc'
+    UNION ALL
+    SELECT 'map_bytes_per_entry', run_id, impl, n, map_bytes_per_entry
+    FROM bytes_per_entry
+    WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
+), based AS (
+    SELECT p.*, s.run_seq, s.finished_at,
+           first_value(p.value) OVER first_run AS baseline_value,
+           first_value(p.run_id) OVER first_run AS baseline_run_id
+    FROM points p JOIN run_sequence s USING (run_id)
+    WINDOW first_run AS (PARTITION BY p.metric, p.impl, p.n ORDER BY s.run_seq)
+)
+SELECT b.metric, b.impl, b.n, b.run_id, b.run_seq, b.finished_at, b.value,
+       b.baseline_run_id, b.baseline_value, b.value / b.baseline_value AS ratio_to_baseline,
+       t.threshold
+FROM based b JOIN trend_band t USING (metric)
+ORDER BY b.metric, b.impl, b.n, b.run_seq;

@@ -144,7 +144,8 @@ def test_bad_arguments_exit_2_with_one_line_and_usage(args):
     assert any(line.startswith("usage: mapbench") for line in rest), p.stderr
 
 
-@pytest.mark.parametrize("cmd", ["run", "list", "time", "mem-case", "query", "runs", "gate"])
+@pytest.mark.parametrize("cmd", ["run", "list", "time", "mem-case", "query", "runs", "gate",
+                                 "plot", "report"])
 def test_help_everywhere(cmd):
     p = mb(cmd, "--help")
     assert p.returncode == 0 and p.stdout.startswith("usage: mapbench " + cmd)
@@ -262,7 +263,10 @@ def test_plots_render_as_valid_png_and_svg(quick_db, tmp_path):
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10000, name
         svg = (out / f"{name}.svg").read_text()
         assert svg.lstrip().startswith("<?xml") and "</svg>" in svg, name
-        for impl in MAP_NAMES:   # every map is a series, labelled in the key
+        # every map is a series, labelled in the key; thread scaling draws the
+        # thread-safe maps only (tests/test_report.py counts the series exactly)
+        drawn = [i for i in MAP_NAMES if name != "thread_scaling" or FLAGS[i] & F_THREAD_SAFE]
+        for impl in drawn:
             assert impl in svg, (name, impl)
 
 

@@ -1,0 +1,272 @@
+-- Claims people make about hash-map memory and speed, each checked against the
+-- measurements.  Installed after views.sql (it reads those views) every time mapbench
+-- opens a database, like the views.
+--
+--   claim_verdicts_by_run(run_id, claim_order, claim_id, claim, verdict, evidence)
+--       one row per claim and complete run;
+--   claim_verdicts(claim_id, claim, verdict, evidence)
+--       the same for the latest complete run.
+--
+-- verdict is 'holds', 'does not hold' or 'not measured' (the run has no rows that can
+-- decide it); evidence gives the numbers the verdict was taken from.  Unless a claim says
+-- otherwise it is judged on the reference case of the plots (u64->u64, uniform keys,
+-- glibc malloc) at the largest n that has the rows it needs.
+--
+-- To add a claim: one CTE that yields (run_id, verdict, evidence) for every complete run
+-- (LEFT JOIN from complete_run, so a run without the rows says 'not measured'), and one
+-- line in the UNION at the end.
+
+DROP VIEW IF EXISTS claim_verdicts;
+DROP VIEW IF EXISTS claim_verdicts_by_run;
+CREATE VIEW claim_verdicts_by_run AS
+WITH
+-- (a) A Go-style map never shrinks after delete: gomap's own bytes after delete_half and
+--     after delete_all equal (or exceed) its bytes after insert, in every memory case.
+go_cases AS (
+    SELECT ins.run_id, ins.n, ins.map_live_bytes AS insert_bytes,
+           half.map_live_bytes AS half_bytes, del.map_live_bytes AS delete_all_bytes
+    FROM memory_by_phase ins
+    JOIN memory_by_phase half ON half.mem_case_id = ins.mem_case_id AND half.phase = 'delete_half'
+    JOIN memory_by_phase del ON del.mem_case_id = ins.mem_case_id AND del.phase = 'delete_all'
+    WHERE ins.impl = 'gomap' AND ins.phase = 'insert'
+),
+claim_go AS (
+    SELECT r.run_id,
+           CASE WHEN count(g.n) = 0 THEN 'not measured'
+                WHEN sum(g.half_bytes < g.insert_bytes OR g.delete_all_bytes < g.insert_bytes) = 0
+                    THEN 'holds'
+                ELSE 'does not hold' END AS verdict,
+           CASE WHEN count(g.n) = 0 THEN 'no gomap memory samples in this run'
+                ELSE printf('%d of %d gomap memory cases kept all their bytes through delete_half ' ||
+                            'and delete_all; ', count(g.n) - sum(g.half_bytes < g.insert_bytes
+                            OR g.delete_all_bytes < g.insert_bytes), count(g.n))
+                     || (SELECT printf('at n=%d: %.2f MiB after insert, %.2f MiB after deleting ' ||
+                                       'every key (%.0f%%)', b.n, b.insert_bytes / 1048576.0,
+                                       b.delete_all_bytes / 1048576.0,
+                                       100.0 * b.delete_all_bytes / b.insert_bytes)
+                         FROM go_cases b WHERE b.run_id = r.run_id ORDER BY b.n DESC LIMIT 1)
+           END AS evidence
+    FROM complete_run r LEFT JOIN go_cases g USING (run_id)
+    GROUP BY r.run_id
+),
+-- (b) A capacity hint avoids rehashing and saves time: insert with hint = n is faster
+--     than without a hint for most maps (more than half) at the largest n timed both ways.
+hint_pairs AS (
+    SELECT a.run_id, a.impl, a.n, a.median_ns_per_op AS no_hint_ns, b.median_ns_per_op AS hint_ns
+    FROM case_medians a
+    JOIN case_medians b
+      ON b.run_id = a.run_id AND b.impl = a.impl AND b.n = a.n AND b.blueprint = a.blueprint
+     AND b.distribution = a.distribution AND b.allocator = a.allocator AND b.threads = a.threads
+     AND b.phase = 'insert' AND b.hint = b.n
+    WHERE a.phase = 'insert' AND a.hint = 0 AND a.threads = 1 AND a.blueprint = 'u64->u64'
+      AND a.distribution = 'uniform' AND a.allocator = 'glibc'
+),
+hint_top AS (
+    SELECT p.* FROM hint_pairs p
+    WHERE p.n = (SELECT max(q.n) FROM hint_pairs q WHERE q.run_id = p.run_id)
+),
+claim_hint AS (
+    SELECT r.run_id,
+           CASE WHEN count(h.impl) = 0 THEN 'not measured'
+                WHEN 2 * sum(h.hint_ns < h.no_hint_ns) > count(h.impl) THEN 'holds'
+                ELSE 'does not hold' END AS verdict,
+           CASE WHEN count(h.impl) = 0 THEN 'no insert timed both with and without a capacity hint'
+                ELSE printf('faster with a hint for %d of %d maps at n=%d (median ns/op, no hint -> ' ||
+                            'hint): ', sum(h.hint_ns < h.no_hint_ns), count(h.impl), max(h.n))
+                     || group_concat(printf('%s %.1f -> %.1f (%+.0f%%)', h.impl, h.no_hint_ns,
+                                            h.hint_ns, 100.0 * (h.hint_ns / h.no_hint_ns - 1)), '; ')
+           END AS evidence
+    FROM complete_run r LEFT JOIN (SELECT * FROM hint_top ORDER BY impl) h USING (run_id)
+    GROUP BY r.run_id
+),
+-- (c) Pointer values cost more bytes per entry than inline values: a blueprint whose
+--     value is a pointer to a heap object (its name contains 'ptr' or '*', e.g. Go's
+--     map[int]*T) against the same map with the 64-byte value inline (u64->64B), counting
+--     the heap objects too: allocator bytes in use above the process's start, per entry.
+heap_per_entry AS (
+    SELECT ins.run_id, ins.impl, ins.blueprint, ins.distribution, ins.n, ins.allocator,
+           1.0 * coalesce(ins.alloc_in_use_bytes - st.alloc_in_use_bytes, ins.map_live_bytes)
+               / ins.n AS bytes_per_entry
+    FROM memory_by_phase ins
+    JOIN memory_by_phase st ON st.mem_case_id = ins.mem_case_id AND st.phase = 'start'
+    WHERE ins.phase = 'insert' AND ins.n > 0
+),
+pointer_pairs AS (
+    SELECT p.run_id, p.impl, p.n, p.blueprint AS pointer_blueprint,
+           p.bytes_per_entry AS pointer_bytes, i.bytes_per_entry AS inline_bytes
+    FROM heap_per_entry p
+    JOIN heap_per_entry i
+      ON i.run_id = p.run_id AND i.impl = p.impl AND i.n = p.n
+     AND i.distribution = p.distribution AND i.allocator = p.allocator AND i.blueprint = 'u64->64B'
+    WHERE p.blueprint LIKE '%ptr%' OR p.blueprint LIKE '%*%'
+),
+pointer_top AS (
+    SELECT p.* FROM pointer_pairs p
+    WHERE p.n = (SELECT max(q.n) FROM pointer_pairs q WHERE q.run_id = p.run_id)
+),
+claim_pointer AS (
+    SELECT r.run_id,
+           CASE WHEN count(p.impl) = 0 THEN 'not measured'
+                WHEN 2 * sum(p.pointer_bytes > p.inline_bytes) > count(p.impl) THEN 'holds'
+                ELSE 'does not hold' END AS verdict,
+           CASE WHEN count(p.impl) = 0
+                    THEN 'no pointer-value blueprint (name with ''ptr'' or ''*'') measured next to u64->64B'
+                ELSE printf('pointer values cost more for %d of %d maps at n=%d (heap bytes per ' ||
+                            'entry, inline -> pointer): ', sum(p.pointer_bytes > p.inline_bytes),
+                            count(p.impl), max(p.n))
+                     || group_concat(printf('%s %.1f -> %.1f', p.impl, p.inline_bytes,
+                                            p.pointer_bytes), '; ')
+           END AS evidence
+    FROM complete_run r LEFT JOIN (SELECT * FROM pointer_top ORDER BY impl) p USING (run_id)
+    GROUP BY r.run_id
+),
+-- (d) A sharded map beats one global lock under threads: mixed_rw throughput of
+--     'sharded' above 'locked' at the highest thread count (>= 2) both ran, largest n.
+thread_cases AS (
+    SELECT run_id, impl, n, threads, median_ns_per_op
+    FROM case_medians
+    WHERE phase = 'mixed_rw' AND impl IN ('sharded', 'locked') AND hint = 0
+      AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
+),
+thread_pairs AS (
+    SELECT s.run_id, s.n, s.threads, s.median_ns_per_op AS sharded_ns, l.median_ns_per_op AS locked_ns
+    FROM thread_cases s
+    JOIN thread_cases l ON l.run_id = s.run_id AND l.n = s.n AND l.threads = s.threads
+                       AND l.impl = 'locked'
+    WHERE s.impl = 'sharded' AND s.threads >= 2
+),
+thread_top AS (
+    SELECT p.* FROM thread_pairs p
+    WHERE NOT EXISTS (SELECT 1 FROM thread_pairs q WHERE q.run_id = p.run_id
+                      AND (q.threads > p.threads OR (q.threads = p.threads AND q.n > p.n)))
+),
+claim_sharded AS (
+    SELECT r.run_id,
+           CASE WHEN t.run_id IS NULL THEN 'not measured'
+                WHEN t.sharded_ns < t.locked_ns THEN 'holds'
+                ELSE 'does not hold' END AS verdict,
+           CASE WHEN t.run_id IS NULL
+                    THEN 'no mixed_rw timings of both sharded and locked at 2 or more threads'
+                ELSE printf('%d threads, n=%d: sharded %.1f Mops/s, locked %.1f Mops/s ' ||
+                            '(sharded/locked = %.2f)', t.threads, t.n, 1000.0 / t.sharded_ns,
+                            1000.0 / t.locked_ns, t.locked_ns / t.sharded_ns)
+           END AS evidence
+    FROM complete_run r LEFT JOIN thread_top t USING (run_id)
+),
+-- (e) Chained maps return deleted memory to the allocator but not always to the OS:
+--     after deleting every key, 'chained' has given at least half of its bytes back (the
+--     nodes; the bucket array stays) while the process's RSS above its start is still at
+--     least half of what it was after the inserts.  Judged at the largest n whose inserts
+--     grew RSS by 1 MiB or more (below that, pages blur the picture).
+chained_cases AS (
+    SELECT ins.run_id, ins.n, ins.map_live_bytes AS insert_bytes, del.map_live_bytes AS delete_all_bytes,
+           ins.rss_bytes - st.rss_bytes AS insert_rss, del.rss_bytes - st.rss_bytes AS delete_all_rss,
+           tr.rss_bytes - st.rss_bytes AS trim_rss
+    FROM memory_by_phase ins
+    JOIN memory_by_phase st ON st.mem_case_id = ins.mem_case_id AND st.phase = 'start'
+    JOIN memory_by_phase del ON del.mem_case_id = ins.mem_case_id AND del.phase = 'delete_all'
+    LEFT JOIN memory_by_phase tr ON tr.mem_case_id = ins.mem_case_id AND tr.phase = 'trim'
+    WHERE ins.impl = 'chained' AND ins.phase = 'insert' AND ins.blueprint = 'u64->u64'
+      AND ins.distribution = 'uniform' AND ins.allocator = 'glibc'
+      AND ins.rss_bytes - st.rss_bytes >= 1048576
+),
+chained_top AS (
+    SELECT c.* FROM chained_cases c
+    WHERE c.n = (SELECT max(d.n) FROM chained_cases d WHERE d.run_id = c.run_id)
+),
+claim_chained AS (
+    SELECT r.run_id,
+           CASE WHEN c.run_id IS NULL THEN 'not measured'
+                WHEN c.delete_all_bytes <= 0.5 * c.insert_bytes
+                 AND c.delete_all_rss >= 0.5 * c.insert_rss THEN 'holds'
+                ELSE 'does not hold' END AS verdict,
+           CASE WHEN c.run_id IS NULL
+                    THEN 'no chained memory case whose inserts grew RSS by 1 MiB or more'
+                ELSE printf('n=%d: the map''s bytes went %.1f -> %.1f MiB when every key was ' ||
+                            'deleted (%.0f%% given back to the allocator); RSS above start went ' ||
+                            '%.1f -> %.1f MiB (%.0f%% still held)', c.n, c.insert_bytes / 1048576.0,
+                            c.delete_all_bytes / 1048576.0,
+                            100.0 * (1 - 1.0 * c.delete_all_bytes / c.insert_bytes),
+                            c.insert_rss / 1048576.0, c.delete_all_rss / 1048576.0,
+                            100.0 * c.delete_all_rss / c.insert_rss)
+                     || coalesce(printf('; after malloc_trim(0): %.1f MiB', c.trim_rss / 1048576.0), '')
+           END AS evidence
+    FROM complete_run r LEFT JOIN chained_top c USING (run_id)
+),
+-- (f) Clear keeps capacity unless the design says otherwise: a map whose traits say
+--     'clear-keeps…' has the same capacity after clear as after the reinsert before it
+--     (its bytes within 10% where capacity is not reported), and a map whose traits say
+--     only 'clear-frees…' does not.  Maps whose traits say neither are not judged.
+clear_cases AS (
+    SELECT c.run_id, c.impl, c.n, c.traits LIKE '%clear-keeps%' AS design_keeps,
+           rein.capacity AS reinsert_capacity, clr.capacity AS clear_capacity,
+           rein.map_live_bytes AS reinsert_bytes, clr.map_live_bytes AS clear_bytes
+    FROM mem_case c
+    JOIN complete_run USING (run_id)
+    JOIN mem_phase rein ON rein.mem_case_id = c.mem_case_id AND rein.phase = 'reinsert'
+    JOIN mem_phase clr ON clr.mem_case_id = c.mem_case_id AND clr.phase = 'clear'
+    WHERE (c.traits LIKE '%clear-keeps%' OR c.traits LIKE '%clear-frees%')
+      AND c.blueprint = 'u64->u64' AND c.distribution = 'uniform' AND c.allocator = 'glibc'
+),
+clear_top AS (
+    SELECT c.*,
+           CASE WHEN c.reinsert_capacity IS NOT NULL AND c.clear_capacity IS NOT NULL
+                THEN c.clear_capacity >= c.reinsert_capacity
+                ELSE c.clear_bytes >= 0.9 * c.reinsert_bytes END AS kept
+    FROM clear_cases c
+    WHERE c.n = (SELECT max(d.n) FROM clear_cases d WHERE d.run_id = c.run_id)
+),
+claim_clear AS (
+    SELECT r.run_id,
+           CASE WHEN count(c.impl) = 0 THEN 'not measured'
+                WHEN sum(c.kept != c.design_keeps) = 0 THEN 'holds'
+                ELSE 'does not hold' END AS verdict,
+           CASE WHEN count(c.impl) = 0 THEN 'no map whose traits say what clear does'
+                ELSE printf('%d of %d maps do what their traits say at n=%d: ',
+                            sum(c.kept = c.design_keeps), count(c.impl), max(c.n))
+                     || group_concat(printf('%s (design: %s) %s capacity %s -> %s, bytes %.0f%% of ' ||
+                                            'after reinsert', c.impl,
+                                            CASE WHEN c.design_keeps THEN 'keeps' ELSE 'frees' END,
+                                            CASE WHEN c.kept THEN 'kept' ELSE 'dropped' END,
+                                            coalesce(c.reinsert_capacity, '?'),
+                                            coalesce(c.clear_capacity, '?'),
+                                            100.0 * c.clear_bytes / nullif(c.reinsert_bytes, 0)), '; ')
+           END AS evidence
+    FROM complete_run r LEFT JOIN (SELECT * FROM clear_top ORDER BY impl) c USING (run_id)
+    GROUP BY r.run_id
+),
+all_claims AS (
+    SELECT run_id, 1 AS claim_order, 'gomap_never_shrinks' AS claim_id,
+           'A Go-style map (gomap) never shrinks after delete' AS claim, verdict, evidence
+    FROM claim_go
+    UNION ALL
+    SELECT run_id, 2, 'hint_saves_time',
+           'A capacity hint avoids rehashing and saves time on insert', verdict, evidence
+    FROM claim_hint
+    UNION ALL
+    SELECT run_id, 3, 'pointer_values_cost_bytes',
+           'Pointer values cost more bytes per entry than inline values', verdict, evidence
+    FROM claim_pointer
+    UNION ALL
+    SELECT run_id, 4, 'sharded_beats_locked',
+           'A sharded map beats one global lock under threads', verdict, evidence
+    FROM claim_sharded
+    UNION ALL
+    SELECT run_id, 5, 'chained_frees_to_allocator_not_os',
+           'Chained maps return deleted memory to the allocator but not always to the OS',
+           verdict, evidence
+    FROM claim_chained
+    UNION ALL
+    SELECT run_id, 6, 'clear_keeps_capacity',
+           'Clear keeps capacity unless the design says otherwise', verdict, evidence
+    FROM claim_clear
+)
+SELECT run_id, claim_order, claim_id, claim, verdict, evidence
+FROM all_claims
+ORDER BY run_id, claim_order;
+
+CREATE VIEW claim_verdicts AS
+SELECT claim_id, claim, verdict, evidence
+FROM claim_verdicts_by_run
+WHERE run_id = (SELECT run_id FROM latest_run)
+ORDER BY claim_order;
