@@ -82,13 +82,12 @@ claim_hint AS (
 -- (c) Pointer values cost more bytes per entry than inline values: a blueprint whose
 --     value is a pointer to a heap object (its name contains 'ptr' or '*', e.g. Go's
 --     map[int]*T) against the same map with the 64-byte value inline (u64->64B), counting
---     the heap objects too: allocator bytes in use above the process's start, per entry.
+--     the pointed-to objects too: the map's own bytes plus the objects' bytes (both from
+--     counting allocators), per entry.
 heap_per_entry AS (
     SELECT ins.run_id, ins.impl, ins.blueprint, ins.distribution, ins.n, ins.allocator,
-           1.0 * coalesce(ins.alloc_in_use_bytes - st.alloc_in_use_bytes, ins.map_live_bytes)
-               / ins.n AS bytes_per_entry
+           1.0 * (ins.map_live_bytes + coalesce(ins.object_bytes, 0)) / ins.n AS bytes_per_entry
     FROM memory_by_phase ins
-    JOIN memory_by_phase st ON st.mem_case_id = ins.mem_case_id AND st.phase = 'start'
     WHERE ins.phase = 'insert' AND ins.n > 0
 ),
 pointer_pairs AS (
@@ -111,7 +110,7 @@ claim_pointer AS (
                 ELSE 'does not hold' END AS verdict,
            CASE WHEN count(p.impl) = 0
                     THEN 'no pointer-value blueprint (name with ''ptr'' or ''*'') measured next to u64->64B'
-                ELSE printf('pointer values cost more for %d of %d maps at n=%d (heap bytes per ' ||
+                ELSE printf('pointer values cost more for %d of %d maps at n=%d (map + object bytes per ' ||
                             'entry, inline -> pointer): ', sum(p.pointer_bytes > p.inline_bytes),
                             count(p.impl), max(p.n))
                      || group_concat(printf('%s %.1f -> %.1f', p.impl, p.inline_bytes,
