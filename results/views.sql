@@ -121,6 +121,40 @@ DROP VIEW IF EXISTS churn_timeline;
 CREATE VIEW churn_timeline AS
 SELECT c.* FROM churn_sample c JOIN complete_run USING (run_id);
 
+-- One timed case across every complete run, oldest first: the trend of a case.
+DROP VIEW IF EXISTS case_trend;
+CREATE VIEW case_trend AS
+SELECT r.finished_at, m.run_id, r.git_sha, m.impl, m.phase, m.blueprint, m.distribution, m.n,
+       m.hint, m.threads, m.allocator, m.median_ns_per_op, m.min_ns_per_op, m.max_ns_per_op
+FROM case_medians m JOIN complete_run r USING (run_id)
+ORDER BY m.impl, m.phase, m.blueprint, m.distribution, m.n, m.hint, m.threads, m.allocator,
+         r.finished_at;
+
+-- The latest complete run against the complete run before it, case by case.
+DROP VIEW IF EXISTS latest_vs_previous;
+CREATE VIEW latest_vs_previous AS
+WITH two AS (SELECT run_id, row_number() OVER (ORDER BY finished_at DESC, run_id DESC) AS k
+             FROM complete_run)
+SELECT c.impl, c.phase, c.blueprint, c.distribution, c.n, c.hint, c.threads, c.allocator,
+       b.median_ns_per_op AS previous_ns_per_op, c.median_ns_per_op AS latest_ns_per_op,
+       c.median_ns_per_op / b.median_ns_per_op AS ratio
+FROM case_medians c
+JOIN two tc ON tc.run_id = c.run_id AND tc.k = 1
+JOIN case_medians b ON b.impl = c.impl AND b.phase = c.phase AND b.blueprint = c.blueprint
+ AND b.distribution = c.distribution AND b.n = c.n AND b.hint = c.hint
+ AND b.threads = c.threads AND b.allocator = c.allocator
+JOIN two tb ON tb.run_id = b.run_id AND tb.k = 2;
+
+-- Maps ranked per workload (phase, blueprint, distribution, n, hint, threads) in the
+-- latest run, fastest first.
+DROP VIEW IF EXISTS map_ranking;
+CREATE VIEW map_ranking AS
+SELECT phase, blueprint, distribution, n, hint, threads,
+       rank() OVER (PARTITION BY phase, blueprint, distribution, n, hint, threads
+                    ORDER BY median_ns_per_op) AS rank,
+       impl, median_ns_per_op
+FROM latest_medians;
+
 -- Instructions per operation of each measured phase (callgrind), complete runs.
 DROP VIEW IF EXISTS icount_per_op;
 CREATE VIEW icount_per_op AS
@@ -277,3 +311,13 @@ SELECT b.metric, b.impl, b.n, b.run_id, b.run_seq, b.finished_at, b.value,
        t.threshold
 FROM based b JOIN trend_band t USING (metric)
 ORDER BY b.metric, b.impl, b.n, b.run_seq;
+
+-- Single-insert latency percentiles while growing from empty (plots/insert_latency.gp),
+-- u64->u64, no hint; floored at 1 ns for the log axis.
+DROP VIEW IF EXISTS plot_insert_latency;
+CREATE VIEW plot_insert_latency AS
+SELECT run_id, impl, n, max(p50_ns, 1) AS p50_ns, max(p90_ns, 1) AS p90_ns,
+       max(p99_ns, 1) AS p99_ns, max(p999_ns, 1) AS p999_ns, max(max_ns, 1) AS max_ns,
+       grow_events
+FROM insert_latency
+WHERE blueprint = 'u64->u64' AND hint = 0 AND allocator = 'glibc';

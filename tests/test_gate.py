@@ -158,3 +158,23 @@ def test_mann_whitney_flags_a_real_slowdown_and_not_noise(tmp_path):
     warned = [d for d in decisions(db) if d[1] == "median_ns_per_op"]
     assert ("chained/insert/u64->u64/uniform/n:4000/hint:0/threads:1/glibc",
             "median_ns_per_op", "warn") in warned
+
+
+def test_ci_recipe_makes_a_baseline_then_gates_against_it(tmp_path):
+    env = dict(os.environ, MB_CI_SELECTION="--impl oa_linear,swiss --phase insert,lookup_hit --n 3000")
+    env.pop("MB_PLANT", None)
+    base, art = tmp_path / "baseline.db", tmp_path / "artifacts"
+    first = subprocess.run(["sh", "ci/gate.sh", str(base), str(art)], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=900)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "becomes the baseline" in first.stdout and base.exists()
+    second = subprocess.run(["sh", "ci/gate.sh", str(base), str(art)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "PASS" in second.stdout
+    for f in ["report.html", "ci.db", "plots/ns_per_op.png"]:
+        assert (art / f).exists(), f
+    with sqlite3.connect(art / "ci.db") as c:
+        assert c.execute("SELECT count(*) FROM icount").fetchone()[0] == 2 * 3   # 2 maps x 3 cases
+    bad = subprocess.run(["sh", "ci/gate.sh"], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2 and "usage: ci/gate.sh" in bad.stderr

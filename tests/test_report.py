@@ -187,7 +187,7 @@ def check_images(out, expected):
 
 def test_plot_scripts_cover_every_question():
     assert set(PLOTS) >= {"ns_per_op", "memory_by_phase", "bytes_per_entry", "retained",
-                          "thread_scaling", "trends"}
+                          "thread_scaling", "trends", "insert_latency"}
     for name in PLOTS:                # each reads a named view and filters on the run
         text = (ROOT / "plots" / f"{name}.gp").read_text()
         assert re.search(r"FROM plot_\w+ WHERE", text), name
@@ -212,7 +212,8 @@ def test_plot_run_flag_draws_an_older_run(dbs, tmp_path):
     # the real run: memory of oa_linear only, no timings, no threads
     check_images(out, {"ns_per_op": [], "memory_by_phase": ["oa_linear"],
                        "bytes_per_entry": ["oa_linear"], "retained": ["oa_linear"],
-                       "thread_scaling": [], "trends": ["oa_linear"]})
+                       "thread_scaling": [], "trends": ["oa_linear"],
+                       "insert_latency": ["oa_linear"]})
     assert "no thread-safe map measured" in svg_text(out / "thread_scaling.svg")
     assert "no timed phases" in svg_text(out / "ns_per_op.svg")
     assert f"run {runs['real']}," in svg_text(out / "memory_by_phase.svg")
@@ -359,9 +360,9 @@ def test_report_shows_claims_environment_and_tables(dbs, report):
     for (claim,) in query(fixture, "SELECT claim FROM claim_verdicts"):
         assert html.escape(claim) in text
     assert f"mapbench report — run {runs['B']}" in text
-    for table in ("table-speed", "table-memory", "table-threads", "table-hint"):
+    for table in ("table-speed", "table-memory", "table-threads", "table-hint", "table-latency",
+                  "table-churn", "table-calibration"):
         assert f'id="{table}"' in text
-    assert "not measured yet" in text        # the latency plot that has no data yet
 
 
 def test_each_finding_is_what_its_query_returns(dbs, report):
