@@ -122,7 +122,7 @@ def test_bad_sql_gets_sqlite_message_and_exit_1(quick_db):
 def test_readme_queries_work_as_printed(quick_db):
     readme = (ROOT / "README.md").read_text()
     queries = re.findall(r"```sql\n(.*?)```", readme, re.S)
-    assert len(queries) >= 3
+    assert len(queries) >= 8
     for q in queries:
         p = mb("query", q, "--db", quick_db)
         assert p.returncode == 0, f"README query failed: {q}\n{p.stderr}"
