@@ -25,7 +25,8 @@ static const char *const migrations[MB_SCHEMA_VERSION] = {
     /* 1 -> 2: calibration with the run, pointer-value object bytes */
     "ALTER TABLE run ADD COLUMN rss_floor_bytes INTEGER;"
     "ALTER TABLE run ADD COLUMN calib_64mib_rss_bytes INTEGER;"
-    "ALTER TABLE mem_phase ADD COLUMN object_bytes INTEGER;",
+    "ALTER TABLE mem_phase ADD COLUMN object_bytes INTEGER;"
+    "ALTER TABLE mem_phase ADD COLUMN peak_rss_bytes INTEGER;",
 };
 
 int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)

@@ -169,7 +169,7 @@ static void gm_sample(const gm_api *g, int index, const char *phase, long long e
     gm_put_num(sm.anon_bytes);
     gm_put_num(ru.ru_minflt);
     gm_put_num((long long)phase_ns);
-    fputs("\tNA\tNA\tNA\tNA\n", stdout); /* capacity, tombstones, overflow, object_bytes */
+    fputs("\tNA\tNA\tNA\tNA\tNA\n", stdout); /* capacity, tombstones, overflow, objects, peak */
     printf("G\t%d\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n", index,
            (unsigned long long)ms.heap_alloc, (unsigned long long)ms.heap_inuse,
            (unsigned long long)ms.heap_idle, (unsigned long long)ms.heap_released,
@@ -329,7 +329,7 @@ int mb_cmd_go_mem_case(int argc, char **argv)
            "debug.FreeOSMemory(); destroy = drop the map, no GC yet\n");
     printf("#\tphase_index\tphase\tentries\tmap_live_bytes\tmap_peak_bytes\talloc_in_use_bytes"
            "\talloc_held_bytes\trss_bytes\tanon_bytes\tminor_faults\tphase_ns\tcapacity"
-           "\ttombstones\toverflow\tobject_bytes\n");
+           "\ttombstones\toverflow\tobject_bytes\tpeak_rss_bytes\n");
     printf("#G\tphase_index\theap_alloc_bytes\theap_inuse_bytes\theap_idle_bytes"
            "\theap_released_bytes\theap_sys_bytes\tnum_gc\tsys_bytes\n");
     if (gm_check_keys(&g, &s, err, sizeof err))

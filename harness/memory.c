@@ -25,6 +25,8 @@
  *   M phase_index phase entries map_live_bytes map_peak_bytes alloc_in_use_bytes
  *     alloc_held_bytes rss_bytes anon_bytes minor_faults phase_ns capacity tombstones overflow
  *     object_bytes (pointer-value blueprints: the live objects' bytes)
+ *     peak_rss_bytes (the RSS high-water mark within the phase: VmHWM, reset
+ *     through /proc/self/clear_refs before each phase)
  * tab-separated, "NA" for not measured.
  */
 #include <malloc.h>
@@ -55,6 +57,34 @@ mb_smaps mb_read_smaps(void)
     fclose(f);
     return s;
 }
+
+/* Resets the kernel's RSS high-water mark (VmHWM) to the current RSS, so the
+ * next mem_peak_rss() is the peak within the phase.  Returns 0 on success. */
+static int mem_reset_peak(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return -1;
+    int ok = fputs("5", f) >= 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Returns VmHWM from /proc/self/status in bytes, or -1. */
+static long long mem_peak_rss(void)
+{
+    char line[256];
+    long long kb = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
+static int peak_ok; /* clear_refs worked before this phase */
 
 static void put_num(long long v)
 {
@@ -98,6 +128,7 @@ static void sample(int index, const char *phase, const mb_map_ops *ops, void *m,
     put_stat(st.tombstones);
     put_stat(st.overflow);
     put_num(s->objects ? obj_ctr->live_bytes : -1);
+    put_num(peak_ok ? mem_peak_rss() : -1);
     putchar('\n');
     fflush(stdout);
 }
@@ -204,8 +235,9 @@ int mb_cmd_mem_case(int argc, char **argv)
 
     printf("#\tphase_index\tphase\tentries\tmap_live_bytes\tmap_peak_bytes\talloc_in_use_bytes"
            "\talloc_held_bytes\trss_bytes\tanon_bytes\tminor_faults\tphase_ns\tcapacity"
-           "\ttombstones\toverflow\tobject_bytes\n");
+           "\ttombstones\toverflow\tobject_bytes\tpeak_rss_bytes\n");
     mb_allocator_trim();
+    peak_ok = mem_reset_peak() == 0;
     uint64_t t0 = mb_now_ns();
     void *m = ops->create(&a, &cfg);
     if (!m) {
@@ -236,6 +268,7 @@ int mb_cmd_mem_case(int argc, char **argv)
         if (script[k].to == 4)
             hi = 2 * n, lo = n;
         size_t expect = script[k].count_after == 2 ? n : script[k].count_after == 1 ? n - half : 0;
+        peak_ok = mem_reset_peak() == 0;
         t0 = mb_now_ns();
         if (script[k].phase == MB_PHASE_COUNT_) {
             mb_allocator_trim();
@@ -257,6 +290,7 @@ int mb_cmd_mem_case(int argc, char **argv)
         }
         sample(idx++, script[k].name, ops, m, &ctr, &s, &obj_ctr, dt);
     }
+    peak_ok = mem_reset_peak() == 0;
     t0 = mb_now_ns();
     ops->destroy(m);
     if (s.objects)
@@ -266,6 +300,7 @@ int mb_cmd_mem_case(int argc, char **argv)
         err = "destroy left live bytes";
         printf("E\t%s\tdestroy: %lld bytes still live\n", ops->name, (long long)ctr.live_bytes);
     }
+    peak_ok = mem_reset_peak() == 0;
     t0 = mb_now_ns();
     mb_allocator_trim();
     sample(idx++, "trim_after_destroy", ops, NULL, &ctr, &s, &obj_ctr, mb_now_ns() - t0);

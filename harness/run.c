@@ -35,7 +35,7 @@ typedef struct sample_rec {
     double ns_per_op;
 } sample_rec;
 
-#define MEM_COLS 15 /* columns after the "M" tag */
+#define MEM_COLS 16 /* columns after the "M" tag */
 
 typedef struct mem_rec {
     const char *impl, *family, *traits;
@@ -329,7 +329,7 @@ static void on_mem_line(void *ud, char *line)
     for (char *save = NULL, *t = strtok_r(line + 2, "\t", &save); t && k < MEM_COLS;
          t = strtok_r(NULL, "\t", &save))
         m->cols[m->n_phases][k++] = strdup(t);
-    if (k == MEM_COLS || k == MEM_COLS - 1) /* object_bytes is optional (go-mem-case) */
+    if (k == MEM_COLS)
         m->n_phases++;
     else
         m->failed = 1;
@@ -407,8 +407,8 @@ static int store_run(sqlite3 *db, const run_state *rs, const mb_env *env, const 
                 " allocator) VALUES (?,?,?,?,?,?,?,?)");
     PREP(mp_st, "INSERT INTO mem_phase (mem_case_id, phase_index, phase, entries, map_live_bytes,"
                 " map_peak_bytes, alloc_in_use_bytes, alloc_held_bytes, rss_bytes, anon_bytes,"
-                " minor_faults, phase_ns, capacity, tombstones, overflow, object_bytes)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                " minor_faults, phase_ns, capacity, tombstones, overflow, object_bytes,"
+                " peak_rss_bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 #undef PREP
     int i = 1;
     sqlite3_bind_text(run_st, i++, uuid, -1, SQLITE_TRANSIENT);

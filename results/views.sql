@@ -38,7 +38,7 @@ CREATE VIEW memory_by_phase AS
 SELECT c.run_id, c.mem_case_id, c.impl, c.family, c.blueprint, c.distribution, c.n,
        c.allocator, p.phase_index, p.phase, p.entries, p.map_live_bytes, p.map_peak_bytes,
        p.alloc_in_use_bytes, p.alloc_held_bytes, p.rss_bytes, p.anon_bytes, p.minor_faults,
-       p.phase_ns, p.capacity, p.tombstones, p.overflow, p.object_bytes,
+       p.phase_ns, p.capacity, p.tombstones, p.overflow, p.object_bytes, p.peak_rss_bytes,
        CASE WHEN p.entries > 0 THEN 1.0 * p.map_live_bytes / p.entries END AS map_bytes_per_entry
 FROM mem_phase p
 JOIN mem_case c USING (mem_case_id)

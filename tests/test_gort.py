@@ -27,7 +27,7 @@ PHASES = ["start", "insert", "delete_half", "delete_all", "trim", "reinsert", "c
           "trim_after_clear", "destroy", "trim_after_destroy"]
 M_COLS = ["phase_index", "phase", "entries", "map_live_bytes", "map_peak_bytes",
           "alloc_in_use_bytes", "alloc_held_bytes", "rss_bytes", "anon_bytes", "minor_faults",
-          "phase_ns", "capacity", "tombstones", "overflow", "object_bytes"]
+          "phase_ns", "capacity", "tombstones", "overflow", "object_bytes", "peak_rss_bytes"]
 G_COLS = ["phase_index", "heap_alloc", "heap_inuse", "heap_idle", "heap_released", "heap_sys",
           "num_gc", "sys"]
 N = 100_000
@@ -100,7 +100,8 @@ def test_numbers_are_sane(case):
     entries = [m[p]["entries"] for p in PHASES]
     assert entries == [0, N, N - N // 2, 0, 0, N, 0, 0, 0, 0]
     for p, row in m.items():
-        assert row["capacity"] is row["tombstones"] is row["overflow"] is row["object_bytes"] is None, p
+        assert row["capacity"] is row["tombstones"] is row["overflow"] is None, p
+        assert row["object_bytes"] is row["peak_rss_bytes"] is None, p
         assert row["rss_bytes"] > 0 and row["anon_bytes"] > 0, p
         assert row["phase_ns"] >= 0 and row["minor_faults"] > 0, p
         assert row["alloc_in_use_bytes"] == row["map_live_bytes"], p

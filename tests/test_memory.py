@@ -139,3 +139,14 @@ def test_a_newer_database_is_refused_untouched(tmp_path):
     p = mb("query", "SELECT 1", "--db", db)
     assert p.returncode == 1 and "newer than this mapbench" in p.stderr
     assert db.read_bytes() == before
+
+
+def test_the_peak_within_a_phase_is_seen():
+    """oa_linear holds the old and the new table at once while it grows: the RSS
+    high-water mark inside the insert phase is well above the RSS after it."""
+    rows = mem_lines(mb("mem-case", "--impl", "oa_linear", "--n", 1000000).stdout)
+    ins = rows["insert"]
+    assert ins["peak_rss_bytes"] >= ins["rss_bytes"]
+    assert ins["peak_rss_bytes"] - ins["rss_bytes"] > 10 * MIB
+    # a phase that allocates nothing has its peak at its RSS
+    assert rows["delete_half"]["peak_rss_bytes"] - rows["delete_half"]["rss_bytes"] < MIB
