@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../impls/counting_alloc.h"
 #include "cli.h"
@@ -165,9 +166,13 @@ static void tsv_report(void *ud, const mbb_result *r)
                (long long)r->iterations, r->ns_per_op);
     }
     fflush(stdout);
-    if (tc && ++tc->done_reps == tc->total_reps && !tc->quiet)
-        fprintf(stderr, "  [%zu/%zu] %-52s %10.1f ns/op\n", tc->index + 1, tc->count, name,
-                r->error ? NAN : r->ns_per_op);
+    if (tc && ++tc->done_reps == tc->total_reps && !tc->quiet) {
+        /* on a terminal one line that updates in place; otherwise a line per case */
+        int tty = isatty(STDERR_FILENO);
+        fprintf(stderr, "%s  [%zu/%zu] %-52s %10.1f ns/op%s", tty ? "\r\033[K" : "",
+                tc->index + 1, tc->count, name, r->error ? NAN : r->ns_per_op,
+                tty && tc->index + 1 < tc->count ? "" : "\n");
+    }
 }
 
 int mb_cmd_time(int argc, char **argv)
