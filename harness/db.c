@@ -15,7 +15,7 @@ extern const char mb_schema_sql[];
 extern const char mb_views_sql[];
 extern const char mb_claims_sql[]; /* reads the views: installed after them */
 
-#define MB_SCHEMA_VERSION 2
+#define MB_SCHEMA_VERSION 3
 
 /* migrations[v] upgrades a version-v database to v+1.  Tables that are new in
  * a version come from schema.sql itself (CREATE TABLE IF NOT EXISTS), which
@@ -25,7 +25,8 @@ static const char *const migrations[MB_SCHEMA_VERSION] = {
     /* 1 -> 2: calibration with the run, pointer-value object bytes */
     "ALTER TABLE run ADD COLUMN rss_floor_bytes INTEGER;"
     "ALTER TABLE run ADD COLUMN calib_64mib_rss_bytes INTEGER;"
-    "ALTER TABLE mem_phase ADD COLUMN object_bytes INTEGER;"
+    "ALTER TABLE mem_phase ADD COLUMN object_bytes INTEGER;",
+    /* 2 -> 3: the RSS high-water mark within each memory phase */
     "ALTER TABLE mem_phase ADD COLUMN peak_rss_bytes INTEGER;",
 };
 

@@ -83,7 +83,7 @@ CREATE TABLE IF NOT EXISTS mem_phase (         -- a sample taken after each phas
     tombstones         INTEGER,
     overflow           INTEGER,
     object_bytes       INTEGER,                -- v2: pointer-value blueprints: live bytes of the pointed-to objects
-    peak_rss_bytes     INTEGER,                -- v2: RSS high-water mark within the phase (VmHWM after clear_refs)
+    peak_rss_bytes     INTEGER,                -- v3: RSS high-water mark within the phase (VmHWM after clear_refs)
     PRIMARY KEY (mem_case_id, phase_index)
 ) STRICT;
 
