@@ -379,17 +379,25 @@ size_t mb_cases_build(const mb_selection *sel, mb_case **out)
             /* the first blueprint and distribution get the full size sweep;
              * the others the side sizes, when the suite has them */
             int side = (b > 0 || d > 0) && sel->n_side_sizes > 0;
+            if (side && b > 0 && d > 0)
+                continue; /* side runs vary one thing at a time: blueprint or key order */
             const size_t *sizes = side ? sel->side_sizes : sel->sizes;
             size_t n_sizes = side ? sel->n_side_sizes : sel->n_sizes;
             for (size_t s = 0; s < n_sizes; s++)
                 for (size_t ph = 0; ph < sel->n_phases; ph++) {
                     mb_phase phase = sel->phases[ph];
-                    if (sel->big_n && sizes[s] > sel->big_n && phase != MB_PHASE_INSERT &&
-                        phase != MB_PHASE_LOOKUP_HIT)
+                    int big = sel->big_n && sizes[s] > sel->big_n;
+                    if (big && phase != MB_PHASE_INSERT && phase != MB_PHASE_LOOKUP_HIT)
                         continue; /* beyond big_n only insert and lookup_hit are timed */
+                    if (side && phase > MB_PHASE_MIXED_RW)
+                        continue; /* side runs: the classic phases and threads */
                     int hinted = phase == MB_PHASE_INSERT || phase == MB_PHASE_REINSERT;
+                    /* big and side runs: no hint and the right hint only */
+                    size_t n_hints = (big || side) && sel->n_hints > 2 ? 2 : sel->n_hints;
+                    if (big)
+                        n_hints = 1;
                     size_t variants = phase == MB_PHASE_MIXED_RW ? sel->n_threads
-                                      : hinted ? sel->n_hints : 1;
+                                      : hinted ? n_hints : 1;
                     for (size_t v = 0; v < variants; v++)
                         for (size_t i = 0; i < sel->n_impls; i++) {
                             const mb_map_ops *ops = sel->impls[i];

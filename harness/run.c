@@ -579,6 +579,8 @@ static size_t mem_plan(const mb_selection *sel, mem_spec **out)
     for (size_t b = 0; b < sel->n_blueprints; b++)
         for (size_t d = 0; d < sel->n_dists; d++) {
             int side = (b > 0 || d > 0) && sel->n_side_sizes > 0;
+            if (side && b > 0 && d > 0)
+                continue; /* as the timed cases: one thing varied at a time */
             const size_t *sizes = side ? sel->side_sizes : sel->sizes;
             size_t n_sizes = side ? sel->n_side_sizes : sel->n_sizes;
             size_t n_alloc = side ? 1 : sel->n_allocators;
