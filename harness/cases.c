@@ -275,66 +275,6 @@ int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const ch
     return 1;
 }
 
-static size_t put(char **out, size_t k, size_t max, char **bufp, char *end, const char *s)
-{
-    size_t len = strlen(s) + 1;
-    if (k >= max || *bufp + len > end)
-        return k;
-    memcpy(*bufp, s, len);
-    out[k] = *bufp;
-    *bufp += len;
-    return k + 1;
-}
-
-size_t mb_selection_argv(const mb_selection *sel, char **out, size_t max, char *buf, size_t buflen)
-{
-    char *p = buf, *end = buf + buflen, tmp[2048];
-    size_t k = 0, len;
-
-#define JOIN(count, expr)                                                  \
-    do {                                                                   \
-        len = 0;                                                           \
-        tmp[0] = 0;                                                        \
-        for (size_t j = 0; j < (count); j++)                               \
-            len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%s",   \
-                                    j ? "," : "", (expr));                 \
-    } while (0)
-
-    k = put(out, k, max, &p, end, "--impl");
-    JOIN(sel->n_impls, sel->impls[j]->name);
-    k = put(out, k, max, &p, end, tmp);
-    k = put(out, k, max, &p, end, "--phase");
-    JOIN(sel->n_phases, mb_phase_name(sel->phases[j]));
-    k = put(out, k, max, &p, end, tmp);
-    k = put(out, k, max, &p, end, "--blueprint");
-    JOIN(sel->n_blueprints, sel->blueprints[j]->name);
-    k = put(out, k, max, &p, end, tmp);
-    k = put(out, k, max, &p, end, "--dist");
-    JOIN(sel->n_dists, mb_dist_name(sel->dists[j]));
-    k = put(out, k, max, &p, end, tmp);
-    k = put(out, k, max, &p, end, "--n");
-    len = 0;
-    for (size_t j = 0; j < sel->n_sizes; j++)
-        len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%zu", j ? "," : "", sel->sizes[j]);
-    k = put(out, k, max, &p, end, tmp);
-    k = put(out, k, max, &p, end, "--threads");
-    len = 0;
-    for (size_t j = 0; j < sel->n_threads; j++)
-        len += (size_t)snprintf(tmp + len, sizeof tmp - len, "%s%u", j ? "," : "", sel->threads[j]);
-    k = put(out, k, max, &p, end, tmp);
-    snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)sel->seed);
-    k = put(out, k, max, &p, end, "--seed");
-    k = put(out, k, max, &p, end, tmp);
-    snprintf(tmp, sizeof tmp, "%u", sel->reps);
-    k = put(out, k, max, &p, end, "--reps");
-    k = put(out, k, max, &p, end, tmp);
-    k = put(out, k, max, &p, end, "--hints");
-    JOIN(sel->n_hints, mb_hint_name(sel->hints[j]));
-    k = put(out, k, max, &p, end, tmp);
-#undef JOIN
-    return k;
-}
-
 int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint, uint64_t seed,
                    mb_map_config *cfg)
 {

@@ -110,8 +110,6 @@ int mb_selection_suite(mb_selection *sel, const char *suite);
  * consumed the flag, 0 when argv[*i] is not a selection flag.  Bad values are
  * usage errors (exit 2). */
 int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const char *cmd);
-/* Writes the selection as command-line flags a child can parse back. */
-size_t mb_selection_argv(const mb_selection *sel, char **out, size_t max, char *buf, size_t buflen);
 /* Expands the selection into timed cases (unsupported configs are left out).
  * Returns the number of cases; *out is malloc'd. */
 size_t mb_cases_build(const mb_selection *sel, mb_case **out);

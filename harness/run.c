@@ -609,6 +609,8 @@ int mb_cmd_run(int argc, char **argv)
     run_state rs;
     const char *db_path = MB_DEFAULT_DB;
     int do_time = 1, do_mem = 1, do_icount = 0, do_latency = 1, do_churn = 1;
+    char *sel_args[64];
+    int n_sel_args = 0;
     char err[MB_ERR_LEN], started[40], eta[32];
 
     memset(&rs, 0, sizeof rs);
@@ -655,8 +657,15 @@ int mb_cmd_run(int argc, char **argv)
                                    " got '%s'", t);
             }
         }
-        else if (!mb_selection_flag(&rs.sel, argc, argv, &i, "run"))
-            mb_usage_error("run", "unknown argument '%s'", argv[i]);
+        else {
+            /* selection flags are kept verbatim for the timing children, so
+             * they rebuild exactly this case list from the same suite */
+            int first = i;
+            if (!mb_selection_flag(&rs.sel, argc, argv, &i, "run"))
+                mb_usage_error("run", "unknown argument '%s'", argv[i]);
+            for (int j = first; j <= i && n_sel_args < 62; j++)
+                sel_args[n_sel_args++] = argv[j];
+        }
     }
     rs.n_cases = mb_cases_build(&rs.sel, &rs.cases);
     if (rs.n_cases == 0)
@@ -683,7 +692,7 @@ int mb_cmd_run(int argc, char **argv)
             "seed %llu%s\n", rs.sel.suite, rs.n_cases, rs.sel.processes, rs.sel.reps,
             (unsigned long long)rs.sel.seed, env.git_dirty > 0 ? ", uncommitted changes" : "");
 
-    char argbuf[8192], *args[48];
+    char argbuf[8192], *args[72];
     if (do_time) {
         for (unsigned p = 0; p < rs.sel.processes; p++) {
             size_t k = 0;
@@ -692,7 +701,10 @@ int mb_cmd_run(int argc, char **argv)
             args[k++] = "--emit-tsv";
             if (p > 0)
                 args[k++] = "--quiet";
-            k += mb_selection_argv(&rs.sel, args + k, 40, argbuf, sizeof argbuf);
+            args[k++] = "--suite";
+            args[k++] = (char *)rs.sel.suite;
+            for (int j = 0; j < n_sel_args; j++)
+                args[k++] = sel_args[j];
             args[k] = NULL;
             double elapsed = (double)(mb_now_ns() - t_start) * 1e-9;
             if (p > 0)
@@ -703,6 +715,19 @@ int mb_cmd_run(int argc, char **argv)
             int st = mb_run_child("/proc/self/exe", args, on_time_line, &tc);
             if (st != 0 && rs.failures == 0) {
                 fprintf(stderr, "mapbench: timing process %u exited with status %d\n", p + 1, st);
+                rs.failures++;
+            }
+        }
+    }
+    if (do_time && rs.failures == 0) {
+        /* every case the parent expects must have come back from every process */
+        for (size_t c = 0; c < rs.n_cases; c++) {
+            size_t got = 0;
+            for (size_t k = 0; k < rs.n_samples; k++)
+                got += rs.samples[k].case_index == c;
+            if (got != (size_t)rs.sel.processes * rs.sel.reps) {
+                fprintf(stderr, "mapbench: case %s: %zu samples, expected %u\n",
+                        rs.cases[c].name, got, rs.sel.processes * rs.sel.reps);
                 rs.failures++;
             }
         }
