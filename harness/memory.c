@@ -84,8 +84,6 @@ static long long mem_peak_rss(void)
     return kb < 0 ? -1 : kb * 1024;
 }
 
-static int peak_ok; /* clear_refs worked before this phase */
-
 static void put_num(long long v)
 {
     if (v < 0)
@@ -99,9 +97,10 @@ static void put_stat(size_t v)
     put_num(v == MB_NA ? -1 : (long long)v);
 }
 
+/* peak_ok: the high-water mark was reset before this phase (clear_refs worked). */
 static void sample(int index, const char *phase, const mb_map_ops *ops, void *m,
                    const mb_counter *ctr, const mb_stream *s, const mb_counter *obj_ctr,
-                   uint64_t phase_ns)
+                   uint64_t phase_ns, int peak_ok)
 {
     long long in_use, held;
     struct rusage ru;
@@ -237,14 +236,14 @@ int mb_cmd_mem_case(int argc, char **argv)
            "\talloc_held_bytes\trss_bytes\tanon_bytes\tminor_faults\tphase_ns\tcapacity"
            "\ttombstones\toverflow\tobject_bytes\tpeak_rss_bytes\n");
     mb_allocator_trim();
-    peak_ok = mem_reset_peak() == 0;
+    int peak_ok = mem_reset_peak() == 0;
     uint64_t t0 = mb_now_ns();
     void *m = ops->create(&a, &cfg);
     if (!m) {
         fprintf(stderr, "mapbench: %s: create failed\n", ops->name);
         return 1;
     }
-    sample(idx++, "start", ops, m, &ctr, &s, &obj_ctr, mb_now_ns() - t0);
+    sample(idx++, "start", ops, m, &ctr, &s, &obj_ctr, mb_now_ns() - t0, peak_ok);
 
     static const struct {
         const char *name;
@@ -288,14 +287,14 @@ int mb_cmd_mem_case(int argc, char **argv)
                     err);
             break;
         }
-        sample(idx++, script[k].name, ops, m, &ctr, &s, &obj_ctr, dt);
+        sample(idx++, script[k].name, ops, m, &ctr, &s, &obj_ctr, dt, peak_ok);
     }
     peak_ok = mem_reset_peak() == 0;
     t0 = mb_now_ns();
     ops->destroy(m);
     if (s.objects)
         mb_objects_free_all(s.objects); /* the objects die with the map */
-    sample(idx++, "destroy", ops, NULL, &ctr, &s, &obj_ctr, mb_now_ns() - t0);
+    sample(idx++, "destroy", ops, NULL, &ctr, &s, &obj_ctr, mb_now_ns() - t0, peak_ok);
     if (!err && ctr.live_bytes != 0) {
         err = "destroy left live bytes";
         printf("E\t%s\tdestroy: %lld bytes still live\n", ops->name, (long long)ctr.live_bytes);
@@ -303,7 +302,8 @@ int mb_cmd_mem_case(int argc, char **argv)
     peak_ok = mem_reset_peak() == 0;
     t0 = mb_now_ns();
     mb_allocator_trim();
-    sample(idx++, "trim_after_destroy", ops, NULL, &ctr, &s, &obj_ctr, mb_now_ns() - t0);
+    sample(idx++, "trim_after_destroy", ops, NULL, &ctr, &s, &obj_ctr, mb_now_ns() - t0,
+           peak_ok);
     mb_stream_done(&s);
     return err ? 1 : 0;
 }
