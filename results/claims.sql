@@ -20,11 +20,16 @@ DROP VIEW IF EXISTS claim_verdicts;
 DROP VIEW IF EXISTS claim_verdicts_by_run;
 CREATE VIEW claim_verdicts_by_run AS
 WITH
--- (a) A Go-style map never shrinks after delete: gomap's own bytes after delete_half and
---     after delete_all equal (or exceed) its bytes after insert, in every memory case.
+-- (a) A Go-style map never shrinks after delete: gomap's table (capacity = 8 * 2^B)
+--     after delete_half and after delete_all is at least its size after insert, in every
+--     memory case.  Bytes are the evidence, not the test: when the inserts end in the
+--     middle of a grow, the deletes' evacuation work finishes it and frees the OLD bucket
+--     array (as Go does), so bytes can drop while the table itself never shrinks.
 go_cases AS (
     SELECT ins.run_id, ins.n, ins.map_live_bytes AS insert_bytes,
-           half.map_live_bytes AS half_bytes, del.map_live_bytes AS delete_all_bytes
+           half.map_live_bytes AS half_bytes, del.map_live_bytes AS delete_all_bytes,
+           ins.capacity AS insert_capacity, half.capacity AS half_capacity,
+           del.capacity AS delete_all_capacity
     FROM memory_by_phase ins
     JOIN memory_by_phase half ON half.mem_case_id = ins.mem_case_id AND half.phase = 'delete_half'
     JOIN memory_by_phase del ON del.mem_case_id = ins.mem_case_id AND del.phase = 'delete_all'
@@ -33,13 +38,19 @@ go_cases AS (
 claim_go AS (
     SELECT r.run_id,
            CASE WHEN count(g.n) = 0 THEN 'not measured'
-                WHEN sum(g.half_bytes < g.insert_bytes OR g.delete_all_bytes < g.insert_bytes) = 0
+                WHEN sum(g.half_capacity < g.insert_capacity
+                         OR g.delete_all_capacity < g.insert_capacity) = 0
                     THEN 'holds'
                 ELSE 'does not hold' END AS verdict,
            CASE WHEN count(g.n) = 0 THEN 'no gomap memory samples in this run'
-                ELSE printf('%d of %d gomap memory cases kept all their bytes through delete_half ' ||
-                            'and delete_all; ', count(g.n) - sum(g.half_bytes < g.insert_bytes
-                            OR g.delete_all_bytes < g.insert_bytes), count(g.n))
+                ELSE printf('%d of %d gomap memory cases kept their table size through ' ||
+                            'delete_half and delete_all (%d of them also every byte; the others ' ||
+                            'freed the old array of a grow in progress); ',
+                            count(g.n) - sum(g.half_capacity < g.insert_capacity
+                                             OR g.delete_all_capacity < g.insert_capacity),
+                            count(g.n),
+                            count(g.n) - sum(g.half_bytes < g.insert_bytes
+                                             OR g.delete_all_bytes < g.insert_bytes))
                      || (SELECT printf('at n=%d: %.2f MiB after insert, %.2f MiB after deleting ' ||
                                        'every key (%.0f%%)', b.n, b.insert_bytes / 1048576.0,
                                        b.delete_all_bytes / 1048576.0,
