@@ -275,6 +275,35 @@ int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const ch
     return 1;
 }
 
+void mb_case_args_init(mb_case_args *a)
+{
+    *a = (mb_case_args){ NULL, &mb_blueprints[0], MB_DIST_UNIFORM, 0, 0x6d61706265ULL };
+}
+
+int mb_case_arg(mb_case_args *a, int argc, char **argv, int *i, const char *cmd)
+{
+    const char *v;
+    if ((v = mb_flag_value(argc, argv, i, "--impl", cmd))) {
+        if (!(a->ops = mb_registry_find(v)))
+            mb_usage_error(cmd, "no map named '%s' (mapbench list shows them)", v);
+    } else if ((v = mb_flag_value(argc, argv, i, "--n", cmd))) {
+        a->n = mb_parse_count(v, "--n", cmd);
+    } else if ((v = mb_flag_value(argc, argv, i, "--blueprint", cmd))) {
+        if (!(a->bp = mb_blueprint_find(v)))
+            mb_usage_error(cmd, "no blueprint named '%s'", v);
+    } else if ((v = mb_flag_value(argc, argv, i, "--dist", cmd))) {
+        int d = mb_dist_parse(v);
+        if (d < 0)
+            mb_usage_error(cmd, "no key distribution named '%s'", v);
+        a->dist = (mb_dist)d;
+    } else if ((v = mb_flag_value(argc, argv, i, "--seed", cmd))) {
+        a->seed = mb_parse_count(v, "--seed", cmd);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint, uint64_t seed,
                    mb_map_config *cfg)
 {

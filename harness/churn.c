@@ -105,11 +105,9 @@ static int ch_fail(const mb_map_ops *ops, size_t n, const char *what, const char
 int mb_cmd_churn_case(int argc, char **argv)
 {
     const char *cmd = "churn-case";
-    const mb_map_ops *ops = NULL;
-    const mb_blueprint *bp = &mb_blueprints[0];
-    mb_dist dist = MB_DIST_UNIFORM;
-    size_t n = 0, rounds = 10;
-    uint64_t seed = 0x6d61706265ULL;
+    mb_case_args args;
+    size_t rounds = 10;
+    mb_case_args_init(&args);
 
     for (int i = 2; i < argc; i++) {
         const char *v;
@@ -117,32 +115,21 @@ int mb_cmd_churn_case(int argc, char **argv)
             mb_print_usage(stdout, cmd);
             return 0;
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--impl", cmd))) {
-            if (!(ops = mb_registry_find(v)))
-                mb_usage_error(cmd, "no map named '%s' (mapbench list shows them)", v);
-        } else if ((v = mb_flag_value(argc, argv, &i, "--n", cmd))) {
-            n = mb_parse_count(v, "--n", cmd);
-        } else if ((v = mb_flag_value(argc, argv, &i, "--rounds", cmd))) {
+        if ((v = mb_flag_value(argc, argv, &i, "--rounds", cmd))) {
             rounds = mb_parse_count(v, "--rounds", cmd);
-        } else if ((v = mb_flag_value(argc, argv, &i, "--blueprint", cmd))) {
-            if (!(bp = mb_blueprint_find(v)))
-                mb_usage_error(cmd, "no blueprint named '%s'", v);
-            if (bp->object_bytes)
-                mb_usage_error("churn-case", "pointer-value blueprints are measured by mem-case and time"
-                               " only");
-        } else if ((v = mb_flag_value(argc, argv, &i, "--dist", cmd))) {
-            int d = mb_dist_parse(v);
-            if (d < 0)
-                mb_usage_error(cmd, "no key distribution named '%s'", v);
-            dist = (mb_dist)d;
-        } else if ((v = mb_flag_value(argc, argv, &i, "--seed", cmd))) {
-            seed = mb_parse_count(v, "--seed", cmd);
-        } else {
+        } else if (!mb_case_arg(&args, argc, argv, &i, cmd)) {
             mb_usage_error(cmd, "unknown argument '%s'", argv[i]);
         }
     }
-    if (!ops || n < 1)
+    if (!args.ops || args.n < 1)
         mb_usage_error(cmd, "needs --impl NAME and --n N (N >= 1)");
+    if (args.bp->object_bytes)
+        mb_usage_error(cmd, "pointer-value blueprints are measured by mem-case and time only");
+    const mb_map_ops *ops = args.ops;
+    const mb_blueprint *bp = args.bp;
+    mb_dist dist = args.dist;
+    size_t n = args.n;
+    uint64_t seed = args.seed;
     if (rounds < 1)
         mb_usage_error(cmd, "--rounds must be at least 1");
     if (rounds > ((size_t)1 << 40) / n)

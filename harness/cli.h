@@ -113,6 +113,20 @@ int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const ch
 /* Expands the selection into timed cases (unsupported configs are left out).
  * Returns the number of cases; *out is malloc'd. */
 size_t mb_cases_build(const mb_selection *sel, mb_case **out);
+/* The flags every single-case subcommand shares. */
+typedef struct mb_case_args {
+    const mb_map_ops *ops;   /* --impl (required) */
+    const mb_blueprint *bp;  /* --blueprint, default u64->u64 */
+    mb_dist dist;            /* --dist, default uniform */
+    size_t n;                /* --n (required) */
+    uint64_t seed;           /* --seed */
+} mb_case_args;
+
+void mb_case_args_init(mb_case_args *a);
+/* Consumes argv[*i] when it is --impl, --n, --blueprint, --dist or --seed
+ * (returns 1); bad values are usage errors (exit 2).  Returns 0 otherwise. */
+int mb_case_arg(mb_case_args *a, int argc, char **argv, int *i, const char *cmd);
+
 /* Returns 1 and *cfg when the map supports the blueprint. */
 int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint, uint64_t seed,
                    mb_map_config *cfg);

@@ -137,11 +137,9 @@ static void lt_fail(const mb_map_ops *ops, size_t n, const char *msg)
 int mb_cmd_latency_case(int argc, char **argv)
 {
     const char *cmd = "latency-case";
-    const mb_map_ops *ops = NULL;
-    const mb_blueprint *bp = &mb_blueprints[0];
-    mb_dist dist = MB_DIST_UNIFORM;
-    size_t n = 0, hint = 0;
-    uint64_t seed = 0x6d61706265ULL;
+    mb_case_args args;
+    size_t hint = 0;
+    mb_case_args_init(&args);
 
     for (int i = 2; i < argc; i++) {
         const char *v;
@@ -149,32 +147,21 @@ int mb_cmd_latency_case(int argc, char **argv)
             mb_print_usage(stdout, cmd);
             return 0;
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--impl", cmd))) {
-            if (!(ops = mb_registry_find(v)))
-                mb_usage_error(cmd, "no map named '%s' (mapbench list shows them)", v);
-        } else if ((v = mb_flag_value(argc, argv, &i, "--n", cmd))) {
-            n = mb_parse_count(v, "--n", cmd);
-        } else if ((v = mb_flag_value(argc, argv, &i, "--hint", cmd))) {
+        if ((v = mb_flag_value(argc, argv, &i, "--hint", cmd))) {
             hint = mb_parse_count(v, "--hint", cmd);
-        } else if ((v = mb_flag_value(argc, argv, &i, "--blueprint", cmd))) {
-            if (!(bp = mb_blueprint_find(v)))
-                mb_usage_error(cmd, "no blueprint named '%s'", v);
-            if (bp->object_bytes)
-                mb_usage_error("latency-case", "pointer-value blueprints are measured by mem-case and time"
-                               " only");
-        } else if ((v = mb_flag_value(argc, argv, &i, "--dist", cmd))) {
-            int d = mb_dist_parse(v);
-            if (d < 0)
-                mb_usage_error(cmd, "no key distribution named '%s'", v);
-            dist = (mb_dist)d;
-        } else if ((v = mb_flag_value(argc, argv, &i, "--seed", cmd))) {
-            seed = mb_parse_count(v, "--seed", cmd);
-        } else {
+        } else if (!mb_case_arg(&args, argc, argv, &i, cmd)) {
             mb_usage_error(cmd, "unknown argument '%s'", argv[i]);
         }
     }
-    if (!ops || n < 1)
+    if (!args.ops || args.n < 1)
         mb_usage_error(cmd, "needs --impl NAME and --n N (N >= 1)");
+    if (args.bp->object_bytes)
+        mb_usage_error(cmd, "pointer-value blueprints are measured by mem-case and time only");
+    const mb_map_ops *ops = args.ops;
+    const mb_blueprint *bp = args.bp;
+    mb_dist dist = args.dist;
+    size_t n = args.n;
+    uint64_t seed = args.seed;
     mb_map_config cfg;
     if (!mb_case_config(ops, bp, hint, seed, &cfg))
         mb_usage_error(cmd, "%s does not support blueprint %s", ops->name, bp->name);
