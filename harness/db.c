@@ -111,8 +111,17 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
         }
         return db; /* reading works; writers get SQLite's read-only error */
     }
-    if (mb_db_exec(db, "PRAGMA journal_mode = WAL", e2, sizeof e2) != 0 ||
-        mb_db_exec(db, "BEGIN IMMEDIATE", e2, sizeof e2) != 0) {
+    /* Switching a new file to WAL does not wait on the busy handler: when two
+     * runs create one database at once, retry for as long as the busy timeout. */
+    int rc_wal = -1;
+    for (int tries = 0; tries < 300 && rc_wal != 0; tries++) {
+        rc_wal = mb_db_exec(db, "PRAGMA journal_mode = WAL", e2, sizeof e2);
+        if (rc_wal != 0 && sqlite3_errcode(db) != SQLITE_BUSY && sqlite3_errcode(db) != SQLITE_LOCKED)
+            break;
+        if (rc_wal != 0)
+            sqlite3_sleep(100);
+    }
+    if (rc_wal != 0 || mb_db_exec(db, "BEGIN IMMEDIATE", e2, sizeof e2) != 0) {
         snprintf(err, errlen, "%s: %s", path, e2);
         sqlite3_close(db);
         return NULL;
