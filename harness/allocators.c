@@ -25,11 +25,11 @@
 #include "cli.h"
 
 static const mb_allocator_info allocators[] = {
-    { "glibc", NULL },
-    { "jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2" },
-    { "mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2" },
-    { "tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4" },
-    { NULL, NULL },
+    { "glibc", NULL, "libc6" },
+    { "jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "libjemalloc2" },
+    { "mimalloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", "libmimalloc2.0" },
+    { "tcmalloc", "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "libtcmalloc-minimal4" },
+    { NULL, NULL, NULL },
 };
 
 const mb_allocator_info *mb_allocator_find(const char *name)
@@ -38,6 +38,11 @@ const mb_allocator_info *mb_allocator_find(const char *name)
         if (strcmp(a->name, name) == 0)
             return a;
     return NULL;
+}
+
+const mb_allocator_info *mb_allocator_at(size_t i)
+{
+    return i < sizeof allocators / sizeof *allocators - 1 ? &allocators[i] : NULL;
 }
 
 const char *mb_allocator_names(void)

@@ -163,9 +163,12 @@ uint64_t mb_now_ns(void);
 typedef struct mb_allocator_info {
     const char *name;     /* glibc | jemalloc | mimalloc | tcmalloc */
     const char *preload;  /* LD_PRELOAD path; NULL for glibc */
+    const char *package;  /* the Debian package that ships preload (ci/packages.txt) */
 } mb_allocator_info;
 
 const mb_allocator_info *mb_allocator_find(const char *name);
+/* The i-th known allocator, or NULL past the last. */
+const mb_allocator_info *mb_allocator_at(size_t i);
 const char *mb_allocator_names(void);
 /* Returns 1 when the allocator's library is installed. */
 int mb_allocator_available(const mb_allocator_info *a);

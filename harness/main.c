@@ -32,7 +32,8 @@ static const struct {
       "  --dist uniform,sequential,shuffled,zipf  --seed S  --no-hint\n"
       "  --allocator glibc,jemalloc,mimalloc,tcmalloc  (memory phases; quick: glibc,jemalloc)\n"
       "  --db PATH     results database (default " MB_DEFAULT_DB ")\n" },
-    { "list", "usage: mapbench list\n  Lists every registered map: name, family, traits.\n" },
+    { "list", "usage: mapbench list [--allocators]\n  Lists every registered map: name, family, traits.\n"
+              "  --allocators  lists the allocators instead: name, Debian package, installed, LD_PRELOAD path.\n" },
     { "time",
       "usage: mapbench time [selection] [--reps R] [--benchmark_* flags]\n"
       "  Runs the timed cases in this process through Google Benchmark and prints its\n"
@@ -183,12 +184,25 @@ size_t mb_parse_count(const char *s, const char *flag, const char *cmd)
 
 int mb_cmd_list(int argc, char **argv)
 {
+    int allocators = 0;
     for (int i = 2; i < argc; i++) {
         if (mb_is_help(argv[i])) {
             mb_print_usage(stdout, "list");
             return 0;
         }
+        if (strcmp(argv[i], "--allocators") == 0) {
+            allocators = 1;
+            continue;
+        }
         mb_usage_error("list", "unknown argument '%s'", argv[i]);
+    }
+    if (allocators) {
+        printf("%-9s %-22s %-10s %s\n", "name", "package", "installed", "preload");
+        const mb_allocator_info *a;
+        for (size_t k = 0; (a = mb_allocator_at(k)); k++)
+            printf("%-9s %-22s %-10s %s\n", a->name, a->package,
+                   mb_allocator_available(a) ? "yes" : "no", a->preload ? a->preload : "-");
+        return 0;
     }
     printf("%-14s %-16s %s\n", "name", "family", "traits");
     for (const mb_map_ops *const *p = mb_registry; *p; p++)
