@@ -109,7 +109,9 @@
  *     splits again, and if that second split fails the first one stays —
  *     the same entries in a different set of tables.
  *  2. Sizes.  Every allocation is rounded up to Go's malloc size classes
- *     (runtime/sizeclasses.go; pages of 8 KiB above 32 KiB), so the bytes
+ *     (runtime/sizeclasses.go as of Go 1.19, the table gomap.c uses; taken
+     to be unchanged in 1.24, not checked against 1.24's file; pages of
+     8 KiB above 32 KiB), so the bytes
  *     are what Go's heap hands out: a full table's 128 groups of 136 bytes
  *     (17408) take 18432.  The Map header is this file's struct (it carries
  *     what Go's type descriptor and GC know: sizes, the allocator), not Go's
@@ -131,6 +133,18 @@
  *     above), Go 1.25's pruneTombstones.  For 8-byte keys the small-map
  *     lookup compares keys without hashing, as runtime_fast64_swiss.go's
  *     mapaccess does; everything else follows the generic path.
+ *
+ * Measured (mapbench mem-case, u64->u64 uniform keys, glibc; map bytes are
+ * exact counts, so no noise): bytes/entry after insert, gomap (Go 1.19
+ * model) vs gomap_swiss: 41.1 vs 37.1 at 1e3, 27.7 vs 23.6 at 1e5, 40.1 vs
+ * 37.7 at 1e6; both hold 100% of it after delete_all.  The real Go map here
+ * is Go 1.19 (Debian 12's golang): after delete_all + GC its heap holds
+ * 41.2 / 27.8 / 40.1 bytes per original entry, gomap's figures.  After the
+ * delete of the last key the seed changes, so a reinsert of the same keys
+ * meets tables full of tombstones: at 1e5 it grows the map to 27.0
+ * bytes/entry (+14%).  Peak bytes while inserting 1e6: 37.7/entry (one
+ * table of 1024 slots is copied at a time) against gomap's 63.2 (old and
+ * new bucket arrays during evacuation).
  */
 #include <stdbool.h>
 #include <stdint.h>
