@@ -15,6 +15,7 @@ extern const mb_map_ops mb_sharded_ops;
 extern const mb_map_ops mb_locked_ops;
 extern const mb_map_ops mb_arena_ops;
 extern const mb_map_ops mb_gomap_ops;
+extern const mb_map_ops mb_gomap_swiss_ops;
 /* peers: real libraries (impls/peers/), after every own map */
 extern const mb_map_ops mb_uthash_ops;
 extern const mb_map_ops mb_stb_ds_ops;
@@ -38,6 +39,7 @@ const mb_map_ops *const mb_registry[] = {
     &mb_locked_ops,
     &mb_arena_ops,
     &mb_gomap_ops,
+    &mb_gomap_swiss_ops,
     &mb_uthash_ops,
     &mb_stb_ds_ops,
     &mb_glib_ops,
