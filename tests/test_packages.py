@@ -20,6 +20,7 @@ What is collected (each derived from the project, not from a hand list):
 
 `python3 tests/test_packages.py` prints the packages found, file by file kind.
 """
+import ast
 import functools
 import os
 import pathlib
@@ -286,10 +287,13 @@ def _is_shell_builtin(word):
 def modules_imported_by_tests():
     """{module: file} for every top-level module the tests import, as /usr/bin/python3 finds it."""
     mods = set()
-    for p in (ROOT / "tests").glob("*.py"):
-        for m in re.findall(r"^\s*(?:import|from)\s+([A-Za-z_]\w*)", p.read_text(), re.M):
-            mods.add(m)
-    local = {p.stem for p in (ROOT / "tests").glob("*.py")}
+    for p in (ROOT / "tests").rglob("*.py"):
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.Import):
+                mods.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                mods.add(node.module.split(".")[0])
+    local = {p.stem for p in (ROOT / "tests").rglob("*.py")}
     mods -= local
     code = ("import importlib, sys\n"
             "for m in sys.argv[1:]:\n"

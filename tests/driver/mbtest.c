@@ -38,7 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../impls/counting_alloc.h"
+#include "counting_alloc.h"
 #include "../../impls/mb_map.h"
 #include "../../workloads/workload.h"
 

@@ -1,5 +1,5 @@
 /*
- * env.c — the environment recorded with every run, and small clocks/ids.
+ * env.c — the environment recorded with every run, and the run's uuid.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "gbench_shim.h"
+#include "run_internal.h"
 
 #ifndef MB_SOURCE_DIR
 #define MB_SOURCE_DIR "."
@@ -24,23 +24,6 @@
 #ifndef MB_BUILD_TYPE
 #define MB_BUILD_TYPE "unknown"
 #endif
-
-uint64_t mb_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-void mb_now_iso(char *buf, size_t len)
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t k = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + k, len - k, ".%03ldZ", ts.tv_nsec / 1000000);
-}
 
 void mb_uuid(char out[37])
 {

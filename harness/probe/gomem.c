@@ -12,7 +12,7 @@
  * Each phase is one call into Go, which generates the phase's keys from the
  * same stream as workloads/workload.c (ported in impls/peers/gort/stream.go;
  * the first 1000 keys and values are compared with C's before the script).
- * The script, phase names and the "M" line are mem-case's (memory.c):
+ * The script (memscript.c), phase names and the "M" line are mem-case's:
  *
  *   start               empty map made (make(map[uint64]uint64))
  *   insert              keys [0, n)
@@ -55,8 +55,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "../impls/peers/gort/gort.h"
-#include "cli.h"
+#include "../../impls/peers/gort/gort.h"
+#include "probe.h"
 
 #ifndef MB_GORT_LIB
 #define MB_GORT_LIB "" /* Go was not found when configuring */
@@ -66,10 +66,10 @@ _Static_assert((int)MB_DIST_UNIFORM == GORT_DIST_UNIFORM &&
                    (int)MB_DIST_SEQUENTIAL == GORT_DIST_SEQUENTIAL,
                "gort.h's distributions are mb_dist's");
 
-#define GM_KEY_CHECK 1000 /* keys compared with C's before every script */
+#define GOMEM_KEY_CHECK 1000 /* keys compared with C's before every script */
 
 /* libmbgort.so's entry points (gort.h says what each does). */
-typedef struct gm_api {
+typedef struct gomem_api {
     int (*new_map)(uint64_t hint);
     int64_t (*len)(int h);
     int64_t (*insert_range)(int h, uint64_t seed, int dist, uint64_t lo, uint64_t hi);
@@ -83,11 +83,11 @@ typedef struct gm_api {
     int (*key_stream)(uint64_t seed, int dist, uint64_t lo, uint64_t n, uint64_t *keys,
                       uint64_t *vals);
     int (*version)(char *buf, int n);
-} gm_api;
+} gomem_api;
 
 /* Returns the library's path: $MB_GORT_LIB if set, else the built one
  * ("" when the build had no Go). */
-static const char *gm_lib_path(void)
+static const char *gomem_lib_path(void)
 {
     const char *env = getenv("MB_GORT_LIB");
     return env && *env ? env : MB_GORT_LIB;
@@ -95,25 +95,25 @@ static const char *gm_lib_path(void)
 
 /* Loads the library and fills api.  Returns 0, or -1 with err filled.
  * The library stays loaded: a Go runtime cannot be unloaded. */
-static int gm_load(gm_api *api, char *err, size_t errlen)
+static int gomem_load(gomem_api *api, char *err, size_t errlen)
 {
     static const struct {
         const char *name;
         size_t offset;
     } syms[] = {
-        { "GortNew", offsetof(gm_api, new_map) },
-        { "GortLen", offsetof(gm_api, len) },
-        { "GortInsertRange", offsetof(gm_api, insert_range) },
-        { "GortDeleteRange", offsetof(gm_api, delete_range) },
-        { "GortLookupRange", offsetof(gm_api, lookup_range) },
-        { "GortClear", offsetof(gm_api, clear) },
-        { "GortFree", offsetof(gm_api, free_map) },
-        { "GortGC", offsetof(gm_api, gc) },
-        { "GortMemStats", offsetof(gm_api, mem_stats) },
-        { "GortKeyStream", offsetof(gm_api, key_stream) },
-        { "GortVersion", offsetof(gm_api, version) },
+        { "GortNew", offsetof(gomem_api, new_map) },
+        { "GortLen", offsetof(gomem_api, len) },
+        { "GortInsertRange", offsetof(gomem_api, insert_range) },
+        { "GortDeleteRange", offsetof(gomem_api, delete_range) },
+        { "GortLookupRange", offsetof(gomem_api, lookup_range) },
+        { "GortClear", offsetof(gomem_api, clear) },
+        { "GortFree", offsetof(gomem_api, free_map) },
+        { "GortGC", offsetof(gomem_api, gc) },
+        { "GortMemStats", offsetof(gomem_api, mem_stats) },
+        { "GortKeyStream", offsetof(gomem_api, key_stream) },
+        { "GortVersion", offsetof(gomem_api, version) },
     };
-    const char *path = gm_lib_path();
+    const char *path = gomem_lib_path();
     if (!*path) {
         snprintf(err, errlen, "go was not found when mapbench was configured");
         return -1;
@@ -137,17 +137,9 @@ static int gm_load(gm_api *api, char *err, size_t errlen)
 
 /* ---- samples ------------------------------------------------------------------ */
 
-static void gm_put_num(long long v)
-{
-    if (v < 0)
-        fputs("\tNA", stdout);
-    else
-        printf("\t%lld", v);
-}
-
 /* Prints the "M" line of one sample (mem-case's columns) and its "G" line.
  * *peak_inuse is the highest HeapInuse seen so far, updated here. */
-static void gm_sample(const gm_api *g, int index, const char *phase, long long entries,
+static void gomem_sample(const gomem_api *g, int index, const char *phase, long long entries,
                       uint64_t phase_ns, uint64_t *peak_inuse)
 {
     gort_memstats ms;
@@ -159,41 +151,47 @@ static void gm_sample(const gm_api *g, int index, const char *phase, long long e
     if (ms.heap_inuse > *peak_inuse)
         *peak_inuse = ms.heap_inuse;
 
-    printf("M\t%d\t%s", index, phase);
-    gm_put_num(entries);
-    gm_put_num((long long)ms.heap_inuse);                      /* map_live_bytes */
-    gm_put_num((long long)*peak_inuse);                        /* map_peak_bytes */
-    gm_put_num((long long)ms.heap_inuse);                      /* alloc_in_use_bytes */
-    gm_put_num((long long)(ms.heap_sys - ms.heap_released));   /* alloc_held_bytes */
-    gm_put_num(sm.rss_bytes);
-    gm_put_num(sm.anon_bytes);
-    gm_put_num(ru.ru_minflt);
-    gm_put_num((long long)phase_ns);
-    fputs("\tNA\tNA\tNA\tNA\tNA\n", stdout); /* capacity, tombstones, overflow, objects, peak */
-    printf("G\t%d\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n", index,
-           (unsigned long long)ms.heap_alloc, (unsigned long long)ms.heap_inuse,
-           (unsigned long long)ms.heap_idle, (unsigned long long)ms.heap_released,
-           (unsigned long long)ms.heap_sys, (unsigned long long)ms.num_gc,
-           (unsigned long long)ms.sys);
-    fflush(stdout);
+    mb_rec_out o;
+    mb_rec_begin(&o, stdout, &mb_rec_mem);
+    mb_rec_int(&o, index);
+    mb_rec_text(&o, phase);
+    mb_rec_count(&o, entries);
+    mb_rec_count(&o, (long long)ms.heap_inuse);                      /* map_live_bytes */
+    mb_rec_count(&o, (long long)*peak_inuse);                        /* map_peak_bytes */
+    mb_rec_count(&o, (long long)ms.heap_inuse);                      /* alloc_in_use_bytes */
+    mb_rec_count(&o, (long long)(ms.heap_sys - ms.heap_released));   /* alloc_held_bytes */
+    mb_rec_count(&o, sm.rss_bytes);
+    mb_rec_count(&o, sm.anon_bytes);
+    mb_rec_count(&o, ru.ru_minflt);
+    mb_rec_count(&o, (long long)phase_ns);
+    for (int k = 0; k < 5; k++)
+        mb_rec_na(&o); /* capacity, tombstones, overflow, objects, peak */
+    mb_rec_end(&o);
+    const unsigned long long g_vals[] = { ms.heap_alloc, ms.heap_inuse, ms.heap_idle,
+                                          ms.heap_released, ms.heap_sys, ms.num_gc, ms.sys };
+    mb_rec_begin(&o, stdout, &mb_rec_go);
+    mb_rec_int(&o, index);
+    for (size_t k = 0; k < sizeof g_vals / sizeof *g_vals; k++)
+        mb_rec_int(&o, (long long)g_vals[k]);
+    mb_rec_end(&o);
 }
 
 /* ---- checks ------------------------------------------------------------------- */
 
 /* workload.c's wl_mix (and stream.go's mix): one answer into a checksum. */
-static uint64_t gm_mix(uint64_t acc, uint64_t x)
+static uint64_t gomem_mix(uint64_t acc, uint64_t x)
 {
     return (acc ^ x) * 0x100000001b3ULL + 0x9e3779b97f4a7c15ULL;
 }
 
-/* Returns NULL when the first GM_KEY_CHECK keys and values Go generates are
+/* Returns NULL when the first GOMEM_KEY_CHECK keys and values Go generates are
  * C's, else what differs (into err). */
-static const char *gm_check_keys(const gm_api *g, const mb_stream *s, char *err, size_t errlen)
+static const char *gomem_check_keys(const gomem_api *g, const mb_stream *s, char *err, size_t errlen)
 {
-    static uint64_t keys[GM_KEY_CHECK], vals[GM_KEY_CHECK];
-    if (g->key_stream(s->seed, (int)s->dist, 0, GM_KEY_CHECK, keys, vals) != 0)
+    static uint64_t keys[GOMEM_KEY_CHECK], vals[GOMEM_KEY_CHECK];
+    if (g->key_stream(s->seed, (int)s->dist, 0, GOMEM_KEY_CHECK, keys, vals) != 0)
         return "the Go peer rejected the key distribution";
-    for (uint64_t i = 0; i < GM_KEY_CHECK; i++) {
+    for (uint64_t i = 0; i < GOMEM_KEY_CHECK; i++) {
         uint64_t k = mb_key_at(s, i);
         if (keys[i] != k || vals[i] != mb_val_for(k)) {
             snprintf(err, errlen, "key %llu: Go generates %llu -> %llu, C %llu -> %llu",
@@ -208,7 +206,7 @@ static const char *gm_check_keys(const gm_api *g, const mb_stream *s, char *err,
 
 /* Returns NULL when map h holds exactly keys [live_lo, live_hi) of the
  * stream among keys [0, 2n), with their values; else what is wrong. */
-static const char *gm_verify(const gm_api *g, int h, const mb_stream *s, size_t n,
+static const char *gomem_verify(const gomem_api *g, int h, const mb_stream *s, size_t n,
                              size_t live_lo, size_t live_hi)
 {
     uint64_t sum = 0, expected = 0;
@@ -218,7 +216,7 @@ static const char *gm_verify(const gm_api *g, int h, const mb_stream *s, size_t 
         (int64_t)(live_hi - live_lo))
         return "a live key is missing";
     for (size_t i = live_lo; i < live_hi; i++)
-        expected = gm_mix(expected, mb_val_for(mb_key_at(s, i)));
+        expected = gomem_mix(expected, mb_val_for(mb_key_at(s, i)));
     if (sum != expected)
         return "checksum mismatch (wrong values)";
     if (g->lookup_range(h, s->seed, (int)s->dist, 0, live_lo, &sum) != 0 ||
@@ -229,7 +227,7 @@ static const char *gm_verify(const gm_api *g, int h, const mb_stream *s, size_t 
 
 /* --print-keys K: keys 0..K-1 from Go and from C, side by side
  * ("K i go_key c_key go_val c_val").  Returns 0 when every pair is equal. */
-static int gm_print_keys(const gm_api *g, const mb_stream *s, size_t count)
+static int gomem_print_keys(const gomem_api *g, const mb_stream *s, size_t count)
 {
     uint64_t *keys = malloc(count * sizeof *keys), *vals = malloc(count * sizeof *vals);
     int bad = 0;
@@ -254,13 +252,7 @@ static int gm_print_keys(const gm_api *g, const mb_stream *s, size_t count)
 
 /* ---- the script ------------------------------------------------------------------ */
 
-/* Key index of a position in halves of n: 0, n/2, n, n + n/2, 2n. */
-static size_t gm_pos(int halves, size_t n)
-{
-    return (size_t)(halves / 2) * n + (size_t)(halves % 2) * (n / 2);
-}
-
-static int gm_fail(const char *phase, size_t n, const char *err)
+static int gomem_fail(const char *phase, size_t n, const char *err)
 {
     printf("E\tgort\t%s: %s\n", phase, err);
     fflush(stdout);
@@ -268,7 +260,7 @@ static int gm_fail(const char *phase, size_t n, const char *err)
     return 1;
 }
 
-int mb_cmd_go_mem_case(int argc, char **argv)
+static int mb_cmd_go_mem_case(int argc, char **argv)
 {
     mb_dist dist = MB_DIST_UNIFORM;
     size_t n = 0, print_keys = 0;
@@ -277,37 +269,37 @@ int mb_cmd_go_mem_case(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *v;
         if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, "go-mem-case");
+            mb_print_usage(stdout, &mb_command_go_mem_case);
             return 0;
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--n", "go-mem-case"))) {
-            n = mb_parse_count(v, "--n", "go-mem-case");
-        } else if ((v = mb_flag_value(argc, argv, &i, "--dist", "go-mem-case"))) {
+        if ((v = mb_flag_value(argc, argv, &i, "--n", &mb_command_go_mem_case))) {
+            n = mb_parse_count(v, "--n", &mb_command_go_mem_case);
+        } else if ((v = mb_flag_value(argc, argv, &i, "--dist", &mb_command_go_mem_case))) {
             int d = mb_dist_parse(v);
             if (d != MB_DIST_UNIFORM && d != MB_DIST_SEQUENTIAL)
-                mb_usage_error("go-mem-case", "key distribution '%s': the Go side has uniform"
+                mb_usage_error(&mb_command_go_mem_case, "key distribution '%s': the Go side has uniform"
                                " and sequential", v);
             dist = (mb_dist)d;
-        } else if ((v = mb_flag_value(argc, argv, &i, "--seed", "go-mem-case"))) {
-            seed = mb_parse_count(v, "--seed", "go-mem-case");
-        } else if ((v = mb_flag_value(argc, argv, &i, "--blueprint", "go-mem-case"))) {
+        } else if ((v = mb_flag_value(argc, argv, &i, "--seed", &mb_command_go_mem_case))) {
+            seed = mb_parse_count(v, "--seed", &mb_command_go_mem_case);
+        } else if ((v = mb_flag_value(argc, argv, &i, "--blueprint", &mb_command_go_mem_case))) {
             if (strcmp(v, "u64->u64") != 0)
-                mb_usage_error("go-mem-case", "the Go peer supports blueprint u64->u64 only, "
+                mb_usage_error(&mb_command_go_mem_case, "the Go peer supports blueprint u64->u64 only, "
                                               "got '%s'", v);
-        } else if ((v = mb_flag_value(argc, argv, &i, "--print-keys", "go-mem-case"))) {
-            print_keys = mb_parse_count(v, "--print-keys", "go-mem-case");
+        } else if ((v = mb_flag_value(argc, argv, &i, "--print-keys", &mb_command_go_mem_case))) {
+            print_keys = mb_parse_count(v, "--print-keys", &mb_command_go_mem_case);
             if (print_keys < 1)
-                mb_usage_error("go-mem-case", "--print-keys wants K >= 1");
+                mb_usage_error(&mb_command_go_mem_case, "--print-keys wants K >= 1");
         } else {
-            mb_usage_error("go-mem-case", "unknown argument '%s'", argv[i]);
+            mb_usage_error(&mb_command_go_mem_case, "unknown argument '%s'", argv[i]);
         }
     }
     if (!print_keys && n < 2)
-        mb_usage_error("go-mem-case", "needs --n N (N >= 2)");
+        mb_usage_error(&mb_command_go_mem_case, "needs --n N (N >= 2)");
 
-    gm_api g;
+    gomem_api g;
     char err[MB_ERR_LEN];
-    if (gm_load(&g, err, sizeof err) != 0) {
+    if (gomem_load(&g, err, sizeof err) != 0) {
         fprintf(stderr,
                 "mapbench: go-mem-case: the Go peer is not built (%s); install golang-go "
                 "(ci/packages.txt) and rebuild, or point MB_GORT_LIB at libmbgort.so\n",
@@ -316,24 +308,21 @@ int mb_cmd_go_mem_case(int argc, char **argv)
     }
     mb_stream s = { .dist = dist, .seed = seed, .key_bytes = 8, .val_bytes = 8 };
     if (print_keys)
-        return gm_print_keys(&g, &s, print_keys);
+        return gomem_print_keys(&g, &s, print_keys);
 
     char version[64];
     g.version(version, sizeof version);
     const char *gogc = getenv("GOGC"), *limit = getenv("GOMEMLIMIT");
     printf("# gort: the real Go runtime map, map[uint64]uint64, %s, %s, GOGC=%s GOMEMLIMIT=%s\n",
-           version, gm_lib_path(), gogc ? gogc : "unset", limit ? limit : "unset");
+           version, gomem_lib_path(), gogc ? gogc : "unset", limit ? limit : "unset");
     printf("# map_live_bytes = alloc_in_use_bytes = Go HeapInuse (the map's own bytes cannot be "
            "told apart from the Go heap); map_peak_bytes = highest HeapInuse at a sample; "
            "alloc_held_bytes = HeapSys - HeapReleased; trim = runtime.GC() + "
            "debug.FreeOSMemory(); destroy = drop the map, no GC yet\n");
-    printf("#\tphase_index\tphase\tentries\tmap_live_bytes\tmap_peak_bytes\talloc_in_use_bytes"
-           "\talloc_held_bytes\trss_bytes\tanon_bytes\tminor_faults\tphase_ns\tcapacity"
-           "\ttombstones\toverflow\tobject_bytes\tpeak_rss_bytes\n");
-    printf("#G\tphase_index\theap_alloc_bytes\theap_inuse_bytes\theap_idle_bytes"
-           "\theap_released_bytes\theap_sys_bytes\tnum_gc\tsys_bytes\n");
-    if (gm_check_keys(&g, &s, err, sizeof err))
-        return gm_fail("keys", n, err);
+    mb_rec_header(stdout, &mb_rec_mem);
+    mb_rec_header(stdout, &mb_rec_go);
+    if (gomem_check_keys(&g, &s, err, sizeof err))
+        return gomem_fail("keys", n, err);
 
     uint64_t peak = 0;
     int idx = 0;
@@ -341,64 +330,66 @@ int mb_cmd_go_mem_case(int argc, char **argv)
     malloc_trim(0);
     uint64_t t0 = mb_now_ns();
     int h = g.new_map(0);
-    gm_sample(&g, idx++, "start", g.len(h), mb_now_ns() - t0, &peak);
+    gomem_sample(&g, idx++, "start", g.len(h), mb_now_ns() - t0, &peak);
 
-    enum gm_op { GM_INSERT, GM_DELETE, GM_TRIM, GM_CLEAR };
-    static const struct {
-        const char *name;
-        enum gm_op op;
-        int from, to;          /* keys operated on, in halves of n */
-        int live_from, live_to; /* keys live after the phase, in halves of n */
-    } script[] = {
-        { "insert", GM_INSERT, 0, 2, 0, 2 },
-        { "delete_half", GM_DELETE, 0, 1, 1, 2 },
-        { "delete_all", GM_DELETE, 1, 2, 0, 0 },
-        { "trim", GM_TRIM, 0, 0, 0, 0 },
-        { "reinsert", GM_INSERT, 2, 4, 2, 4 },
-        { "clear", GM_CLEAR, 0, 0, 0, 0 },
-        { "trim_after_clear", GM_TRIM, 0, 0, 0, 0 },
-    };
-    for (size_t k = 0; k < sizeof script / sizeof *script; k++) {
-        size_t lo = gm_pos(script[k].from, n), hi = gm_pos(script[k].to, n);
+    for (size_t k = 0; k < mb_mem_script_len; k++) {
+        const mb_mem_step *step = &mb_mem_script[k];
+        size_t lo = mb_mem_pos(step->from, n), hi = mb_mem_pos(step->to, n);
         const char *e = NULL;
         int64_t got = 0;
         t0 = mb_now_ns();
-        switch (script[k].op) {
-        case GM_INSERT:
+        switch (step->op) {
+        case MB_MEM_INSERT:
             got = g.insert_range(h, seed, (int)dist, lo, hi);
             break;
-        case GM_DELETE:
+        case MB_MEM_DELETE:
             got = g.delete_range(h, seed, (int)dist, lo, hi);
             break;
-        case GM_CLEAR:
+        case MB_MEM_CLEAR:
             got = g.clear(h);
             break;
-        case GM_TRIM:
+        case MB_MEM_TRIM:
             g.gc();
             break;
         }
         uint64_t dt = mb_now_ns() - t0;
         if (got < 0)
             e = "the Go peer rejected the call";
-        else if (script[k].op == GM_INSERT && got != (int64_t)(hi - lo))
+        else if (step->op == MB_MEM_INSERT && got != (int64_t)(hi - lo))
             e = "an inserted key was already present (checksum mismatch)";
-        else if (script[k].op == GM_DELETE && got != (int64_t)(hi - lo))
+        else if (step->op == MB_MEM_DELETE && got != (int64_t)(hi - lo))
             e = "a deleted key was not found (checksum mismatch)";
         else
-            e = gm_verify(&g, h, &s, n, gm_pos(script[k].live_from, n),
-                          gm_pos(script[k].live_to, n));
+            e = gomem_verify(&g, h, &s, n, mb_mem_pos(step->live_from, n),
+                          mb_mem_pos(step->live_to, n));
         if (e)
-            return gm_fail(script[k].name, n, e);
-        gm_sample(&g, idx++, script[k].name, g.len(h), dt, &peak);
+            return gomem_fail(step->name, n, e);
+        gomem_sample(&g, idx++, step->name, g.len(h), dt, &peak);
     }
     t0 = mb_now_ns();
     int rc = g.free_map(h); /* garbage now; collected at the next GC cycle */
     uint64_t dt = mb_now_ns() - t0;
     if (rc != 0 || g.len(h) != -1)
-        return gm_fail("destroy", n, "the Go peer did not drop the map");
-    gm_sample(&g, idx++, "destroy", 0, dt, &peak);
+        return gomem_fail("destroy", n, "the Go peer did not drop the map");
+    gomem_sample(&g, idx++, "destroy", 0, dt, &peak);
     t0 = mb_now_ns();
     g.gc();
-    gm_sample(&g, idx++, "trim_after_destroy", 0, mb_now_ns() - t0, &peak);
+    gomem_sample(&g, idx++, "trim_after_destroy", 0, mb_now_ns() - t0, &peak);
     return 0;
 }
+
+const mb_command mb_command_go_mem_case = {
+    "go-mem-case",
+    "the memory phase script on the real Go runtime map",
+    "usage: mapbench go-mem-case --n N [--dist uniform|sequential] [--seed S]\n"
+    "                            [--blueprint u64->u64] [--print-keys K]\n"
+    "  mem-case's phase script on the real Go runtime map (map[uint64]uint64 in\n"
+    "  libmbgort.so, a Go c-shared library; blueprint u64->u64 only), each phase run\n"
+    "  inside Go on the same key stream.  Prints mem-case's M lines, where the map's\n"
+    "  bytes are Go's HeapInuse (the map cannot be told apart from the Go heap) and\n"
+    "  trim is runtime.GC() + debug.FreeOSMemory(), and after each a G line of\n"
+    "  runtime.MemStats.  --print-keys K prints the first K keys and values as Go and\n"
+    "  as C generate them, side by side, and exits (1 if they differ).\n"
+    "  MB_GORT_LIB=PATH loads another libmbgort.so.  Exit 1 when Go was not built.\n",
+    mb_cmd_go_mem_case,
+};

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
+#include "store.h"
 
 extern const char mb_schema_sql[];
 extern const char mb_views_sql[];

@@ -26,7 +26,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
+#include "present.h"
+#include "store.h"
 
 #ifndef MB_SOURCE_DIR
 #define MB_SOURCE_DIR "."
@@ -536,7 +537,7 @@ static void judge_trend(gate_run *g, int k, const char *metric, const char *valu
 
 /* ---- the command ----------------------------------------------------------------- */
 
-int mb_cmd_gate(int argc, char **argv)
+static int mb_cmd_gate(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *v, *baseline = NULL;
     const char *conf_path = MB_SOURCE_DIR "/ci/gate.conf";
@@ -547,24 +548,24 @@ int mb_cmd_gate(int argc, char **argv)
     memset(&g, 0, sizeof g);
     for (int i = 2; i < argc; i++) {
         if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, "gate");
+            mb_print_usage(stdout, &mb_command_gate);
             return 0;
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--db", "gate")))
+        if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_gate)))
             db_path = v;
-        else if ((v = mb_flag_value(argc, argv, &i, "--baseline", "gate")))
+        else if ((v = mb_flag_value(argc, argv, &i, "--baseline", &mb_command_gate)))
             baseline = v;
-        else if ((v = mb_flag_value(argc, argv, &i, "--config", "gate")))
+        else if ((v = mb_flag_value(argc, argv, &i, "--config", &mb_command_gate)))
             conf_path = v, conf_given = 1;
         else if (strcmp(argv[i], "--force") == 0)
             force = 1;
-        else if ((v = mb_flag_value(argc, argv, &i, "--trend", "gate"))) {
-            trend = (int)mb_parse_count(v, "--trend", "gate");
+        else if ((v = mb_flag_value(argc, argv, &i, "--trend", &mb_command_gate))) {
+            trend = (int)mb_parse_count(v, "--trend", &mb_command_gate);
             if (trend < 4 || trend > 64)
-                mb_usage_error("gate", "--trend wants 4..64 runs");
+                mb_usage_error(&mb_command_gate, "--trend wants 4..64 runs");
         }
         else
-            mb_usage_error("gate", "unknown argument '%s'", argv[i]);
+            mb_usage_error(&mb_command_gate, "unknown argument '%s'", argv[i]);
     }
     if (conf_load(&g.conf, conf_path, conf_given, err, sizeof err) != 0) {
         fprintf(stderr, "mapbench: %s\n", err);
@@ -638,3 +639,19 @@ int mb_cmd_gate(int argc, char **argv)
            g.improved, g.missing, g.fails ? "REGRESSION" : "PASS");
     return g.fails ? 1 : 0;
 }
+
+const mb_command mb_command_gate = {
+    "gate",
+    "compare the latest run with a baseline; exit 1 on a regression",
+    "usage: mapbench gate [--baseline RUN_ID|GIT-REF|OTHER.db] [--config FILE] [--force]\n"
+    "                     [--trend K] [--db PATH]\n"
+    "  Compares the latest complete run with a baseline (default: the complete run\n"
+    "  before it), case by case: instructions per op (callgrind), map bytes per entry,\n"
+    "  bytes retained after delete_all, and wall time (Mann-Whitney U over every\n"
+    "  sample).  Thresholds: ci/gate.conf.  Refuses runs from another CPU, compiler,\n"
+    "  flags or suite unless --force.  --trend K adds a step check over the last K\n"
+    "  complete runs: a shift beyond the fail threshold that held for the last two\n"
+    "  runs fails.  Every decision goes into gate_decision.\n"
+    "  Exit 0 pass, 1 regression, 2 cannot judge.\n",
+    mb_cmd_gate,
+};

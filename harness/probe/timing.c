@@ -8,8 +8,8 @@
  * the phase's checksum and the map's count afterwards: a wrong answer makes
  * the case fail (SkipWithError), it never produces a time.
  *
- * With --emit-tsv (used by `mapbench run`), every repetition is printed as
- *   S <tab> case name <tab> repetition <tab> iterations <tab> ns_per_op
+ * With --emit-tsv (used by `mapbench run`), every repetition is printed as an
+ * S record (record.h: case, repetition, iterations, ns_per_op)
  * and every failure as
  *   E <tab> case name <tab> message
  * instead of the library's report.
@@ -20,9 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../impls/counting_alloc.h"
-#include "cli.h"
 #include "gbench_shim.h"
+#include "probe.h"
 
 /* Each repetition does at least this many operations (several iterations on
  * small maps), so one repetition is long enough to time and short enough to
@@ -38,31 +37,24 @@ typedef struct timed_case {
     int checked;              /* check() ran once on this case's map */
 } timed_case;
 
-/* Builds a map for c, filled with n keys (from s) unless phase is insert. */
-static void *tc_build(const timed_case *tc, const mb_stream *s, mb_counter *ctr, mb_alloc *a,
-                      const char **err)
+/* Runs c's measured phase once on pc's map.  Returns the result and the
+ * phase's wall time in *ns. */
+static mb_phase_result tc_run_once(const mb_case *c, mb_probe_case *pc, uint64_t *ns)
 {
-    const mb_case *c = tc->c;
-    mb_map_config cfg;
-    mb_case_config(c->ops, c->bp, c->hint, tc->seed, &cfg);
-    mb_counter_init(ctr);
-    *a = mb_counter_alloc(ctr);
-    void *m = c->ops->create(a, &cfg);
-    if (!m) {
-        *err = "create failed";
-        return NULL;
+    uint64_t t0 = mb_now_ns(), wall;
+    mb_phase_result r;
+    if (c->phase == MB_PHASE_MIXED_RW) {
+        /* a fixed amount of work split between the threads: ns/op is the
+         * inverse of throughput, comparable across thread counts */
+        size_t total = c->n > MB_OPS_PER_REPETITION ? c->n : MB_OPS_PER_REPETITION;
+        r = mb_run_mixed(c->ops, pc->map, &pc->stream, c->n, c->threads, total / c->threads,
+                         &wall);
+        *ns = wall;
+    } else {
+        r = mb_run_phase(c->ops, pc->map, &pc->stream, c->phase, c->n);
+        *ns = mb_now_ns() - t0;
     }
-    if (c->phase != MB_PHASE_INSERT) {
-        mb_phase_result r = mb_run_phase(c->ops, m, s, MB_PHASE_INSERT, c->n);
-        if (!r.error && c->phase == MB_PHASE_REINSERT) /* reinsert: into the cleared map */
-            r = mb_run_phase(c->ops, m, s, MB_PHASE_CLEAR, c->n);
-        if (r.error) {
-            *err = r.error;
-            c->ops->destroy(m);
-            return NULL;
-        }
-    }
-    return m;
+    return r;
 }
 
 static void tc_bench(mbb_state *st, void *ctx)
@@ -73,63 +65,43 @@ static void tc_bench(mbb_state *st, void *ctx)
     int lookup = c->phase == MB_PHASE_LOOKUP_HIT || c->phase == MB_PHASE_LOOKUP_MISS ||
                  c->phase == MB_PHASE_MIXED_RW || c->phase == MB_PHASE_LOOKUP_HALF_HIT ||
                  c->phase == MB_PHASE_ITERATE;
-    mb_stream s;
-    mb_objects objs;
-    mb_counter ctr, obj_ctr;
-    mb_alloc a;
-    const char *err = NULL;
-    void *m = NULL;
+    mb_probe_case pc;
+    const char *err = mb_case_open(&pc, c->ops, c->bp, c->dist, c->n, c->hint, tc->seed);
     double sum_ns_per_op = 0;
     int64_t iters = 0;
 
-    if (mb_stream_for(&s, &objs, &obj_ctr, c->bp, c->dist, tc->seed, 2 * c->n) != 0) {
-        mbb_skip_with_error(st, "out of memory for the objects");
+    if (err) {
+        mbb_skip_with_error(st, err);
         return;
     }
-    if (lookup && !(m = tc_build(tc, &s, &ctr, &a, &err))) {
-        mb_stream_done(&s);
+    if (lookup && (err = mb_case_build(&pc, c->phase))) {
+        mb_case_close(&pc);
         mbb_skip_with_error(st, err);
         return;
     }
     while (mbb_keep_running(st)) {
-        if (!lookup && !(m = tc_build(tc, &s, &ctr, &a, &err)))
+        if (!lookup && (err = mb_case_build(&pc, c->phase)))
             break;
-        uint64_t t0 = mb_now_ns(), t1, wall;
-        mb_phase_result r;
-        if (c->phase == MB_PHASE_MIXED_RW) {
-            /* a fixed amount of work split between the threads: ns/op is the
-             * inverse of throughput, comparable across thread counts */
-            size_t total = c->n > MB_OPS_PER_REPETITION ? c->n : MB_OPS_PER_REPETITION;
-            r = mb_run_mixed(c->ops, m, &s, c->n, c->threads, total / c->threads, &wall);
-            t1 = t0 + wall;
-        } else {
-            r = mb_run_phase(c->ops, m, &s, c->phase, c->n);
-            t1 = mb_now_ns();
-        }
+        uint64_t ns;
+        mb_phase_result r = tc_run_once(c, &pc, &ns);
         /* The checksum covers every answer; the count (a stats walk) once per
          * repetition and the invariant walk once per case keep large cases
          * from spending their time checking. */
         if (r.error)
             err = r.error;
-        else if (iters == 0 && mb_map_count(c->ops, m) != mb_phase_count_after(c->phase, c->n))
+        else if (iters == 0 && mb_map_count(c->ops, pc.map) != mb_phase_count_after(c->phase, c->n))
             err = "wrong entry count after the phase";
-        else if (!tc->checked && (tc->checked = 1) && c->ops->check(m))
-            err = c->ops->check(m);
+        else if (!tc->checked && (tc->checked = 1) && c->ops->check(pc.map))
+            err = c->ops->check(pc.map);
         if (err)
             break;
-        mbb_set_iteration_time(st, (double)(t1 - t0) * 1e-9);
-        sum_ns_per_op += (double)(t1 - t0) / (double)r.ops;
+        mbb_set_iteration_time(st, (double)ns * 1e-9);
+        sum_ns_per_op += (double)ns / (double)r.ops;
         iters++;
-        if (!lookup) {
-            c->ops->destroy(m);
-            m = NULL;
-            if (s.objects)
-                mb_objects_free_all(s.objects);
-        }
+        if (!lookup)
+            mb_case_drop_map(&pc);
     }
-    if (m)
-        c->ops->destroy(m);
-    mb_stream_done(&s);
+    mb_case_close(&pc);
     if (err) {
         mbb_skip_with_error(st, err);
         return;
@@ -162,8 +134,13 @@ static void tsv_report(void *ud, const mbb_result *r)
         fprintf(stderr, "mapbench: FAILED %s: %s\n", name, r->error);
         t->failures++;
     } else {
-        printf("S\t%s\t%lld\t%lld\t%.6g\n", name, (long long)r->repetition_index,
-               (long long)r->iterations, r->ns_per_op);
+        mb_rec_out o;
+        mb_rec_begin(&o, stdout, &mb_rec_sample);
+        mb_rec_text(&o, name);
+        mb_rec_int(&o, (long long)r->repetition_index);
+        mb_rec_int(&o, (long long)r->iterations);
+        mb_rec_real(&o, r->ns_per_op);
+        mb_rec_end(&o);
     }
     fflush(stdout);
     if (tc && ++tc->done_reps == tc->total_reps && !tc->quiet) {
@@ -175,7 +152,7 @@ static void tsv_report(void *ud, const mbb_result *r)
     }
 }
 
-int mb_cmd_time(int argc, char **argv)
+static int mb_cmd_time(int argc, char **argv)
 {
     mb_selection sel;
     int emit_tsv = 0, quiet = 0;
@@ -187,30 +164,30 @@ int mb_cmd_time(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *v;
         if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, "time");
+            mb_print_usage(stdout, &mb_command_time);
             return 0;
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--suite", "time"))) {
+        if ((v = mb_flag_value(argc, argv, &i, "--suite", &mb_command_time))) {
             if (mb_selection_suite(&sel, v) != 0)
-                mb_usage_error("time", "unknown suite '%s' (quick or full)", v);
+                mb_usage_error(&mb_command_time, "unknown suite '%s' (quick or full)", v);
         } else if (strcmp(argv[i], "--emit-tsv") == 0) {
             emit_tsv = 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             quiet = 1;
         } else if (strncmp(argv[i], "--benchmark_", 12) == 0) {
             gb_argv[gb_argc++] = argv[i];
-        } else if (!mb_selection_flag(&sel, argc, argv, &i, "time")) {
-            mb_usage_error("time", "unknown argument '%s'", argv[i]);
+        } else if (!mb_selection_flag(&sel, argc, argv, &i, &mb_command_time)) {
+            mb_usage_error(&mb_command_time, "unknown argument '%s'", argv[i]);
         }
     }
     mbb_initialize(&gb_argc, gb_argv);
     if (gb_argc > 1)
-        mb_usage_error("time", "unknown Google Benchmark flag '%s'", gb_argv[1]);
+        mb_usage_error(&mb_command_time, "unknown Google Benchmark flag '%s'", gb_argv[1]);
 
     mb_case *cases;
     size_t n = mb_cases_build(&sel, &cases);
     if (n == 0)
-        mb_usage_error("time", "the selection holds no case");
+        mb_usage_error(&mb_command_time, "the selection holds no case");
     timed_case *tcs = calloc(n, sizeof *tcs);
     for (size_t i = 0; i < n; i++) {
         size_t ops = cases[i].n;
@@ -221,9 +198,20 @@ int mb_cmd_time(int argc, char **argv)
         mbb_register(cases[i].name, tc_bench, &tcs[i], iters > 1000 ? 1000 : iters, (int)sel.reps);
     }
     tsv_ctx t = { tcs, n, 0 };
+    if (emit_tsv)
+        mb_rec_header(stdout, &mb_rec_sample);
     mbb_run(emit_tsv ? tsv_report : NULL, &t);
     free(tcs);
     free(cases);
     free(gb_argv);
     return t.failures ? 1 : 0;
 }
+
+const mb_command mb_command_time = {
+    "time",
+    "run the timed cases through Google Benchmark, print its report",
+    "usage: mapbench time [selection] [--reps R] [--benchmark_* flags]\n"
+    "  Runs the timed cases in this process through Google Benchmark and prints its\n"
+    "  report (--benchmark_format=json gives what tools/compare.py reads).\n",
+    mb_cmd_time,
+};

@@ -33,7 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "present.h"
+#include "store.h"
 
 #define MB_PLOTS_DEFAULT "results/plots"
 #define MB_REPORT_DEFAULT "results/report.html"
@@ -218,25 +219,33 @@ static sqlite3 *rp_open(const char *db_path, long long want, long long *run)
     return db;
 }
 
-int mb_cmd_plot(int argc, char **argv)
+/* plot's and report's arguments: --db, --out, --run (and --help, exit 0). */
+static void rp_args(int argc, char **argv, const mb_command *cmd, const char **db_path,
+                    const char **out, long long *want)
 {
-    const char *db_path = MB_DEFAULT_DB, *out_dir = MB_PLOTS_DEFAULT, *v;
-    long long want = -1, run;
-    char err[MB_ERR_LEN];
+    const char *v;
     for (int i = 2; i < argc; i++) {
         if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, "plot");
-            return 0;
+            mb_print_usage(stdout, cmd);
+            exit(0);
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--db", "plot")))
-            db_path = v;
-        else if ((v = mb_flag_value(argc, argv, &i, "--out", "plot")))
-            out_dir = v;
-        else if ((v = mb_flag_value(argc, argv, &i, "--run", "plot")))
-            want = (long long)mb_parse_count(v, "--run", "plot");
+        if ((v = mb_flag_value(argc, argv, &i, "--db", cmd)))
+            *db_path = v;
+        else if ((v = mb_flag_value(argc, argv, &i, "--out", cmd)))
+            *out = v;
+        else if ((v = mb_flag_value(argc, argv, &i, "--run", cmd)))
+            *want = (long long)mb_parse_count(v, "--run", cmd);
         else
-            mb_usage_error("plot", "unknown argument '%s'", argv[i]);
+            mb_usage_error(cmd, "unknown argument '%s'", argv[i]);
     }
+}
+
+static int mb_cmd_plot(int argc, char **argv)
+{
+    const char *db_path = MB_DEFAULT_DB, *out_dir = MB_PLOTS_DEFAULT;
+    long long want = -1, run;
+    char err[MB_ERR_LEN];
+    rp_args(argc, argv, &mb_command_plot, &db_path, &out_dir, &want);
     sqlite3 *db = rp_open(db_path, want, &run);
     if (!db)
         return 1;
@@ -763,28 +772,15 @@ static int rp_write_page(FILE *f, sqlite3 *db, long long run, char names[][64], 
     return 0;
 }
 
-int mb_cmd_report(int argc, char **argv)
+static int mb_cmd_report(int argc, char **argv)
 {
-    const char *db_path = MB_DEFAULT_DB, *out = MB_REPORT_DEFAULT, *v;
+    const char *db_path = MB_DEFAULT_DB, *out = MB_REPORT_DEFAULT;
     long long want = -1, run;
     char err[MB_ERR_LEN], buf[PATH_MAX], plots[PATH_MAX + 8], tmp[PATH_MAX + 8];
     char names[RP_MAX_SCRIPTS][64];
-    for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, "report");
-            return 0;
-        }
-        if ((v = mb_flag_value(argc, argv, &i, "--db", "report")))
-            db_path = v;
-        else if ((v = mb_flag_value(argc, argv, &i, "--out", "report")))
-            out = v;
-        else if ((v = mb_flag_value(argc, argv, &i, "--run", "report")))
-            want = (long long)mb_parse_count(v, "--run", "report");
-        else
-            mb_usage_error("report", "unknown argument '%s'", argv[i]);
-    }
+    rp_args(argc, argv, &mb_command_report, &db_path, &out, &want);
     if (!*out || strlen(out) >= PATH_MAX || out[strlen(out) - 1] == '/')
-        mb_usage_error("report", "--out wants a file name, got '%s'", out);
+        mb_usage_error(&mb_command_report, "--out wants a file name, got '%s'", out);
     snprintf(buf, sizeof buf, "%s", out);
     snprintf(plots, sizeof plots, "%s/plots", dirname(buf)); /* next to the page */
     snprintf(tmp, sizeof tmp, "%s.tmp", out);
@@ -822,3 +818,24 @@ fail:
     sqlite3_close(db);
     return 1;
 }
+
+const mb_command mb_command_plot = {
+    "plot",
+    "render the plots (PNG and SVG) of a run",
+    "usage: mapbench plot [--run RUN_ID] [--db PATH] [--out DIR]\n"
+    "  Renders every plots/*.gp script (one per question, each fed by a named SQL view)\n"
+    "  as PNG and SVG into DIR (default results/plots).  --run draws an older complete\n"
+    "  run as it was drawn when it was the latest (default: the latest).  Needs gnuplot.\n",
+    mb_cmd_plot,
+};
+
+const mb_command mb_command_report = {
+    "report",
+    "write the HTML report of a run: findings, claims, plots, tables",
+    "usage: mapbench report [--run RUN_ID] [--db PATH] [--out FILE]\n"
+    "  Renders the plots into the page's folder (plots/) and writes a static, offline\n"
+    "  HTML page (default results/report.html): findings in plain language with the\n"
+    "  query behind each, the claims and their verdicts, every plot, the key tables and\n"
+    "  the run's environment.\n",
+    mb_cmd_report,
+};

@@ -37,7 +37,7 @@
  *   H   ...one line per non-empty bucket, ascending...
  *   E   message                          (only on a failed check)
  * Percentiles are nearest-rank over all n samples (p999 = 99.9th).  All
- * times are ns after subtracting timer_overhead_ns, with one decimal.
+ * times are ns after subtracting timer_overhead_ns, at full precision (%.17g).
  * grow_events is the map's own stats().grow_events after the run, "NA" when
  * the map does not count them.  Histogram bucket k holds samples with
  * floor(ns) in [2^k, 2^(k+1)), bucket 0 holds [0, 2): low_ns = 0 or 2^k,
@@ -48,8 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../impls/counting_alloc.h"
-#include "cli.h"
+#include "probe.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
@@ -128,43 +127,47 @@ static unsigned lt_bucket(double ns)
     return v < 2 ? 0 : 63u - (unsigned)__builtin_clzll(v);
 }
 
+/* Inserts keys [0, n) of pc's stream into its map, each insert timed into
+ * ticks[i].  *wrong counts inserts that did not return MB_INSERTED; the first
+ * is key #*first_wrong, which got *first_rc. */
+static void lt_inserts(mb_probe_case *pc, uint64_t *ticks, size_t *wrong, size_t *first_wrong,
+                       int *first_rc)
+{
+    unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
+    const mb_stream *s = &pc->stream;
+    *wrong = *first_wrong = 0;
+    *first_rc = 0;
+    for (size_t i = 0; i < pc->n; i++) {
+        uint64_t k = mb_key_at(s, i);
+        mb_fill_bytes(k, key, s->key_bytes);
+        mb_fill_bytes(mb_val_for(k), val, s->val_bytes);
+        uint64_t t0 = lt_read();
+        int rc = pc->ops->insert(pc->map, key, val);
+        uint64_t t1 = lt_read();
+        ticks[i] = t1 - t0;
+        if (rc != MB_INSERTED && (*wrong)++ == 0)
+            *first_wrong = i, *first_rc = rc;
+    }
+}
+
 static void lt_fail(const mb_map_ops *ops, size_t n, const char *msg)
 {
     printf("E\t%s\n", msg);
     fprintf(stderr, "mapbench: latency-case %s n=%zu: %s\n", ops->name, n, msg);
 }
 
-int mb_cmd_latency_case(int argc, char **argv)
+static int mb_cmd_latency_case(int argc, char **argv)
 {
-    const char *cmd = "latency-case";
+    const mb_command *cmd = &mb_command_latency_case;
     mb_case_args args;
     size_t hint = 0;
-    mb_case_args_init(&args);
 
-    for (int i = 2; i < argc; i++) {
-        const char *v;
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, cmd);
-            return 0;
-        }
-        if ((v = mb_flag_value(argc, argv, &i, "--hint", cmd))) {
-            hint = mb_parse_count(v, "--hint", cmd);
-        } else if (!mb_case_arg(&args, argc, argv, &i, cmd)) {
-            mb_usage_error(cmd, "unknown argument '%s'", argv[i]);
-        }
-    }
-    if (!args.ops || args.n < 1)
-        mb_usage_error(cmd, "needs --impl NAME and --n N (N >= 1)");
-    if (args.bp->object_bytes)
-        mb_usage_error(cmd, "pointer-value blueprints are measured by mem-case and time only");
+    mb_inline_case_args(&args, argc, argv, cmd, "--hint", &hint);
     const mb_map_ops *ops = args.ops;
-    const mb_blueprint *bp = args.bp;
-    mb_dist dist = args.dist;
     size_t n = args.n;
-    uint64_t seed = args.seed;
     mb_map_config cfg;
-    if (!mb_case_config(ops, bp, hint, seed, &cfg))
-        mb_usage_error(cmd, "%s does not support blueprint %s", ops->name, bp->name);
+    if (!mb_case_config(ops, args.bp, hint, args.seed, &cfg))
+        mb_usage_error(cmd, "%s does not support blueprint %s", ops->name, args.bp->name);
 
     /* The samples first, faulted in, outside the map's allocator. */
     uint64_t *ticks = malloc(n * sizeof *ticks);
@@ -174,34 +177,21 @@ int mb_cmd_latency_case(int argc, char **argv)
     }
     memset(ticks, 0, n * sizeof *ticks);
 
-    mb_counter ctr;
-    mb_counter_init(&ctr);
-    mb_alloc a = mb_counter_alloc(&ctr);
-    mb_stream s = { .dist = dist, .seed = seed, .key_bytes = bp->key_bytes, .val_bytes = bp->val_bytes };
-    unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
-
+    mb_probe_case pc;
+    const char *why = mb_case_open(&pc, ops, args.bp, args.dist, n, hint, args.seed);
     uint64_t cal_ns0 = mb_now_ns(), cal_tick0 = lt_read();
     uint64_t resolution;
     uint64_t overhead = lt_timer_overhead(&resolution);
-    void *m = ops->create(&a, &cfg);
-    if (!m) {
+    if (!why)
+        why = mb_case_build(&pc, MB_PHASE_INSERT); /* an empty map */
+    if (why) {
         free(ticks);
-        fprintf(stderr, "mapbench: latency-case %s: create failed\n", ops->name);
+        fprintf(stderr, "mapbench: latency-case %s: %s\n", ops->name, why);
         return 1;
     }
-    size_t wrong = 0, first_wrong = 0;
-    int first_rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = mb_key_at(&s, i);
-        mb_fill_bytes(k, key, s.key_bytes);
-        mb_fill_bytes(mb_val_for(k), val, s.val_bytes);
-        uint64_t t0 = lt_read();
-        int rc = ops->insert(m, key, val);
-        uint64_t t1 = lt_read();
-        ticks[i] = t1 - t0;
-        if (rc != MB_INSERTED && wrong++ == 0)
-            first_wrong = i, first_rc = rc;
-    }
+    size_t wrong, first_wrong;
+    int first_rc;
+    lt_inserts(&pc, ticks, &wrong, &first_wrong, &first_rc);
     while (mb_now_ns() - cal_ns0 < LT_CALIBRATE_MIN_NS)
         ;
     uint64_t cal_tick1 = lt_read(), cal_ns1 = mb_now_ns();
@@ -209,7 +199,7 @@ int mb_cmd_latency_case(int argc, char **argv)
 
     /* Verify before reporting anything: a wrong map gets no latency. */
     char msg[MB_ERR_LEN];
-    const char *why = NULL;
+    void *m = pc.map;
     size_t count = mb_map_count(ops, m);
     mb_map_stats st;
     ops->stats(m, &st);
@@ -224,7 +214,7 @@ int mb_cmd_latency_case(int argc, char **argv)
         snprintf(msg, sizeof msg, "check: %s", why);
         why = msg;
     }
-    ops->destroy(m);
+    mb_case_close(&pc);
     if (why) {
         lt_fail(ops, n, why);
         free(ticks);
@@ -243,28 +233,44 @@ int mb_cmd_latency_case(int argc, char **argv)
     qsort(ticks, n, sizeof *ticks, lt_cmp_u64);
 
     printf("# latency-case impl=%s n=%zu hint=%zu blueprint=%s dist=%s seed=%llu\n", ops->name,
-           n, hint, bp->name, mb_dist_name(dist), (unsigned long long)seed);
+           n, hint, args.bp->name, mb_dist_name(args.dist), (unsigned long long)args.seed);
     printf("# clock %s, %.4f ticks/ns calibrated against CLOCK_MONOTONIC over %.1f ms, "
            "resolution %llu ticks = %.1f ns; timer overhead (median of %u back-to-back reads) "
            "subtracted from every sample\n",
            LT_CLOCK_NAME, 1.0 / ns_per_tick, (double)(cal_ns1 - cal_ns0) / 1e6,
            (unsigned long long)resolution, (double)resolution * ns_per_tick, LT_OVERHEAD_PAIRS);
-    printf("#L\tn\tp50_ns\tp90_ns\tp99_ns\tp999_ns\tmax_ns\tmean_ns\ttimer_overhead_ns"
-           "\tgrow_events\n");
-    printf("L\t%zu", n);
+    mb_rec_out o;
+    mb_rec_header(stdout, &mb_rec_latency);
+    mb_rec_begin(&o, stdout, &mb_rec_latency);
+    mb_rec_int(&o, (long long)n);
     static const double qs[] = { 0.50, 0.90, 0.99, 0.999, 1.0 };
     for (size_t q = 0; q < sizeof qs / sizeof *qs; q++)
-        printf("\t%.1f", (double)lt_quantile(ticks, n, qs[q]) * ns_per_tick);
-    printf("\t%.1f\t%.1f", sum_ns / (double)n, (double)overhead * ns_per_tick);
-    if (st.grow_events == MB_NA)
-        fputs("\tNA\n", stdout);
-    else
-        printf("\t%zu\n", st.grow_events);
-    printf("#H\tlow_ns\thigh_ns\tcount\n");
+        mb_rec_real(&o, (double)lt_quantile(ticks, n, qs[q]) * ns_per_tick);
+    mb_rec_real(&o, sum_ns / (double)n);
+    mb_rec_real(&o, (double)overhead * ns_per_tick);
+    mb_rec_count(&o, st.grow_events == MB_NA ? -1 : (long long)st.grow_events);
+    mb_rec_end(&o);
+    mb_rec_header(stdout, &mb_rec_bucket);
     for (unsigned k = 0; k < LT_BUCKETS; k++)
-        if (hist[k])
-            printf("H\t%llu\t%llu\t%zu\n", k ? 1ull << k : 0ull,
-                   k < 63 ? 2ull << k : (unsigned long long)-1, hist[k]);
+        if (hist[k]) {
+            mb_rec_begin(&o, stdout, &mb_rec_bucket);
+            mb_rec_real(&o, k ? (double)(1ull << k) : 0.0);
+            mb_rec_real(&o, k < 63 ? (double)(2ull << k) : 18446744073709551616.0);
+            mb_rec_int(&o, (long long)hist[k]);
+            mb_rec_end(&o);
+        }
     free(ticks);
     return 0;
 }
+
+const mb_command mb_command_latency_case = {
+    "latency-case",
+    "time every insert while a map grows: percentiles, histogram",
+    "usage: mapbench latency-case --impl NAME --n N [--hint H] [--blueprint B] [--dist D]\n"
+    "                             [--seed S]\n"
+    "  Inserts N keys into an empty map (no hint unless --hint), timing every insert\n"
+    "  with the timestamp counter; prints the percentiles (L line) and a log2\n"
+    "  histogram (H lines) in ns, timer overhead subtracted.  Stop-the-world\n"
+    "  rehashes show as single-insert outliers.\n",
+    mb_cmd_latency_case,
+};

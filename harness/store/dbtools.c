@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "store.h"
 
 /* Returns "a, b, c": the columns of table in schema, without skip (a
  * malloc'd string), or NULL. */
@@ -137,26 +137,26 @@ out:
     return new_id;
 }
 
-int mb_cmd_merge(int argc, char **argv)
+static int mb_cmd_merge(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *other = NULL, *v;
     char err[MB_ERR_LEN];
     for (int i = 2; i < argc; i++) {
         if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, "merge");
+            mb_print_usage(stdout, &mb_command_merge);
             return 0;
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--db", "merge")))
+        if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_merge)))
             db_path = v;
         else if (argv[i][0] == '-')
-            mb_usage_error("merge", "unknown option '%s'", argv[i]);
+            mb_usage_error(&mb_command_merge, "unknown option '%s'", argv[i]);
         else if (!other)
             other = argv[i];
         else
-            mb_usage_error("merge", "merge takes one database");
+            mb_usage_error(&mb_command_merge, "merge takes one database");
     }
     if (!other)
-        mb_usage_error("merge", "missing the database to merge from");
+        mb_usage_error(&mb_command_merge, "missing the database to merge from");
     /* Open (and so validate and migrate) the source first, then the target. */
     sqlite3 *src = mb_db_open(other, 0, err, sizeof err);
     if (!src) {
@@ -203,25 +203,25 @@ int mb_cmd_merge(int argc, char **argv)
     return 0;
 }
 
-int mb_cmd_show(int argc, char **argv)
+static int mb_cmd_show(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *v;
     long long run = -1;
     char err[MB_ERR_LEN], sql[2048];
     for (int i = 2; i < argc; i++) {
         if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, "show");
+            mb_print_usage(stdout, &mb_command_show);
             return 0;
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--db", "show")))
+        if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_show)))
             db_path = v;
         else if (argv[i][0] == '-' || run >= 0)
-            mb_usage_error("show", "unexpected argument '%s'", argv[i]);
+            mb_usage_error(&mb_command_show, "unexpected argument '%s'", argv[i]);
         else
-            run = (long long)mb_parse_count(argv[i], "RUN", "show");
+            run = (long long)mb_parse_count(argv[i], "RUN", &mb_command_show);
     }
     if (run < 0)
-        mb_usage_error("show", "missing RUN (a run_id; `mapbench runs` lists them)");
+        mb_usage_error(&mb_command_show, "missing RUN (a run_id; `mapbench runs` lists them)");
     sqlite3 *db = mb_db_open(db_path, 0, err, sizeof err);
     if (!db) {
         fprintf(stderr, "mapbench: %s\n", err);
@@ -258,32 +258,32 @@ int mb_cmd_show(int argc, char **argv)
     return rc;
 }
 
-int mb_cmd_export(int argc, char **argv)
+static int mb_cmd_export(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *v, *what = "samples";
     out_format fmt = FMT_CSV;
     long long run = -1;
-    char err[MB_ERR_LEN], sql[1024], where[64] = "";
+    char sql[1024], where[64] = "";
     for (int i = 2; i < argc; i++) {
         if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, "export");
+            mb_print_usage(stdout, &mb_command_export);
             return 0;
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--db", "export")))
+        if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_export)))
             db_path = v;
-        else if ((v = mb_flag_value(argc, argv, &i, "--format", "export")))
-            fmt = mb_parse_format(v, "export");
-        else if ((v = mb_flag_value(argc, argv, &i, "--run", "export")))
-            run = (long long)mb_parse_count(v, "--run", "export");
-        else if ((v = mb_flag_value(argc, argv, &i, "--what", "export"))) {
+        else if ((v = mb_flag_value(argc, argv, &i, "--format", &mb_command_export)))
+            fmt = mb_parse_format(v, &mb_command_export);
+        else if ((v = mb_flag_value(argc, argv, &i, "--run", &mb_command_export)))
+            run = (long long)mb_parse_count(v, "--run", &mb_command_export);
+        else if ((v = mb_flag_value(argc, argv, &i, "--what", &mb_command_export))) {
             if (strcmp(v, "samples") && strcmp(v, "medians") && strcmp(v, "memory"))
-                mb_usage_error("export", "--what wants samples, medians or memory, got '%s'", v);
+                mb_usage_error(&mb_command_export, "--what wants samples, medians or memory, got '%s'", v);
             what = v;
         } else
-            mb_usage_error("export", "unknown argument '%s'", argv[i]);
+            mb_usage_error(&mb_command_export, "unknown argument '%s'", argv[i]);
     }
     if (fmt == FMT_TABLE)
-        mb_usage_error("export", "--format wants csv or json");
+        mb_usage_error(&mb_command_export, "--format wants csv or json");
     if (run >= 0)
         snprintf(where, sizeof where, " AND r.run_id = %lld", run);
     if (strcmp(what, "samples") == 0)
@@ -301,12 +301,31 @@ int mb_cmd_export(int argc, char **argv)
         snprintf(sql, sizeof sql, "SELECT r.run_uuid, m.* FROM memory_by_phase m"
                  " JOIN complete_run r USING (run_id) WHERE 1%s"
                  " ORDER BY m.run_id, m.mem_case_id, m.phase_index", where);
-    sqlite3 *db = mb_db_open(db_path, 0, err, sizeof err);
-    if (!db) {
-        fprintf(stderr, "mapbench: %s\n", err);
-        return 1;
-    }
-    int rc = mb_sql_print(db, sql, fmt);
-    sqlite3_close(db);
-    return rc;
+    return mb_sql_print_db(db_path, sql, fmt);
 }
+
+const mb_command mb_command_show = {
+    "show",
+    "one run: environment, cases, bytes per entry",
+    "usage: mapbench show RUN [--db PATH]\n"
+    "  Prints a run's environment, its timed cases and its bytes per entry.\n",
+    mb_cmd_show,
+};
+
+const mb_command mb_command_merge = {
+    "merge",
+    "copy the runs of another results database into this one",
+    "usage: mapbench merge OTHER.db [--db PATH]\n"
+    "  Copies the runs of OTHER.db that this database lacks (by run uuid), in one\n"
+    "  transaction; merging twice adds nothing.\n",
+    mb_cmd_merge,
+};
+
+const mb_command mb_command_export = {
+    "export",
+    "write samples, medians or memory samples as CSV or JSON",
+    "usage: mapbench export [--what samples|medians|memory] [--format csv|json]\n"
+    "                       [--run RUN_ID] [--db PATH]\n"
+    "  Writes complete runs' rows to standard output (default: every sample as CSV).\n",
+    mb_cmd_export,
+};

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "store.h"
 
 
 typedef struct rows {
@@ -193,7 +193,7 @@ int mb_sql_print(sqlite3 *db, const char *sql, out_format fmt)
     return 0;
 }
 
-static int open_and_run(const char *db_path, const char *sql, out_format fmt)
+int mb_sql_print_db(const char *db_path, const char *sql, out_format fmt)
 {
     char err[MB_ERR_LEN];
     sqlite3 *db = mb_db_open(db_path, 0, err, sizeof err);
@@ -206,52 +206,52 @@ static int open_and_run(const char *db_path, const char *sql, out_format fmt)
     return rc;
 }
 
-int mb_cmd_query(int argc, char **argv)
+static int mb_cmd_query(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *sql = NULL, *v;
     out_format fmt = FMT_TABLE;
     for (int i = 2; i < argc; i++) {
         if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, "query");
+            mb_print_usage(stdout, &mb_command_query);
             return 0;
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--db", "query"))) {
+        if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_query))) {
             db_path = v;
-        } else if ((v = mb_flag_value(argc, argv, &i, "--format", "query"))) {
-            fmt = mb_parse_format(v, "query");
+        } else if ((v = mb_flag_value(argc, argv, &i, "--format", &mb_command_query))) {
+            fmt = mb_parse_format(v, &mb_command_query);
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            mb_usage_error("query", "unknown option '%s'", argv[i]);
+            mb_usage_error(&mb_command_query, "unknown option '%s'", argv[i]);
         } else if (!sql) {
             sql = argv[i];
         } else {
-            mb_usage_error("query", "give the SQL as one argument (quote it)");
+            mb_usage_error(&mb_command_query, "give the SQL as one argument (quote it)");
         }
     }
     if (!sql)
-        mb_usage_error("query", "missing SQL");
-    return open_and_run(db_path, sql, fmt);
+        mb_usage_error(&mb_command_query, "missing SQL");
+    return mb_sql_print_db(db_path, sql, fmt);
 }
 
-int mb_cmd_runs(int argc, char **argv)
+static int mb_cmd_runs(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *v;
     for (int i = 2; i < argc; i++) {
         if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, "runs");
+            mb_print_usage(stdout, &mb_command_runs);
             return 0;
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--db", "runs")))
+        if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_runs)))
             db_path = v;
         else
-            mb_usage_error("runs", "unknown argument '%s'", argv[i]);
+            mb_usage_error(&mb_command_runs, "unknown argument '%s'", argv[i]);
     }
-    return open_and_run(db_path,
+    return mb_sql_print_db(db_path,
                         "SELECT run_id, started_at, status, suite, substr(git_sha, 1, 12) AS git_sha,"
                         " git_dirty, timed_cases, memory_cases FROM runs",
                         FMT_TABLE);
 }
 
-out_format mb_parse_format(const char *v, const char *cmd)
+out_format mb_parse_format(const char *v, const mb_command *cmd)
 {
     if (strcmp(v, "table") == 0)
         return FMT_TABLE;
@@ -261,3 +261,18 @@ out_format mb_parse_format(const char *v, const char *cmd)
         return FMT_JSON;
     mb_usage_error(cmd, "--format wants table, csv or json, got '%s'", v);
 }
+
+const mb_command mb_command_query = {
+    "query",
+    "run SQL against the results database",
+    "usage: mapbench query \"SQL\" [--format table|csv|json] [--db PATH]\n"
+    "  Runs SQL against the results database and prints the rows.\n",
+    mb_cmd_query,
+};
+
+const mb_command mb_command_runs = {
+    "runs",
+    "list the runs in the database",
+    "usage: mapbench runs [--db PATH]\n  Lists the runs in the database, newest first.\n",
+    mb_cmd_runs,
+};

@@ -5,12 +5,12 @@
 #include <string.h>
 #include <sys/mman.h>
 
-static int64_t ca_add(int64_t *p, int64_t v)
+static int64_t cnt_add(int64_t *p, int64_t v)
 {
     return __atomic_add_fetch(p, v, __ATOMIC_RELAXED);
 }
 
-static void ca_raise_peak(mb_counter *c, int64_t live)
+static void cnt_raise_peak(mb_counter *c, int64_t live)
 {
     int64_t peak = __atomic_load_n(&c->peak_bytes, __ATOMIC_RELAXED);
     while (live > peak &&
@@ -20,23 +20,23 @@ static void ca_raise_peak(mb_counter *c, int64_t live)
 }
 
 /* Returns 1 when injection says this allocation must fail. */
-static int ca_injected_failure(mb_counter *c)
+static int cnt_injected_failure(mb_counter *c)
 {
     int64_t left = __atomic_load_n(&c->fail_after, __ATOMIC_RELAXED);
     if (left == MB_COUNTER_NEVER_FAIL)
         return 0;
-    return ca_add(&c->fail_after, -1) < 0;
+    return cnt_add(&c->fail_after, -1) < 0;
 }
 
-static void *ca_alloc(void *ctx, size_t size, size_t align)
+static void *cnt_alloc(void *ctx, size_t size, size_t align)
 {
     mb_counter *c = ctx;
     void *p;
 
     if (size == 0)
         size = 1;
-    if (ca_injected_failure(c)) {
-        ca_add(&c->failed_calls, 1);
+    if (cnt_injected_failure(c)) {
+        cnt_add(&c->failed_calls, 1);
         return NULL;
     }
     if (align >= MB_PAGE_BYTES) {
@@ -49,16 +49,16 @@ static void *ca_alloc(void *ctx, size_t size, size_t align)
         p = aligned_alloc(align, (size + align - 1) & ~(align - 1));
     }
     if (!p) {
-        ca_add(&c->failed_calls, 1);
+        cnt_add(&c->failed_calls, 1);
         return NULL;
     }
-    ca_raise_peak(c, ca_add(&c->live_bytes, (int64_t)size));
-    ca_add(&c->total_bytes, (int64_t)size);
-    ca_add(&c->alloc_calls, 1);
+    cnt_raise_peak(c, cnt_add(&c->live_bytes, (int64_t)size));
+    cnt_add(&c->total_bytes, (int64_t)size);
+    cnt_add(&c->alloc_calls, 1);
     return p;
 }
 
-static void ca_free(void *ctx, void *p, size_t size, size_t align)
+static void cnt_free(void *ctx, void *p, size_t size, size_t align)
 {
     mb_counter *c = ctx;
 
@@ -66,8 +66,8 @@ static void ca_free(void *ctx, void *p, size_t size, size_t align)
         return;
     if (size == 0)
         size = 1;
-    ca_add(&c->live_bytes, -(int64_t)size);
-    ca_add(&c->free_calls, 1);
+    cnt_add(&c->live_bytes, -(int64_t)size);
+    cnt_add(&c->free_calls, 1);
     if (align >= MB_PAGE_BYTES)
         munmap(p, size);
     else
@@ -82,7 +82,7 @@ void mb_counter_init(mb_counter *c)
 
 mb_alloc mb_counter_alloc(mb_counter *c)
 {
-    mb_alloc a = { ca_alloc, ca_free, c };
+    mb_alloc a = { cnt_alloc, cnt_free, c };
     return a;
 }
 

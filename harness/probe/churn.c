@@ -39,45 +39,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../impls/counting_alloc.h"
-#include "cli.h"
+#include "probe.h"
 
-static void ch_put_stat(size_t v)
+/* A map stat, NA where the map does not measure it. */
+static void churn_put_stat(mb_rec_out *o, size_t v)
 {
-    if (v == MB_NA)
-        fputs("\tNA", stdout);
-    else
-        printf("\t%zu", v);
+    mb_rec_count(o, v == MB_NA ? -1 : (long long)v);
 }
 
 /* Prints one C line.  Returns NULL, or why the sample is wrong. */
-static const char *ch_sample(const mb_map_ops *ops, void *m, const mb_counter *ctr, size_t n,
+static const char *churn_sample(const mb_map_ops *ops, void *m, const mb_counter *ctr, size_t n,
                              size_t ops_done, size_t steps, uint64_t ns)
 {
     mb_map_stats st;
     ops->stats(m, &st);
-    printf("C\t%zu", ops_done);
+    mb_rec_out o;
+    mb_rec_begin(&o, stdout, &mb_rec_churn);
+    mb_rec_int(&o, (long long)ops_done);
     if (steps)
-        printf("\t%.1f", (double)ns / (double)steps);
+        mb_rec_real(&o, (double)ns / (double)steps);
     else
-        fputs("\tNA", stdout);
-    ch_put_stat(st.count);
-    ch_put_stat(st.capacity);
-    ch_put_stat(st.tombstones);
+        mb_rec_na(&o);
+    churn_put_stat(&o, st.count);
+    churn_put_stat(&o, st.capacity);
+    churn_put_stat(&o, st.tombstones);
     if (st.mean_probe < 0)
-        fputs("\tNA", stdout);
+        mb_rec_na(&o);
     else
-        printf("\t%.3f", st.mean_probe);
-    ch_put_stat(st.max_probe);
-    printf("\t%lld\n", (long long)ctr->live_bytes);
-    fflush(stdout);
+        mb_rec_real(&o, st.mean_probe);
+    churn_put_stat(&o, st.max_probe);
+    mb_rec_int(&o, (long long)ctr->live_bytes);
+    mb_rec_end(&o);
     return st.count == n ? NULL : "the map's count is not n at a sample";
 }
 
 /* Runs steps [from, to) of the churn.  Returns the number of inserts that were
  * not new plus removes that were not found (0 when all is well); *first names
  * the first such step. */
-static size_t ch_steps(const mb_map_ops *ops, void *m, const mb_stream *s, size_t n, size_t from,
+static size_t churn_steps(const mb_map_ops *ops, void *m, const mb_stream *s, size_t n, size_t from,
                        size_t to, size_t *first)
 {
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
@@ -95,78 +94,63 @@ static size_t ch_steps(const mb_map_ops *ops, void *m, const mb_stream *s, size_
     return wrong;
 }
 
-static int ch_fail(const mb_map_ops *ops, size_t n, const char *what, const char *why)
+static int churn_fail(const mb_map_ops *ops, size_t n, const char *what, const char *why)
 {
     printf("E\t%s: %s\n", what, why);
     fprintf(stderr, "mapbench: churn-case %s n=%zu: %s: %s\n", ops->name, n, what, why);
     return 1;
 }
 
-int mb_cmd_churn_case(int argc, char **argv)
+static int mb_cmd_churn_case(int argc, char **argv)
 {
-    const char *cmd = "churn-case";
+    const mb_command *cmd = &mb_command_churn_case;
     mb_case_args args;
     size_t rounds = 10;
-    mb_case_args_init(&args);
 
-    for (int i = 2; i < argc; i++) {
-        const char *v;
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, cmd);
-            return 0;
-        }
-        if ((v = mb_flag_value(argc, argv, &i, "--rounds", cmd))) {
-            rounds = mb_parse_count(v, "--rounds", cmd);
-        } else if (!mb_case_arg(&args, argc, argv, &i, cmd)) {
-            mb_usage_error(cmd, "unknown argument '%s'", argv[i]);
-        }
-    }
-    if (!args.ops || args.n < 1)
-        mb_usage_error(cmd, "needs --impl NAME and --n N (N >= 1)");
-    if (args.bp->object_bytes)
-        mb_usage_error(cmd, "pointer-value blueprints are measured by mem-case and time only");
+    mb_inline_case_args(&args, argc, argv, cmd, "--rounds", &rounds);
     const mb_map_ops *ops = args.ops;
     const mb_blueprint *bp = args.bp;
-    mb_dist dist = args.dist;
     size_t n = args.n;
-    uint64_t seed = args.seed;
     if (rounds < 1)
         mb_usage_error(cmd, "--rounds must be at least 1");
     if (rounds > ((size_t)1 << 40) / n)
         mb_usage_error(cmd, "--rounds x --n is too large");
     mb_map_config cfg;
-    if (!mb_case_config(ops, bp, 0, seed, &cfg))
+    if (!mb_case_config(ops, bp, 0, args.seed, &cfg))
         mb_usage_error(cmd, "%s does not support blueprint %s", ops->name, bp->name);
 
-    mb_counter ctr;
-    mb_counter_init(&ctr);
-    mb_alloc a = mb_counter_alloc(&ctr);
-    mb_stream s = { .dist = dist, .seed = seed, .key_bytes = bp->key_bytes, .val_bytes = bp->val_bytes };
+    mb_probe_case pc;
+    const char *why = mb_case_open(&pc, ops, bp, args.dist, n, 0, args.seed);
+    if (why) {
+        fprintf(stderr, "mapbench: churn-case %s: %s\n", ops->name, why);
+        return 1;
+    }
     size_t total = rounds * n, every = n / 4 ? n / 4 : 1;
     char msg[MB_ERR_LEN];
 
     printf("# churn-case impl=%s n=%zu rounds=%zu blueprint=%s dist=%s seed=%llu\n", ops->name,
-           n, rounds, bp->name, mb_dist_name(dist), (unsigned long long)seed);
+           n, rounds, bp->name, mb_dist_name(args.dist), (unsigned long long)args.seed);
     printf("# one op = one step = insert key n+i (new) + remove key i (present); "
            "ns_per_op_since_last = wall ns of the steps since the previous C line / steps\n");
-    printf("#C\tops_done\tns_per_op_since_last\tcount\tcapacity\ttombstones\tmean_probe"
-           "\tmax_probe\tmap_live_bytes\n");
-    void *m = ops->create(&a, &cfg);
-    if (!m) {
-        fprintf(stderr, "mapbench: churn-case %s: create failed\n", ops->name);
+    mb_rec_header(stdout, &mb_rec_churn);
+    if ((why = mb_case_build(&pc, MB_PHASE_INSERT))) { /* an empty map */
+        fprintf(stderr, "mapbench: churn-case %s: %s\n", ops->name, why);
         return 1;
     }
-    const char *why = mb_run_phase_range(ops, m, &s, MB_PHASE_INSERT, 0, n).error;
+    void *m = pc.map;
+    const mb_stream *s = &pc.stream;
+    const mb_counter *ctr = &pc.ctr;
+    why = mb_run_phase_range(ops, m, s, MB_PHASE_INSERT, 0, n).error;
     if (!why)
-        why = ch_sample(ops, m, &ctr, n, 0, 0, 0);
+        why = churn_sample(ops, m, ctr, n, 0, 0, 0);
     if (why) {
-        ops->destroy(m);
-        return ch_fail(ops, n, "fill", why);
+        mb_case_close(&pc);
+        return churn_fail(ops, n, "fill", why);
     }
     for (size_t done = 0; done < total;) {
         size_t to = done + every < total ? done + every : total, first = 0;
         uint64_t t0 = mb_now_ns();
-        size_t wrong = ch_steps(ops, m, &s, n, done, to, &first);
+        size_t wrong = churn_steps(ops, m, s, n, done, to, &first);
         uint64_t ns = mb_now_ns() - t0;
         if (wrong) {
             snprintf(msg, sizeof msg,
@@ -174,25 +158,36 @@ int mb_cmd_churn_case(int argc, char **argv)
                      wrong, first);
             why = msg;
         } else {
-            why = ch_sample(ops, m, &ctr, n, to, to - done, ns);
+            why = churn_sample(ops, m, ctr, n, to, to - done, ns);
         }
         if (why) {
-            ops->destroy(m);
-            return ch_fail(ops, n, "churn", why);
+            mb_case_close(&pc);
+            return churn_fail(ops, n, "churn", why);
         }
         done = to;
     }
     /* The live window must hold the right values and the removed keys none. */
-    why = mb_run_phase_range(ops, m, &s, MB_PHASE_LOOKUP_HIT, total, total + n).error;
+    why = mb_run_phase_range(ops, m, s, MB_PHASE_LOOKUP_HIT, total, total + n).error;
     if (why)
         snprintf(msg, sizeof msg, "lookup of the live window: %s", why), why = msg;
-    if (!why && (why = mb_run_phase_range(ops, m, &s, MB_PHASE_LOOKUP_MISS, total - n, total).error))
+    if (!why && (why = mb_run_phase_range(ops, m, s, MB_PHASE_LOOKUP_MISS, total - n, total).error))
         snprintf(msg, sizeof msg, "lookup of the last %zu removed keys: %s", n, why), why = msg;
     if (!why && (why = ops->check(m)))
         snprintf(msg, sizeof msg, "check: %s", why), why = msg;
-    ops->destroy(m);
-    if (!why && ctr.live_bytes != 0)
-        snprintf(msg, sizeof msg, "destroy left %lld bytes live", (long long)ctr.live_bytes),
+    mb_case_close(&pc);
+    if (!why && ctr->live_bytes != 0)
+        snprintf(msg, sizeof msg, "destroy left %lld bytes live", (long long)ctr->live_bytes),
             why = msg;
-    return why ? ch_fail(ops, n, "verify", why) : 0;
+    return why ? churn_fail(ops, n, "verify", why) : 0;
 }
+
+const mb_command mb_command_churn_case = {
+    "churn-case",
+    "insert+remove at constant size: tombstones, probes over time",
+    "usage: mapbench churn-case --impl NAME --n N [--rounds R] [--blueprint B] [--dist D]\n"
+    "                           [--seed S]\n"
+    "  Fills the map with N keys, then R*N steps (default R = 10) of insert-one-new,\n"
+    "  remove-the-oldest at constant size; every N/4 steps prints ns per step and the\n"
+    "  map's count, capacity, tombstones, probe lengths and live bytes (C lines).\n",
+    mb_cmd_churn_case,
+};
