@@ -1,0 +1,680 @@
+/*
+ * flat15 — groups of 15 slots with one overflow byte each, after the design
+ * of boost::unordered_flat_map (Boost 1.81, foa.hpp), written from its
+ * description: 16-byte group metadata, 8-bit reduced hashes, no tombstones.
+ * The group count is any integer (not a power of two), positioned by a
+ * multiply, so the table can grow by 3/2.
+ *
+ * Layout: one allocation of 64-byte alignment, the metadata then the slots:
+ *
+ *     ctrl:  n_groups * 16 bytes; group g is ctrl[16g .. 16g+15]:
+ *              bytes 0..14  one tag per slot of the group
+ *              byte  15     the overflow byte
+ *     slots: n_groups * 15 slots, slot_bytes = key_bytes + val_bytes each;
+ *            slot s of group g is slots[(15g + s) * slot_bytes]
+ *
+ * A map with no table (n_groups == 0) points ctrl at a static group of
+ * zeros, so a lookup ends in it and an insert sees growth_left == 0.
+ *
+ * Tags: 0 = free slot.  A full slot holds the low byte of the key's hash,
+ * with 0 mapped to 1: 8 bits of hash (255 values) where a swiss control byte
+ * keeps 7, so a slot whose tag matches by chance is half as likely (the
+ * byte needs no EMPTY/DELETED encodings: there are no tombstones).
+ *
+ * Hash split (h = mb_hash_u64, whose two folded halves both depend on every
+ * key bit):
+ *     home group  = (h * n_groups) >> 64   the high bits ("fastrange"),
+ *                                          no power of two needed
+ *     tag         = h & 0xff (0 -> 1)      the low byte
+ *     overflow bit= 1 << ((h >> 8) & 7)    the next 3 bits
+ *
+ * Probe rule: linear over groups, g, g+1, ... wrapping at n_groups.  In each
+ * group, every tag equal to the key's is a candidate whose key is compared.
+ * The probe ends at the first group whose overflow byte lacks the key's
+ * overflow bit: an insert sets that bit in every full group it passes, so a
+ * key is never beyond such a group.  With 8 bits a group that overflowed
+ * for some keys still ends the probe of 7/8 of the others; a miss almost
+ * always reads one 16-byte group and no slot.  A probe visits at most
+ * n_groups groups (stale bits could in principle cover the whole table).
+ *
+ * Insert: probe for the key; if absent, the first group (from home) with a
+ * free slot gets it, setting the overflow bit in each full group passed.
+ *
+ * Delete: the tag becomes 0.  There are no tombstones; overflow bits are
+ * never cleared except by a rebuild, so a deleted entry that had been
+ * displaced out of its home group leaves bits behind that lengthen probes.
+ * Rule (this file's own, after boost's anti-drift idea of charging such
+ * slots): deleting an entry that sits outside its home group does not give
+ * its slot back to the insert budget; it counts in `lost` until the next
+ * rebuild.  Entries in their home group (all but a few percent at 7/8 load)
+ * give their slot back.  So stale bits are bounded by the budget: churn that
+ * keeps displacing entries ends in a rebuild, which clears every bit.
+ *
+ * Growth accounting: max_load(G) = floor(15 * G * 7 / 8), boost's load
+ * factor 0.875 (with 15-slot groups and overflow bits a miss at 7/8 still
+ * stops in its first group ~98% of the time).  growth_left = max_load -
+ * count - lost.  An insert of a new key when growth_left == 0 rebuilds into
+ * a fresh table of groups_for(3/2 * (count + 1)) groups (never fewer than
+ * now): a grow by ~3/2 from a full table, or a same-size rebuild that gives
+ * back the lost slots after churn.  On ENOMEM the map is unchanged.
+ *
+ * Why 3/2 and not 2: with a multiply for the home group any group count
+ * works, and a smaller step keeps the average load higher: over sizes spread
+ * evenly in log N the mean load is 7/8 * (g-1)/(g ln g) = 0.72 * 7/8 at g = 2
+ * and 0.82 * 7/8 at g = 3/2, so ~12% fewer bytes per entry on average.  The
+ * price is more moves (1/(g-1) per entry: 2 instead of 1), but a rebuild is a
+ * streaming pass: the home group is monotone in h, so walking the old groups
+ * in order writes the new groups in order.
+ *
+ * Capacity hint: the smallest group count whose max_load holds the hint.
+ *
+ * Shrink (MB_SHRINK_LOW_WATER only): when a remove leaves count below
+ * max_load / 8, the table is rebuilt at groups_for(2 * count) (an empty map
+ * drops its table).  If that allocation fails, the table stays larger.
+ *
+ * clear() keeps the capacity (zeroes the metadata, overflow bytes included).
+ *
+ * Specialisation, as in swiss.c: u64 -> u64 runs the always-inline bodies
+ * with constant key and slot sizes; the other shapes call an out-of-line
+ * copy of the same bodies.
+ *
+ * stats(): capacity = 15 * n_groups slots; tombstones = MB_NA (none);
+ * overflow = groups whose overflow byte is nonzero; max_probe / mean_probe
+ * = groups a hit loads (1 = found in its home group); rehash_events =
+ * same-size rebuilds.
+ *
+ * ---- what was tried and measured (bench/flagship.cc, see its header) ----
+ * (filled in below the first measurements; figures are medians of several
+ * interleaved repetitions on a shared 2-core AMD EPYC KVM guest, L2 2 MiB,
+ * L3 32 MiB, so wall times are noisy; callgrind counts are exact.)
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "../mb_map.h"
+
+#define F15_SLOTS 15u               /* slots per group */
+#define F15_GROUP_BYTES 16u         /* metadata bytes per group */
+#define F15_OVERFLOW 15u            /* index of the overflow byte in a group */
+#define F15_ALIGN 64u               /* the block's alignment */
+#define F15_SLOT_MAX (MB_KEY_MAX_BYTES + MB_VAL_MAX_BYTES)
+#define F15_INLINE static inline __attribute__((always_inline))
+
+/* Growth step: a rebuild sizes the table for F15_GROW_NUM / F15_GROW_DEN of
+ * the entries (3/2; see the design comment). */
+#ifndef F15_GROW_NUM
+#define F15_GROW_NUM 3u
+#define F15_GROW_DEN 2u
+#endif
+
+typedef enum f15_shape { F15_K8V8 = 0, F15_K8V64 = 1, F15_GENERIC = 2 } f15_shape;
+
+typedef struct f15_map {
+    /* hot: read by every op */
+    uint8_t *ctrl;          /* n_groups * 16 metadata bytes, or f15_empty_group */
+    unsigned char *slots;   /* n_groups * 15 slots after the metadata */
+    size_t n_groups;        /* 0 = no table */
+    size_t count;           /* full slots */
+    size_t growth_left;     /* = max_load - count - lost: free slots inserts may claim */
+    uint64_t seed;
+    f15_shape shape;
+    mb_shrink_policy shrink;
+    /* cold */
+    size_t lost;            /* slots of displaced entries deleted since the last rebuild */
+    size_t key_bytes, val_bytes, slot_bytes;
+    size_t block_bytes;     /* size of the allocation; 0 when n_groups == 0 */
+    size_t grow_events, shrink_events, rehash_events;
+    mb_alloc alloc;
+} f15_map;
+
+/* The metadata of a map without a table: one group, every slot free, no
+ * overflow bit, so every probe ends in it.  Never written. */
+static const uint8_t f15_empty_group[F15_GROUP_BYTES] __attribute__((aligned(16))) = {0};
+
+/* ---- layout --------------------------------------------------------------- */
+
+/* Returns how many entries a table of g groups may hold: 7/8 of its slots. */
+static size_t f15_max_load(size_t g)
+{
+    return g * F15_SLOTS * 7 / 8;
+}
+
+static size_t f15_block_bytes(size_t g, size_t slot_bytes)
+{
+    return g * (F15_GROUP_BYTES + F15_SLOTS * slot_bytes);
+}
+
+/* Returns the largest group count this map will allocate, so that a block's
+ * size (and 15 * g * 7) never overflows a size_t. */
+static size_t f15_groups_limit(size_t slot_bytes)
+{
+    return (SIZE_MAX / 4) / (F15_GROUP_BYTES + F15_SLOTS * slot_bytes);
+}
+
+/* Returns the smallest group count whose max_load holds n entries, or
+ * SIZE_MAX when that is beyond f15_groups_limit. */
+static size_t f15_groups_for(size_t n, size_t slot_bytes)
+{
+    size_t lim = f15_groups_limit(slot_bytes);
+    if (n > f15_max_load(lim))
+        return SIZE_MAX;
+    /* max_load(g) = floor(105 g / 8) >= n  <=>  g >= 8 n / 105 */
+    size_t g = (n / 105) * 8 + ((n % 105) * 8 + 104) / 105;
+    return g;
+}
+
+/* ---- hash split ------------------------------------------------------------ */
+
+F15_INLINE size_t f15_home(uint64_t h, size_t n_groups)
+{
+    return (size_t)(((__uint128_t)h * n_groups) >> 64);
+}
+
+F15_INLINE uint8_t f15_tag(uint64_t h)
+{
+    uint8_t t = (uint8_t)h;
+    return (uint8_t)(t + (t == 0));
+}
+
+F15_INLINE uint8_t f15_obit(uint64_t h)
+{
+    return (uint8_t)(1u << ((h >> 8) & 7));
+}
+
+F15_INLINE size_t f15_next(size_t g, size_t n_groups)
+{
+    return g + 1 == n_groups ? 0 : g + 1;
+}
+
+/* ---- group matching ---------------------------------------------------------- */
+
+/* Each match returns a 15-bit mask: bit s set when slot s of the group
+ * qualifies (the overflow byte is never part of a match). */
+#if defined(__SSE2__)
+
+typedef __m128i f15_group;
+
+F15_INLINE f15_group f15_load(const uint8_t *c)
+{
+    return _mm_load_si128((const __m128i *)(const void *)c);
+}
+
+F15_INLINE f15_group f15_splat(uint8_t tag)
+{
+    return _mm_set1_epi8((char)tag);
+}
+
+F15_INLINE uint32_t f15_match(f15_group g, f15_group tags)
+{
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(g, tags)) & 0x7fffu;
+}
+
+F15_INLINE uint32_t f15_match_free(f15_group g)
+{
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(g, _mm_setzero_si128())) & 0x7fffu;
+}
+
+#else /* portable fallback: a loop over the 15 tag bytes */
+
+typedef struct f15_group { uint8_t b[F15_GROUP_BYTES]; } f15_group;
+
+F15_INLINE f15_group f15_load(const uint8_t *c)
+{
+    f15_group g;
+    memcpy(g.b, c, F15_GROUP_BYTES);
+    return g;
+}
+
+F15_INLINE f15_group f15_splat(uint8_t tag)
+{
+    f15_group g;
+    memset(g.b, tag, F15_GROUP_BYTES);
+    return g;
+}
+
+F15_INLINE uint32_t f15_match(f15_group g, f15_group tags)
+{
+    uint32_t r = 0;
+    for (unsigned i = 0; i < F15_SLOTS; i++)
+        r |= (uint32_t)(g.b[i] == tags.b[0]) << i;
+    return r;
+}
+
+F15_INLINE uint32_t f15_match_free(f15_group g)
+{
+    return f15_match(g, f15_splat(0));
+}
+
+#endif
+
+F15_INLINE uint32_t f15_match_full(f15_group g)
+{
+    return f15_match_free(g) ^ 0x7fffu;
+}
+
+F15_INLINE unsigned f15_lowest(uint32_t mask)
+{
+    return (unsigned)__builtin_ctz(mask);
+}
+
+/* ---- probe ------------------------------------------------------------------ */
+
+/* Returns the slot index (15 g + s) holding key (hash h), or SIZE_MAX.
+ * kb, sb: key and slot sizes (constants in the specialised callers). */
+F15_INLINE size_t f15_find_kb(const f15_map *m, const void *key, uint64_t h, size_t kb,
+                              size_t sb)
+{
+    const uint8_t *ctrl = m->ctrl;
+    const unsigned char *slots = m->slots;
+    size_t n = m->n_groups, g = f15_home(h, n), visited = 1;
+    f15_group tags = f15_splat(f15_tag(h));
+    uint8_t ob = f15_obit(h);
+    for (;;) {
+        const uint8_t *c = ctrl + g * F15_GROUP_BYTES;
+        f15_group grp = f15_load(c);
+        for (uint32_t match = f15_match(grp, tags); match; match &= match - 1) {
+            size_t i = g * F15_SLOTS + f15_lowest(match);
+            if (__builtin_expect(mb_key_eq(slots + i * sb, key, kb), 1))
+                return i;
+        }
+        if (__builtin_expect(!(c[F15_OVERFLOW] & ob), 1) || visited >= n)
+            return SIZE_MAX;
+        g = f15_next(g, n);
+        visited++;
+    }
+}
+
+/* Returns the first free slot on the probe of hash h in a table with room,
+ * setting h's overflow bit in every full group passed.
+ * PRECONDITION: n_groups > 0 and count < 15 * n_groups. */
+F15_INLINE size_t f15_claim(uint8_t *ctrl, size_t n, uint64_t h)
+{
+    size_t g = f15_home(h, n);
+    uint8_t ob = f15_obit(h);
+    for (;;) {
+        uint8_t *c = ctrl + g * F15_GROUP_BYTES;
+        uint32_t free_mask = f15_match_free(f15_load(c));
+        if (__builtin_expect(free_mask != 0, 1))
+            return g * F15_SLOTS + f15_lowest(free_mask);
+        c[F15_OVERFLOW] |= ob;
+        g = f15_next(g, n);
+    }
+}
+
+/* Returns the groups a probe for hash h loads to reach slot i (1 = home). */
+static size_t f15_probe_groups(const f15_map *m, uint64_t h, size_t i)
+{
+    size_t n = m->n_groups, home = f15_home(h, n), g = i / F15_SLOTS;
+    return (g >= home ? g - home : g + n - home) + 1;
+}
+
+/* ---- rebuild: grow / same-size / shrink ---------------------------------------- */
+
+/* Moves every entry of from into to, a fresh zeroed table with room.
+ * Walks from's groups in order; the home group is monotone in h, so the
+ * writes into to go forward too. */
+F15_INLINE void f15_transfer_kv(const f15_map *from, f15_map *to, size_t kb, size_t sb)
+{
+    const uint8_t *old_ctrl = from->ctrl;
+    const unsigned char *old_slots = from->slots;
+    uint8_t *ctrl = to->ctrl;
+    unsigned char *slots = to->slots;
+    size_t n = to->n_groups;
+    for (size_t g = 0; g < from->n_groups; g++) {
+        for (uint32_t full = f15_match_full(f15_load(old_ctrl + g * F15_GROUP_BYTES)); full;
+             full &= full - 1) {
+            const unsigned char *s = old_slots + (g * F15_SLOTS + f15_lowest(full)) * sb;
+            uint64_t h = mb_hash_key(s, kb, from->seed);
+            size_t j = f15_claim(ctrl, n, h);
+            ctrl[(j / F15_SLOTS) * F15_GROUP_BYTES + j % F15_SLOTS] = f15_tag(h);
+            memcpy(slots + j * sb, s, sb);
+        }
+    }
+}
+
+static void f15_transfer(const f15_map *from, f15_map *to)
+{
+    if (from->shape == F15_K8V8)
+        f15_transfer_kv(from, to, 8, 16);
+    else if (from->shape == F15_K8V64)
+        f15_transfer_kv(from, to, 8, 72);
+    else
+        f15_transfer_kv(from, to, from->key_bytes, from->slot_bytes);
+}
+
+/* Rebuilds the table at n_groups groups (0, or with room for count).
+ * Returns 0, or MB_ENOMEM with the map unchanged. */
+static int f15_rebuild(f15_map *m, size_t n_groups)
+{
+    size_t bytes = f15_block_bytes(n_groups, m->slot_bytes);
+    f15_map next = *m;
+    next.n_groups = n_groups;
+    next.block_bytes = bytes;
+    if (n_groups == 0) {
+        next.ctrl = (uint8_t *)f15_empty_group; /* never written while n_groups == 0 */
+        next.slots = NULL;
+    } else {
+        next.ctrl = mb_alloc_bytes(&m->alloc, bytes, F15_ALIGN);
+        if (!next.ctrl)
+            return MB_ENOMEM;
+        next.slots = next.ctrl + n_groups * F15_GROUP_BYTES;
+        memset(next.ctrl, 0, n_groups * F15_GROUP_BYTES);
+    }
+    f15_transfer(m, &next);
+    if (m->n_groups)
+        mb_free_bytes(&m->alloc, m->ctrl, m->block_bytes, F15_ALIGN);
+    next.lost = 0;
+    next.growth_left = f15_max_load(n_groups) - m->count;
+    if (n_groups > m->n_groups)
+        next.grow_events++;
+    else if (n_groups < m->n_groups)
+        next.shrink_events++;
+    else
+        next.rehash_events++;
+    *m = next;
+    return 0;
+}
+
+/* Makes growth_left > 0 for one more entry: rebuilds at the size for 3/2 of
+ * the entries, never smaller than now.  Returns 0 or MB_ENOMEM (unchanged). */
+static __attribute__((noinline)) int f15_make_room(f15_map *m)
+{
+    size_t want = m->count + 1;
+    want += want / F15_GROW_DEN * (F15_GROW_NUM - F15_GROW_DEN);
+    size_t g = f15_groups_for(want, m->slot_bytes);
+    if (g == SIZE_MAX) {
+        g = f15_groups_for(m->count + 1, m->slot_bytes); /* at least one more entry */
+        if (g == SIZE_MAX)
+            return MB_ENOMEM;
+    }
+    if (g < m->n_groups)
+        g = m->n_groups;
+    return f15_rebuild(m, g);
+}
+
+static void f15_maybe_shrink(f15_map *m)
+{
+    if (m->shrink != MB_SHRINK_LOW_WATER || m->count >= f15_max_load(m->n_groups) / 8)
+        return;
+    size_t g = f15_groups_for(2 * m->count, m->slot_bytes);
+    if (g < m->n_groups)
+        (void)f15_rebuild(m, g); /* on ENOMEM the table simply stays larger */
+}
+
+/* ---- ops bodies, specialised by key/value size ---------------------------------- */
+
+F15_INLINE int f15_lookup_kv(f15_map *m, const void *key, void *val_out, size_t kb, size_t vb)
+{
+    size_t i = f15_find_kb(m, key, mb_hash_key(key, kb, m->seed), kb, kb + vb);
+    if (i == SIZE_MAX)
+        return MB_NOTFOUND;
+    if (val_out)
+        memcpy(val_out, m->slots + i * (kb + vb) + kb, vb);
+    return MB_FOUND;
+}
+
+/* Stores (key, val) with hash h in the free slot i. */
+F15_INLINE void f15_put(f15_map *m, size_t i, uint64_t h, const void *key, const void *val,
+                        size_t kb, size_t vb)
+{
+    unsigned char *s = m->slots + i * (kb + vb);
+    m->ctrl[(i / F15_SLOTS) * F15_GROUP_BYTES + i % F15_SLOTS] = f15_tag(h);
+    m->growth_left--;
+    m->count++;
+    memcpy(s, key, kb);
+    memcpy(s + kb, val, vb);
+}
+
+/* The insert of an absent key when growth_left is 0: make room, then place
+ * it.  Out of line: rare, and it keeps its call off the hot path. */
+static __attribute__((noinline)) int f15_insert_grow(f15_map *m, uint64_t h, const void *key,
+                                                     const void *val)
+{
+    if (f15_make_room(m) != 0)
+        return MB_ENOMEM;
+    f15_put(m, f15_claim(m->ctrl, m->n_groups, h), h, key, val, m->key_bytes, m->val_bytes);
+    return MB_INSERTED;
+}
+
+F15_INLINE int f15_insert_kv(f15_map *m, const void *key, const void *val, size_t kb, size_t vb)
+{
+    size_t sb = kb + vb;
+    uint64_t h = mb_hash_key(key, kb, m->seed);
+    size_t i = f15_find_kb(m, key, h, kb, sb);
+    if (i != SIZE_MAX) {
+        memcpy(m->slots + i * sb + kb, val, vb);
+        return MB_REPLACED;
+    }
+    if (__builtin_expect(m->growth_left == 0, 0))
+        return f15_insert_grow(m, h, key, val);
+    f15_put(m, f15_claim(m->ctrl, m->n_groups, h), h, key, val, kb, vb);
+    return MB_INSERTED;
+}
+
+F15_INLINE int f15_remove_kv(f15_map *m, const void *key, size_t kb, size_t vb)
+{
+    uint64_t h = mb_hash_key(key, kb, m->seed);
+    size_t i = f15_find_kb(m, key, h, kb, kb + vb);
+    if (i == SIZE_MAX)
+        return MB_NOTFOUND;
+    size_t g = i / F15_SLOTS;
+    m->ctrl[g * F15_GROUP_BYTES + i % F15_SLOTS] = 0;
+    m->count--;
+    if (__builtin_expect(g == f15_home(h, m->n_groups), 1))
+        m->growth_left++;
+    else
+        m->lost++; /* displaced: its overflow bits stay behind until a rebuild */
+    if (__builtin_expect(m->shrink == MB_SHRINK_LOW_WATER, 0))
+        f15_maybe_shrink(m);
+    return MB_FOUND;
+}
+
+/* ---- ops ---------------------------------------------------------------------- */
+
+static void *f15_create(const mb_alloc *a, const mb_map_config *cfg)
+{
+    size_t slot_bytes = cfg->key_bytes + cfg->val_bytes;
+    size_t g = f15_groups_for(cfg->capacity_hint, slot_bytes);
+    if (g == SIZE_MAX)
+        return NULL;
+    f15_map *m = mb_alloc_bytes(a, sizeof *m, _Alignof(f15_map));
+    if (!m)
+        return NULL;
+    memset(m, 0, sizeof *m);
+    m->alloc = *a;
+    m->key_bytes = cfg->key_bytes;
+    m->val_bytes = cfg->val_bytes;
+    m->slot_bytes = slot_bytes;
+    m->seed = cfg->seed;
+    m->shrink = cfg->shrink;
+    m->shape = cfg->key_bytes != 8 ? F15_GENERIC : cfg->val_bytes == 8 ? F15_K8V8
+             : cfg->val_bytes == 64 ? F15_K8V64 : F15_GENERIC;
+    m->ctrl = (uint8_t *)f15_empty_group;
+    if (g && f15_rebuild(m, g) != 0) {
+        mb_free_bytes(a, m, sizeof *m, _Alignof(f15_map));
+        return NULL;
+    }
+    m->grow_events = 0; /* sizing to the hint is not a grow */
+    return m;
+}
+
+static void f15_destroy(void *mp)
+{
+    f15_map *m = mp;
+    mb_alloc a = m->alloc;
+    if (m->n_groups)
+        mb_free_bytes(&a, m->ctrl, m->block_bytes, F15_ALIGN);
+    mb_free_bytes(&a, m, sizeof *m, _Alignof(f15_map));
+}
+
+static __attribute__((noinline)) int f15_insert_other(f15_map *m, const void *key,
+                                                      const void *val)
+{
+    if (m->shape == F15_K8V64)
+        return f15_insert_kv(m, key, val, 8, 64);
+    return f15_insert_kv(m, key, val, m->key_bytes, m->val_bytes);
+}
+
+static __attribute__((noinline)) int f15_lookup_other(f15_map *m, const void *key, void *val_out)
+{
+    if (m->shape == F15_K8V64)
+        return f15_lookup_kv(m, key, val_out, 8, 64);
+    return f15_lookup_kv(m, key, val_out, m->key_bytes, m->val_bytes);
+}
+
+static __attribute__((noinline)) int f15_remove_other(f15_map *m, const void *key)
+{
+    if (m->shape == F15_K8V64)
+        return f15_remove_kv(m, key, 8, 64);
+    return f15_remove_kv(m, key, m->key_bytes, m->val_bytes);
+}
+
+static int f15_insert(void *mp, const void *key, const void *val)
+{
+    f15_map *m = mp;
+    if (__builtin_expect(m->shape == F15_K8V8, 1))
+        return f15_insert_kv(m, key, val, 8, 8);
+    return f15_insert_other(m, key, val);
+}
+
+static int f15_lookup(void *mp, const void *key, void *val_out)
+{
+    f15_map *m = mp;
+    if (__builtin_expect(m->shape == F15_K8V8, 1))
+        return f15_lookup_kv(m, key, val_out, 8, 8);
+    return f15_lookup_other(m, key, val_out);
+}
+
+static int f15_remove(void *mp, const void *key)
+{
+    f15_map *m = mp;
+    if (__builtin_expect(m->shape == F15_K8V8, 1))
+        return f15_remove_kv(m, key, 8, 8);
+    return f15_remove_other(m, key);
+}
+
+static void f15_clear(void *mp)
+{
+    f15_map *m = mp;
+    if (m->n_groups)
+        memset(m->ctrl, 0, m->n_groups * F15_GROUP_BYTES);
+    m->count = 0;
+    m->lost = 0;
+    m->growth_left = f15_max_load(m->n_groups);
+}
+
+static int f15_iterate(void *mp, mb_visit_fn fn, void *ud)
+{
+    f15_map *m = mp;
+    int r = 0;
+    for (size_t g = 0; g < m->n_groups && r == 0; g++)
+        for (uint32_t full = f15_match_full(f15_load(m->ctrl + g * F15_GROUP_BYTES));
+             full && r == 0; full &= full - 1) {
+            const unsigned char *s = m->slots + (g * F15_SLOTS + f15_lowest(full)) * m->slot_bytes;
+            r = fn(ud, s, s + m->key_bytes);
+        }
+    return r;
+}
+
+static void f15_stats(const void *mp, mb_map_stats *out)
+{
+    const f15_map *m = mp;
+    size_t total = 0;
+    mb_stats_init(out);
+    out->count = m->count;
+    out->capacity = m->n_groups * F15_SLOTS;
+    out->overflow = 0;
+    out->max_probe = 0;
+    for (size_t g = 0; g < m->n_groups; g++) {
+        const uint8_t *c = m->ctrl + g * F15_GROUP_BYTES;
+        out->overflow += c[F15_OVERFLOW] != 0;
+        for (uint32_t full = f15_match_full(f15_load(c)); full; full &= full - 1) {
+            size_t i = g * F15_SLOTS + f15_lowest(full);
+            const unsigned char *s = m->slots + i * m->slot_bytes;
+            size_t groups = f15_probe_groups(m, mb_hash_key(s, m->key_bytes, m->seed), i);
+            total += groups;
+            if (groups > out->max_probe)
+                out->max_probe = groups;
+        }
+    }
+    out->mean_probe = m->count ? (double)total / (double)m->count : 0.0;
+    out->grow_events = m->grow_events;
+    out->shrink_events = m->shrink_events;
+    out->rehash_events = m->rehash_events;
+    out->bytes = sizeof *m + m->block_bytes;
+}
+
+/* ---- check -------------------------------------------------------------------- */
+
+static const char *f15_check(const void *mp)
+{
+    const f15_map *m = mp;
+    size_t n = m->n_groups, full = 0;
+
+    if (n == 0) {
+        if (m->ctrl != f15_empty_group || m->block_bytes != 0 || m->slots != NULL)
+            return "a map of no groups holds a table";
+        if (m->count != 0 || m->growth_left != 0 || m->lost != 0)
+            return "a map of no groups has entries, growth or lost slots";
+        return NULL;
+    }
+    if (n > f15_groups_limit(m->slot_bytes))
+        return "group count beyond the limit";
+    if (m->block_bytes != f15_block_bytes(n, m->slot_bytes))
+        return "block_bytes does not match the group count";
+    if (m->slots != m->ctrl + n * F15_GROUP_BYTES)
+        return "slots do not follow the metadata";
+    if (((uintptr_t)m->ctrl & (F15_ALIGN - 1)) != 0)
+        return "metadata not 64-byte aligned";
+    for (size_t g = 0; g < n; g++) {
+        const uint8_t *c = m->ctrl + g * F15_GROUP_BYTES;
+        for (unsigned s = 0; s < F15_SLOTS; s++) {
+            if (c[s] == 0)
+                continue;
+            full++;
+            size_t i = g * F15_SLOTS + s;
+            const unsigned char *slot = m->slots + i * m->slot_bytes;
+            uint64_t h = mb_hash_key(slot, m->key_bytes, m->seed);
+            if (c[s] != f15_tag(h))
+                return "a tag is not the reduced hash of its slot's key";
+            /* every group from home up to (not including) g has h's bit */
+            uint8_t ob = f15_obit(h);
+            for (size_t p = f15_home(h, n); p != g; p = f15_next(p, n))
+                if (!(m->ctrl[p * F15_GROUP_BYTES + F15_OVERFLOW] & ob))
+                    return "a group on a displaced key's probe lacks its overflow bit";
+            size_t found = f15_find_kb(m, slot, h, m->key_bytes, m->slot_bytes);
+            if (found == SIZE_MAX)
+                return "a key is not findable from its home group";
+            if (found != i)
+                return "a key is stored twice";
+        }
+    }
+    if (full != m->count)
+        return "count does not match full tags";
+    if (m->count + m->lost > f15_max_load(n))
+        return "entries plus lost slots exceed the max load";
+    if (m->growth_left != f15_max_load(n) - m->count - m->lost)
+        return "growth_left != max_load - count - lost";
+    return NULL;
+}
+
+const mb_map_ops mb_flat15_ops = {
+    .name = "flat15",
+    .family = "open-addressing",
+    .traits = "simd-groups,overflow-bits,no-tombstones,growth-3/2,clear-keeps-capacity",
+    .flags = MB_F_STR_KEYS | MB_F_BIG_VALUES | MB_F_SHRINK | MB_F_OWN_ALLOC,
+    .create = f15_create,
+    .destroy = f15_destroy,
+    .insert = f15_insert,
+    .lookup = f15_lookup,
+    .remove = f15_remove,
+    .clear = f15_clear,
+    .iterate = f15_iterate,
+    .stats = f15_stats,
+    .check = f15_check,
+};
