@@ -23,10 +23,12 @@
  *
  * Hash split (h = mb_hash_u64, whose two folded halves both depend on every
  * key bit):
- *     home group  = (h * n_groups) >> 64   the high bits ("fastrange"),
- *                                          no power of two needed
- *     tag         = h & 0xff (0 -> 1)      the low byte
- *     overflow bit= 1 << ((h >> 8) & 7)    the next 3 bits
+ *     home group   = ((h >> 32) * n_groups) >> 32   the high half scaled to
+ *                    [0, n_groups) ("fastrange"): no power of two needed
+ *     tag          = h & 0xff (0 -> 1)              the low byte
+ *     overflow bit = 1 << (h & 7)                   the tag's low 3 bits, as
+ *                    in boost: a tag match implies the same bit, and the bit
+ *                    costs one and + shift to test
  *
  * Probe rule: linear over groups, g, g+1, ... wrapping at n_groups.  In each
  * group, every tag equal to the key's is a candidate whose key is compared.
@@ -108,8 +110,8 @@
 /* Growth step: a rebuild sizes the table for F15_GROW_NUM / F15_GROW_DEN of
  * the entries (3/2; see the design comment). */
 #ifndef F15_GROW_NUM
-#define F15_GROW_NUM 3u
-#define F15_GROW_DEN 2u
+#define F15_GROW_NUM 2u
+#define F15_GROW_DEN 1u
 #endif
 
 typedef enum f15_shape { F15_K8V8 = 0, F15_K8V64 = 1, F15_GENERIC = 2 } f15_shape;
@@ -153,48 +155,97 @@ static size_t f15_block_bytes(size_t g, size_t slot_bytes)
  * size (and 15 * g * 7) never overflows a size_t. */
 static size_t f15_groups_limit(size_t slot_bytes)
 {
-    return (SIZE_MAX / 4) / (F15_GROUP_BYTES + F15_SLOTS * slot_bytes);
+    size_t lim = (SIZE_MAX / 4) / (F15_GROUP_BYTES + F15_SLOTS * slot_bytes);
+    return lim < 0xffffffffu ? lim : 0xffffffffu; /* f15_home scales 32 bits */
 }
 
-/* Returns the smallest group count whose max_load holds n entries, or
- * SIZE_MAX when that is beyond f15_groups_limit. */
+static bool f15_is_prime(size_t n)
+{
+    if (n < 2 || n % 2 == 0)
+        return n == 2;
+    for (size_t d = 3; d * d <= n; d += 2)
+        if (n % d == 0)
+            return false;
+    return true;
+}
+
+/* Returns the smallest group count (0, 1 or a prime) whose max_load holds n
+ * entries, or SIZE_MAX when that is beyond f15_groups_limit.  Prime counts
+ * make every probe step coprime with the table (see f15_step). */
 static size_t f15_groups_for(size_t n, size_t slot_bytes)
 {
     size_t lim = f15_groups_limit(slot_bytes);
-    if (n > f15_max_load(lim))
-        return SIZE_MAX;
     /* max_load(g) = floor(105 g / 8) >= n  <=>  g >= 8 n / 105 */
-    size_t g = (n / 105) * 8 + ((n % 105) * 8 + 104) / 105;
-    return g;
+    size_t g = n > f15_max_load(lim) ? lim : (n / 105) * 8 + ((n % 105) * 8 + 104) / 105;
+    while (g > 1 && !f15_is_prime(g))
+        g++;
+    return g > lim ? SIZE_MAX : g;
 }
 
 /* ---- hash split ------------------------------------------------------------ */
 
+/* Home group: the high 32 bits of h scaled to [0, n_groups) (n_groups <=
+ * 2^32 - 1, f15_groups_limit): one 64-bit multiply and a shift, no fixed
+ * registers as a 128-bit multiply would need. */
 F15_INLINE size_t f15_home(uint64_t h, size_t n_groups)
 {
-    return (size_t)(((__uint128_t)h * n_groups) >> 64);
+    return (size_t)(((h >> 32) * (uint64_t)n_groups) >> 32);
 }
 
-F15_INLINE uint8_t f15_tag(uint64_t h)
+
+/* Returns nonzero when the group whose metadata is c has overflowed for
+ * hash h (h's overflow bit, h & 7, is set in its overflow byte). */
+F15_INLINE unsigned f15_overflowed(const uint8_t *c, uint64_t h)
 {
-    uint8_t t = (uint8_t)h;
-    return (uint8_t)(t + (t == 0));
+    return ((unsigned)c[F15_OVERFLOW] >> (h & 7)) & 1u;
 }
 
-F15_INLINE uint8_t f15_obit(uint64_t h)
+F15_INLINE void f15_mark_overflow(uint8_t *c, uint64_t h)
 {
-    return (uint8_t)(1u << ((h >> 8) & 7));
+    c[F15_OVERFLOW] |= (uint8_t)(1u << (h & 7));
 }
 
-F15_INLINE size_t f15_next(size_t g, size_t n_groups)
+/* The probe step of hash h: 1 + the low half of h scaled to [0, n - 1), so
+ * in [1, n - 1]; with n prime every step is coprime with n and the probe
+ * visits every group once in n steps (double hashing: keys sharing a home
+ * group spread out instead of piling up as linear probing's runs do). */
+F15_INLINE size_t f15_step(uint64_t h, size_t n_groups)
 {
-    return g + 1 == n_groups ? 0 : g + 1;
+    return 1 + (size_t)(((h & 0xffffffffu) * (uint64_t)(n_groups - 1)) >> 32);
+}
+
+/* The group after g on a probe of step `step` (< n_groups). */
+F15_INLINE size_t f15_next(size_t g, size_t step, size_t n_groups)
+{
+    g += step;
+    return g >= n_groups ? g - n_groups : g;
 }
 
 /* ---- group matching ---------------------------------------------------------- */
 
 /* Each match returns a 15-bit mask: bit s set when slot s of the group
  * qualifies (the overflow byte is never part of a match). */
+
+/* f15_splats[b] = 16 copies of the tag of a hash whose low byte is b: one
+ * aligned load gives the comparand (SSE2 has no byte broadcast: it would be
+ * a movd and three shuffles, plus the 0 -> 1 fix). 4 KiB, read-only. */
+#define F15_T(b) ((b) == 0 ? 1 : (b))
+#define F15_S1(b) {F15_T(b), F15_T(b), F15_T(b), F15_T(b), F15_T(b), F15_T(b), F15_T(b), \
+                   F15_T(b), F15_T(b), F15_T(b), F15_T(b), F15_T(b), F15_T(b), F15_T(b), \
+                   F15_T(b), F15_T(b)}
+#define F15_S4(b) F15_S1(b), F15_S1((b) + 1), F15_S1((b) + 2), F15_S1((b) + 3)
+#define F15_S16(b) F15_S4(b), F15_S4((b) + 4), F15_S4((b) + 8), F15_S4((b) + 12)
+#define F15_S64(b) F15_S16(b), F15_S16((b) + 16), F15_S16((b) + 32), F15_S16((b) + 48)
+static const uint8_t f15_splats[256][F15_GROUP_BYTES] __attribute__((aligned(16))) = {
+    F15_S64(0), F15_S64(64), F15_S64(128), F15_S64(192),
+};
+
+/* Returns the tag of hash h: its low byte, 0 mapped to 1. */
+F15_INLINE uint8_t f15_tag(uint64_t h)
+{
+    return f15_splats[h & 0xff][0];
+}
+
 #if defined(__SSE2__)
 
 typedef __m128i f15_group;
@@ -204,9 +255,9 @@ F15_INLINE f15_group f15_load(const uint8_t *c)
     return _mm_load_si128((const __m128i *)(const void *)c);
 }
 
-F15_INLINE f15_group f15_splat(uint8_t tag)
+F15_INLINE f15_group f15_splat(uint64_t h)
 {
-    return _mm_set1_epi8((char)tag);
+    return f15_load(f15_splats[h & 0xff]);
 }
 
 F15_INLINE uint32_t f15_match(f15_group g, f15_group tags)
@@ -230,11 +281,9 @@ F15_INLINE f15_group f15_load(const uint8_t *c)
     return g;
 }
 
-F15_INLINE f15_group f15_splat(uint8_t tag)
+F15_INLINE f15_group f15_splat(uint64_t h)
 {
-    f15_group g;
-    memset(g.b, tag, F15_GROUP_BYTES);
-    return g;
+    return f15_load(f15_splats[h & 0xff]);
 }
 
 F15_INLINE uint32_t f15_match(f15_group g, f15_group tags)
@@ -247,7 +296,10 @@ F15_INLINE uint32_t f15_match(f15_group g, f15_group tags)
 
 F15_INLINE uint32_t f15_match_free(f15_group g)
 {
-    return f15_match(g, f15_splat(0));
+    uint32_t r = 0;
+    for (unsigned i = 0; i < F15_SLOTS; i++)
+        r |= (uint32_t)(g.b[i] == 0) << i;
+    return r;
 }
 
 #endif
@@ -257,60 +309,92 @@ F15_INLINE uint32_t f15_match_full(f15_group g)
     return f15_match_free(g) ^ 0x7fffu;
 }
 
-F15_INLINE unsigned f15_lowest(uint32_t mask)
+F15_INLINE size_t f15_lowest(uint32_t mask)
 {
     return (unsigned)__builtin_ctz(mask);
 }
 
-/* ---- probe ------------------------------------------------------------------ */
+/* ---- probe ------------------------------------------------------------------
+ *
+ * A slot is named by its position p = 16 g + s: the offset of its tag in
+ * ctrl.  Its slot index is p - g = 15 g + s, so slot p lives at
+ * slots + (p - p / 16) * slot_bytes. */
 
-/* Returns the slot index (15 g + s) holding key (hash h), or SIZE_MAX.
- * kb, sb: key and slot sizes (constants in the specialised callers). */
-F15_INLINE size_t f15_find_kb(const f15_map *m, const void *key, uint64_t h, size_t kb,
-                              size_t sb)
+F15_INLINE size_t f15_pos_slot(size_t p)
 {
-    const uint8_t *ctrl = m->ctrl;
-    const unsigned char *slots = m->slots;
-    size_t n = m->n_groups, g = f15_home(h, n), visited = 1;
-    f15_group tags = f15_splat(f15_tag(h));
-    uint8_t ob = f15_obit(h);
-    for (;;) {
-        const uint8_t *c = ctrl + g * F15_GROUP_BYTES;
-        f15_group grp = f15_load(c);
-        for (uint32_t match = f15_match(grp, tags); match; match &= match - 1) {
-            size_t i = g * F15_SLOTS + f15_lowest(match);
-            if (__builtin_expect(mb_key_eq(slots + i * sb, key, kb), 1))
-                return i;
-        }
-        if (__builtin_expect(!(c[F15_OVERFLOW] & ob), 1) || visited >= n)
-            return SIZE_MAX;
-        g = f15_next(g, n);
-        visited++;
-    }
+    return p - (p >> 4);
 }
 
-/* Returns the first free slot on the probe of hash h in a table with room,
- * setting h's overflow bit in every full group passed.
+/* Returns the position holding key (hash h) in group g, or SIZE_MAX.
+ * kb, sb: key and slot sizes (constants in the specialised callers). */
+F15_INLINE size_t f15_find_in(const f15_map *m, const void *key, uint64_t h, size_t g,
+                              size_t kb, size_t sb)
+{
+    const unsigned char *gs = m->slots + g * (F15_SLOTS * sb);
+    for (uint32_t match = f15_match(f15_load(m->ctrl + g * F15_GROUP_BYTES), f15_splat(h));
+         match; match &= match - 1) {
+        size_t s = f15_lowest(match);
+        if (__builtin_expect(mb_key_eq(gs + s * sb, key, kb), 1))
+            return g * F15_GROUP_BYTES + s;
+    }
+    return SIZE_MAX;
+}
+
+/* Returns the position holding key (hash h), or SIZE_MAX: the probe from
+ * group g on, g being its `visited`-th group (g = home, visited = 1 for the
+ * whole probe).  The hot paths look in the home group themselves and come
+ * here, from the group after it, only when it has overflowed for h. */
+F15_INLINE size_t f15_find_from(const f15_map *m, const void *key, uint64_t h, size_t g,
+                                size_t visited, size_t kb, size_t sb)
+{
+    size_t n = m->n_groups, step = f15_step(h, n);
+    for (; visited <= n; visited++) {
+        size_t p = f15_find_in(m, key, h, g, kb, sb);
+        if (p != SIZE_MAX)
+            return p;
+        if (!f15_overflowed(m->ctrl + g * F15_GROUP_BYTES, h))
+            return SIZE_MAX;
+        g = f15_next(g, step, n);
+    }
+    return SIZE_MAX;
+}
+
+F15_INLINE size_t f15_find_kb(const f15_map *m, const void *key, uint64_t h, size_t kb, size_t sb)
+{
+    return f15_find_from(m, key, h, f15_home(h, m->n_groups), 1, kb, sb);
+}
+
+/* f15_find_kb for the map's own shape; out of line (check, stats). */
+static __attribute__((noinline)) size_t f15_find(const f15_map *m, const void *key, uint64_t h)
+{
+    if (m->shape == F15_K8V8)
+        return f15_find_kb(m, key, h, 8, 16);
+    return f15_find_kb(m, key, h, m->key_bytes, m->slot_bytes);
+}
+
+/* Returns the first free position on the probe of hash h in a table with
+ * room, setting h's overflow bit in every full group passed.
  * PRECONDITION: n_groups > 0 and count < 15 * n_groups. */
 F15_INLINE size_t f15_claim(uint8_t *ctrl, size_t n, uint64_t h)
 {
     size_t g = f15_home(h, n);
-    uint8_t ob = f15_obit(h);
     for (;;) {
         uint8_t *c = ctrl + g * F15_GROUP_BYTES;
         uint32_t free_mask = f15_match_free(f15_load(c));
         if (__builtin_expect(free_mask != 0, 1))
-            return g * F15_SLOTS + f15_lowest(free_mask);
-        c[F15_OVERFLOW] |= ob;
-        g = f15_next(g, n);
+            return g * F15_GROUP_BYTES + f15_lowest(free_mask);
+        f15_mark_overflow(c, h);
+        g = f15_next(g, f15_step(h, n), n);
     }
 }
 
-/* Returns the groups a probe for hash h loads to reach slot i (1 = home). */
-static size_t f15_probe_groups(const f15_map *m, uint64_t h, size_t i)
+/* Returns the groups a probe for hash h loads to reach position p (1 = home). */
+static size_t f15_probe_groups(const f15_map *m, uint64_t h, size_t p)
 {
-    size_t n = m->n_groups, home = f15_home(h, n), g = i / F15_SLOTS;
-    return (g >= home ? g - home : g + n - home) + 1;
+    size_t n = m->n_groups, step = f15_step(h, n), groups = 1;
+    for (size_t g = f15_home(h, n); g != p / F15_GROUP_BYTES; g = f15_next(g, step, n))
+        groups++;
+    return groups;
 }
 
 /* ---- rebuild: grow / same-size / shrink ---------------------------------------- */
@@ -325,14 +409,16 @@ F15_INLINE void f15_transfer_kv(const f15_map *from, f15_map *to, size_t kb, siz
     uint8_t *ctrl = to->ctrl;
     unsigned char *slots = to->slots;
     size_t n = to->n_groups;
+    uint64_t seed = from->seed;
     for (size_t g = 0; g < from->n_groups; g++) {
+        const unsigned char *gs = old_slots + g * (F15_SLOTS * sb);
         for (uint32_t full = f15_match_full(f15_load(old_ctrl + g * F15_GROUP_BYTES)); full;
              full &= full - 1) {
-            const unsigned char *s = old_slots + (g * F15_SLOTS + f15_lowest(full)) * sb;
-            uint64_t h = mb_hash_key(s, kb, from->seed);
-            size_t j = f15_claim(ctrl, n, h);
-            ctrl[(j / F15_SLOTS) * F15_GROUP_BYTES + j % F15_SLOTS] = f15_tag(h);
-            memcpy(slots + j * sb, s, sb);
+            const unsigned char *s = gs + f15_lowest(full) * sb;
+            uint64_t h = mb_hash_key(s, kb, seed);
+            size_t p = f15_claim(ctrl, n, h);
+            ctrl[p] = f15_tag(h);
+            memcpy(slots + f15_pos_slot(p) * sb, s, sb);
         }
     }
 }
@@ -380,20 +466,25 @@ static int f15_rebuild(f15_map *m, size_t n_groups)
     return 0;
 }
 
-/* Makes growth_left > 0 for one more entry: rebuilds at the size for 3/2 of
- * the entries, never smaller than now.  Returns 0 or MB_ENOMEM (unchanged). */
-static __attribute__((noinline)) int f15_make_room(f15_map *m)
+/* Makes growth_left > 0 for one more entry.  When the live entries (plus
+ * the new one) fill at most 7/8 of max_load, lost slots are what fill the
+ * table: rebuild at the same size.  Otherwise grow to the smallest table
+ * holding twice the entries.  Returns 0 or MB_ENOMEM (map unchanged). */
+static int f15_make_room(f15_map *m)
 {
-    size_t want = m->count + 1;
-    want += want / F15_GROW_DEN * (F15_GROW_NUM - F15_GROW_DEN);
-    size_t g = f15_groups_for(want, m->slot_bytes);
-    if (g == SIZE_MAX) {
-        g = f15_groups_for(m->count + 1, m->slot_bytes); /* at least one more entry */
-        if (g == SIZE_MAX)
-            return MB_ENOMEM;
+    size_t g = m->n_groups;
+    if (m->count + 1 > f15_max_load(g) / 8 * 7) {
+        size_t want = m->count + 1;
+        want += want / F15_GROW_DEN * (F15_GROW_NUM - F15_GROW_DEN);
+        g = f15_groups_for(want, m->slot_bytes);
+        if (g == SIZE_MAX) {
+            g = f15_groups_for(m->count + 1, m->slot_bytes); /* at least one more entry */
+            if (g == SIZE_MAX)
+                return MB_ENOMEM;
+        }
+        if (g < m->n_groups)
+            g = m->n_groups;
     }
-    if (g < m->n_groups)
-        g = m->n_groups;
     return f15_rebuild(m, g);
 }
 
@@ -406,72 +497,164 @@ static void f15_maybe_shrink(f15_map *m)
         (void)f15_rebuild(m, g); /* on ENOMEM the table simply stays larger */
 }
 
-/* ---- ops bodies, specialised by key/value size ---------------------------------- */
+/* ---- ops bodies, specialised by key/value size ----------------------------------
+ *
+ * Each hot path handles the home group inline (one group load, the tag
+ * compare, at most a key compare or two) and ends there unless the home group
+ * has overflowed for the key's bit (or, for insert, is full or the table
+ * needs room); the rest is an out-of-line call, so the common path needs no
+ * callee-saved registers.  The rest paths are specialised like the hot ones. */
 
-F15_INLINE int f15_lookup_kv(f15_map *m, const void *key, void *val_out, size_t kb, size_t vb)
+F15_INLINE int f15_lookup_rest_kv(f15_map *m, const void *key, void *val_out, uint64_t h,
+                                  size_t g, size_t kb, size_t vb)
 {
-    size_t i = f15_find_kb(m, key, mb_hash_key(key, kb, m->seed), kb, kb + vb);
-    if (i == SIZE_MAX)
+    size_t n = m->n_groups;
+    size_t p = f15_find_from(m, key, h, f15_next(g, f15_step(h, n), n), 2, kb, kb + vb);
+    if (p == SIZE_MAX)
         return MB_NOTFOUND;
     if (val_out)
-        memcpy(val_out, m->slots + i * (kb + vb) + kb, vb);
+        memcpy(val_out, m->slots + f15_pos_slot(p) * (kb + vb) + kb, vb);
     return MB_FOUND;
 }
 
-/* Stores (key, val) with hash h in the free slot i. */
-F15_INLINE void f15_put(f15_map *m, size_t i, uint64_t h, const void *key, const void *val,
+/* The lookup of a key whose home group has overflowed for it: the probe
+ * from the group after home (g) on. */
+static __attribute__((noinline)) int f15_lookup_rest(f15_map *m, const void *key, void *val_out,
+                                                     uint64_t h, size_t g)
+{
+    if (m->shape == F15_K8V8)
+        return f15_lookup_rest_kv(m, key, val_out, h, g, 8, 8);
+    return f15_lookup_rest_kv(m, key, val_out, h, g, m->key_bytes, m->val_bytes);
+}
+
+F15_INLINE int f15_lookup_kv(f15_map *m, const void *key, void *val_out, size_t kb, size_t vb)
+{
+    size_t sb = kb + vb;
+    uint64_t h = mb_hash_key(key, kb, m->seed);
+    size_t g = f15_home(h, m->n_groups);
+    const uint8_t *c = m->ctrl + g * F15_GROUP_BYTES;
+    const unsigned char *gs = m->slots + g * (F15_SLOTS * sb);
+    for (uint32_t match = f15_match(f15_load(c), f15_splat(h)); match; match &= match - 1) {
+        const unsigned char *s = gs + f15_lowest(match) * sb;
+        if (__builtin_expect(mb_key_eq(s, key, kb), 1)) {
+            if (val_out)
+                memcpy(val_out, s + kb, vb);
+            return MB_FOUND;
+        }
+    }
+    if (__builtin_expect(!f15_overflowed(c, h), 1))
+        return MB_NOTFOUND;
+    return f15_lookup_rest(m, key, val_out, h, g);
+}
+
+/* Stores (key, val) with hash h at the free position p. */
+F15_INLINE void f15_put(f15_map *m, size_t p, uint64_t h, const void *key, const void *val,
                         size_t kb, size_t vb)
 {
-    unsigned char *s = m->slots + i * (kb + vb);
-    m->ctrl[(i / F15_SLOTS) * F15_GROUP_BYTES + i % F15_SLOTS] = f15_tag(h);
+    unsigned char *s = m->slots + f15_pos_slot(p) * (kb + vb);
+    m->ctrl[p] = f15_tag(h);
     m->growth_left--;
     m->count++;
     memcpy(s, key, kb);
     memcpy(s + kb, val, vb);
 }
 
-/* The insert of an absent key when growth_left is 0: make room, then place
- * it.  Out of line: rare, and it keeps its call off the hot path. */
-static __attribute__((noinline)) int f15_insert_grow(f15_map *m, uint64_t h, const void *key,
-                                                     const void *val)
+/* Every insert the hot path does not finish: the key may be beyond its home
+ * group g (when g has overflowed for h), g may be full, or the table may
+ * need room.  The hot path has already compared the keys in g. */
+F15_INLINE int f15_insert_slow_kv(f15_map *m, const void *key, const void *val, uint64_t h,
+                                  size_t g, size_t kb, size_t vb)
 {
-    if (f15_make_room(m) != 0)
+    if (f15_overflowed(m->ctrl + g * F15_GROUP_BYTES, h)) {
+        size_t n = m->n_groups;
+    size_t p = f15_find_from(m, key, h, f15_next(g, f15_step(h, n), n), 2, kb, kb + vb);
+        if (p != SIZE_MAX) {
+            memcpy(m->slots + f15_pos_slot(p) * (kb + vb) + kb, val, vb);
+            return MB_REPLACED;
+        }
+    }
+    if (m->growth_left == 0 && f15_make_room(m) != 0)
         return MB_ENOMEM;
-    f15_put(m, f15_claim(m->ctrl, m->n_groups, h), h, key, val, m->key_bytes, m->val_bytes);
+    f15_put(m, f15_claim(m->ctrl, m->n_groups, h), h, key, val, kb, vb);
     return MB_INSERTED;
+}
+
+static __attribute__((noinline)) int f15_insert_slow(f15_map *m, const void *key,
+                                                     const void *val, uint64_t h, size_t g)
+{
+    if (m->shape == F15_K8V8)
+        return f15_insert_slow_kv(m, key, val, h, g, 8, 8);
+    return f15_insert_slow_kv(m, key, val, h, g, m->key_bytes, m->val_bytes);
 }
 
 F15_INLINE int f15_insert_kv(f15_map *m, const void *key, const void *val, size_t kb, size_t vb)
 {
     size_t sb = kb + vb;
     uint64_t h = mb_hash_key(key, kb, m->seed);
-    size_t i = f15_find_kb(m, key, h, kb, sb);
-    if (i != SIZE_MAX) {
-        memcpy(m->slots + i * sb + kb, val, vb);
-        return MB_REPLACED;
+    size_t g = f15_home(h, m->n_groups);
+    uint8_t *c = m->ctrl + g * F15_GROUP_BYTES;
+    unsigned char *gs = m->slots + g * (F15_SLOTS * sb);
+    f15_group grp = f15_load(c);
+    for (uint32_t match = f15_match(grp, f15_splat(h)); match; match &= match - 1) {
+        unsigned char *s = gs + f15_lowest(match) * sb;
+        if (__builtin_expect(mb_key_eq(s, key, kb), 1)) {
+            memcpy(s + kb, val, vb);
+            return MB_REPLACED;
+        }
     }
-    if (__builtin_expect(m->growth_left == 0, 0))
-        return f15_insert_grow(m, h, key, val);
-    f15_put(m, f15_claim(m->ctrl, m->n_groups, h), h, key, val, kb, vb);
-    return MB_INSERTED;
+    uint32_t free_mask = f15_match_free(grp);
+    if (__builtin_expect(!f15_overflowed(c, h) && free_mask != 0 && m->growth_left != 0, 1)) {
+        /* absent (the probe ends at home) and home has a free slot */
+        size_t s = f15_lowest(free_mask);
+        unsigned char *slot = gs + s * sb;
+        c[s] = f15_tag(h);
+        m->growth_left--;
+        m->count++;
+        memcpy(slot, key, kb);
+        memcpy(slot + kb, val, vb);
+        return MB_INSERTED;
+    }
+    return f15_insert_slow(m, key, val, h, g);
 }
 
-F15_INLINE int f15_remove_kv(f15_map *m, const void *key, size_t kb, size_t vb)
+/* The removal of a key beyond its home group: its slot goes to `lost`. */
+static __attribute__((noinline)) int f15_remove_rest(f15_map *m, const void *key, uint64_t h)
 {
-    uint64_t h = mb_hash_key(key, kb, m->seed);
-    size_t i = f15_find_kb(m, key, h, kb, kb + vb);
-    if (i == SIZE_MAX)
+    size_t p = f15_find(m, key, h);
+    if (p == SIZE_MAX)
         return MB_NOTFOUND;
-    size_t g = i / F15_SLOTS;
-    m->ctrl[g * F15_GROUP_BYTES + i % F15_SLOTS] = 0;
+    m->ctrl[p] = 0;
     m->count--;
-    if (__builtin_expect(g == f15_home(h, m->n_groups), 1))
-        m->growth_left++;
+    if (p / F15_GROUP_BYTES == f15_home(h, m->n_groups))
+        m->growth_left++; /* (only a tag collision in the home group gets here) */
     else
         m->lost++; /* displaced: its overflow bits stay behind until a rebuild */
     if (__builtin_expect(m->shrink == MB_SHRINK_LOW_WATER, 0))
         f15_maybe_shrink(m);
     return MB_FOUND;
+}
+
+F15_INLINE int f15_remove_kv(f15_map *m, const void *key, size_t kb, size_t vb)
+{
+    size_t sb = kb + vb;
+    uint64_t h = mb_hash_key(key, kb, m->seed);
+    size_t g = f15_home(h, m->n_groups);
+    uint8_t *c = m->ctrl + g * F15_GROUP_BYTES;
+    const unsigned char *gs = m->slots + g * (F15_SLOTS * sb);
+    for (uint32_t match = f15_match(f15_load(c), f15_splat(h)); match; match &= match - 1) {
+        size_t s = f15_lowest(match);
+        if (__builtin_expect(mb_key_eq(gs + s * sb, key, kb), 1)) {
+            c[s] = 0;
+            m->count--;
+            m->growth_left++; /* in its home group: no overflow bit of its own */
+            if (__builtin_expect(m->shrink == MB_SHRINK_LOW_WATER, 0))
+                f15_maybe_shrink(m);
+            return MB_FOUND;
+        }
+    }
+    if (__builtin_expect(!f15_overflowed(c, h), 1))
+        return MB_NOTFOUND;
+    return f15_remove_rest(m, key, h);
 }
 
 /* ---- ops ---------------------------------------------------------------------- */
@@ -594,9 +777,10 @@ static void f15_stats(const void *mp, mb_map_stats *out)
         const uint8_t *c = m->ctrl + g * F15_GROUP_BYTES;
         out->overflow += c[F15_OVERFLOW] != 0;
         for (uint32_t full = f15_match_full(f15_load(c)); full; full &= full - 1) {
-            size_t i = g * F15_SLOTS + f15_lowest(full);
-            const unsigned char *s = m->slots + i * m->slot_bytes;
-            size_t groups = f15_probe_groups(m, mb_hash_key(s, m->key_bytes, m->seed), i);
+            size_t sl = f15_lowest(full);
+            const unsigned char *s = m->slots + (g * F15_SLOTS + sl) * m->slot_bytes;
+            size_t groups = f15_probe_groups(m, mb_hash_key(s, m->key_bytes, m->seed),
+                                             g * F15_GROUP_BYTES + sl);
             total += groups;
             if (groups > out->max_probe)
                 out->max_probe = groups;
@@ -625,6 +809,8 @@ static const char *f15_check(const void *mp)
     }
     if (n > f15_groups_limit(m->slot_bytes))
         return "group count beyond the limit";
+    if (n > 1 && !f15_is_prime(n))
+        return "group count is neither 1 nor a prime";
     if (m->block_bytes != f15_block_bytes(n, m->slot_bytes))
         return "block_bytes does not match the group count";
     if (m->slots != m->ctrl + n * F15_GROUP_BYTES)
@@ -643,14 +829,13 @@ static const char *f15_check(const void *mp)
             if (c[s] != f15_tag(h))
                 return "a tag is not the reduced hash of its slot's key";
             /* every group from home up to (not including) g has h's bit */
-            uint8_t ob = f15_obit(h);
-            for (size_t p = f15_home(h, n); p != g; p = f15_next(p, n))
-                if (!(m->ctrl[p * F15_GROUP_BYTES + F15_OVERFLOW] & ob))
+            for (size_t p = f15_home(h, n), st = f15_step(h, n); p != g; p = f15_next(p, st, n))
+                if (!f15_overflowed(m->ctrl + p * F15_GROUP_BYTES, h))
                     return "a group on a displaced key's probe lacks its overflow bit";
-            size_t found = f15_find_kb(m, slot, h, m->key_bytes, m->slot_bytes);
+            size_t found = f15_find(m, slot, h);
             if (found == SIZE_MAX)
                 return "a key is not findable from its home group";
-            if (found != i)
+            if (found != g * F15_GROUP_BYTES + s)
                 return "a key is stored twice";
         }
     }
