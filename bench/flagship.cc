@@ -4,6 +4,7 @@
  *
  *   mb_flagship_bench [--n 1e3,1e5,1e6,1e7] [--reps R] [--maps a,b,...]
  *   mb_flagship_bench --icount MAP PHASE N      (under callgrind; see below)
+ *   mb_flagship_bench --mem-sweep LO HI POINTS [--maps ...]   (bytes/entry vs N)
  *   mb_flagship_bench --help
  *
  * Maps:
@@ -57,6 +58,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -423,13 +425,70 @@ result run_named(const std::string &name, const keyset &k, size_t rounds, int ic
     exit(2);
 }
 
+/* ---- bytes per entry across N ------------------------------------------------------
+ *
+ * Capacity grows in steps, so bytes/entry at one N says more about where
+ * that N falls between two steps than about the design.  --mem-sweep
+ * inserts N keys (no hint) for `points` values of N spread evenly in log N
+ * over [lo, hi] and prints each map's bytes/entry and the geometric mean. */
+
+template <class M> double bytes_per_entry_at(const keyset &k, size_t n)
+{
+    M m;
+    if (m.insert_all(k.ins.data(), n) != n)
+        fail("mem-sweep", "insert", n, "not every key was new");
+    return (double)m.bytes() / (double)n;
+}
+
+double bytes_named(const std::string &name, const keyset &k, size_t n)
+{
+    if (name == "flat15")
+        return bytes_per_entry_at<flat15_vt>(k, n);
+    if (name == "swiss")
+        return bytes_per_entry_at<swiss_vt>(k, n);
+    if (name == "boost_xmx" || name == "boost_mb" || name == "boost_vt")
+        return bytes_per_entry_at<boost_default>(k, n);
+    if (name == "flat15_inline")
+        return bytes_per_entry_at<flat15_inline>(k, n);
+    fprintf(stderr, "flagship: unknown map '%s'\n", name.c_str());
+    exit(2);
+}
+
+void mem_sweep(const std::vector<std::string> &maps, size_t lo, size_t hi, size_t points)
+{
+    keyset k(hi);
+    std::vector<double> log_sum(maps.size(), 0.0);
+    printf("# bytes/entry after inserting N keys (no hint), %zu points, log-spaced\n%10s", points,
+           "N");
+    for (auto &m : maps)
+        printf(" %10s", m.c_str());
+    printf("\n");
+    for (size_t i = 0; i < points; i++) {
+        double f = points > 1 ? (double)i / (double)(points - 1) : 0.0;
+        size_t n = (size_t)(std::exp(std::log((double)lo) * (1 - f) + std::log((double)hi) * f));
+        printf("%10zu", n);
+        for (size_t j = 0; j < maps.size(); j++) {
+            double b = bytes_named(maps[j], k, n);
+            log_sum[j] += std::log(b);
+            printf(" %10.2f", b);
+        }
+        printf("\n");
+        fflush(stdout);
+    }
+    printf("%10s", "geomean");
+    for (size_t j = 0; j < maps.size(); j++)
+        printf(" %10.2f", std::exp(log_sum[j] / (double)points));
+    printf("\n");
+}
+
 /* ---- command line ------------------------------------------------------------------ */
 
 void usage(FILE *f)
 {
     fprintf(f, "usage: mb_flagship_bench [--n 1e3,1e5,1e6,1e7] [--reps R] "
                "[--maps flat15,swiss,boost_xmx,boost_mb,flat15_inline,boost_vt]\n"
-               "       mb_flagship_bench --icount MAP PHASE N   (PHASE: insert|hit|miss|delete)\n");
+               "       mb_flagship_bench --icount MAP PHASE N   (PHASE: insert|hit|miss|delete)\n"
+               "       mb_flagship_bench --mem-sweep LO HI POINTS [--maps a,b,...]\n");
 }
 
 [[noreturn]] void usage_error(const char *what)
@@ -497,6 +556,19 @@ int main(int argc, char **argv)
             keyset k(n);
             run_named(map, k, 1, p);
             printf("ops %zu\n", n);
+            return 0;
+        } else if (a == "--mem-sweep") {
+            if (i + 3 >= argc)
+                usage_error("--mem-sweep needs LO HI POINTS");
+            size_t lo = parse_count(argv[i + 1]), hi = parse_count(argv[i + 2]);
+            size_t points = parse_count(argv[i + 3]);
+            if (lo > hi)
+                usage_error("--mem-sweep: LO > HI");
+            std::vector<std::string> sweep_maps = {"flat15", "swiss", "boost_xmx"};
+            for (int j = i + 4; j + 1 < argc; j++)
+                if (std::string(argv[j]) == "--maps")
+                    sweep_maps = split(argv[j + 1]);
+            mem_sweep(sweep_maps, lo, hi, points);
             return 0;
         } else if (a == "--n" && i + 1 < argc) {
             sizes.clear();
