@@ -1,9 +1,11 @@
 /*
  * flat15 — groups of 15 slots with one overflow byte each, after the design
  * of boost::unordered_flat_map (Boost 1.81, foa.hpp), written from its
- * description: 16-byte group metadata, 8-bit reduced hashes, no tombstones.
- * The group count is any integer (not a power of two), positioned by a
- * multiply, so the table can grow by 3/2.
+ * description: 16-byte group metadata, 8-bit reduced hashes, no tombstones,
+ * max load 7/8.  Differences from boost: the group count is 1 or a prime,
+ * not a power of two (the home group comes from a multiply), the probe is
+ * double hashing instead of quadratic, and deletes charge a budget rule of
+ * this file's own.
  *
  * Layout: one allocation of 64-byte alignment, the metadata then the slots:
  *
@@ -13,62 +15,80 @@
  *     slots: n_groups * 15 slots, slot_bytes = key_bytes + val_bytes each;
  *            slot s of group g is slots[(15g + s) * slot_bytes]
  *
+ * A slot is named by its position p = 16g + s, the offset of its tag in
+ * ctrl; its slot index is p - p/16.  Bytes: 16 + 15 * slot_bytes per group
+ * (256 for u64 -> u64, boost's figure too) plus the map struct.
+ *
  * A map with no table (n_groups == 0) points ctrl at a static group of
  * zeros, so a lookup ends in it and an insert sees growth_left == 0.
  *
  * Tags: 0 = free slot.  A full slot holds the low byte of the key's hash,
- * with 0 mapped to 1: 8 bits of hash (255 values) where a swiss control byte
- * keeps 7, so a slot whose tag matches by chance is half as likely (the
- * byte needs no EMPTY/DELETED encodings: there are no tombstones).
+ * 0 mapped to 1: 8 bits of hash (255 values) where a swiss control byte
+ * keeps 7, so a chance tag match is half as likely (the byte needs no
+ * EMPTY/DELETED codes: there are no tombstones).  The comparand comes from a
+ * 4 KiB read-only table of the 256 splatted tags: one aligned load (SSE2 has
+ * no byte broadcast).
  *
- * Hash split (h = mb_hash_u64, whose two folded halves both depend on every
- * key bit):
+ * Hash split (h = mb_hash_u64, whose folded 128-bit product makes every bit
+ * depend on every key bit):
  *     home group   = ((h >> 32) * n_groups) >> 32   the high half scaled to
- *                    [0, n_groups) ("fastrange"): no power of two needed
+ *                    [0, n_groups) ("fastrange"): any group count, one
+ *                    64-bit multiply, no fixed registers
  *     tag          = h & 0xff (0 -> 1)              the low byte
  *     overflow bit = 1 << (h & 7)                   the tag's low 3 bits, as
- *                    in boost: a tag match implies the same bit, and the bit
- *                    costs one and + shift to test
+ *                    in boost (a tag match implies the same bit)
+ *     probe step   = 1 + (((h & 0xffffffff) * (n_groups - 1)) >> 32)
  *
- * Probe rule: linear over groups, g, g+1, ... wrapping at n_groups.  In each
- * group, every tag equal to the key's is a candidate whose key is compared.
- * The probe ends at the first group whose overflow byte lacks the key's
- * overflow bit: an insert sets that bit in every full group it passes, so a
- * key is never beyond such a group.  With 8 bits a group that overflowed
- * for some keys still ends the probe of 7/8 of the others; a miss almost
- * always reads one 16-byte group and no slot.  A probe visits at most
- * n_groups groups (stale bits could in principle cover the whole table).
+ * Probe rule: double hashing over groups, g, g + step, g + 2 step, ... mod
+ * n_groups; n_groups prime makes every step coprime with it, so a probe
+ * visits every group once in n_groups steps.  In each group every tag equal
+ * to the key's is a candidate whose key is compared.  The probe ends at the
+ * first group whose overflow byte lacks the key's overflow bit: an insert
+ * sets that bit in every full group it passes, so a key is never beyond such
+ * a group.  With 8 bits a group that overflowed for some keys still ends the
+ * probe of most others; a miss usually reads one 16-byte group and no slot.
+ * A probe visits at most n_groups groups (stale bits could in principle
+ * cover the whole table).
  *
- * Insert: probe for the key; if absent, the first group (from home) with a
- * free slot gets it, setting the overflow bit in each full group passed.
+ * Why double hashing: linear probing over groups (the first version) piles
+ * overflow into runs.  In a Python model of this placement (8191 groups
+ * filled to 7/8): linear, a miss reads 1.49 groups on average (36 at most),
+ * a hit 1.14 (40 at most), 41% of groups overflowed; double hashing 1.13 (5),
+ * 1.09 (12), 36%.  boost gets the same from quadratic steps over 2^k groups,
+ * which need a power of two to reach every group.
+ *
+ * Insert: look in the home group (inline); if the key is absent there, the
+ * home group has not overflowed for it, has a free slot and the budget
+ * allows, take its lowest free slot.  Otherwise (out of line) probe on from
+ * the next group, then claim the first group with a free slot on the probe,
+ * setting the overflow bit in each full group passed.
  *
  * Delete: the tag becomes 0.  There are no tombstones; overflow bits are
- * never cleared except by a rebuild, so a deleted entry that had been
+ * cleared only by a rebuild or clear(), so a deleted entry that had been
  * displaced out of its home group leaves bits behind that lengthen probes.
- * Rule (this file's own, after boost's anti-drift idea of charging such
- * slots): deleting an entry that sits outside its home group does not give
- * its slot back to the insert budget; it counts in `lost` until the next
- * rebuild.  Entries in their home group (all but a few percent at 7/8 load)
- * give their slot back.  So stale bits are bounded by the budget: churn that
- * keeps displacing entries ends in a rebuild, which clears every bit.
+ * Rule (this file's own, after boost's idea of charging such deletes so
+ * probes cannot drift longer forever): deleting an entry that sits outside
+ * its home group does not give its slot back to the insert budget; it
+ * counts in `lost` until the next rebuild.  Entries in their home group (all
+ * but a few percent) give their slot back.  Stale bits are thus bounded by
+ * the budget: churn that keeps displacing entries ends in a rebuild, which
+ * clears every bit.
  *
  * Growth accounting: max_load(G) = floor(15 * G * 7 / 8), boost's load
- * factor 0.875 (with 15-slot groups and overflow bits a miss at 7/8 still
- * stops in its first group ~98% of the time).  growth_left = max_load -
- * count - lost.  An insert of a new key when growth_left == 0 rebuilds into
- * a fresh table of groups_for(3/2 * (count + 1)) groups (never fewer than
- * now): a grow by ~3/2 from a full table, or a same-size rebuild that gives
- * back the lost slots after churn.  On ENOMEM the map is unchanged.
+ * factor.  growth_left = max_load - count - lost.  An insert of a new key
+ * when growth_left == 0 rebuilds into a fresh table:
+ *   - at the same size when count + 1 <= 7/8 of max_load: lost slots are
+ *     what fill the table (a rehash event);
+ *   - else at groups_for(2 * (count + 1)): the smallest prime group count
+ *     holding twice the entries (1, 3, 7, 17, 37, 79, ..., 87719, 175447,
+ *     ... from empty: about x2 per step, like boost's 2^k).
+ * On ENOMEM the map is unchanged.  A rebuild is a streaming pass: the home
+ * group is monotone in h, so walking the old groups in order writes the new
+ * groups nearly in order.
  *
- * Why 3/2 and not 2: with a multiply for the home group any group count
- * works, and a smaller step keeps the average load higher: over sizes spread
- * evenly in log N the mean load is 7/8 * (g-1)/(g ln g) = 0.72 * 7/8 at g = 2
- * and 0.82 * 7/8 at g = 3/2, so ~12% fewer bytes per entry on average.  The
- * price is more moves (1/(g-1) per entry: 2 instead of 1), but a rebuild is a
- * streaming pass: the home group is monotone in h, so walking the old groups
- * in order writes the new groups in order.
- *
- * Capacity hint: the smallest group count whose max_load holds the hint.
+ * Capacity hint: the smallest prime group count whose max_load holds the
+ * hint (boost rounds a reserve up to 2^k groups; a hinted flat15 of 1e6
+ * entries takes 76207 groups, 19.5 MB, where boost takes 131072, 33.6 MB).
  *
  * Shrink (MB_SHRINK_LOW_WATER only): when a remove leaves count below
  * max_load / 8, the table is rebuilt at groups_for(2 * count) (an empty map
@@ -78,7 +98,8 @@
  *
  * Specialisation, as in swiss.c: u64 -> u64 runs the always-inline bodies
  * with constant key and slot sizes; the other shapes call an out-of-line
- * copy of the same bodies.
+ * copy of the same bodies.  Each hot path handles only the home group
+ * inline; the rest of a probe is an out-of-line call.
  *
  * stats(): capacity = 15 * n_groups slots; tombstones = MB_NA (none);
  * overflow = groups whose overflow byte is nonzero; max_probe / mean_probe
@@ -86,9 +107,8 @@
  * same-size rebuilds.
  *
  * ---- what was tried and measured (bench/flagship.cc, see its header) ----
- * (filled in below the first measurements; figures are medians of several
- * interleaved repetitions on a shared 2-core AMD EPYC KVM guest, L2 2 MiB,
- * L3 32 MiB, so wall times are noisy; callgrind counts are exact.)
+ *
+ * MEASURED_PLACEHOLDER
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -555,7 +575,10 @@ F15_INLINE int f15_lookup_kv(f15_map *m, const void *key, void *val_out, size_t 
     size_t g = f15_home(h, m->n_groups);
     const uint8_t *c = m->ctrl + g * F15_GROUP_BYTES;
     const unsigned char *gs = m->slots + g * (F15_SLOTS * sb);
-    for (uint32_t match = f15_match(f15_load(c), f15_splat(h)); match; match &= match - 1) {
+    uint32_t match = f15_match(f15_load(c), f15_splat(h));
+    if (match)
+        __builtin_prefetch(gs); /* the group's first slot line, before the key compare */
+    for (; match; match &= match - 1) {
         const unsigned char *s = gs + f15_lowest(match) * sb;
         if (__builtin_expect(mb_key_eq(s, key, kb), 1)) {
             if (val_out)
@@ -662,7 +685,10 @@ F15_INLINE int f15_remove_kv(f15_map *m, const void *key, size_t kb, size_t vb)
     size_t g = f15_home(h, m->n_groups);
     uint8_t *c = m->ctrl + g * F15_GROUP_BYTES;
     const unsigned char *gs = m->slots + g * (F15_SLOTS * sb);
-    for (uint32_t match = f15_match(f15_load(c), f15_splat(h)); match; match &= match - 1) {
+    uint32_t match = f15_match(f15_load(c), f15_splat(h));
+    if (match)
+        __builtin_prefetch(gs); /* as in lookup */
+    for (; match; match &= match - 1) {
         size_t s = f15_lowest(match);
         if (__builtin_expect(mb_key_eq(gs + s * sb, key, kb), 1)) {
             c[s] = 0;
