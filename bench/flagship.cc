@@ -48,7 +48,9 @@
  * out the time spent waiting for a core.  bytes/entry = live bytes after the
  * insert phase / N: the counting allocator's for the own maps (map struct
  * included), the counting std allocator's for boost (its buffer only; the
- * map object itself is on the stack, 40-odd bytes).
+ * map object itself is on the stack, 40-odd bytes).  flt/kins = minor page
+ * faults per 1000 inserts in the insert phase (median): fresh pages the
+ * allocator handed out, which the kernel zeroes on first touch.
  *
  * --icount MAP PHASE N: builds the keys and runs the phases before PHASE with
  * callgrind collection off, toggles collection on around PHASE only, and
@@ -70,6 +72,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
 #include <valgrind/callgrind.h>
 
 extern "C" {
@@ -173,7 +176,15 @@ struct mb_hasher {
 struct result {
     double ns[P_COUNT] = {0, 0, 0, 0};
     double bytes_per_entry = 0;
+    double insert_faults_per_kop = 0; /* minor page faults per 1000 inserts */
 };
+
+long minor_faults()
+{
+    rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return ru.ru_minflt;
+}
 
 /* Runs the phases on map type M (an adapter below) for `rounds` fresh maps;
  * with icount_phase >= 0 toggles callgrind collection around that phase.
@@ -191,9 +202,11 @@ template <class M> result run_map(const char *name, const keyset &k, size_t roun
         uint64_t sum = 0;
 
         if (icount_phase == P_INSERT) CALLGRIND_TOGGLE_COLLECT;
+        long f0 = minor_faults();
         t0 = now_ns();
         cnt = m.insert_all(k.ins.data(), n);
         r.ns[P_INSERT] += now_ns() - t0;
+        r.insert_faults_per_kop += (double)(minor_faults() - f0);
         if (icount_phase == P_INSERT) CALLGRIND_TOGGLE_COLLECT;
         if (cnt != n)
             fail(name, "insert", n, "not every key was new");
@@ -228,6 +241,7 @@ template <class M> result run_map(const char *name, const keyset &k, size_t roun
     }
     for (double &x : r.ns)
         x /= (double)(n * rounds);
+    r.insert_faults_per_kop *= 1000.0 / (double)(n * rounds);
     return r;
 }
 
@@ -607,7 +621,7 @@ int main(int argc, char **argv)
         printf("\nN=%zu (rounds %zu)\n%-10s", n, rounds, "map");
         for (int p = 0; p < P_COUNT; p++)
             printf(" %22s", phase_names[p]);
-        printf(" %8s\n", "B/entry");
+        printf(" %8s %9s\n", "B/entry", "flt/kins");
         for (size_t mi = 0; mi < maps.size(); mi++) {
             printf("%-10s", maps[mi].c_str());
             for (int p = 0; p < P_COUNT; p++) {
@@ -617,7 +631,10 @@ int main(int argc, char **argv)
                 printf(" %7.2f [%6.2f..%6.2f]", median(v), *std::min_element(v.begin(), v.end()),
                        *std::max_element(v.begin(), v.end()));
             }
-            printf(" %8.2f\n", res[mi][0].bytes_per_entry);
+            std::vector<double> fl;
+            for (auto &x : res[mi])
+                fl.push_back(x.insert_faults_per_kop);
+            printf(" %8.2f %9.1f\n", res[mi][0].bytes_per_entry, median(fl));
         }
         /* paired ratios of every map against each boost variant present */
         for (size_t bi = 0; bi < maps.size(); bi++) {
