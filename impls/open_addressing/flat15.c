@@ -146,6 +146,10 @@
  *    hit ratio at 1e6 in paired runs: 0.95, 0.80 vs 0.85, 0.79 vs 1.25,
  *    1.01.  After a match kept: as good on hits and it costs a miss nothing
  *    (the early prefetch made misses at 6e5 ~20% slower).
+ * 7. First probe step to the adjacent group (same cache line 3/4 of the
+ *    time, as boost's first quadratic step), double hashing after: miss
+ *    ratio -3..-9% at 1e3 and 1e5, +2..+8% at 1e6 in two paired runs at
+ *    load average 10; within the noise, not kept.
  *
  * Result (final code; Ir/op, vtable flat15 | flat15 inline | boost bare |
  * boost_vt; the same at 1e3, 1e5, 1e6 within a few Ir):
