@@ -184,8 +184,12 @@
  *     first-touch page faults (the kernel zeroes every fresh page; ~1.4 us a
  *     fault on this guest): at 1e5, 12.7 faults per 1000 inserts vs boost's
  *     0.5 (glibc trims flat15's freed tables, whose sizes sum just over its
- *     trim threshold, and recycles boost's), 2.6x the insert time for 1.1x
- *     the instructions.
+ *     dynamic trim threshold, and recycles boost's), 2.6x the insert time
+ *     for 1.1x the instructions.  With the thresholds fixed
+ *     (GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456:
+ *     glibc.malloc.mmap_threshold=33554432) flat15 takes no faults and the
+ *     ratio drops from 2.68 to 1.67 in the same minute; the rest is the
+ *     bigger table (2.8 vs 2.1 MB against a 1 MiB L2) and 1.3x the moves.
  *   - averaged over N (--mem-sweep, 97 log-spaced N from 1e3 to 1e7), the
  *     bytes/entry are equal: flat15 27.62, boost 27.71, swiss 27.63.
  * So "0.9x on hit and miss at 1e6 at <= boost's bytes" is a point where
