@@ -122,8 +122,8 @@
  * "boost" = boost::unordered_flat_map used bare (inline, xmx mixing);
  * "boost_vt" = the same behind an mb_map_ops table, as flat15 is called.
  *
- * 1. First version: linear group probing, growth 3/2, power-free group
- *    counts, find returning a slot index (/15, %15), generic rest paths.
+ * 1. First version: linear group probing, growth 3/2, any group count
+ *    (no primes), find returning a slot index (/15, %15), generic rest paths.
  *    Ir/op at 1e5 through the vtable: insert 234, hit 81, miss 70, delete
  *    92 (boost bare: 117, 43, 35, 54).  Hit at 1e6 1.5x boost.
  * 2. Home-group hot paths (rest out of line, no callee-saved registers),
@@ -157,7 +157,7 @@
  *     hit     67 |  45 |  40 |  63
  *     miss    55 |  35 |  34 |  53
  *     delete  64 |  46 |  52 |  71
- * The design is on par with boost's code (inline: hit +11%, miss +5%,
+ * The design is on par with boost's code (inline: hit +12%, miss +3%,
  * delete -11%, insert -18%); the vtable costs ~22 Ir per op, boost the same.
  *
  * Times, flat15 / boost ratio (bytes/entry flat15 vs boost):
@@ -185,7 +185,7 @@
  *     fault on this guest): at 1e5, 12.7 faults per 1000 inserts vs boost's
  *     0.5 (glibc trims flat15's freed tables, whose sizes sum just over its
  *     dynamic trim threshold, and recycles boost's), 2.6x the insert time
- *     for 1.1x the instructions.  With the thresholds fixed
+ *     for 1.1x (inline) to 1.35x (vtable) the instructions.  With the thresholds fixed
  *     (GLIBC_TUNABLES=glibc.malloc.trim_threshold=268435456:
  *     glibc.malloc.mmap_threshold=33554432) flat15 takes no faults and the
  *     ratio drops from 2.68 to 1.67 in the same minute; the rest is the
