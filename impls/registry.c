@@ -9,6 +9,7 @@
 extern const mb_map_ops mb_oa_linear_ops;
 extern const mb_map_ops mb_oa_robinhood_ops;
 extern const mb_map_ops mb_swiss_ops;
+extern const mb_map_ops mb_flat15_ops;
 extern const mb_map_ops mb_chained_ops;
 extern const mb_map_ops mb_chained_pool_ops;
 extern const mb_map_ops mb_sharded_ops;
@@ -33,6 +34,7 @@ const mb_map_ops *const mb_registry[] = {
     MB_OA_LINEAR,
     &mb_oa_robinhood_ops,
     &mb_swiss_ops,
+    &mb_flat15_ops,
     &mb_chained_ops,
     &mb_chained_pool_ops,
     &mb_sharded_ops,
