@@ -104,3 +104,45 @@ def test_reals_are_printed_to_read_back_exactly():
     L = next(l for l in p.stdout.splitlines() if l.startswith("L\t")).split("\t")
     for s in L[2:9]:
         assert "%.17g" % float(s) == s
+
+
+# ---- single sources ------------------------------------------------------------------------
+
+def test_plot_colours_come_from_the_registry_and_the_go_map_has_its_own(tmp_path):
+    """mapbench plot hands gnuplot one colour per registered map and one for the
+    real Go map (go_runtime was drawn black when the colour key said 'go')."""
+    db, out = tmp_path / "c.db", tmp_path / "plots"
+    p = mb("run", "--metric", "memory", "--impl", "oa_linear,chained", "--n", 1000,
+           "--allocator", "glibc", "--db", db)
+    assert p.returncode == 0, p.stderr
+    with sqlite3.connect(db) as c:
+        go = c.execute("SELECT count(*) FROM mem_case WHERE impl = 'go_runtime'").fetchone()[0]
+    p = mb("plot", "--db", db, "--out", out)
+    if p.returncode != 0 and "gnuplot" in p.stderr:
+        pytest.skip("gnuplot is not installed")
+    assert p.returncode == 0, p.stderr
+    svg = (out / "memory_by_phase.svg").read_text()
+    assert "rgb( 31, 119, 180)" in svg      # oa_linear: the registry's first map
+    assert "rgb( 44, 160,  44)" in svg      # chained: the registry's fourth
+    if go:
+        assert "rgb( 11, 110, 121)" in svg  # go_runtime
+
+
+def test_trend_bands_are_the_gate_thresholds(tmp_path):
+    """trend_band reads view gate_threshold, which is ci/gate.conf compiled in."""
+    conf = {}
+    for line in (ROOT / "ci" / "gate.conf").read_text().splitlines():
+        f = line.split("#")[0].split()
+        if len(f) == 2:
+            conf[f[0]] = float(f[1])
+    db = tmp_path / "t.db"
+    p = mb("run", "--metric", "memory", "--impl", "oa_linear", "--n", 100, "--allocator",
+           "glibc", "--db", db)
+    assert p.returncode == 0, p.stderr
+    with sqlite3.connect(db) as c:
+        got = dict(c.execute("SELECT key, value FROM gate_threshold").fetchall())
+        band = dict(c.execute("SELECT metric, threshold FROM trend_band").fetchall())
+    assert got == {k: v for k, v in conf.items() if k in got} and len(got) == len(conf)
+    assert band["instructions_per_op"] == conf["icount.fail"]
+    assert band["map_bytes_per_entry"] == conf["bytes.fail"]
+    assert abs(band["ns_per_op"] - (conf["time.ratio"] - 1)) < 1e-12

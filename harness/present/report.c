@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "plan.h"
 #include "present.h"
 #include "store.h"
 
@@ -133,17 +134,53 @@ static int rp_plot_names(char names[][64], int max, char *err, size_t errlen)
     return k;
 }
 
+/* One colour per map, by its place in the registry (the first thirteen are
+ * the colours the plots always had), then the real Go map's.  A map added to
+ * the registry gets the next colour; past the palette's end they repeat. */
+static const char *const rp_palette[] = {
+    "#1f77b4", "#aec7e8", "#d62728", "#2ca02c", "#98df8a", "#9467bd", "#c5b0d5", "#8c564b",
+    "#17becf", "#7f7f7f", "#bcbd22", "#e377c2", "#ff7f0e", "#ffbb78", "#ff9896", "#f7b6d2",
+    "#c49c94", "#dbdb8d", "#9edae5", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+};
+#define RP_GO_COLOR "#0b6e79"
+
+/* Returns "name colour name colour ..." for every registered map and the real
+ * Go map (malloc'd): gnuplot's map_colors, which common.gp's color(m) reads. */
+static char *rp_map_colors(void)
+{
+    size_t n = sizeof rp_palette / sizeof *rp_palette, len = strlen(MB_GO_IMPL) + 10;
+    for (const mb_map_ops *const *p = mb_registry; *p; p++)
+        len += strlen((*p)->name) + 10;
+    char *s = malloc(len), *w = s;
+    if (!s)
+        return NULL;
+    size_t i = 0;
+    for (const mb_map_ops *const *p = mb_registry; *p; p++, i++)
+        w += sprintf(w, "%s %s ", (*p)->name, rp_palette[i % n]);
+    sprintf(w, "%s %s", MB_GO_IMPL, RP_GO_COLOR);
+    return s;
+}
+
 /* Runs one script for one terminal.  Returns 0, or -1 with err filled. */
 static int rp_gnuplot(const char *name, const char *term, const char *db_abs, const char *out_abs,
                       long long run, char *err, size_t errlen)
 {
-    char expr[3 * PATH_MAX], script[PATH_MAX];
+    char script[PATH_MAX];
     snprintf(script, sizeof script, "plots/%s.gp", name);
-    snprintf(expr, sizeof expr, "db='%s'; out='%s/%s.%s'; term='%s'; run=%lld", db_abs, out_abs,
-             name, term, term, run);
+    char *colors = rp_map_colors();
+    char *expr = colors ? sqlite3_mprintf("db='%s'; out='%s/%s.%s'; term='%s'; run=%lld;"
+                                          " map_colors='%s'", db_abs, out_abs, name, term, term,
+                                          run, colors)
+                        : NULL;
+    free(colors);
+    if (!expr) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
+        sqlite3_free(expr);
         snprintf(err, errlen, "fork: %s", strerror(errno));
         return -1;
     }
@@ -153,6 +190,7 @@ static int rp_gnuplot(const char *name, const char *term, const char *db_abs, co
         execlp("gnuplot", "gnuplot", "-e", expr, script, (char *)NULL);
         _exit(127);
     }
+    sqlite3_free(expr);
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) {

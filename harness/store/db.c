@@ -12,6 +12,7 @@
 #include "store.h"
 
 extern const char mb_schema_sql[];
+extern const char mb_gate_sql[];  /* ci/gate.conf as view gate_threshold: the views read it */
 extern const char mb_views_sql[];
 extern const char mb_claims_sql[]; /* reads the views: installed after them */
 
@@ -138,6 +139,7 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
     char set_version[64];
     snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", MB_SCHEMA_VERSION);
     if (mb_db_exec(db, mb_schema_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_gate_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, mb_views_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, mb_claims_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, set_version, e2, sizeof e2) != 0 ||
