@@ -146,3 +146,28 @@ def test_trend_bands_are_the_gate_thresholds(tmp_path):
     assert band["instructions_per_op"] == conf["icount.fail"]
     assert band["map_bytes_per_entry"] == conf["bytes.fail"]
     assert abs(band["ns_per_op"] - (conf["time.ratio"] - 1)) < 1e-12
+
+
+def test_report_queries_are_views_that_plain_sqlite_reads(tmp_path):
+    """results/report.sql is installed with the views: every finding and table
+    of the page is a view keyed by run_id, so sqlite3 alone gives what the page
+    says, and report.c only renders them."""
+    db = tmp_path / "r.db"
+    p = mb("run", "--metric", "time,memory", "--impl", "oa_linear,chained", "--n", 1000,
+           "--processes", 1, "--allocator", "glibc", "--db", db)
+    assert p.returncode == 0, p.stderr
+    sql_text = (ROOT / "results" / "report.sql").read_text()
+    with sqlite3.connect(db) as c:
+        run = c.execute("SELECT run_id FROM run").fetchone()[0]
+        findings = c.execute("SELECT id, title FROM report_findings ORDER BY finding_order").fetchall()
+        tables = [r[0] for r in c.execute("SELECT id FROM report_tables ORDER BY table_order")]
+        fastest = c.execute("SELECT finding FROM report_finding_fastest WHERE run_id = ?",
+                            (run,)).fetchone()[0]
+        speed = c.execute("SELECT impl FROM report_table_speed WHERE run_id = ?", (run,)).fetchall()
+    assert len(findings) >= 8 and "speed" in tables and "memory" in tables
+    for fid, _ in findings:
+        assert f"CREATE VIEW report_finding_{fid} " in sql_text
+    assert fastest.startswith("At n = 1000 (median ns per operation): insert")
+    assert sorted(i for (i,) in speed) == ["chained", "oa_linear"]
+    src = (ROOT / "harness" / "present" / "report.c").read_text()
+    assert "FROM plot_ns_per_op" not in src and "FROM retained" not in src

@@ -15,6 +15,7 @@ extern const char mb_schema_sql[];
 extern const char mb_gate_sql[];  /* ci/gate.conf as view gate_threshold: the views read it */
 extern const char mb_views_sql[];
 extern const char mb_claims_sql[]; /* reads the views: installed after them */
+extern const char mb_report_sql[]; /* the report's queries: read views and claims */
 
 #define MB_SCHEMA_VERSION 3
 
@@ -142,6 +143,7 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
         mb_db_exec(db, mb_gate_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, mb_views_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, mb_claims_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_report_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, set_version, e2, sizeof e2) != 0 ||
         mb_db_exec(db, "COMMIT", e2, sizeof e2) != 0) {
         snprintf(err, errlen, "%s: cannot install the schema: %s", path, e2);
