@@ -614,69 +614,114 @@ static void judge_trend(gate_run *g, int k, const char *metric, const char *valu
 
 /* ---- the command ----------------------------------------------------------------- */
 
-static int mb_cmd_gate(int argc, char **argv)
-{
-    const char *db_path = MB_DEFAULT_DB, *v, *baseline = NULL;
-    const char *conf_path = NULL; /* ci/gate.conf, compiled in */
-    int force = 0, trend = 0;
-    char err[MB_ERR_LEN], now[40];
-    gate_run g;
+/* The gate's command line. */
+typedef struct gate_args {
+    const char *db_path, *baseline, *conf_path; /* conf_path NULL: ci/gate.conf, compiled in */
+    int force, trend;
+} gate_args;
 
-    memset(&g, 0, sizeof g);
+/* Parses gate's arguments; exits on --help and on a usage error. */
+static void gate_parse_args(int argc, char **argv, gate_args *a)
+{
+    const mb_command *cmd = &mb_command_gate;
+    const char *v;
+    *a = (gate_args){ MB_DEFAULT_DB, NULL, NULL, 0, 0 };
     for (int i = 2; i < argc; i++) {
         if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_gate);
-            return 0;
+            mb_print_usage(stdout, cmd);
+            exit(0);
         }
-        if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_gate)))
-            db_path = v;
-        else if ((v = mb_flag_value(argc, argv, &i, "--baseline", &mb_command_gate)))
-            baseline = v;
-        else if ((v = mb_flag_value(argc, argv, &i, "--config", &mb_command_gate)))
-            conf_path = v;
+        if ((v = mb_flag_value(argc, argv, &i, "--db", cmd)))
+            a->db_path = v;
+        else if ((v = mb_flag_value(argc, argv, &i, "--baseline", cmd)))
+            a->baseline = v;
+        else if ((v = mb_flag_value(argc, argv, &i, "--config", cmd)))
+            a->conf_path = v;
         else if (strcmp(argv[i], "--force") == 0)
-            force = 1;
-        else if ((v = mb_flag_value(argc, argv, &i, "--trend", &mb_command_gate))) {
-            trend = (int)mb_parse_count(v, "--trend", &mb_command_gate);
-            if (trend < 4 || trend > 64)
-                mb_usage_error(&mb_command_gate, "--trend wants 4..64 runs");
+            a->force = 1;
+        else if ((v = mb_flag_value(argc, argv, &i, "--trend", cmd))) {
+            a->trend = (int)mb_parse_count(v, "--trend", cmd);
+            if (a->trend < 4 || a->trend > 64)
+                mb_usage_error(cmd, "--trend wants 4..64 runs");
         }
         else
-            mb_usage_error(&mb_command_gate, "unknown argument '%s'", argv[i]);
+            mb_usage_error(cmd, "unknown argument '%s'", argv[i]);
     }
-    if (conf_load(&g.conf, conf_path, err, sizeof err) != 0) {
+}
+
+/* Opens the database and picks the current and baseline runs.  Returns 0, or
+ * 2 (cannot judge) after saying why; *why is set when the runs are not
+ * comparable and --force compares them anyway. */
+static int gate_open(gate_run *g, const gate_args *a, const char **why)
+{
+    char err[MB_ERR_LEN];
+    g->db = mb_db_open(a->db_path, 0, err, sizeof err);
+    if (!g->db) {
         fprintf(stderr, "mapbench: %s\n", err);
         return 2;
     }
-    g.db = mb_db_open(db_path, 0, err, sizeof err);
-    if (!g.db) {
-        fprintf(stderr, "mapbench: %s\n", err);
-        return 2;
-    }
-    g.cur = one_int(g.db, "SELECT run_id FROM latest_run WHERE ?1 IS NOT NULL", NULL, 0);
+    g->cur = one_int(g->db, "SELECT run_id FROM latest_run WHERE ?1 IS NOT NULL", NULL, 0);
     err[0] = 0;
-    g.base = g.cur < 0 ? -1 : resolve_baseline(g.db, baseline, g.cur, &g.schema, err, sizeof err);
-    if (g.cur < 0 || g.base < 0 || (g.base == g.cur && !strcmp(g.schema, "main"))) {
+    g->base = g->cur < 0 ? -1 : resolve_baseline(g->db, a->baseline, g->cur, &g->schema, err,
+                                                 sizeof err);
+    if (g->cur < 0 || g->base < 0 || (g->base == g->cur && !strcmp(g->schema, "main"))) {
         fprintf(stderr, "mapbench gate: cannot judge: %s\n",
                 err[0] ? err : "need a complete run and a different complete baseline run");
-        sqlite3_close(g.db);
+        sqlite3_close(g->db);
         return 2;
     }
-    const char *why = incompatible(g.db, g.schema, g.base, g.cur);
-    if (why && !force) {
+    *why = incompatible(g->db, g->schema, g->base, g->cur);
+    if (*why && !a->force) {
         fprintf(stderr, "mapbench gate: cannot judge: the runs are not comparable (%s); "
-                "--force compares them anyway\n", why);
-        sqlite3_close(g.db);
+                "--force compares them anyway\n", *why);
+        sqlite3_close(g->db);
         return 2;
     }
-    if (sqlite3_prepare_v2(g.db,
+    if (sqlite3_prepare_v2(g->db,
             "INSERT INTO main.gate_decision (decided_at, run_id, baseline_run_id, case_key, metric,"
             " baseline_value, current_value, delta_fraction, threshold, verdict)"
-            " VALUES (?8, ?9, ?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &g.ins, NULL) != SQLITE_OK) {
-        fprintf(stderr, "mapbench: %s\n", sqlite3_errmsg(g.db));
-        sqlite3_close(g.db);
+            " VALUES (?8, ?9, ?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &g->ins, NULL) != SQLITE_OK) {
+        fprintf(stderr, "mapbench: %s\n", sqlite3_errmsg(g->db));
+        sqlite3_close(g->db);
         return 2;
     }
+    return 0;
+}
+
+/* Every judgement, in the order the table shows them. */
+static void gate_judge_all(gate_run *g, int trend)
+{
+    judge_values(g, "instructions_per_op", ICOUNT_SQL, "icount.warn", "icount.fail");
+    judge_values(g, "map_bytes_per_entry", BYTES_SQL, NULL, "bytes.fail");
+    judge_values(g, "map_retained_bytes",
+                 "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"
+                 " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes AS value"
+                 " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"
+                 " WHERE p.phase = 'delete_all' AND c.allocator != 'go-runtime'"
+                 " AND c.run_id = %lld",
+                 NULL, "retained.fail");
+    judge_time(g);
+    if (trend) {
+        judge_trend(g, trend, "instructions_per_op", ICOUNT_SQL, "icount.fail");
+        judge_trend(g, trend, "map_bytes_per_entry", BYTES_SQL, "bytes.fail");
+    }
+}
+
+static int mb_cmd_gate(int argc, char **argv)
+{
+    gate_args a;
+    gate_run g;
+    char err[MB_ERR_LEN], now[40];
+    const char *why = NULL;
+
+    memset(&g, 0, sizeof g);
+    gate_parse_args(argc, argv, &a);
+    if (conf_load(&g.conf, a.conf_path, err, sizeof err) != 0) {
+        fprintf(stderr, "mapbench: %s\n", err);
+        return 2;
+    }
+    if (gate_open(&g, &a, &why) != 0)
+        return 2;
     mb_now_iso(now, sizeof now);
     sqlite3_bind_text(g.ins, 8, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(g.ins, 9, g.cur);
@@ -684,24 +729,11 @@ static int mb_cmd_gate(int argc, char **argv)
     sqlite3_exec(g.db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 
     printf("gate: run %lld against baseline run %lld%s%s%s\n", g.cur, g.base,
-           strcmp(g.schema, "main") ? " of " : "", strcmp(g.schema, "main") ? baseline : "",
+           strcmp(g.schema, "main") ? " of " : "", strcmp(g.schema, "main") ? a.baseline : "",
            why ? " (forced: runs not comparable)" : "");
     printf("%-62s %-20s %12s %12s %9s  %s\n", "case (only verdicts other than pass)", "metric",
            "baseline", "current", "delta", "verdict");
-    judge_values(&g, "instructions_per_op", ICOUNT_SQL, "icount.warn", "icount.fail");
-    judge_values(&g, "map_bytes_per_entry", BYTES_SQL, NULL, "bytes.fail");
-    judge_values(&g, "map_retained_bytes",
-                 "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"
-                 " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes AS value"
-                 " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"
-                 " WHERE p.phase = 'delete_all' AND c.allocator != 'go-runtime'"
-                 " AND c.run_id = %lld",
-                 NULL, "retained.fail");
-    judge_time(&g);
-    if (trend) {
-        judge_trend(&g, trend, "instructions_per_op", ICOUNT_SQL, "icount.fail");
-        judge_trend(&g, trend, "map_bytes_per_entry", BYTES_SQL, "bytes.fail");
-    }
+    gate_judge_all(&g, a.trend);
     sqlite3_finalize(g.ins);
     int committed = sqlite3_exec(g.db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
     sqlite3_close(g.db);
