@@ -56,10 +56,7 @@ static _Noreturn void cli_usage_error(const char *msg, const char *arg)
 static int mb_cmd_list(int argc, char **argv)
 {
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_list);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_list);
         mb_usage_error(&mb_command_list, "unknown argument '%s'", argv[i]);
     }
     printf("%-14s %-16s %s\n", "name", "family", "traits");

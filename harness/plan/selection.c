@@ -324,10 +324,7 @@ void mb_inline_case_args(mb_case_args *a, int argc, char **argv, const mb_comman
     mb_case_args_init(a);
     for (int i = 2; i < argc; i++) {
         const char *v;
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, cmd);
-            exit(0);
-        }
+        mb_help_exit(argv[i], cmd);
         if ((v = mb_flag_value(argc, argv, &i, count_flag, cmd)))
             *count = mb_parse_count(v, count_flag, cmd);
         else if (!mb_case_arg(a, argc, argv, &i, cmd))

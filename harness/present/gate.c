@@ -627,10 +627,7 @@ static void gate_parse_args(int argc, char **argv, gate_args *a)
     const char *v;
     *a = (gate_args){ MB_DEFAULT_DB, NULL, NULL, 0, 0 };
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, cmd);
-            exit(0);
-        }
+        mb_help_exit(argv[i], cmd);
         if ((v = mb_flag_value(argc, argv, &i, "--db", cmd)))
             a->db_path = v;
         else if ((v = mb_flag_value(argc, argv, &i, "--baseline", cmd)))

@@ -267,10 +267,7 @@ static void gomem_args(int argc, char **argv, mb_dist *dist, size_t *n, uint64_t
     const mb_command *cmd = &mb_command_go_mem_case;
     for (int i = 2; i < argc; i++) {
         const char *v;
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, cmd);
-            exit(0);
-        }
+        mb_help_exit(argv[i], cmd);
         if ((v = mb_flag_value(argc, argv, &i, "--n", cmd))) {
             *n = mb_parse_count(v, "--n", cmd);
         } else if ((v = mb_flag_value(argc, argv, &i, "--dist", cmd))) {

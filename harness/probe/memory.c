@@ -181,10 +181,7 @@ static void mem_args(int argc, char **argv, mb_case_args *a, const char **alloca
     mb_case_args_init(a);
     for (int i = 2; i < argc; i++) {
         const char *v;
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, cmd);
-            exit(0);
-        }
+        mb_help_exit(argv[i], cmd);
         if (strcmp(argv[i], "--calibrate") == 0) {
             if (argc != 3)
                 mb_usage_error(cmd, "--calibrate takes no other argument");

@@ -163,10 +163,7 @@ static int mb_cmd_time(int argc, char **argv)
     mb_selection_suite(&sel, "quick");
     for (int i = 2; i < argc; i++) {
         const char *v;
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_time);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_time);
         if ((v = mb_flag_value(argc, argv, &i, "--suite", &mb_command_time))) {
             if (mb_selection_suite(&sel, v) != 0)
                 mb_usage_error(&mb_command_time, "unknown suite '%s' (quick or full)", v);

@@ -142,10 +142,7 @@ static int mb_cmd_merge(int argc, char **argv)
     const char *db_path = MB_DEFAULT_DB, *other = NULL, *v;
     char err[MB_ERR_LEN];
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_merge);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_merge);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_merge)))
             db_path = v;
         else if (argv[i][0] == '-')
@@ -209,10 +206,7 @@ static int mb_cmd_show(int argc, char **argv)
     long long run = -1;
     char err[MB_ERR_LEN], sql[2048];
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_show);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_show);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_show)))
             db_path = v;
         else if (argv[i][0] == '-' || run >= 0)
@@ -265,10 +259,7 @@ static int mb_cmd_export(int argc, char **argv)
     long long run = -1;
     char sql[1024], where[64] = "";
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_export);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_export);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_export)))
             db_path = v;
         else if ((v = mb_flag_value(argc, argv, &i, "--format", &mb_command_export)))

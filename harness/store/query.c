@@ -211,10 +211,7 @@ static int mb_cmd_query(int argc, char **argv)
     const char *db_path = MB_DEFAULT_DB, *sql = NULL, *v;
     out_format fmt = FMT_TABLE;
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_query);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_query);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_query))) {
             db_path = v;
         } else if ((v = mb_flag_value(argc, argv, &i, "--format", &mb_command_query))) {
@@ -236,10 +233,7 @@ static int mb_cmd_runs(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *v;
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_runs);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_runs);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_runs)))
             db_path = v;
         else
