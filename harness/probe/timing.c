@@ -116,7 +116,7 @@ typedef struct tsv_ctx {
     int failures;
 } tsv_ctx;
 
-static void tsv_report(void *ud, const mbb_result *r)
+static void tc_tsv_report(void *ud, const mbb_result *r)
 {
     tsv_ctx *t = ud;
     timed_case *tc = NULL;
@@ -197,7 +197,7 @@ static int mb_cmd_time(int argc, char **argv)
     tsv_ctx t = { tcs, n, 0 };
     if (emit_tsv)
         mb_rec_header(stdout, &mb_rec_sample);
-    mbb_run(emit_tsv ? tsv_report : NULL, &t);
+    mbb_run(emit_tsv ? tc_tsv_report : NULL, &t);
     free(tcs);
     free(cases);
     free(gb_argv);

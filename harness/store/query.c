@@ -17,7 +17,7 @@ typedef struct rows {
     size_t nrows, cap;
 } rows;
 
-static void csv_field(const char *s)
+static void qy_csv_field(const char *s)
 {
     if (!s)
         return;
@@ -34,7 +34,7 @@ static void csv_field(const char *s)
     putchar('"');
 }
 
-static void json_string(const char *s)
+static void qy_json_string(const char *s)
 {
     putchar('"');
     for (; *s; s++) {
@@ -53,16 +53,16 @@ static void json_string(const char *s)
     putchar('"');
 }
 
-static void print_rows(const rows *r, out_format fmt, int first_result)
+static void qy_print_rows(const rows *r, out_format fmt, int first_result)
 {
     int nc = r->ncol;
     if (fmt == FMT_CSV) {
         for (int c = 0; c < nc; c++)
-            printf("%s", c ? "," : ""), csv_field(r->names[c]);
+            printf("%s", c ? "," : ""), qy_csv_field(r->names[c]);
         fputs("\r\n", stdout);
         for (size_t i = 0; i < r->nrows; i++) {
             for (int c = 0; c < nc; c++)
-                printf("%s", c ? "," : ""), csv_field(r->cells[i * nc + c]);
+                printf("%s", c ? "," : ""), qy_csv_field(r->cells[i * nc + c]);
             fputs("\r\n", stdout);
         }
         return;
@@ -75,14 +75,14 @@ static void print_rows(const rows *r, out_format fmt, int first_result)
                 const char *v = r->cells[i * nc + c];
                 int t = r->types[i * nc + c];
                 printf("%s", c ? ", " : "");
-                json_string(r->names[c]);
+                qy_json_string(r->names[c]);
                 fputs(": ", stdout);
                 if (!v)
                     fputs("null", stdout);
                 else if (t == SQLITE_INTEGER || t == SQLITE_FLOAT)
                     fputs(v, stdout);
                 else
-                    json_string(v);
+                    qy_json_string(v);
             }
             putchar('}');
         }
@@ -125,7 +125,7 @@ static void print_rows(const rows *r, out_format fmt, int first_result)
     free(w);
 }
 
-static void free_rows(rows *r)
+static void qy_free_rows(rows *r)
 {
     for (size_t i = 0; i < r->nrows * (size_t)r->ncol; i++)
         free(r->cells[i]);
@@ -180,15 +180,15 @@ int mb_sql_print(sqlite3 *db, const char *sql, out_format fmt)
         if (rc != SQLITE_DONE) {
             fprintf(stderr, "mapbench: SQL error: %s\n", sqlite3_errmsg(db));
             sqlite3_finalize(st);
-            free_rows(&r);
+            qy_free_rows(&r);
             return 1;
         }
         if (r.ncol > 0) {
-            print_rows(&r, fmt, first);
+            qy_print_rows(&r, fmt, first);
             first = 0;
         }
         sqlite3_finalize(st);
-        free_rows(&r);
+        qy_free_rows(&r);
     }
     return 0;
 }
