@@ -7,7 +7,7 @@
 if(EXISTS /usr/include/boost/unordered/unordered_flat_map.hpp)
   add_executable(mb_flagship_bench ${CMAKE_CURRENT_LIST_DIR}/flagship.cc
                                  ${CMAKE_CURRENT_LIST_DIR}/flagship_bare.c)
-  target_link_libraries(mb_flagship_bench PRIVATE mb_impls)
+  target_link_libraries(mb_flagship_bench PRIVATE mb_impls mb_counting_alloc)
   # boost as shipped: its asserts off (the project's Release flags keep NDEBUG unset)
   target_compile_definitions(mb_flagship_bench PRIVATE $<$<NOT:$<CONFIG:Debug>>:NDEBUG>)
   set_target_properties(mb_flagship_bench PROPERTIES LINKER_LANGUAGE CXX)
