@@ -308,6 +308,15 @@ SELECT run_id, round(rss_floor_bytes / 1048576.0, 2) AS rss_floor_mib,
        round(100.0 * (calib_64mib_rss_bytes / 67108864.0 - 1), 2) AS error_pct
 FROM run;
 
+-- What the run left out because a package is missing (an optional mode absent
+-- on purpose: never a failure, never silent).
+DROP VIEW IF EXISTS report_table_not_measured;
+CREATE VIEW report_table_not_measured AS
+SELECT run_id, what, package, reason FROM not_measured
+UNION ALL
+SELECT run_id, 'nothing: every selected mode had its packages', NULL, NULL FROM run r
+WHERE NOT EXISTS (SELECT 1 FROM not_measured m WHERE m.run_id = r.run_id);
+
 DROP VIEW IF EXISTS report_table_claims;
 CREATE VIEW report_table_claims AS
 SELECT run_id, claim, verdict, evidence FROM claim_verdicts_by_run
@@ -342,4 +351,5 @@ CREATE VIEW report_tables (table_order, id, title) AS VALUES
     (5, 'threads', 'Thread scaling (mixed read/write)'),
     (6, 'latency', 'Single-insert latency while growing from empty (ns, TSC)'),
     (7, 'churn', 'Constant-size churn (10 N insert-one/remove-one steps): tombstones and cost'),
-    (8, 'calibration', 'The instrument: a bare memory child''s RSS, and a 64 MiB touched mapping as measured');
+    (8, 'calibration', 'The instrument: a bare memory child''s RSS, and a 64 MiB touched mapping as measured'),
+    (9, 'not_measured', 'Not measured in this run, and why');

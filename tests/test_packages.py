@@ -252,7 +252,7 @@ def commands_called():
         text = p.read_text(errors="replace")
         for pat in c_pats:
             cmds.update(os.path.basename(m) for m in re.findall(pat, text))
-    py_pat = r'(?:subprocess\.\w+|Popen|run)\(\s*\[\s*"([\w.+/-]+)"|shutil\.which\("([\w.+-]+)"\)'
+    py_pat = r'subprocess\.\w+\(\s*\[\s*"([\w.+/-]+)"|shutil\.which\("([\w.+-]+)"\)'
     for p in source_files({".py"}):
         for a, b in re.findall(py_pat, p.read_text(errors="replace")):
             cmds.add(os.path.basename(a or b))

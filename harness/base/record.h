@@ -77,6 +77,10 @@ void mb_rec_end(mb_rec_out *o);
 
 /* ---- reading (the parent side) ---------------------------------------------------- */
 
+/* A child's exit status when the optional peer it drives was not built
+ * (go-mem-case without Go): the parent reports "not measured", not a failure. */
+#define MB_CHILD_EXIT_NOT_BUILT 3
+
 #define MB_REC_MAX_KINDS 4
 #define MB_REC_MAX_COLS 24
 

@@ -239,7 +239,8 @@ static int sel_how_flag(mb_selection *sel, int argc, char **argv, int *i, const 
                 mb_usage_error(cmd, "unknown allocator '%s' (known: %s)", l.items[k],
                                mb_allocator_names());
             if (!mb_allocator_available(a))
-                mb_usage_error(cmd, "allocator '%s' is not installed (%s missing)", l.items[k],
+                mb_usage_error(cmd, "allocator '%s' is not installed: package %s (%s missing;"
+                               " ci/install-deps.sh installs it)", l.items[k], a->package,
                                a->preload);
             sel->allocators[sel->n_allocators++] = a->name;
         }

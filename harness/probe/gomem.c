@@ -368,7 +368,7 @@ static int mb_cmd_go_mem_case(int argc, char **argv)
                 "mapbench: go-mem-case: the Go peer is not built (%s); install golang-go "
                 "(ci/packages.txt) and rebuild, or point MB_GORT_LIB at libmbgort.so\n",
                 err);
-        return 1;
+        return MB_CHILD_EXIT_NOT_BUILT;
     }
     mb_stream s = { .dist = dist, .seed = seed, .key_bytes = 8, .val_bytes = 8 };
     if (print_keys)
@@ -402,6 +402,6 @@ const mb_command mb_command_go_mem_case = {
     "  trim is runtime.GC() + debug.FreeOSMemory(), and after each a G line of\n"
     "  runtime.MemStats.  --print-keys K prints the first K keys and values as Go and\n"
     "  as C generate them, side by side, and exits (1 if they differ).\n"
-    "  MB_GORT_LIB=PATH loads another libmbgort.so.  Exit 1 when Go was not built.\n",
+    "  MB_GORT_LIB=PATH loads another libmbgort.so.  Exit 3 when Go was not built.\n",
     mb_cmd_go_mem_case,
 };

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "run_internal.h"
 
@@ -36,9 +37,59 @@ typedef struct run_state {
     int n_sel_args;
     mb_env env;
     mb_store_run out;            /* what is stored */
+    mb_not_measured *not_measured; /* left out for a missing package (out.not_measured) */
+    char **not_measured_text;    /* their `what`, owned */
+    size_t n_not_measured;
     uint64_t t_start;
     int failures;
 } run_state;
+
+/* ---- what this machine cannot measure ------------------------------------------------ */
+
+/* Records that `what` `name` is left out because `package` is not installed,
+ * and says so: an optional dependency absent on purpose is "not measured" in
+ * the run and the report, never a failure and never silent. */
+static void run_not_measured(run_state *rs, const char *what, const char *name,
+                             const char *package)
+{
+    fprintf(stderr, "mapbench: not measured: %s%s (package %s not installed)\n", what, name,
+            package);
+    size_t n = rs->n_not_measured + 1, len = strlen(what) + strlen(name) + 1;
+    mb_not_measured *nm = realloc(rs->not_measured, n * sizeof *nm);
+    if (nm)
+        rs->not_measured = nm;
+    char **texts = nm ? realloc(rs->not_measured_text, n * sizeof *texts) : NULL;
+    if (texts)
+        rs->not_measured_text = texts;
+    char *text = texts ? malloc(len) : NULL;
+    if (text)
+        snprintf(text, len, "%s%s", what, name);
+    else {
+        fprintf(stderr, "mapbench: out of memory\n");
+        rs->failures++;
+        return;
+    }
+    texts[rs->n_not_measured] = text;
+    nm[rs->n_not_measured++] = (mb_not_measured){ text, package };
+    rs->out.not_measured = rs->not_measured;
+    rs->out.n_not_measured = rs->n_not_measured;
+}
+
+/* Leaves out of the memory plan the suite's allocators whose library is not
+ * installed (an --allocator that names one is refused by plan/ instead). */
+static void run_drop_missing_allocators(run_state *rs)
+{
+    size_t kept = 0;
+    for (size_t a = 0; a < rs->sel.n_allocators; a++) {
+        const mb_allocator_info *al = mb_allocator_find(rs->sel.allocators[a]);
+        if (mb_allocator_available(al)) {
+            rs->sel.allocators[kept++] = rs->sel.allocators[a];
+            continue;
+        }
+        run_not_measured(rs, "memory under ", al->name, al->package);
+    }
+    rs->sel.n_allocators = kept;
+}
 
 /* ---- reading one child ------------------------------------------------------------ */
 
@@ -323,9 +374,15 @@ static void run_go(run_state *rs)
 {
     char *probe[] = { "mapbench", "go-mem-case", "--print-keys", "1", NULL };
     char nbuf[32], seedbuf[32];
-    if (mb_run_child_quiet(RUN_SELF, probe) != 0) {
-        fprintf(stderr, "memory: the real Go map is not built (golang-go missing at build"
-                " time): no go_runtime rows\n");
+    int st = mb_run_child_quiet(RUN_SELF, probe);
+    if (st == MB_CHILD_EXIT_NOT_BUILT) {
+        run_not_measured(rs, "memory of the real Go map: ", "go_runtime", "golang-go");
+        return;
+    }
+    if (st != 0) {
+        fprintf(stderr, "mapbench: FAILED the real Go map's probe (go-mem-case exit status %d)\n",
+                st);
+        rs->failures++;
         return;
     }
     snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs->sel.seed);
@@ -463,6 +520,7 @@ static void run_measure(run_state *rs)
             run_check_samples(rs);
     }
     if (rs->do_mem) {
+        run_drop_missing_allocators(rs);
         run_calibrate(rs);
         run_memory(rs);
         if (rs->sel.blueprints[0] == &mb_blueprints[0])
@@ -472,8 +530,12 @@ static void run_measure(run_state *rs)
         run_lines(rs, 0);
     if (rs->do_churn)
         run_lines(rs, 1);
-    if (rs->do_icount)
-        run_icount(rs);
+    if (rs->do_icount) {
+        if (access(MB_VALGRIND_PATH, X_OK) == 0)
+            run_icount(rs);
+        else
+            run_not_measured(rs, "instruction counts: ", "callgrind", "valgrind");
+    }
 }
 
 static void run_free(run_state *rs)
@@ -485,6 +547,10 @@ static void run_free(run_state *rs)
             mb_store_rows_free(&lists[l][i].rows);
         free(lists[l]);
     }
+    for (size_t i = 0; i < rs->n_not_measured; i++)
+        free(rs->not_measured_text[i]);
+    free(rs->not_measured_text);
+    free(rs->not_measured);
     free(rs->sel_args);
     free(rs->cases);
 }

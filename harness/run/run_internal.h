@@ -10,6 +10,10 @@
 #include "run.h"
 #include "store.h"
 
+/* callgrind's parent side runs this; without it, icount is "not measured"
+ * (package valgrind). */
+#define MB_VALGRIND_PATH "/usr/bin/valgrind"
+
 /* ---- child processes (spawn.c: the one place a process is started) --------------- */
 
 typedef void (*mb_line_fn)(void *ud, char *line);

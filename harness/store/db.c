@@ -17,7 +17,7 @@ extern const char mb_views_sql[];
 extern const char mb_claims_sql[]; /* reads the views: installed after them */
 extern const char mb_report_sql[]; /* the report's queries: read views and claims */
 
-#define MB_SCHEMA_VERSION 3
+#define MB_SCHEMA_VERSION 4
 
 /* migrations[v] upgrades a version-v database to v+1.  Tables that are new in
  * a version come from schema.sql itself (CREATE TABLE IF NOT EXISTS), which
@@ -30,6 +30,7 @@ static const char *const migrations[MB_SCHEMA_VERSION] = {
     "ALTER TABLE mem_phase ADD COLUMN object_bytes INTEGER;",
     /* 2 -> 3: the RSS high-water mark within each memory phase */
     "ALTER TABLE mem_phase ADD COLUMN peak_rss_bytes INTEGER;",
+    NULL, /* 3 -> 4: table not_measured (schema.sql creates it) */
 };
 
 int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)

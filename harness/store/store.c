@@ -295,6 +295,18 @@ static int st_write_all(sqlite3 *db, st_cache *c, const mb_store_run *r, char *e
     for (size_t i = 0; i < r->n_churns; i++)
         if (st_case_rows(db, c, run_id, &r->churns[i], err, errlen) != 0)
             return -1;
+    for (size_t i = 0; i < r->n_not_measured; i++) {
+        const mb_not_measured *nm = &r->not_measured[i];
+        char *reason = sqlite3_mprintf("package %s not installed", nm->package);
+        const st_ctx ctx[] = { CI("run_id", run_id), CT("what", nm->what),
+                               CT("package", nm->package), CT("reason", reason) };
+        int rc = reason ? st_insert(db, c, "not_measured", ctx, N_CTX(ctx), NULL, NULL, NULL, err,
+                                    errlen)
+                        : (snprintf(err, errlen, "out of memory"), -1);
+        sqlite3_free(reason);
+        if (rc != 0)
+            return -1;
+    }
     return 0;
 }
 

@@ -93,6 +93,12 @@ typedef struct mb_store_group {
     int failed;              /* latency and churn: a failed child's records are not stored */
 } mb_store_group;
 
+/* Something a run left out because a package is missing (table not_measured). */
+typedef struct mb_not_measured {
+    const char *what;     /* "memory under jemalloc" */
+    const char *package;  /* "libjemalloc2" */
+} mb_not_measured;
+
 typedef struct mb_store_run {
     const char *uuid, *started_at, *finished_at, *status, *suite, *argv;
     uint64_t seed;
@@ -107,6 +113,8 @@ typedef struct mb_store_run {
     size_t n_latencies;
     mb_store_group *churns;    /* churn cases: C records */
     size_t n_churns;
+    const mb_not_measured *not_measured; /* left out: a package is missing */
+    size_t n_not_measured;
 } mb_store_run;
 
 /* Appends a copy of one record to r.  Returns the row, or NULL when out of memory. */
