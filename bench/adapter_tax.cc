@@ -20,10 +20,11 @@
  * ns/op is the minimum over --reps repetitions (the sides alternate which
  * runs first); small N repeat whole create..destroy cycles so that a sample
  * holds ~1M operations.  tax = adapter / bare, plain_tax = plain / bare.
- * Bytes/entry after the inserts: adapter = the map's stats().bytes / N (the
- * counting allocator's bytes, or for judy JudyLMemUsed); bare = glibc's
+ * Bytes/entry after the inserts: adapter = the map's stats().bytes / N (its
+ * bytes through mb_alloc; glib's table is not among them); bare = glibc's
  * mallinfo2() in-use bytes added by the bare map / N (malloc headers
- * included).
+ * included).  The bare Judy loop allocates through judy.c's JudyMalloc hook,
+ * which is malloc when no adapter op is running.
  *
  *   adapter_tax [--peers a,b,...] [--sizes n,n,...] [--reps R] [--cycles C]
  *

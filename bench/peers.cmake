@@ -9,7 +9,7 @@ add_executable(adapter_tax
 target_include_directories(adapter_tax PRIVATE
   ${MB_STB_DS_DIR} ${MB_UTHASH_DIR} ${MB_SPARSEHASH_DIR} ${MB_JUDY_DIR})
 target_link_libraries(adapter_tax PRIVATE mb_impls PkgConfig::GLIB absl::flat_hash_map
-                      absl::hash Boost::headers ${MB_JUDY_LIB})
+                      absl::hash Boost::headers ${MB_JUDY_ARCHIVE})
 set_target_properties(adapter_tax PROPERTIES LINKER_LANGUAGE CXX)
 # The bare side uses the header libraries as a Release user builds them, as
 # the adapters do (peers.cmake): without their asserts.

@@ -39,9 +39,11 @@ def test_allocator_taking_peers_count_every_byte_and_take_every_blueprint(impl):
     assert not FLAGS[impl] & F_SHRINK
 
 
-def test_judy_says_u64_only_and_uncounted():
-    assert FLAGS["judy"] & (F_STR_KEYS | F_BIG_VALUES | F_OWN_ALLOC | F_SHRINK) == 0
-    assert {"u64-only", "table-bytes-uncounted", "oom-uninjectable", "ordered"} <= TRAITS["judy"]
+def test_judy_says_u64_only_and_how_it_counts():
+    assert FLAGS["judy"] & (F_STR_KEYS | F_BIG_VALUES | F_SHRINK) == 0
+    assert FLAGS["judy"] & F_OWN_ALLOC
+    assert {"u64-only", "ordered", "thread-local-alloc-hook",
+            "refused-blocks-from-malloc"} <= TRAITS["judy"]
 
 
 @pytest.mark.parametrize("kb,vb", [(16, 8), (48, 8), (8, 64), (48, 64)])
@@ -99,15 +101,18 @@ def test_sparse_hash_is_the_memory_anchor():
     assert dense >= 16 * 2, "dense_hash at max load 0.5 holds at least two slots per entry"
 
 
-def test_judy_reports_its_own_bytes():
-    # Not through mb_alloc, but stats.bytes carries JudyLMemUsed(): nonzero
-    # while it holds entries, back to the adapter struct once it is empty.
-    answers, _ = replay("judy", [("i", k, k) for k in range(5000)] + [("s",)] +
-                        [("r", k) for k in range(5000)] + [("s",)])
-    full, empty = stats_of(answers[5000]), stats_of(answers[-1])
-    assert int(full["bytes"]) > 5000 * 8, "at least a value word per entry"
-    assert int(full["live_bytes"]) < 1000, "Judy's nodes are not counted by mb_alloc"
-    assert int(empty["bytes"]) < 100, "an empty JudyL array holds nothing"
+def test_judy_nodes_go_through_mb_alloc():
+    # libJudy's JudyMalloc / JudyFree are the adapter's: the counting
+    # allocator sees the tree (check() holds it against JudyLMemUsed after
+    # every op), and a JudyL array gives its nodes back as it empties.
+    n = 5000
+    answers, live = replay("judy", [("i", k * 7919, k) for k in range(n)] + [("s",)] +
+                           [("r", k * 7919) for k in range(n)] + [("s",)])
+    full, empty = stats_of(answers[n]), stats_of(answers[-1])
+    assert int(full["live_bytes"]) >= n * 8, "at least a value word per entry is counted"
+    assert int(full["bytes"]) == int(full["live_bytes"])
+    assert int(empty["live_bytes"]) == int(empty["bytes"]) < 100, "only the adapter struct is left"
+    assert live == 0
 
 
 def test_judy_iterates_in_key_order():

@@ -23,22 +23,34 @@
  * it cannot tell; the adapter compares JudyLCount(0, -1) (the root's
  * population: O(1)) with its own count after the insert.
  *
- * Memory: Judy allocates through its own JudyMalloc (malloc), which takes no
- * context, so its nodes cannot go through mb_alloc (flag MB_F_OWN_ALLOC
- * off, trait "table-bytes-uncounted": only the adapter struct is counted;
- * the tree shows in the allocator's in-use bytes).  stats.bytes is the
- * struct plus JudyLMemUsed(), Judy's own exact count of its malloc'ed bytes.
+ * Memory: libJudy allocates every node through four functions a program may
+ * supply itself, JudyMalloc / JudyFree / JudyMallocVirtual / JudyFreeVirtual
+ * (sizes in words; libJudy.a's JudyMalloc.o is their malloc default, and
+ * peers.cmake links libJudy statically so the definitions below win).  They
+ * take no context, so the adapter points a thread-local (ju_current) at the
+ * map for the duration of each op that may allocate or free, as stb_ds.c
+ * does (trait "thread-local-alloc-hook"): every node then goes through the
+ * map's mb_alloc (MB_F_OWN_ALLOC), and check() holds the counted bytes
+ * against JudyLMemUsed(), Judy's own count.  With no map current (a Judy
+ * user elsewhere in the process, such as bench/adapter_tax's bare loop) the
+ * hooks are plain malloc / free.
  *
- * Failure: Judy reports a failed malloc as PJERR / JERR instead of aborting;
- * insert then returns MB_ENOMEM.  That path can only be hit by a real
- * malloc failure, never by the counting allocator's injection (trait
- * "oom-uninjectable"), and JudyLDel may allocate too (a node converted to a
- * smaller kind), which the contract's remove cannot report: trait
- * "oom-unsafe-remove".  The allocation-failure sweep only reaches create.
+ * Failure: Judy turns a NULL from JudyMalloc into PJERR / JERR, but its
+ * error paths are not clean: with the counting allocator refusing the 12th
+ * block of 60 inserts, the failed insert kept the array's entries yet left a
+ * 568-byte node allocated and unreachable (JudyLFreeArray never freed it).
+ * And JudyLDel allocates too (leaves are kept sized to their population, so
+ * a delete copies into a smaller node), which the contract's remove cannot
+ * report.  So the adapter never lets Judy see a refused block: when mb_alloc
+ * returns NULL (only injected failures do, short of a real OOM) the block is
+ * taken from malloc instead, uncounted, and remembered in a small list so
+ * that JudyFree gives it back to malloc (trait "refused-blocks-from-malloc").
+ * insert then returns MB_ENOMEM only when malloc itself fails.
  *
  * The capacity hint and the shrink policy are ignored (Judy has neither).
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <Judy.h>
@@ -49,9 +61,81 @@ _Static_assert(sizeof(Word_t) == 8, "JudyL must map 64-bit words for u64 keys");
 
 typedef struct ju_map {
     mb_alloc alloc;
-    Pvoid_t array;     /* the JudyL array; NULL when empty */
-    size_t count;      /* live entries, kept by the adapter */
+    Pvoid_t array;        /* the JudyL array; NULL when empty */
+    size_t count;         /* live entries, kept by the adapter */
+    size_t table_bytes;   /* bytes Judy holds through mb_alloc */
+    void **fallback;      /* blocks taken from malloc when mb_alloc refused (malloc'ed array) */
+    size_t fallback_len, fallback_cap;
+    size_t fallback_bytes;
 } ju_map;
+
+#define JU_ALIGN _Alignof(max_align_t) /* what JudyMalloc's malloc gives */
+
+/* The map whose op is running on this thread, or NULL. */
+static _Thread_local ju_map *ju_current;
+
+/* ---- allocation hooks (libJudy calls these) ------------------------------------ */
+
+/* Returns 1 and forgets p if it is a malloc fallback block. */
+static int ju_forget_fallback(ju_map *m, void *p, size_t bytes)
+{
+    for (size_t i = 0; i < m->fallback_len; i++) {
+        if (m->fallback[i] == p) {
+            m->fallback[i] = m->fallback[--m->fallback_len];
+            m->fallback_bytes -= bytes;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Returns a malloc block in place of one mb_alloc refused, or NULL. */
+static void *ju_fallback_alloc(ju_map *m, size_t bytes)
+{
+    if (m->fallback_len == m->fallback_cap) {
+        size_t cap = m->fallback_cap ? 2 * m->fallback_cap : 8;
+        void **grown = realloc(m->fallback, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        m->fallback = grown;
+        m->fallback_cap = cap;
+    }
+    void *p = malloc(bytes);
+    if (p) {
+        m->fallback[m->fallback_len++] = p;
+        m->fallback_bytes += bytes;
+    }
+    return p;
+}
+
+Word_t JudyMalloc(Word_t words)
+{
+    ju_map *m = ju_current;
+    size_t bytes = (size_t)words * sizeof(Word_t);
+    if (!m)
+        return (Word_t)malloc(bytes);
+    void *p = mb_alloc_bytes(&m->alloc, bytes, JU_ALIGN);
+    if (p)
+        m->table_bytes += bytes;
+    else
+        p = ju_fallback_alloc(m, bytes);
+    return (Word_t)p;
+}
+
+void JudyFree(Pvoid_t p, Word_t words)
+{
+    ju_map *m = ju_current;
+    size_t bytes = (size_t)words * sizeof(Word_t);
+    if (!m || (m->fallback_len && ju_forget_fallback(m, p, bytes))) {
+        free(p);
+        return;
+    }
+    m->table_bytes -= bytes;
+    mb_free_bytes(&m->alloc, p, bytes, JU_ALIGN);
+}
+
+Word_t JudyMallocVirtual(Word_t words) { return JudyMalloc(words); }
+void JudyFreeVirtual(Pvoid_t p, Word_t words) { JudyFree(p, words); }
 
 static Word_t ju_load(const void *p)
 {
@@ -67,9 +151,8 @@ static void *ju_create(const mb_alloc *a, const mb_map_config *cfg)
     ju_map *m = mb_alloc_bytes(a, sizeof *m, _Alignof(ju_map));
     if (!m)
         return NULL;
+    memset(m, 0, sizeof *m);
     m->alloc = *a;
-    m->array = NULL;
-    m->count = 0;
     return m;
 }
 
@@ -77,14 +160,19 @@ static void ju_destroy(void *mp)
 {
     ju_map *m = mp;
     mb_alloc a = m->alloc;
+    ju_current = m;
     JudyLFreeArray(&m->array, PJE0);
+    ju_current = NULL;
+    free(m->fallback);
     mb_free_bytes(&a, m, sizeof *m, _Alignof(ju_map));
 }
 
 static int ju_insert(void *mp, const void *key, const void *val)
 {
     ju_map *m = mp;
+    ju_current = m;
     PWord_t pv = (PWord_t)JudyLIns(&m->array, ju_load(key), PJE0);
+    ju_current = NULL;
     if (pv == PJERR)
         return MB_ENOMEM;
     memcpy(pv, val, sizeof *pv);
@@ -108,8 +196,11 @@ static int ju_lookup(void *mp, const void *key, void *val_out)
 static int ju_remove(void *mp, const void *key)
 {
     ju_map *m = mp;
-    if (JudyLDel(&m->array, ju_load(key), PJE0) != 1)
-        return MB_NOTFOUND; /* 0: absent; JERR: see "Failure" */
+    ju_current = m;
+    int rc = JudyLDel(&m->array, ju_load(key), PJE0);
+    ju_current = NULL;
+    if (rc != 1)
+        return MB_NOTFOUND; /* 0: absent; JERR: malloc itself failed */
     m->count--;
     return MB_FOUND;
 }
@@ -117,7 +208,9 @@ static int ju_remove(void *mp, const void *key)
 static void ju_clear(void *mp)
 {
     ju_map *m = mp;
+    ju_current = m;
     JudyLFreeArray(&m->array, PJE0);
+    ju_current = NULL;
     m->count = 0;
 }
 
@@ -138,7 +231,7 @@ static void ju_stats(const void *mp, mb_map_stats *out)
     mb_stats_init(out);
     out->count = m->count;
     out->tombstones = MB_NA; /* none in the design */
-    out->bytes = sizeof *m + (size_t)JudyLMemUsed(m->array);
+    out->bytes = sizeof *m + m->table_bytes;
 }
 
 /* Walks the array in order: keys strictly ascending, each found by JudyLGet
@@ -153,7 +246,9 @@ static const char *ju_check(const void *mp)
         return "the array is NULL exactly when the map is empty";
     if (JudyLCount(m->array, 0, (Word_t)-1, PJE0) != m->count)
         return "Judy's population does not match the adapter's count";
-    if (m->array == NULL && JudyLMemUsed(m->array) != 0)
+    if ((size_t)JudyLMemUsed(m->array) != m->table_bytes + m->fallback_bytes)
+        return "bytes counted through the hooks differ from JudyLMemUsed()";
+    if (m->array == NULL && m->table_bytes + m->fallback_bytes != 0)
         return "an empty array still holds bytes";
     for (PWord_t pv = (PWord_t)JudyLFirst(m->array, &k, PJE0); pv;
          pv = (PWord_t)JudyLNext(m->array, &k, PJE0)) {
@@ -174,8 +269,8 @@ const mb_map_ops mb_judy_ops = {
     .name = "judy",
     .family = "peer",
     .traits = "radix-trie,ordered,u64-only,no-hash,no-tombstones,shrinks-always,"
-              "table-bytes-uncounted,oom-uninjectable,oom-unsafe-remove,ignores-hint",
-    .flags = 0, /* u64 keys and u64 values only; no MB_F_OWN_ALLOC */
+              "thread-local-alloc-hook,refused-blocks-from-malloc,ignores-hint",
+    .flags = MB_F_OWN_ALLOC, /* u64 keys and u64 values only */
     .create = ju_create,
     .destroy = ju_destroy,
     .insert = ju_insert,

@@ -106,8 +106,10 @@ static void ut_node_free(ut_map *m, ut_node *n)
  * the map is u64 -> u64 (one predictable branch) and with the map's sizes
  * otherwise.  With a constant key length HASH_JEN's loop and the memcmp in
  * HASH_KEYCMP fold to straight-line code, as in a uthash user's program
- * (HASH_FIND_INT-style sizeof(key)): measured in bench/adapter_tax, the
- * runtime length alone cost ~1.5x on insert. */
+ * (HASH_FIND_INT-style sizeof(key)).  Measured with callgrind at n = 1e3
+ * (counting allocator included): insert 605 -> 454 instructions per op
+ * against the runtime-length find-then-add it replaces; the bare uthash
+ * loop in bench/adapter_tax takes 411. */
 #define UT_INLINE static inline __attribute__((always_inline))
 #define UT_U64(m) ((m)->key_bytes == 8 && (m)->val_bytes == 8)
 
