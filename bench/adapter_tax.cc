@@ -27,10 +27,14 @@
  * which is malloc when no adapter op is running.
  *
  *   adapter_tax [--peers a,b,...] [--sizes n,n,...] [--reps R] [--cycles C]
+ *               [--sides adapter,plain,bare]
  *
  * Under callgrind (exact instruction counts) each phase of each side is its
- * own noinline function: at_adapter_{insert,hit,miss,delete} (both adapter
- * sides) and bare_*::{insert_all,hit_all,miss_all,delete_all}.
+ * own noinline function: at_adapter_{insert,hit,miss,delete} (the adapter
+ * and plain sides; run one of them with --sides) and
+ * bare_*::{insert_all,delete_all}, bare_{hit,miss}_all<bare_*>.
+ * bench/adapter_tax.icount.py does that for every peer.  A side left out
+ * prints "-".
  *
  * Exits 1 when a phase's answers are wrong, 2 on a usage error.
  */
@@ -616,12 +620,21 @@ const char *at_sample(const at_peer &p, const mb_map_ops *ops, int side, const a
     return nullptr;
 }
 
+/* Prints " value" right-aligned in width, or " -" there when the side did not run. */
+void at_print_num(bool ran, double v, int width, int decimals)
+{
+    if (ran)
+        std::printf(" %*.*f", width, decimals, v);
+    else
+        std::printf(" %*s", width, "-");
+}
+
 [[noreturn]] void at_usage(FILE *f, int code, const char *why)
 {
     if (why)
         std::fprintf(f, "adapter_tax: %s\n", why);
     std::fprintf(f, "usage: adapter_tax [--peers a,b,...] [--sizes n,n,...] [--reps R]"
-                    " [--cycles C]\n"
+                    " [--cycles C] [--sides adapter,plain,bare]\n"
                     "peers: uthash stb_ds glib absl boost_flat dense_hash sparse_hash judy"
                     " (default: all)\n"
                     "sizes: default 1000,100000,1000000; reps: default 5;"
@@ -662,6 +675,7 @@ int main(int argc, char **argv)
     std::vector<std::string> peers;
     std::vector<size_t> sizes = {1000, 100000, 1000000};
     size_t reps = 5, cycles_flag = 0;
+    bool side_on[3] = {true, true, true}; /* S_ADAPTER, S_PLAIN, S_BARE */
 
     for (const at_peer &p : at_peers)
         peers.push_back(p.name);
@@ -681,6 +695,16 @@ int main(int argc, char **argv)
             reps = at_parse_size(argv[++i]);
         } else if (a == "--cycles") {
             cycles_flag = at_parse_size(argv[++i]);
+        } else if (a == "--sides") {
+            side_on[0] = side_on[1] = side_on[2] = false;
+            for (const std::string &sd : at_split(argv[++i])) {
+                bool known = false;
+                for (int k = 0; k < 3; k++)
+                    if (sd == at_side_names[k])
+                        side_on[k] = known = true;
+                if (!known)
+                    at_usage(stderr, 2, ("unknown side: " + sd).c_str());
+            }
         } else {
             at_usage(stderr, 2, ("unknown argument: " + a).c_str());
         }
@@ -715,6 +739,8 @@ int main(int argc, char **argv)
             for (size_t rep = 0; rep < reps; rep++) {
                 for (int s = 0; s < S_COUNT; s++) {
                     int side = (int)((rep + (size_t)s) % S_COUNT); /* rotate who goes first */
+                    if (!side_on[side])
+                        continue;
                     at_cycle_out out;
                     const char *err = at_sample(*p, ops, side, k, cycles,
                                                 res[side].bytes_per_entry, &out);
@@ -729,14 +755,17 @@ int main(int argc, char **argv)
                 }
             }
             for (int ph = 0; ph < P_COUNT; ph++) {
-                const double *a = res[S_ADAPTER].ns_per_op, *pl = res[S_PLAIN].ns_per_op,
-                             *b = res[S_BARE].ns_per_op;
-                std::printf("%-12s %9zu %-7s %10.2f %10.2f %10.2f %7.2f %9.2f", p->name, n,
-                            at_phase_names[ph], a[ph], pl[ph], b[ph], a[ph] / b[ph],
-                            pl[ph] / b[ph]);
-                if (ph == P_INSERT)
-                    std::printf(" %10.1f %10.1f", res[S_ADAPTER].bytes_per_entry,
-                                res[S_BARE].bytes_per_entry);
+                std::printf("%-12s %9zu %-7s", p->name, n, at_phase_names[ph]);
+                for (int sd = 0; sd < S_COUNT; sd++)
+                    at_print_num(side_on[sd], res[sd].ns_per_op[ph], 10, 2);
+                at_print_num(side_on[S_ADAPTER] && side_on[S_BARE],
+                             res[S_ADAPTER].ns_per_op[ph] / res[S_BARE].ns_per_op[ph], 7, 2);
+                at_print_num(side_on[S_PLAIN] && side_on[S_BARE],
+                             res[S_PLAIN].ns_per_op[ph] / res[S_BARE].ns_per_op[ph], 9, 2);
+                if (ph == P_INSERT) {
+                    at_print_num(side_on[S_ADAPTER], res[S_ADAPTER].bytes_per_entry, 10, 1);
+                    at_print_num(side_on[S_BARE], res[S_BARE].bytes_per_entry, 10, 1);
+                }
                 std::printf("\n");
             }
             std::fflush(stdout);

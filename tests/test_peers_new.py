@@ -186,8 +186,19 @@ def test_adapter_tax_runs_every_peer_and_verifies_its_phases():
 
 
 @needs_tax
+def test_adapter_tax_runs_only_the_sides_asked_for():
+    p = subprocess.run([str(ADAPTER_TAX), "--sizes", "100", "--reps", "1", "--cycles", "1",
+                        "--peers", "judy", "--sides", "adapter,bare"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    rows = [l.split() for l in p.stdout.splitlines() if l.startswith("judy")]
+    assert len(rows) == 4
+    assert all(r[4] == "-" and r[7] == "-" and r[3] != "-" and r[5] != "-" for r in rows), rows
+
+
+@needs_tax
 @pytest.mark.parametrize("args", [["--peers", "nosuch"], ["--sizes", "0"], ["--bogus", "1"],
-                                  ["--reps"]])
+                                  ["--reps"], ["--sides", "adapter,nosuch"]])
 def test_adapter_tax_rejects_bad_arguments(args):
     p = subprocess.run([str(ADAPTER_TAX), *args], capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
