@@ -22,6 +22,10 @@ extern const mb_map_ops mb_uthash_ops;
 extern const mb_map_ops mb_stb_ds_ops;
 extern const mb_map_ops mb_glib_ops;
 extern const mb_map_ops mb_absl_ops;
+extern const mb_map_ops mb_boost_flat_ops;
+extern const mb_map_ops mb_dense_hash_ops;
+extern const mb_map_ops mb_sparse_hash_ops;
+extern const mb_map_ops mb_judy_ops;
 
 #ifdef MB_PLANT /* the test suite's defective build (tests/plant/plant.c) */
 extern const mb_map_ops mb_oa_linear_planted_ops;
@@ -46,6 +50,10 @@ const mb_map_ops *const mb_registry[] = {
     &mb_stb_ds_ops,
     &mb_glib_ops,
     &mb_absl_ops,
+    &mb_boost_flat_ops,
+    &mb_dense_hash_ops,
+    &mb_sparse_hash_ops,
+    &mb_judy_ops,
     NULL,
 };
 
