@@ -13,6 +13,9 @@ extern const mb_map_ops mb_chained_ops;
 extern const mb_map_ops mb_chained_pool_ops;
 extern const mb_map_ops mb_sharded_ops;
 extern const mb_map_ops mb_locked_ops;
+extern const mb_map_ops mb_syncmap_ops;
+extern const mb_map_ops mb_sharded_seq_ops;
+extern const mb_map_ops mb_sharded_rw_ops;
 extern const mb_map_ops mb_arena_ops;
 extern const mb_map_ops mb_gomap_ops;
 /* peers: real libraries (impls/peers/), after every own map */
@@ -36,6 +39,9 @@ const mb_map_ops *const mb_registry[] = {
     &mb_chained_pool_ops,
     &mb_sharded_ops,
     &mb_locked_ops,
+    &mb_syncmap_ops,
+    &mb_sharded_seq_ops,
+    &mb_sharded_rw_ops,
     &mb_arena_ops,
     &mb_gomap_ops,
     &mb_uthash_ops,
