@@ -23,6 +23,9 @@ extern const mb_map_ops mb_uthash_ops;
 extern const mb_map_ops mb_stb_ds_ops;
 extern const mb_map_ops mb_glib_ops;
 extern const mb_map_ops mb_absl_ops;
+extern const mb_map_ops mb_cuckoo_ops;
+extern const mb_map_ops mb_tbb_ops;
+extern const mb_map_ops mb_ck_ops;
 
 #ifdef MB_PLANT /* the test suite's defective build (tests/plant/plant.c) */
 extern const mb_map_ops mb_oa_linear_planted_ops;
@@ -48,6 +51,9 @@ const mb_map_ops *const mb_registry[] = {
     &mb_stb_ds_ops,
     &mb_glib_ops,
     &mb_absl_ops,
+    &mb_cuckoo_ops,
+    &mb_tbb_ops,
+    &mb_ck_ops,
     NULL,
 };
 

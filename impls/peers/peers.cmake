@@ -50,3 +50,4 @@ endforeach()
 # in every build type but Debug.
 set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/absl.cc PROPERTIES
   COMPILE_DEFINITIONS "$<$<NOT:$<CONFIG:Debug>>:NDEBUG>")
+include(${CMAKE_CURRENT_LIST_DIR}/concurrent.cmake)  # libcuckoo, TBB, ck (issue 14)

@@ -1,0 +1,237 @@
+/*
+ * cuckoo — libcuckoo's cuckoohash_map (libcuckoo-dev 0.3.1, header only)
+ * behind the mapbench vtable, through extern "C" ops.
+ *
+ * What the library is: concurrent cuckoo hashing (Li, Andersen, Kaminsky,
+ * Freedman, "Algorithmic improvements for fast concurrent cuckoo hashing",
+ * EuroSys 2014).  2^hashpower buckets of 4 slots; a key lives in one of two
+ * buckets chosen by its hash and a partial key (an 8-bit tag of the hash).
+ * A table of up to 65536 spinlocks striped over the buckets; every op,
+ * lookups included, takes the one or two bucket locks it needs (so readers
+ * write lock lines, like `sharded`, but on far more stripes).  An insert
+ * that finds both buckets full searches a cuckoo path (BFS) and moves keys
+ * along it; when none exists or the load passes the minimum load factor the
+ * table doubles (taking every lock).  Erase never shrinks (no-shrink);
+ * clear() keeps the buckets (clear-keeps-capacity).  Thread-safe for every
+ * op (MB_F_THREAD_SAFE).
+ *
+ * Hash: mb_hash_u64(key, cfg.seed), the suite's hash (trait
+ * hash=mb_hash_u64): libstdc++'s std::hash<uint64_t> is the identity, which
+ * would give libcuckoo's partial keys (the hash's high byte) almost no
+ * entropy for sequential keys.
+ *
+ * Blueprints: u64 -> u64 only (trait u64-only).
+ *
+ * Memory: cu_allocator, a std allocator over the map's mb_alloc, is the
+ * map's Allocator; libcuckoo rebinds it for its buckets and for its lock
+ * arrays, so every byte goes through the counting allocator
+ * (MB_F_OWN_ALLOC); the adapter struct holding the cuckoohash_map object
+ * does too.  The byte count is atomic: libcuckoo may allocate from any
+ * writer thread.
+ *
+ * Failure: cu_allocator throws std::bad_alloc when mb_alloc returns NULL;
+ * the adapter catches it and returns MB_ENOMEM.  libcuckoo allocates the new
+ * bucket array before moving anything into it and keeps the old one until
+ * the move is done, so a failed grow leaves the table as it was (the
+ * allocation-failure sweep checks this).
+ *
+ * The capacity hint is passed to the constructor (libcuckoo's reserve).
+ */
+extern "C" {
+#include "../mb_map.h"
+}
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include <libcuckoo/cuckoohash_map.hh>
+
+namespace {
+
+struct cu_state {
+    mb_alloc alloc;
+    std::atomic<size_t> table_bytes{0}; /* bytes libcuckoo holds through cu_allocator */
+};
+
+template <class T>
+struct cu_allocator {
+    using value_type = T;
+    cu_state *st;
+
+    explicit cu_allocator(cu_state *s) noexcept : st(s) {}
+    template <class U>
+    cu_allocator(const cu_allocator<U> &o) noexcept : st(o.st) {}
+
+    T *allocate(size_t n)
+    {
+        size_t bytes = n * sizeof(T);
+        void *p = mb_alloc_bytes(&st->alloc, bytes, alignof(T));
+        if (!p)
+            throw std::bad_alloc();
+        st->table_bytes.fetch_add(bytes, std::memory_order_relaxed);
+        return static_cast<T *>(p);
+    }
+
+    void deallocate(T *p, size_t n) noexcept
+    {
+        st->table_bytes.fetch_sub(n * sizeof(T), std::memory_order_relaxed);
+        mb_free_bytes(&st->alloc, p, n * sizeof(T), alignof(T));
+    }
+
+    template <class U>
+    bool operator==(const cu_allocator<U> &o) const noexcept { return st == o.st; }
+    template <class U>
+    bool operator!=(const cu_allocator<U> &o) const noexcept { return st != o.st; }
+};
+
+struct cu_hash {
+    uint64_t seed;
+    size_t operator()(uint64_t k) const noexcept { return (size_t)mb_hash_u64(k, seed); }
+};
+
+using cu_table = libcuckoo::cuckoohash_map<uint64_t, uint64_t, cu_hash, std::equal_to<uint64_t>,
+                                           cu_allocator<std::pair<const uint64_t, uint64_t>>>;
+
+struct cu_map {
+    cu_state st;
+    size_t initial_hashpower;
+    cu_table table;  /* constructed in place by cu_create, after st */
+};
+
+uint64_t cu_load(const void *p)
+{
+    uint64_t x;
+    std::memcpy(&x, p, 8);
+    return x;
+}
+
+}  // namespace
+
+extern "C" {
+
+static void *cu_create(const mb_alloc *a, const mb_map_config *cfg)
+{
+    if (cfg->key_bytes != 8 || cfg->val_bytes != 8)
+        return nullptr;
+    void *mem = mb_alloc_bytes(a, sizeof(cu_map), alignof(cu_map));
+    if (!mem)
+        return nullptr;
+    /* the state must hold the allocator before the table allocates */
+    cu_map *m = static_cast<cu_map *>(mem);
+    new (&m->st) cu_state();
+    m->st.alloc = *a;
+    try {
+        new (&m->table) cu_table(cfg->capacity_hint ? cfg->capacity_hint : libcuckoo::DEFAULT_SIZE,
+                                 cu_hash{ cfg->seed }, std::equal_to<uint64_t>(),
+                                 cu_allocator<std::pair<const uint64_t, uint64_t>>(&m->st));
+    } catch (const std::bad_alloc &) {
+        m->st.~cu_state();
+        mb_free_bytes(a, mem, sizeof(cu_map), alignof(cu_map));
+        return nullptr;
+    }
+    m->initial_hashpower = m->table.hashpower();
+    return m;
+}
+
+static void cu_destroy(void *mp)
+{
+    cu_map *m = static_cast<cu_map *>(mp);
+    mb_alloc a = m->st.alloc;
+    m->table.~cu_table();
+    m->st.~cu_state();
+    mb_free_bytes(&a, m, sizeof(cu_map), alignof(cu_map));
+}
+
+static int cu_insert(void *mp, const void *key, const void *val)
+{
+    cu_map *m = static_cast<cu_map *>(mp);
+    try {
+        return m->table.insert_or_assign(cu_load(key), cu_load(val)) ? MB_INSERTED : MB_REPLACED;
+    } catch (const std::bad_alloc &) {
+        return MB_ENOMEM;
+    }
+}
+
+static int cu_lookup(void *mp, const void *key, void *val_out)
+{
+    cu_map *m = static_cast<cu_map *>(mp);
+    uint64_t v;
+    if (!m->table.find(cu_load(key), v))
+        return MB_NOTFOUND;
+    if (val_out)
+        std::memcpy(val_out, &v, 8);
+    return MB_FOUND;
+}
+
+static int cu_remove(void *mp, const void *key)
+{
+    return static_cast<cu_map *>(mp)->table.erase(cu_load(key)) ? MB_FOUND : MB_NOTFOUND;
+}
+
+static void cu_clear(void *mp)
+{
+    static_cast<cu_map *>(mp)->table.clear();
+}
+
+/* PRECONDITION: fn does not call into this map (every lock is held). */
+static int cu_iterate(void *mp, mb_visit_fn fn, void *ud)
+{
+    cu_map *m = static_cast<cu_map *>(mp);
+    int r = 0;
+    auto lt = m->table.lock_table();
+    for (auto it = lt.begin(); it != lt.end() && r == 0; ++it)
+        r = fn(ud, &it->first, &it->second);
+    return r;
+}
+
+static void cu_stats(const void *mp, mb_map_stats *out)
+{
+    const cu_map *m = static_cast<const cu_map *>(mp);
+    mb_stats_init(out);
+    out->count = m->table.size();
+    out->capacity = m->table.capacity();
+    out->grow_events = m->table.hashpower() - m->initial_hashpower; /* each grow doubles */
+    out->bytes = sizeof(cu_map) + m->st.table_bytes.load(std::memory_order_relaxed);
+}
+
+static const char *cu_check(const void *mp)
+{
+    cu_map *m = const_cast<cu_map *>(static_cast<const cu_map *>(mp));
+    size_t seen = 0;
+    {
+        auto lt = m->table.lock_table();
+        for (auto it = lt.begin(); it != lt.end(); ++it) {
+            seen++;
+            if (lt.count(it->first) != 1)
+                return "an iterated key is not found exactly once";
+        }
+        if (seen != lt.size())
+            return "size() does not match the entries iterated";
+        if (lt.bucket_count() != (size_t)1 << lt.hashpower())
+            return "bucket_count is not 2^hashpower";
+    }
+    return nullptr;
+}
+
+extern const mb_map_ops mb_cuckoo_ops;
+const mb_map_ops mb_cuckoo_ops = {
+    "cuckoo",
+    "peer",
+    "thread-safe,lock-striped-buckets,readers-take-bucket-locks,cuckoo-paths,u64-only,"
+    "hash=mb_hash_u64,no-shrink,clear-keeps-capacity",
+    MB_F_THREAD_SAFE | MB_F_OWN_ALLOC,
+    cu_create,
+    cu_destroy,
+    cu_insert,
+    cu_lookup,
+    cu_remove,
+    cu_clear,
+    cu_iterate,
+    cu_stats,
+    cu_check,
+};
+
+}  // extern "C"
