@@ -73,7 +73,9 @@
  * dirty's size); trait no-shrink.
  *
  * Stats: capacity = read slots + dirty slots; grow_events = dirty doublings;
- * rehash_events = promotions (dirty becoming read).
+ * rehash_events = promotions (dirty becoming read); tombstones = read-table
+ * entries whose p is NULL or expunged (deleted keys that hold a read slot
+ * until the next promotion drops the expunged ones).
  */
 #include <pthread.h>
 #include <stdalign.h>
@@ -867,6 +869,7 @@ static void sm_stats(const void *mp, mb_map_stats *out)
     pthread_mutex_lock(&m->mu);
     const sm_table *rt = sm_read_table(sm_load_read_only(m));
     out->count = m->dirty ? sm_live_in(m->dirty) : sm_live_in(rt);
+    out->tombstones = (rt ? rt->count : 0) - sm_live_in(rt); /* NULL or expunged in read */
     out->capacity = (rt ? rt->mask + 1 : 0) + (m->dirty ? m->dirty->mask + 1 : 0);
     out->grow_events = m->grow_events;
     out->shrink_events = 0;
