@@ -7,8 +7,10 @@
  *
  * For each lookup mix and thread count T it runs workloads/mixed.c's
  * mb_run_mixed_spec on every named map (default: every thread-safe map in
- * the registry), and mb_run_mixed_ceiling on a read-only swiss table with
- * the same scripts and no synchronisation.  Each map holds keys [0, N)
+ * the registry), and, right before each such run, mb_run_mixed_ceiling on a
+ * read-only swiss table with the same scripts and no synchronisation (this
+ * VM is shared and noisy: a ratio between runs seconds apart means more
+ * than one between runs minutes apart).  Each map holds keys [0, N)
  * (inserted untimed) and gets one untimed lookup pass over all of them
  * before it is measured, as the harness's lookup_hit phase would: that pass
  * is what promotes syncmap's dirty map to its read map (Go's sync.Map does
@@ -153,7 +155,8 @@ static void th_parse(int argc, char **argv, th_opts *o)
 /* ---- measuring ------------------------------------------------------------- */
 
 typedef struct th_cell {
-    double median, min, max; /* Mops/s */
+    double mops[TH_MAX_REPS];  /* the map, per repetition */
+    double ceil[TH_MAX_REPS];  /* the ceiling, run right before it */
 } th_cell;
 
 static int th_cmp(const void *a, const void *b)
@@ -162,29 +165,29 @@ static int th_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Runs one cell R times.  Returns 0, or -1 with the error printed. */
-static int th_measure(const th_opts *o, const mb_map_ops *ops, void *m, const mb_stream *s,
-                      unsigned mix, unsigned threads, int ceiling, th_cell *out)
+static double th_median(const double *v, size_t n)
 {
-    double mops[TH_MAX_REPS];
+    double tmp[TH_MAX_REPS];
+    memcpy(tmp, v, n * sizeof *v);
+    qsort(tmp, n, sizeof tmp[0], th_cmp);
+    return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+/* Runs one mixed (or ceiling) run.  Returns Mops/s, or a negative value
+ * with the error printed. */
+static double th_run(const th_opts *o, const mb_map_ops *ops, void *m, const mb_stream *s,
+                     unsigned mix, unsigned threads, int ceiling)
+{
     mb_mixed_spec spec = { threads, o->ops / threads, mix };
-    for (size_t r = 0; r < o->reps; r++) {
-        uint64_t wall_ns;
-        mb_phase_result res = ceiling ? mb_run_mixed_ceiling(ops, m, s, o->n, &spec, &wall_ns)
-                                      : mb_run_mixed_spec(ops, m, s, o->n, &spec, &wall_ns);
-        if (res.error) {
-            fprintf(stderr, "mb_threads: %s mix=%u T=%u: %s\n", ceiling ? "ceiling" : ops->name,
-                    mix, threads, res.error);
-            return -1;
-        }
-        mops[r] = (double)res.ops / ((double)wall_ns * 1e-3);
+    uint64_t wall_ns;
+    mb_phase_result res = ceiling ? mb_run_mixed_ceiling(ops, m, s, o->n, &spec, &wall_ns)
+                                  : mb_run_mixed_spec(ops, m, s, o->n, &spec, &wall_ns);
+    if (res.error) {
+        fprintf(stderr, "mb_threads: %s mix=%u T=%u: %s\n", ceiling ? "ceiling" : ops->name, mix,
+                threads, res.error);
+        return -1.0;
     }
-    qsort(mops, o->reps, sizeof mops[0], th_cmp);
-    out->median = o->reps % 2 ? mops[o->reps / 2]
-                              : (mops[o->reps / 2 - 1] + mops[o->reps / 2]) / 2;
-    out->min = mops[0];
-    out->max = mops[o->reps - 1];
-    return 0;
+    return (double)res.ops / ((double)wall_ns * 1e-3);
 }
 
 /* Builds ops' map holding keys [0, n) and warms it with one lookup pass.
@@ -210,12 +213,45 @@ static void *th_build(const th_opts *o, const mb_map_ops *ops, const mb_alloc *a
     return m;
 }
 
-static void th_print(const char *name, unsigned mix, unsigned t, const th_cell *c,
-                     const th_cell *one, const th_cell *ceil, long cpus)
+/* Measures one map at one mix over every T, repetitions interleaved: each
+ * repetition runs, for each T, the ceiling and then the map, so a ratio is
+ * taken between runs seconds apart, not minutes.  Returns 0 or -1. */
+static int th_measure_mix(const th_opts *o, const mb_map_ops *ops, void *m,
+                          const mb_map_ops *cops, void *cm, const mb_stream *s, unsigned mix,
+                          th_cell *cells)
 {
-    printf("%-12s %3u/%-3u %2u  %8.2f  [%7.2f..%7.2f]  x1=%5.2f  xceil=%5.2f%s\n", name, mix,
-           100 - mix, t, c->median, c->min, c->max, one ? c->median / one->median : 1.0,
-           ceil ? c->median / ceil->median : 1.0, (long)t > cpus ? "  oversubscribed" : "");
+    for (size_t r = 0; r < o->reps; r++)
+        for (size_t t = 0; t < o->n_threads; t++) {
+            double c = th_run(o, cops, cm, s, mix, o->threads[t], 1);
+            double x = c < 0 ? c : th_run(o, ops, m, s, mix, o->threads[t], 0);
+            if (x < 0)
+                return -1;
+            cells[t].ceil[r] = c;
+            cells[t].mops[r] = x;
+        }
+    return 0;
+}
+
+/* Prints one row per T: medians of the map and of the ceiling, the map's
+ * spread, and the medians of the per-repetition ratios. */
+static void th_print_mix(const th_opts *o, const char *name, unsigned mix, const th_cell *cells,
+                         long cpus)
+{
+    for (size_t t = 0; t < o->n_threads; t++) {
+        double x1[TH_MAX_REPS], xc[TH_MAX_REPS], c1[TH_MAX_REPS], lo = 1e300, hi = 0;
+        for (size_t r = 0; r < o->reps; r++) {
+            x1[r] = cells[t].mops[r] / cells[0].mops[r];
+            c1[r] = cells[t].ceil[r] / cells[0].ceil[r];
+            xc[r] = cells[t].mops[r] / cells[t].ceil[r];
+            lo = cells[t].mops[r] < lo ? cells[t].mops[r] : lo;
+            hi = cells[t].mops[r] > hi ? cells[t].mops[r] : hi;
+        }
+        printf("%-12s %3u/%-3u %2u  %8.2f  [%7.2f..%7.2f]  x1=%5.2f  ceil=%7.2f  ceil_x1=%5.2f"
+               "  xceil=%5.2f%s\n",
+               name, mix, 100 - mix, o->threads[t], th_median(cells[t].mops, o->reps), lo, hi,
+               th_median(x1, o->reps), th_median(cells[t].ceil, o->reps), th_median(c1, o->reps),
+               th_median(xc, o->reps), (long)o->threads[t] > cpus ? "  oversubscribed" : "");
+    }
 }
 
 int main(int argc, char **argv)
@@ -224,17 +260,16 @@ int main(int argc, char **argv)
     th_parse(argc, argv, &o);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o.seed, .key_bytes = 8, .val_bytes = 8 };
-    th_cell ceil[TH_MAX_LIST][TH_MAX_LIST], cell[TH_MAX_LIST];
+    static th_cell cells[TH_MAX_LIST];
     mb_counter ctr;
     mb_counter_init(&ctr);
     mb_alloc a = mb_counter_alloc(&ctr);
     int failed = 0;
 
-    printf("# mb_threads: n=%zu ops/run=%zu reps=%zu cpus=%ld u64->u64 uniform; "
-           "median [min..max] Mops/s\n",
+    printf("# mb_threads: n=%zu ops/run=%zu reps=%zu cpus=%ld u64->u64 uniform\n"
+           "# Mops/s: median [min..max] of the map; x1: median ratio to its own first-T run;\n"
+           "# ceil: the unsynchronized read-only swiss run right before it; xceil: median ratio\n",
            o.n, o.ops, o.reps, cpus);
-    printf("# %-10s %7s %2s  %8s  %19s  %7s  %9s\n", "map", "mix", "T", "Mops/s", "spread",
-           "x1", "xceil");
     const mb_map_ops *cops;
     const char *err;
     void *cm = mb_ceiling_map_build(&a, &s, o.n, &cops, &err);
@@ -242,40 +277,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "mb_threads: ceiling: %s\n", err);
         return 1;
     }
-    for (size_t x = 0; x < o.n_mixes; x++)
-        for (size_t t = 0; t < o.n_threads; t++) {
-            if (th_measure(&o, cops, cm, &s, o.mixes[x], o.threads[t], 1, &ceil[x][t]) != 0)
-                return 1;
-            th_print("ceiling", o.mixes[x], o.threads[t], &ceil[x][t], t ? &ceil[x][0] : NULL,
-                     NULL, cpus);
-        }
-    cops->destroy(cm);
-    fflush(stdout);
-
-    for (size_t i = 0; i < o.n_impls; i++) {
+    for (size_t i = 0; i < o.n_impls && !failed; i++) {
         const mb_map_ops *ops = o.impls[i];
         void *m = th_build(&o, ops, &a, &s);
         if (!m) {
             failed = 1;
-            continue;
+            break;
         }
-        for (size_t x = 0; x < o.n_mixes; x++)
-            for (size_t t = 0; t < o.n_threads && !failed; t++) {
-                if (th_measure(&o, ops, m, &s, o.mixes[x], o.threads[t], 0, &cell[t]) != 0) {
-                    failed = 1;
-                    break;
-                }
-                th_print(ops->name, o.mixes[x], o.threads[t], &cell[t], t ? &cell[0] : NULL,
-                         &ceil[x][t], cpus);
-            }
+        for (size_t x = 0; x < o.n_mixes && !failed; x++) {
+            if (th_measure_mix(&o, ops, m, cops, cm, &s, o.mixes[x], cells) != 0)
+                failed = 1;
+            else
+                th_print_mix(&o, ops->name, o.mixes[x], cells, cpus);
+            fflush(stdout);
+        }
         const char *why = ops->check(m);
         if (why) {
             fprintf(stderr, "mb_threads: %s: check after the runs: %s\n", ops->name, why);
             failed = 1;
         }
         ops->destroy(m);
-        fflush(stdout);
     }
+    cops->destroy(cm);
     if (ctr.live_bytes != 0) {
         fprintf(stderr, "mb_threads: %lld bytes leaked\n", (long long)ctr.live_bytes);
         failed = 1;
