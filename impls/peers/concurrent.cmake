@@ -6,6 +6,7 @@
 #   ck.c       libck-dev      Concurrency Kit's ck_ht (links libck)
 
 find_path(MB_LIBCUCKOO_DIR libcuckoo/cuckoohash_map.hh REQUIRED)
+find_package(libcuckoo CONFIG REQUIRED)  # only for its version: cuckoo.cc repairs 0.3.1
 find_package(TBB REQUIRED)
 find_path(MB_CK_DIR ck_ht.h REQUIRED)
 find_library(MB_CK_LIB ck REQUIRED)
@@ -19,5 +20,8 @@ target_link_libraries(mb_impls PRIVATE TBB::tbb ${MB_CK_LIB})
 
 # The project's Release flags keep asserts (no NDEBUG).  libcuckoo and TBB
 # are shown as shipped, i.e. without their debug assertions, as absl.cc is.
-set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/cuckoo.cc ${CMAKE_CURRENT_LIST_DIR}/tbb.cc
+set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/tbb.cc
   PROPERTIES COMPILE_DEFINITIONS "$<$<NOT:$<CONFIG:Debug>>:NDEBUG>")
+set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/cuckoo.cc
+  PROPERTIES COMPILE_DEFINITIONS
+  "MB_LIBCUCKOO_VERSION=\"${libcuckoo_VERSION}\";$<$<NOT:$<CONFIG:Debug>>:NDEBUG>")

@@ -30,12 +30,27 @@
  * writer thread.
  *
  * Failure: cu_allocator throws std::bad_alloc when mb_alloc returns NULL;
- * the adapter catches it and returns MB_ENOMEM.  libcuckoo allocates the new
- * bucket array before moving anything into it and keeps the old one until
- * the move is done, so a failed grow leaves the table as it was (the
- * allocation-failure sweep checks this).
+ * the adapter catches it and returns MB_ENOMEM.  libcuckoo 0.3.1 does NOT
+ * leave the table intact when the grow itself fails: cuckoo_fast_double()
+ * does `old_buckets_.swap(buckets_); buckets_ = buckets_t(new_hp, ...)`, so
+ * when that allocation throws, buckets_ is the (deallocated) previous
+ * old_buckets_ and the live data sits in old_buckets_; the next op crashed
+ * (found by the allocation-failure sweep once the table started small).
+ * Nothing else was changed by then except a larger lock array, which is
+ * harmless (more locks than buckets).  So on bad_alloc the adapter swaps
+ * the two containers back when buckets_ is deallocated and old_buckets_ is
+ * not (reached through the explicit-instantiation access rule, as absl.cc
+ * does; see "repair" below), and the sweep proves the result is the
+ * unchanged map.  The repair runs after libcuckoo's unwinding released its
+ * locks, so it is sound only while no other thread uses the map (true of
+ * the single-threaded sweep; a real out-of-memory under concurrent use stays
+ * unsafe: trait oom-repair-single-threaded).  Tied to libcuckoo 0.3.1: the
+ * build fails on another version (MB_LIBCUCKOO_VERSION, from
+ * concurrent.cmake) until the repair is re-verified.
  *
- * The capacity hint is passed to the constructor (libcuckoo's reserve).
+ * The capacity hint is passed to the constructor (libcuckoo's reserve); hint 0
+ * asks for room for 1 entry, the smallest table, so an empty map starts small
+ * as the other maps do (libcuckoo's own default reserves 65536 entries).
  */
 extern "C" {
 #include "../mb_map.h"
@@ -95,6 +110,51 @@ struct cu_hash {
 using cu_table = libcuckoo::cuckoohash_map<uint64_t, uint64_t, cu_hash, std::equal_to<uint64_t>,
                                            cu_allocator<std::pair<const uint64_t, uint64_t>>>;
 
+/* ---- repair: the private bucket containers of a cuckoohash_map --------------- */
+
+#if !defined(MB_LIBCUCKOO_VERSION)
+#error "concurrent.cmake passes MB_LIBCUCKOO_VERSION"
+#endif
+static_assert(sizeof(MB_LIBCUCKOO_VERSION) == sizeof("0.3.1") &&
+                  MB_LIBCUCKOO_VERSION[0] == '0' && MB_LIBCUCKOO_VERSION[2] == '3' &&
+                  MB_LIBCUCKOO_VERSION[4] == '1',
+              "cuckoo.cc repairs cuckoo_fast_double() of libcuckoo 0.3.1; re-verify it");
+
+/* cuckoohash_map's private buckets_t, spelled through the public template */
+using cu_buckets = libcuckoo::bucket_container<uint64_t, uint64_t,
+                                               cu_allocator<std::pair<const uint64_t, uint64_t>>,
+                                               uint8_t, cu_table::slot_per_bucket()>;
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnon-template-friend"
+struct cu_buckets_tag {
+    using type = cu_buckets cu_table::*;
+    friend type cu_member(cu_buckets_tag);
+};
+struct cu_old_buckets_tag {
+    using type = cu_buckets cu_table::*;
+    friend type cu_member(cu_old_buckets_tag);
+};
+#pragma GCC diagnostic pop
+
+template <class Tag, typename Tag::type Member>
+struct cu_rob {
+    friend typename Tag::type cu_member(Tag) { return Member; }
+};
+/* access checking does not apply to an explicit instantiation's arguments */
+template struct cu_rob<cu_buckets_tag, &cu_table::buckets_>;
+template struct cu_rob<cu_old_buckets_tag, &cu_table::old_buckets_>;
+
+/* Puts the live buckets back after a failed cuckoo_fast_double (see the top).
+ * PRECONDITION: no other thread uses the table. */
+void cu_repair(cu_table &t)
+{
+    cu_buckets &cur = t.*cu_member(cu_buckets_tag());
+    cu_buckets &old = t.*cu_member(cu_old_buckets_tag());
+    if (cur.is_deallocated() && !old.is_deallocated())
+        cur.swap(old);
+}
+
 struct cu_map {
     cu_state st;
     size_t initial_hashpower;
@@ -124,7 +184,7 @@ static void *cu_create(const mb_alloc *a, const mb_map_config *cfg)
     new (&m->st) cu_state();
     m->st.alloc = *a;
     try {
-        new (&m->table) cu_table(cfg->capacity_hint ? cfg->capacity_hint : libcuckoo::DEFAULT_SIZE,
+        new (&m->table) cu_table(cfg->capacity_hint ? cfg->capacity_hint : 1,
                                  cu_hash{ cfg->seed }, std::equal_to<uint64_t>(),
                                  cu_allocator<std::pair<const uint64_t, uint64_t>>(&m->st));
     } catch (const std::bad_alloc &) {
@@ -151,6 +211,7 @@ static int cu_insert(void *mp, const void *key, const void *val)
     try {
         return m->table.insert_or_assign(cu_load(key), cu_load(val)) ? MB_INSERTED : MB_REPLACED;
     } catch (const std::bad_alloc &) {
+        cu_repair(m->table);
         return MB_ENOMEM;
     }
 }
@@ -221,6 +282,7 @@ const mb_map_ops mb_cuckoo_ops = {
     "cuckoo",
     "peer",
     "thread-safe,lock-striped-buckets,readers-take-bucket-locks,cuckoo-paths,u64-only,"
+    "oom-repair-single-threaded,"
     "hash=mb_hash_u64,no-shrink,clear-keeps-capacity",
     MB_F_THREAD_SAFE | MB_F_OWN_ALLOC,
     cu_create,
