@@ -15,6 +15,22 @@
  * clear() keeps the buckets (clear-keeps-capacity).  Thread-safe for every
  * op (MB_F_THREAD_SAFE).
  *
+ * Resizes run alone (an adapter deviation, trait resize-serialized-by-adapter):
+ * libcuckoo 0.3.1 (Debian's) races a resize against concurrent inserts:
+ * cuckoopath_search() reads buckets_ without a lock while
+ * cuckoo_fast_double() swaps it (TSan reports it in the 4-thread test as
+ * soon as the table starts small), and upstream fixed a segfault of that
+ * family after 0.3.1 (efficient/libcuckoo 91b9c2d, Nov 2024, "Fix
+ * segfault": threads resizing twice under a thread that is locking).  So
+ * the adapter holds the table's maximum_hashpower at its current hashpower
+ * and every op takes the adapter's resize_lock for reading; an insert that
+ * needs to grow gets libcuckoo::maximum_hashpower_exceeded (thrown by
+ * check_resize_validity before anything changes), then retakes the lock
+ * for writing, lifts the limit, inserts (growing) with no other op running,
+ * and sets the limit to the new hashpower.  The cost is one more atomic
+ * read-modify-write per op on the rwlock's shared line, on top of the
+ * bucket spinlocks libcuckoo takes anyway.
+ *
  * Hash: mb_hash_u64(key, cfg.seed), the suite's hash (trait
  * hash=mb_hash_u64): libstdc++'s std::hash<uint64_t> is the identity, which
  * would give libcuckoo's partial keys (the hash's high byte) almost no
@@ -41,10 +57,9 @@
  * the two containers back when buckets_ is deallocated and old_buckets_ is
  * not (reached through the explicit-instantiation access rule, as absl.cc
  * does; see "repair" below), and the sweep proves the result is the
- * unchanged map.  The repair runs after libcuckoo's unwinding released its
- * locks, so it is sound only while no other thread uses the map (true of
- * the single-threaded sweep; a real out-of-memory under concurrent use stays
- * unsafe: trait oom-repair-single-threaded).  Tied to libcuckoo 0.3.1: the
+ * unchanged map.  Only an insert that grows can hit this, and it runs with
+ * resize_lock held for writing (see "Resizes run alone"), so no other
+ * thread sees the table between the throw and the repair.  Tied to libcuckoo 0.3.1: the
  * build fails on another version (MB_LIBCUCKOO_VERSION, from
  * concurrent.cmake) until the repair is re-verified.
  *
@@ -55,6 +70,8 @@
 extern "C" {
 #include "../mb_map.h"
 }
+
+#include <pthread.h>
 
 #include <atomic>
 #include <cstdint>
@@ -157,6 +174,7 @@ void cu_repair(cu_table &t)
 
 struct cu_map {
     cu_state st;
+    pthread_rwlock_t resize_lock; /* read: every op; write: an insert that grows */
     size_t initial_hashpower;
     cu_table table;  /* constructed in place by cu_create, after st */
 };
@@ -192,7 +210,14 @@ static void *cu_create(const mb_alloc *a, const mb_map_config *cfg)
         mb_free_bytes(a, mem, sizeof(cu_map), alignof(cu_map));
         return nullptr;
     }
+    if (pthread_rwlock_init(&m->resize_lock, nullptr) != 0) {
+        m->table.~cu_table();
+        m->st.~cu_state();
+        mb_free_bytes(a, mem, sizeof(cu_map), alignof(cu_map));
+        return nullptr;
+    }
     m->initial_hashpower = m->table.hashpower();
+    m->table.maximum_hashpower(m->initial_hashpower); /* grows only under the write lock */
     return m;
 }
 
@@ -200,27 +225,62 @@ static void cu_destroy(void *mp)
 {
     cu_map *m = static_cast<cu_map *>(mp);
     mb_alloc a = m->st.alloc;
+    pthread_rwlock_destroy(&m->resize_lock);
     m->table.~cu_table();
     m->st.~cu_state();
     mb_free_bytes(&a, m, sizeof(cu_map), alignof(cu_map));
 }
 
+/* An insert that needs to grow: alone, with the hashpower limit lifted.
+ * PRECONDITION: resize_lock held for writing. */
+static int cu_insert_growing(cu_map *m, uint64_t k, uint64_t v)
+{
+    int rc;
+    m->table.maximum_hashpower(libcuckoo::NO_MAXIMUM_HASHPOWER);
+    try {
+        rc = m->table.insert_or_assign(k, v) ? MB_INSERTED : MB_REPLACED;
+    } catch (const std::bad_alloc &) {
+        cu_repair(m->table); /* see "Failure" at the top */
+        rc = MB_ENOMEM;
+    } catch (const libcuckoo::load_factor_too_low &) {
+        rc = MB_ENOMEM; /* cuckoo paths failed at a low load: a hash too weak to place k */
+    }
+    m->table.maximum_hashpower(m->table.hashpower());
+    return rc;
+}
+
 static int cu_insert(void *mp, const void *key, const void *val)
 {
     cu_map *m = static_cast<cu_map *>(mp);
+    uint64_t k = cu_load(key), v = cu_load(val);
+    int rc;
+    pthread_rwlock_rdlock(&m->resize_lock);
     try {
-        return m->table.insert_or_assign(cu_load(key), cu_load(val)) ? MB_INSERTED : MB_REPLACED;
+        rc = m->table.insert_or_assign(k, v) ? MB_INSERTED : MB_REPLACED;
+    } catch (const libcuckoo::maximum_hashpower_exceeded &) {
+        rc = -2; /* it must grow: nothing changed; retry alone */
     } catch (const std::bad_alloc &) {
-        cu_repair(m->table);
-        return MB_ENOMEM;
+        rc = MB_ENOMEM; /* a cuckoo-path step, not a grow: nothing was swapped */
+    } catch (const libcuckoo::load_factor_too_low &) {
+        rc = MB_ENOMEM;
     }
+    pthread_rwlock_unlock(&m->resize_lock);
+    if (rc != -2)
+        return rc;
+    pthread_rwlock_wrlock(&m->resize_lock);
+    rc = cu_insert_growing(m, k, v);
+    pthread_rwlock_unlock(&m->resize_lock);
+    return rc;
 }
 
 static int cu_lookup(void *mp, const void *key, void *val_out)
 {
     cu_map *m = static_cast<cu_map *>(mp);
     uint64_t v;
-    if (!m->table.find(cu_load(key), v))
+    pthread_rwlock_rdlock(&m->resize_lock);
+    bool found = m->table.find(cu_load(key), v);
+    pthread_rwlock_unlock(&m->resize_lock);
+    if (!found)
         return MB_NOTFOUND;
     if (val_out)
         std::memcpy(val_out, &v, 8);
@@ -229,12 +289,19 @@ static int cu_lookup(void *mp, const void *key, void *val_out)
 
 static int cu_remove(void *mp, const void *key)
 {
-    return static_cast<cu_map *>(mp)->table.erase(cu_load(key)) ? MB_FOUND : MB_NOTFOUND;
+    cu_map *m = static_cast<cu_map *>(mp);
+    pthread_rwlock_rdlock(&m->resize_lock);
+    bool found = m->table.erase(cu_load(key));
+    pthread_rwlock_unlock(&m->resize_lock);
+    return found ? MB_FOUND : MB_NOTFOUND;
 }
 
 static void cu_clear(void *mp)
 {
-    static_cast<cu_map *>(mp)->table.clear();
+    cu_map *m = static_cast<cu_map *>(mp);
+    pthread_rwlock_rdlock(&m->resize_lock);
+    m->table.clear();
+    pthread_rwlock_unlock(&m->resize_lock);
 }
 
 /* PRECONDITION: fn does not call into this map (every lock is held). */
@@ -242,39 +309,50 @@ static int cu_iterate(void *mp, mb_visit_fn fn, void *ud)
 {
     cu_map *m = static_cast<cu_map *>(mp);
     int r = 0;
-    auto lt = m->table.lock_table();
-    for (auto it = lt.begin(); it != lt.end() && r == 0; ++it)
-        r = fn(ud, &it->first, &it->second);
+    pthread_rwlock_rdlock(&m->resize_lock);
+    {
+        auto lt = m->table.lock_table();
+        for (auto it = lt.begin(); it != lt.end() && r == 0; ++it)
+            r = fn(ud, &it->first, &it->second);
+    }
+    pthread_rwlock_unlock(&m->resize_lock);
     return r;
 }
 
 static void cu_stats(const void *mp, mb_map_stats *out)
 {
-    const cu_map *m = static_cast<const cu_map *>(mp);
+    cu_map *m = const_cast<cu_map *>(static_cast<const cu_map *>(mp)); /* the lock is written */
     mb_stats_init(out);
+    pthread_rwlock_rdlock(&m->resize_lock);
     out->count = m->table.size();
     out->capacity = m->table.capacity();
     out->grow_events = m->table.hashpower() - m->initial_hashpower; /* each grow doubles */
     out->bytes = sizeof(cu_map) + m->st.table_bytes.load(std::memory_order_relaxed);
+    pthread_rwlock_unlock(&m->resize_lock);
 }
 
 static const char *cu_check(const void *mp)
 {
     cu_map *m = const_cast<cu_map *>(static_cast<const cu_map *>(mp));
     size_t seen = 0;
-    {
+    const char *why = nullptr;
+    pthread_rwlock_rdlock(&m->resize_lock);
+    if (m->table.maximum_hashpower() != m->table.hashpower())
+        why = "the hashpower limit is not the current hashpower (resizes must run alone)";
+    if (!why) {
         auto lt = m->table.lock_table();
-        for (auto it = lt.begin(); it != lt.end(); ++it) {
+        for (auto it = lt.begin(); it != lt.end() && !why; ++it) {
             seen++;
             if (lt.count(it->first) != 1)
-                return "an iterated key is not found exactly once";
+                why = "an iterated key is not found exactly once";
         }
-        if (seen != lt.size())
-            return "size() does not match the entries iterated";
-        if (lt.bucket_count() != (size_t)1 << lt.hashpower())
-            return "bucket_count is not 2^hashpower";
+        if (!why && seen != lt.size())
+            why = "size() does not match the entries iterated";
+        if (!why && lt.bucket_count() != (size_t)1 << lt.hashpower())
+            why = "bucket_count is not 2^hashpower";
     }
-    return nullptr;
+    pthread_rwlock_unlock(&m->resize_lock);
+    return why;
 }
 
 extern const mb_map_ops mb_cuckoo_ops;
@@ -282,7 +360,7 @@ const mb_map_ops mb_cuckoo_ops = {
     "cuckoo",
     "peer",
     "thread-safe,lock-striped-buckets,readers-take-bucket-locks,cuckoo-paths,u64-only,"
-    "oom-repair-single-threaded,"
+    "resize-serialized-by-adapter,"
     "hash=mb_hash_u64,no-shrink,clear-keeps-capacity",
     MB_F_THREAD_SAFE | MB_F_OWN_ALLOC,
     cu_create,
