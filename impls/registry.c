@@ -14,6 +14,9 @@ extern const mb_map_ops mb_chained_ops;
 extern const mb_map_ops mb_chained_pool_ops;
 extern const mb_map_ops mb_sharded_ops;
 extern const mb_map_ops mb_locked_ops;
+extern const mb_map_ops mb_syncmap_ops;
+extern const mb_map_ops mb_sharded_seq_ops;
+extern const mb_map_ops mb_sharded_rw_ops;
 extern const mb_map_ops mb_arena_ops;
 extern const mb_map_ops mb_gomap_ops;
 extern const mb_map_ops mb_gomap_swiss_ops;
@@ -26,6 +29,9 @@ extern const mb_map_ops mb_boost_flat_ops;
 extern const mb_map_ops mb_dense_hash_ops;
 extern const mb_map_ops mb_sparse_hash_ops;
 extern const mb_map_ops mb_judy_ops;
+extern const mb_map_ops mb_cuckoo_ops;
+extern const mb_map_ops mb_tbb_ops;
+extern const mb_map_ops mb_ck_ops;
 
 #ifdef MB_PLANT /* the test suite's defective build (tests/plant/plant.c) */
 extern const mb_map_ops mb_oa_linear_planted_ops;
@@ -43,6 +49,9 @@ const mb_map_ops *const mb_registry[] = {
     &mb_chained_pool_ops,
     &mb_sharded_ops,
     &mb_locked_ops,
+    &mb_syncmap_ops,
+    &mb_sharded_seq_ops,
+    &mb_sharded_rw_ops,
     &mb_arena_ops,
     &mb_gomap_ops,
     &mb_gomap_swiss_ops,
@@ -54,6 +63,9 @@ const mb_map_ops *const mb_registry[] = {
     &mb_dense_hash_ops,
     &mb_sparse_hash_ops,
     &mb_judy_ops,
+    &mb_cuckoo_ops,
+    &mb_tbb_ops,
+    &mb_ck_ops,
     NULL,
 };
 

@@ -116,6 +116,35 @@ mb_phase_result mb_run_phase_range(const mb_map_ops *ops, void *m, const mb_stre
 mb_phase_result mb_run_mixed(const mb_map_ops *ops, void *m, const mb_stream *s, size_t n,
                              unsigned threads, size_t ops_per_thread, uint64_t *wall_ns);
 
+/* The mixed phase with its mix as a parameter (workloads/mixed.c).
+ * lookup_percent of the ops are lookup hits, the rest alternate insert /
+ * remove of an own key: 100 = read-only, 90 = mixed_rw's default, 50, and
+ * 0 = write-only.  Each thread's keys and values are built before the timed
+ * region; the timed loop touches only the op and a thread-local checksum. */
+#define MB_MIX_DEFAULT_LOOKUP_PERCENT 90u
+typedef struct mb_mixed_spec {
+    unsigned threads;          /* 1..64 */
+    size_t ops_per_thread;     /* ops each thread performs */
+    unsigned lookup_percent;   /* 0..100 */
+} mb_mixed_spec;
+
+mb_phase_result mb_run_mixed_spec(const mb_map_ops *ops, void *m, const mb_stream *s, size_t n,
+                                  const mb_mixed_spec *spec, uint64_t *wall_ns);
+
+/* The ceiling of a mixed run: the same per-thread scripts, run with no
+ * synchronisation on a map nobody writes; every write slot becomes a lookup
+ * of the (absent) own key it would have written.  PRECONDITION: m holds keys
+ * [0, n) of s and only those, and ops->lookup may run concurrently with
+ * itself on an unchanging map (true of every map in the suite).  Results and
+ * *wall_ns as mb_run_mixed_spec. */
+#define MB_CEILING_MAP "swiss"
+mb_phase_result mb_run_mixed_ceiling(const mb_map_ops *ops, void *m, const mb_stream *s,
+                                     size_t n, const mb_mixed_spec *spec, uint64_t *wall_ns);
+/* Returns a new MB_CEILING_MAP holding keys [0, n) of s (inserted untimed)
+ * and sets *ops_out, or NULL with *error set. */
+void *mb_ceiling_map_build(const mb_alloc *a, const mb_stream *s, size_t n,
+                           const mb_map_ops **ops_out, const char **error);
+
 /* Returns the expected live count after phase p ran on a map of n entries. */
 size_t mb_phase_count_after(mb_phase p, size_t n);
 /* Returns the map's live count (through stats, which may walk the map:

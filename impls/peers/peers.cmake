@@ -77,3 +77,4 @@ target_link_libraries(mb_impls PRIVATE Boost::headers ${MB_JUDY_ARCHIVE})
 # builds it, without its asserts (sparsehash asserts inside its probe loops).
 set_source_files_properties(${MB_PEERS_NEW} PROPERTIES
   COMPILE_DEFINITIONS "$<$<NOT:$<CONFIG:Debug>>:NDEBUG>")
+include(${CMAKE_CURRENT_LIST_DIR}/concurrent.cmake)  # libcuckoo, TBB, ck (issue 14)
