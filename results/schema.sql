@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS bench (             -- one timed case of one run
     hint          INTEGER NOT NULL,            -- capacity hint given at create (0 = none)
     threads       INTEGER NOT NULL DEFAULT 1,
     allocator     TEXT NOT NULL,
-    UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator)
+    lookup_percent INTEGER,                    -- v5: mixed_rw's mix (100 read-only .. 0 write-only); NULL for other phases
+    UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator, lookup_percent)
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS sample (            -- one repetition of a timed case; every one is kept
@@ -50,6 +51,7 @@ CREATE TABLE IF NOT EXISTS sample (            -- one repetition of a timed case
     repetition    INTEGER NOT NULL,            -- Google Benchmark's repetition_index
     iterations    INTEGER NOT NULL,            -- phase runs averaged in this repetition
     ns_per_op     REAL NOT NULL,
+    ceiling_ns_per_op REAL,                    -- v5: mixed_rw: the same scripts unsynchronized on a read-only swiss, run beside this repetition
     PRIMARY KEY (bench_id, process_index, repetition)
 ) STRICT;
 

@@ -413,7 +413,8 @@ static void gate_judge_values(gate_run *g, const char *metric, const char *view_
 
 #define BENCH_KEY                                                                         \
     "b.impl || '/' || b.phase || '/' || b.blueprint || '/' || b.distribution || '/n:' || b.n" \
-    " || '/hint:' || b.hint || '/threads:' || b.threads || '/' || b.allocator"
+    " || '/hint:' || b.hint || '/threads:' || b.threads"                                  \
+    " || coalesce('/mix:' || b.lookup_percent, '') || '/' || b.allocator"
 
 /* (case_key, value) of run %lld, from "%s." tables */
 #define ICOUNT_SQL                                                                      \
@@ -471,6 +472,7 @@ static void gate_judge_time(gate_run *g)
              " FROM %s.bench b LEFT JOIN main.bench c ON c.run_id = ?2 AND c.impl = b.impl"
              " AND c.phase = b.phase AND c.blueprint = b.blueprint AND c.distribution = b.distribution"
              " AND c.n = b.n AND c.hint = b.hint AND c.threads = b.threads AND c.allocator = b.allocator"
+             " AND c.lookup_percent IS b.lookup_percent"
              " WHERE b.run_id = ?1 AND EXISTS (SELECT 1 FROM %s.sample s WHERE s.bench_id = b.bench_id)"
              " ORDER BY case_key",
              g->schema, g->schema, g->schema, g->schema);

@@ -8,8 +8,16 @@
  * the phase's checksum and the map's count afterwards: a wrong answer makes
  * the case fail (SkipWithError), it never produces a time.
  *
+ * mixed_rw (T threads, the case's mix) is read against its ceiling: the
+ * same scripts run unsynchronized on a read-only swiss (workloads/mixed.c),
+ * built once per case and run right after each timed run of the map, so
+ * both see the machine in the same moment; its ns/op is the repetition's
+ * ceiling_ns_per_op.  Before the first timed run of mixed_rw an untimed,
+ * verified lookup pass runs over the map (a syncmap promotes its dirty map
+ * there, as a Go program's warm sync.Map would have).
+ *
  * With --emit-tsv (used by `mapbench run`), every repetition is printed as an
- * S record (record.h: case, repetition, iterations, ns_per_op)
+ * S record (record.h: case, repetition, iterations, ns_per_op, ceiling_ns_per_op)
  * and every failure as
  *   E <tab> case name <tab> message
  * instead of the library's report.
@@ -37,19 +45,51 @@ typedef struct timed_case {
     int checked;              /* check() ran once on this case's map */
 } timed_case;
 
+/* The ceiling map of a mixed_rw case (NULL for other phases). */
+typedef struct tc_ceiling {
+    const mb_map_ops *ops;
+    void *map;
+    mb_counter ctr;
+    mb_alloc alloc;
+} tc_ceiling;
+
+/* mixed_rw's spec: a fixed amount of work split between the threads, so
+ * ns/op is the inverse of throughput, comparable across thread counts. */
+static mb_mixed_spec tc_mixed_spec(const mb_case *c)
+{
+    size_t total = c->n > MB_OPS_PER_REPETITION ? c->n : MB_OPS_PER_REPETITION;
+    return (mb_mixed_spec){ c->threads, total / c->threads, c->lookup_percent };
+}
+
+/* The untimed warm-up of mixed_rw: one verified lookup pass over the map. */
+static const char *tc_warm_up(const mb_case *c, mb_probe_case *pc)
+{
+    mb_phase_result r = mb_run_phase(c->ops, pc->map, &pc->stream, MB_PHASE_LOOKUP_HIT, c->n);
+    if (r.error)
+        return r.error;
+    return r.checksum == r.expected ? NULL : "warm-up lookups: checksum mismatch";
+}
+
 /* Runs c's measured phase once on pc's map.  Returns the result and the
- * phase's wall time in *ns. */
-static mb_phase_result tc_run_once(const mb_case *c, mb_probe_case *pc, uint64_t *ns)
+ * phase's wall time in *ns; mixed_rw also runs its ceiling (ceil) and sets
+ * *ceil_ns (an error of the ceiling is the result's error). */
+static mb_phase_result tc_run_once(const mb_case *c, mb_probe_case *pc, const tc_ceiling *ceil,
+                                   uint64_t *ns, uint64_t *ceil_ns)
 {
     uint64_t t0 = mb_now_ns(), wall;
     mb_phase_result r;
     if (c->phase == MB_PHASE_MIXED_RW) {
-        /* a fixed amount of work split between the threads: ns/op is the
-         * inverse of throughput, comparable across thread counts */
-        size_t total = c->n > MB_OPS_PER_REPETITION ? c->n : MB_OPS_PER_REPETITION;
-        r = mb_run_mixed(c->ops, pc->map, &pc->stream, c->n, c->threads, total / c->threads,
-                         &wall);
+        mb_mixed_spec spec = tc_mixed_spec(c);
+        r = mb_run_mixed_spec(c->ops, pc->map, &pc->stream, c->n, &spec, &wall);
         *ns = wall;
+        if (!r.error && r.checksum == r.expected) {
+            mb_phase_result cr =
+                mb_run_mixed_ceiling(ceil->ops, ceil->map, &pc->stream, c->n, &spec, ceil_ns);
+            if (cr.error)
+                r.error = cr.error;
+            else if (cr.checksum != cr.expected)
+                r.error = "ceiling run: checksum mismatch";
+        }
     } else {
         r = mb_run_phase(c->ops, pc->map, &pc->stream, c->phase, c->n);
         *ns = mb_now_ns() - t0;
@@ -67,7 +107,8 @@ static void tc_bench(mbb_state *st, void *ctx)
                  c->phase == MB_PHASE_ITERATE;
     mb_probe_case pc;
     const char *err = mb_case_open(&pc, c->ops, c->bp, c->dist, c->n, c->hint, tc->seed);
-    double sum_ns_per_op = 0;
+    double sum_ns_per_op = 0, sum_ceiling_ns_per_op = 0;
+    tc_ceiling ceil = { NULL, NULL, { 0 }, { 0 } };
     int64_t iters = 0;
 
     if (err) {
@@ -79,11 +120,25 @@ static void tc_bench(mbb_state *st, void *ctx)
         mbb_skip_with_error(st, err);
         return;
     }
+    if (c->phase == MB_PHASE_MIXED_RW) {
+        mb_counter_init(&ceil.ctr);
+        ceil.alloc = mb_counter_alloc(&ceil.ctr);
+        ceil.map = mb_ceiling_map_build(&ceil.alloc, &pc.stream, c->n, &ceil.ops, &err);
+        if (!err)
+            err = tc_warm_up(c, &pc);
+        if (err) {
+            if (ceil.map)
+                ceil.ops->destroy(ceil.map);
+            mb_case_close(&pc);
+            mbb_skip_with_error(st, err);
+            return;
+        }
+    }
     while (mbb_keep_running(st)) {
         if (!lookup && (err = mb_case_build(&pc, c->phase)))
             break;
-        uint64_t ns;
-        mb_phase_result r = tc_run_once(c, &pc, &ns);
+        uint64_t ns, ceil_ns = 0;
+        mb_phase_result r = tc_run_once(c, &pc, &ceil, &ns, &ceil_ns);
         /* The checksum covers every answer; the count (a stats walk) once per
          * repetition and the invariant walk once per case keep large cases
          * from spending their time checking. */
@@ -97,17 +152,22 @@ static void tc_bench(mbb_state *st, void *ctx)
             break;
         mbb_set_iteration_time(st, (double)ns * 1e-9);
         sum_ns_per_op += (double)ns / (double)r.ops;
+        sum_ceiling_ns_per_op += (double)ceil_ns / (double)r.ops;
         iters++;
         if (!lookup)
             mb_case_drop_map(&pc);
     }
     mb_case_close(&pc);
+    if (ceil.map)
+        ceil.ops->destroy(ceil.map);
     if (err) {
         mbb_skip_with_error(st, err);
         return;
     }
     mbb_set_items_processed(st, iters * (int64_t)c->n);
     mbb_set_counter(st, "ns_per_op", sum_ns_per_op);
+    if (ceil.map)
+        mbb_set_counter(st, "ceiling_ns_per_op", sum_ceiling_ns_per_op);
 }
 
 typedef struct tsv_ctx {
@@ -140,6 +200,10 @@ static void tc_tsv_report(void *ud, const mbb_result *r)
         mb_rec_int(&o, (long long)r->repetition_index);
         mb_rec_int(&o, (long long)r->iterations);
         mb_rec_real(&o, r->ns_per_op);
+        if (isnan(r->ceiling_ns_per_op))
+            mb_rec_na(&o);
+        else
+            mb_rec_real(&o, r->ceiling_ns_per_op);
         mb_rec_end(&o);
     }
     fflush(stdout);

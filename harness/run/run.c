@@ -179,7 +179,7 @@ static mb_store_case run_case_of(const mb_map_ops *ops, const mb_blueprint *bp, 
                                  size_t n, const char *allocator)
 {
     return (mb_store_case){ ops->name, ops->family, ops->traits, NULL, bp->name,
-                            mb_dist_name(dist), n, 0, 1, allocator };
+                            mb_dist_name(dist), n, 0, 1, allocator, 0 };
 }
 
 /* Returns argv joined with spaces (malloc'd). */
@@ -394,7 +394,7 @@ static void run_go(run_state *rs)
                 continue;
             mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
             g->c = (mb_store_case){ MB_GO_IMPL, MB_GO_FAMILY, MB_GO_TRAITS, NULL, mb_blueprints[0].name,
-                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR };
+                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR, 0 };
             snprintf(nbuf, sizeof nbuf, "%zu", n);
             char *gargs[] = { "mapbench", "go-mem-case", "--n", nbuf, "--dist",
                               (char *)mb_dist_name(dist), "--seed", seedbuf, NULL };
@@ -489,6 +489,7 @@ static void run_benches(run_state *rs)
         sc->phase = mb_phase_name(k->phase);
         sc->hint = k->hint;
         sc->threads = k->threads;
+        sc->lookup_percent = k->lookup_percent;
     }
 }
 

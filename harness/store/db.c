@@ -17,7 +17,7 @@ extern const char mb_views_sql[];
 extern const char mb_claims_sql[]; /* reads the views: installed after them */
 extern const char mb_report_sql[]; /* the report's queries: read views and claims */
 
-#define MB_SCHEMA_VERSION 4
+#define MB_SCHEMA_VERSION 5
 
 /* migrations[v] upgrades a version-v database to v+1.  Tables that are new in
  * a version come from schema.sql itself (CREATE TABLE IF NOT EXISTS), which
@@ -31,6 +31,26 @@ static const char *const migrations[MB_SCHEMA_VERSION] = {
     /* 2 -> 3: the RSS high-water mark within each memory phase */
     "ALTER TABLE mem_phase ADD COLUMN peak_rss_bytes INTEGER;",
     NULL, /* 3 -> 4: table not_measured (schema.sql creates it) */
+    /* 4 -> 5 (issue 14): mixed_rw's mix is part of a case (bench rebuilt, its
+     * UNIQUE key gains lookup_percent; older mixed_rw rows were 90/10, the
+     * only mix they ran), and each sample of it carries the ceiling run
+     * beside it.  Rebuilt with foreign keys off (db_install), so dropping the
+     * old bench cascades nothing into sample/icount. */
+    "CREATE TABLE bench_v5 ("
+    " bench_id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,"
+    " impl TEXT NOT NULL, family TEXT NOT NULL, traits TEXT NOT NULL, phase TEXT NOT NULL,"
+    " blueprint TEXT NOT NULL, distribution TEXT NOT NULL, n INTEGER NOT NULL,"
+    " hint INTEGER NOT NULL, threads INTEGER NOT NULL DEFAULT 1, allocator TEXT NOT NULL,"
+    " lookup_percent INTEGER,"
+    " UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator,"
+    " lookup_percent)) STRICT;"
+    "INSERT INTO bench_v5 SELECT bench_id, run_id, impl, family, traits, phase, blueprint,"
+    " distribution, n, hint, threads, allocator,"
+    " CASE WHEN phase = 'mixed_rw' THEN 90 END FROM bench;"
+    "DROP TABLE bench;"
+    "ALTER TABLE bench_v5 RENAME TO bench;"
+    "ALTER TABLE sample ADD COLUMN ceiling_ns_per_op REAL;",
 };
 
 int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
@@ -77,6 +97,13 @@ static int db_install(sqlite3 *db, long long from, char *err, size_t errlen)
         if (rc_wal != 0)
             sqlite3_sleep(100);
     }
+    /* foreign keys can only be switched outside a transaction: off while a
+     * rebuilt table's old copy is dropped (no cascade), on again after */
+    int migrating = from < MB_SCHEMA_VERSION;
+    if (rc_wal == 0 && migrating &&
+        mb_db_exec(db, "PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON", err,
+                   errlen) != 0)
+        return -1;
     if (rc_wal != 0 || mb_db_exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
         return -1;
     char e2[MB_ERR_LEN];
@@ -100,6 +127,10 @@ static int db_install(sqlite3 *db, long long from, char *err, size_t errlen)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
+    if (migrating &&
+        mb_db_exec(db, "PRAGMA legacy_alter_table = OFF; PRAGMA foreign_keys = ON", err,
+                   errlen) != 0)
+        return -1;
     return 0;
 }
 

@@ -138,10 +138,12 @@ static sqlite3_int64 dbt_merge_run(sqlite3 *db, sqlite3_int64 old_id, char *err,
     " JOIN main.bench nb ON nb.run_id = ?2 AND nb.impl = ob.impl AND nb.phase = ob.phase" \
     " AND nb.blueprint = ob.blueprint AND nb.distribution = ob.distribution"           \
     " AND nb.n = ob.n AND nb.hint = ob.hint AND nb.threads = ob.threads"               \
-    " AND nb.allocator = ob.allocator WHERE ob.run_id = ?1"
+    " AND nb.allocator = ob.allocator AND nb.lookup_percent IS ob.lookup_percent"      \
+    " WHERE ob.run_id = ?1"
     if (dbt_exec_bound(db, "INSERT INTO main.sample (bench_id, process_index, repetition, iterations,"
-                       " ns_per_op) SELECT nb.bench_id, x.process_index, x.repetition,"
-                       " x.iterations, x.ns_per_op FROM src.sample x" BENCH_JOIN,
+                       " ns_per_op, ceiling_ns_per_op) SELECT nb.bench_id, x.process_index,"
+                       " x.repetition, x.iterations, x.ns_per_op, x.ceiling_ns_per_op"
+                       " FROM src.sample x" BENCH_JOIN,
                    old_id, new_id, err, errlen) != 0 ||
         dbt_exec_bound(db, "INSERT INTO main.icount (bench_id, instructions, ops)"
                        " SELECT nb.bench_id, x.instructions, x.ops FROM src.icount x" BENCH_JOIN,

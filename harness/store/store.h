@@ -70,6 +70,7 @@ typedef struct mb_store_case {
     size_t n, hint;
     unsigned threads;
     const char *allocator;
+    unsigned lookup_percent;   /* mixed_rw bench rows: the mix (stored NULL for other phases) */
 } mb_store_case;
 
 /* One record as the parent read it: its kind and its values in the kind's
