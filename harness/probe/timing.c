@@ -31,11 +31,6 @@
 #include "gbench_shim.h"
 #include "probe.h"
 
-/* Each repetition does at least this many operations (several iterations on
- * small maps), so one repetition is long enough to time and short enough to
- * repeat. */
-#define MB_OPS_PER_REPETITION 200000u
-
 typedef struct timed_case {
     const mb_case *c;
     uint64_t seed;
