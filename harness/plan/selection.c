@@ -167,9 +167,21 @@ static int sel_list_flag(sel_list *l, size_t max, int argc, char **argv, int *i,
          tok = strtok_r(NULL, ",", &save)) {
         if (l->n == max)
             mb_usage_error(cmd, "%s takes at most %zu values", flag, max);
+        for (size_t k = 0; k < l->n; k++) /* a case measured twice is refused now, not */
+            if (strcmp(l->items[k], tok) == 0) /* after minutes of measuring */
+                mb_usage_error(cmd, "%s lists '%s' twice", flag, tok);
         l->items[l->n++] = tok;
     }
     return 1;
+}
+
+/* Refuses a number list holding one value twice ("1000,1e3"). */
+static void sel_no_repeat(const size_t *v, size_t n, const char *flag, const mb_command *cmd)
+{
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = a + 1; b < n; b++)
+            if (v[a] == v[b])
+                mb_usage_error(cmd, "%s lists %zu twice", flag, v[a]);
 }
 
 #define SEL_MAX(array) (sizeof(array) / sizeof *(array))
@@ -199,11 +211,13 @@ static int sel_what_flag(mb_selection *sel, int argc, char **argv, int *i, const
         sel->n_side_sizes = 0; /* the given sizes are the sizes */
         sel->n_mem_extra = 0;
         for (size_t k = 0; k < l.n; k++) {
-            sel->sizes[sel->n_sizes] = mb_parse_count(l.items[k], "--n", cmd);
+            sel->sizes[sel->n_sizes] = mb_parse_entries(l.items[k], "--n", MB_MIN_ENTRY_BYTES,
+                                                        cmd);
             if (sel->sizes[sel->n_sizes] == 0)
                 mb_usage_error(cmd, "--n wants sizes >= 1");
             sel->n_sizes++;
         }
+        sel_no_repeat(sel->sizes, sel->n_sizes, "--n", cmd);
     } else if (sel_list_flag(&l, SEL_MAX(sel->blueprints), argc, argv, i, "--blueprint", cmd)) {
         sel->n_blueprints = 0;
         sel->n_mem_extra = 0;
@@ -249,6 +263,9 @@ static int sel_how_flag(mb_selection *sel, int argc, char **argv, int *i, const 
             size_t t = mb_parse_count(l.items[k], "--threads", cmd);
             if (t < 1 || t > 64)
                 mb_usage_error(cmd, "--threads wants counts in 1..64");
+            for (size_t j = 0; j < sel->n_threads; j++)
+                if (sel->threads[j] == t)
+                    mb_usage_error(cmd, "--threads lists %zu twice", t);
             sel->threads[sel->n_threads++] = (unsigned)t;
         }
     } else if (sel_list_flag(&l, SEL_MAX(sel->hints), argc, argv, i, "--hints", cmd)) {
@@ -301,7 +318,7 @@ int mb_case_arg(mb_case_args *a, int argc, char **argv, int *i, const mb_command
         if (!(a->ops = mb_registry_find(v)))
             mb_usage_error(cmd, "no map named '%s' (mapbench list shows them)", v);
     } else if ((v = mb_flag_value(argc, argv, i, "--n", cmd))) {
-        a->n = mb_parse_count(v, "--n", cmd);
+        a->n = mb_parse_entries(v, "--n", MB_MIN_ENTRY_BYTES, cmd);
     } else if ((v = mb_flag_value(argc, argv, i, "--blueprint", cmd))) {
         if (!(a->bp = mb_blueprint_find(v)))
             mb_usage_error(cmd, "no blueprint named '%s'", v);
