@@ -78,6 +78,8 @@ static long long db_int(sqlite3 *db, const char *sql, char *err, size_t errlen)
     return v;
 }
 
+static int db_not_a_file(const char *path, char *err, size_t errlen);
+
 /* ---- checks both doors share ------------------------------------------------------- */
 
 /* Reads the schema: a non-database file fails here, before anything is
@@ -246,10 +248,8 @@ sqlite3 *mb_db_open_read(const char *path, char *err, size_t errlen)
     long long tables, version;
     char e2[MB_ERR_LEN] = "";
 
-    if (!path[0] || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0) {
-        snprintf(err, errlen, "'%s' is not a database file", path);
+    if (db_not_a_file(path, err, errlen))
         return NULL;
-    }
     if (stat(path, &sb) != 0) {
         snprintf(err, errlen, "%s: no such database (run `mapbench run` or `make bench` first)",
                  path);
@@ -338,21 +338,84 @@ void mb_db_guard(sqlite3 *db)
 
 /* ---- the write door ---------------------------------------------------------------------- */
 
+/* Switches db to WAL and begins the write transaction.  Returns 0 or -1 with err. */
+static int db_begin_write(sqlite3 *db, char *err, size_t errlen)
+{
+    /* Switching a new file to WAL does not wait on the busy handler: when two
+     * runs create one database at once, retry for as long as the busy timeout. */
+    int rc_wal = -1;
+    for (int tries = 0; tries < 300 && rc_wal != 0; tries++) {
+        rc_wal = mb_db_exec(db, "PRAGMA journal_mode = WAL", err, errlen);
+        if (rc_wal != 0 && sqlite3_errcode(db) != SQLITE_BUSY && sqlite3_errcode(db) != SQLITE_LOCKED)
+            break;
+        if (rc_wal != 0)
+            sqlite3_sleep(100);
+    }
+    return rc_wal != 0 ? -1 : mb_db_exec(db, "BEGIN IMMEDIATE", err, errlen);
+}
+
+/* Inside the write transaction: upgrades db from schema version `from`
+ * (tables: how many it holds; 0 = a new file) and installs the schema, the
+ * gate's thresholds, the views, the claims and the report's views, unless
+ * the file is current and its views are the compiled ones (then nothing is
+ * written).  Commits.  Returns 0, or -1 with err (the caller rolls back). */
+static int db_install(sqlite3 *db, long long from, long long tables, char *err, size_t errlen)
+{
+    char e2[MB_ERR_LEN];
+    if (tables > 0 && from == MB_SCHEMA_VERSION) {
+        sqlite3 *ref = NULL;
+        int current = db_reference(&ref, e2, sizeof e2) == 0
+                          ? db_views_current(db, ref, e2, sizeof e2) : -1;
+        sqlite3_close(ref);
+        if (current < 0) {
+            snprintf(err, errlen, "%.400s", e2);
+            return -1;
+        }
+        if (current) /* nothing to change: the file stays as it is */
+            return mb_db_exec(db, "COMMIT", err, errlen);
+    }
+    for (long long v = tables ? from : MB_SCHEMA_VERSION; v < MB_SCHEMA_VERSION; v++) {
+        if (migrations[v] && mb_db_exec(db, migrations[v], e2, sizeof e2) != 0) {
+            snprintf(err, errlen, "cannot upgrade the schema from version %lld: %.400s", v, e2);
+            return -1;
+        }
+    }
+    char set_version[64];
+    snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", MB_SCHEMA_VERSION);
+    if (mb_db_exec(db, mb_schema_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_gate_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_views_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_claims_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_report_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, set_version, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, "COMMIT", e2, sizeof e2) != 0) {
+        snprintf(err, errlen, "cannot install the schema: %.400s", e2);
+        return -1;
+    }
+    return 0;
+}
+
+/* Refuses what cannot hold results: "", ":memory:", a URI. */
+static int db_not_a_file(const char *path, char *err, size_t errlen)
+{
+    if (path[0] && strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0)
+        return 0;
+    snprintf(err, errlen, "'%s' is not a database file (results must outlive the command)", path);
+    return 1;
+}
+
 sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
 {
-    sqlite3 *db = NULL, *ref = NULL;
+    sqlite3 *db = NULL;
     struct stat sb;
     long long tables;
     char e2[MB_ERR_LEN] = "";
-    int exists = stat(path, &sb) == 0;
     /* URI: so that ATTACH can say mode=ro (the path itself is never "file:") */
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | (create ? SQLITE_OPEN_CREATE : 0);
 
-    if (!path[0] || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0) {
-        snprintf(err, errlen, "'%s' is not a database file (results must outlive the run)", path);
+    if (db_not_a_file(path, err, errlen))
         return NULL;
-    }
-    if (!exists && !create) {
+    if (stat(path, &sb) != 0 && !create) {
         snprintf(err, errlen, "%s: no such database (run `mapbench run` or `make bench` first)",
                  path);
         return NULL;
@@ -374,66 +437,22 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
     }
     if (tables > 0 && db_quick_check(db, path, err, errlen) != 0)
         goto fail;
-    /* Switching a new file to WAL does not wait on the busy handler: when two
-     * runs create one database at once, retry for as long as the busy timeout. */
-    int rc_wal = -1;
-    for (int tries = 0; tries < 300 && rc_wal != 0; tries++) {
-        rc_wal = mb_db_exec(db, "PRAGMA journal_mode = WAL", e2, sizeof e2);
-        if (rc_wal != 0 && sqlite3_errcode(db) != SQLITE_BUSY && sqlite3_errcode(db) != SQLITE_LOCKED)
-            break;
-        if (rc_wal != 0)
-            sqlite3_sleep(100);
-    }
-    if (rc_wal != 0 || mb_db_exec(db, "BEGIN IMMEDIATE", e2, sizeof e2) != 0) {
+    if (db_begin_write(db, e2, sizeof e2) != 0) {
         snprintf(err, errlen, "%s: %s", path, e2);
         goto fail;
     }
-    /* inside the write transaction: another writer may have just created or
-     * upgraded it */
+    /* again inside the transaction: another writer may have just created or upgraded it */
     version = db_check_ours(db, path, &tables, err, errlen);
     if (version < 0)
         goto rollback;
-    for (long long v = tables ? version : MB_SCHEMA_VERSION; v < MB_SCHEMA_VERSION; v++) {
-        if (migrations[v] && mb_db_exec(db, migrations[v], e2, sizeof e2) != 0) {
-            snprintf(err, errlen, "%s: cannot upgrade the schema from version %lld: %s", path, v,
-                     e2);
-            goto rollback;
-        }
-    }
-    int current = 0;
-    if (tables > 0 && version == MB_SCHEMA_VERSION) {
-        if (db_reference(&ref, e2, sizeof e2) != 0 ||
-            (current = db_views_current(db, ref, e2, sizeof e2)) < 0) {
-            snprintf(err, errlen, "%s: %s", path, e2);
-            goto rollback;
-        }
-        sqlite3_close(ref);
-        ref = NULL;
-    }
-    if (current) { /* nothing to change: leave the file as it is */
-        if (mb_db_exec(db, "COMMIT", e2, sizeof e2) != 0) {
-            snprintf(err, errlen, "%s: %s", path, e2);
-            goto rollback;
-        }
-        return db;
-    }
-    char set_version[64];
-    snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", MB_SCHEMA_VERSION);
-    if (mb_db_exec(db, mb_schema_sql, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, mb_gate_sql, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, mb_views_sql, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, mb_claims_sql, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, mb_report_sql, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, set_version, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, "COMMIT", e2, sizeof e2) != 0) {
-        snprintf(err, errlen, "%s: cannot install the schema: %s", path, e2);
+    if (db_install(db, version, tables, e2, sizeof e2) != 0) {
+        snprintf(err, errlen, "%s: %s", path, e2);
         goto rollback;
     }
     return db;
 rollback:
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 fail:
-    sqlite3_close(ref);
     sqlite3_close(db);
     return NULL;
 }

@@ -24,7 +24,7 @@
  * icount, mem_phase, go_memstats, latency_bucket, ...), parents first.  A
  * table of the schema that no foreign key ties to a run (gate_decision, the
  * local audit trail) is not copied. */
-typedef struct mg_table {
+typedef struct dbt_mg_table {
     char *name;
     char *pk;                /* its INTEGER PRIMARY KEY (renumbered), or NULL */
     int parent;              /* index of the table its filter goes through (-1: run) */
@@ -33,14 +33,14 @@ typedef struct mg_table {
     char **fk_cols;          /* every foreign key column to a copied table */
     int *fk_to;              /* ... and the table it points to */
     sqlite3_int64 offset;    /* new id = old id + offset, for the run being copied */
-} mg_table;
+} dbt_mg_table;
 
-typedef struct mg_plan {
-    mg_table *t;
+typedef struct dbt_mg_plan {
+    dbt_mg_table *t;
     int n, cap;
-} mg_plan;
+} dbt_mg_plan;
 
-static void mg_free(mg_plan *p)
+static void dbt_mg_free(dbt_mg_plan *p)
 {
     for (int i = 0; i < p->n; i++) {
         sqlite3_free(p->t[i].name);
@@ -54,7 +54,7 @@ static void mg_free(mg_plan *p)
     memset(p, 0, sizeof *p);
 }
 
-static int mg_find(const mg_plan *p, const char *name)
+static int dbt_mg_find(const dbt_mg_plan *p, const char *name)
 {
     for (int i = 0; i < p->n; i++)
         if (strcmp(p->t[i].name, name) == 0)
@@ -63,7 +63,7 @@ static int mg_find(const mg_plan *p, const char *name)
 }
 
 /* Returns the INTEGER PRIMARY KEY column of main.table (sqlite3_malloc'd), or NULL. */
-static char *mg_int_pk(sqlite3 *db, const char *table)
+static char *dbt_mg_int_pk(sqlite3 *db, const char *table)
 {
     sqlite3_stmt *st;
     char *pk = NULL;
@@ -86,19 +86,19 @@ static char *mg_int_pk(sqlite3 *db, const char *table)
 }
 
 /* Appends table name (reached from parent through column fk) to p. */
-static int mg_add(sqlite3 *db, mg_plan *p, const char *name, int parent, const char *fk)
+static int dbt_mg_add(sqlite3 *db, dbt_mg_plan *p, const char *name, int parent, const char *fk)
 {
     if (p->n == p->cap) {
         int cap = p->cap ? 2 * p->cap : 16;
-        mg_table *t = realloc(p->t, (size_t)cap * sizeof *t);
+        dbt_mg_table *t = realloc(p->t, (size_t)cap * sizeof *t);
         if (!t)
             return -1;
         p->t = t, p->cap = cap;
     }
-    mg_table *t = &p->t[p->n];
+    dbt_mg_table *t = &p->t[p->n];
     memset(t, 0, sizeof *t);
     t->name = sqlite3_mprintf("%s", name);
-    t->pk = mg_int_pk(db, name);
+    t->pk = dbt_mg_int_pk(db, name);
     t->parent = parent;
     t->fk = fk ? sqlite3_mprintf("%s", fk) : NULL;
     p->n++;
@@ -107,11 +107,11 @@ static int mg_add(sqlite3 *db, mg_plan *p, const char *name, int parent, const c
 
 /* Finds, breadth first from run, every table with a foreign key to a table
  * already found.  Returns 0, or -1 with err. */
-static int mg_plan_build(sqlite3 *db, mg_plan *p, char *err, size_t errlen)
+static int dbt_mg_plan_build(sqlite3 *db, dbt_mg_plan *p, char *err, size_t errlen)
 {
     sqlite3_stmt *st;
     memset(p, 0, sizeof *p);
-    if (mg_add(db, p, "run", -1, NULL) != 0 || !p->t[0].pk) {
+    if (dbt_mg_add(db, p, "run", -1, NULL) != 0 || !p->t[0].pk) {
         snprintf(err, errlen, "the schema has no run table with an integer key");
         return -1;
     }
@@ -127,14 +127,14 @@ static int mg_plan_build(sqlite3 *db, mg_plan *p, char *err, size_t errlen)
             const char *name = (const char *)sqlite3_column_text(st, 0);
             const char *from = (const char *)sqlite3_column_text(st, 1);
             const char *to = (const char *)sqlite3_column_text(st, 2);
-            if (strcmp(to, p->t[level].name) != 0 || mg_find(p, name) >= 0)
+            if (strcmp(to, p->t[level].name) != 0 || dbt_mg_find(p, name) >= 0)
                 continue;
             if (!p->t[level].pk) {
                 snprintf(err, errlen, "%s points to %s, which has no integer key", name, to);
                 sqlite3_finalize(st);
                 return -1;
             }
-            if (mg_add(db, p, name, level, from) != 0) {
+            if (dbt_mg_add(db, p, name, level, from) != 0) {
                 snprintf(err, errlen, "out of memory");
                 sqlite3_finalize(st);
                 return -1;
@@ -143,11 +143,11 @@ static int mg_plan_build(sqlite3 *db, mg_plan *p, char *err, size_t errlen)
     }
     /* every foreign key column of every copied table to another copied table */
     for (int i = 0; i < p->n; i++) {
-        mg_table *t = &p->t[i];
+        dbt_mg_table *t = &p->t[i];
         sqlite3_reset(st);
         while (sqlite3_step(st) == SQLITE_ROW) {
             const char *name = (const char *)sqlite3_column_text(st, 0);
-            int to = mg_find(p, (const char *)sqlite3_column_text(st, 2));
+            int to = dbt_mg_find(p, (const char *)sqlite3_column_text(st, 2));
             if (strcmp(name, t->name) != 0 || to < 0)
                 continue;
             char **cols = realloc(t->fk_cols, (size_t)(t->n_fks + 1) * sizeof *cols);
@@ -170,22 +170,22 @@ static int mg_plan_build(sqlite3 *db, mg_plan *p, char *err, size_t errlen)
 }
 
 /* Appends to q the condition "the rows of src.<table i> that belong to run old_id". */
-static void mg_filter(sqlite3_str *q, const mg_plan *p, int i, sqlite3_int64 old_id)
+static void dbt_mg_filter(sqlite3_str *q, const dbt_mg_plan *p, int i, sqlite3_int64 old_id)
 {
-    const mg_table *t = &p->t[i];
+    const dbt_mg_table *t = &p->t[i];
     if (t->parent < 0) {
         sqlite3_str_appendf(q, "\"%w\" = %lld", t->pk, old_id);
         return;
     }
-    const mg_table *par = &p->t[t->parent];
+    const dbt_mg_table *par = &p->t[t->parent];
     sqlite3_str_appendf(q, "\"%w\" IN (SELECT \"%w\" FROM src.\"%w\" WHERE ", t->fk, par->pk,
                         par->name);
-    mg_filter(q, p, t->parent, old_id);
+    dbt_mg_filter(q, p, t->parent, old_id);
     sqlite3_str_appendall(q, ")");
 }
 
 /* Runs sql (sqlite3_str, consumed).  Returns 0 or -1 with err. */
-static int mg_exec_str(sqlite3 *db, sqlite3_str *q, char *err, size_t errlen)
+static int dbt_mg_exec_str(sqlite3 *db, sqlite3_str *q, char *err, size_t errlen)
 {
     char *sql = sqlite3_str_finish(q);
     if (!sql) {
@@ -198,7 +198,7 @@ static int mg_exec_str(sqlite3 *db, sqlite3_str *q, char *err, size_t errlen)
 }
 
 /* Returns one integer from sql, or def when NULL; -1 with err on failure. */
-static int mg_int(sqlite3 *db, sqlite3_str *q, sqlite3_int64 def, sqlite3_int64 *out, char *err,
+static int dbt_mg_int(sqlite3 *db, sqlite3_str *q, sqlite3_int64 def, sqlite3_int64 *out, char *err,
                   size_t errlen)
 {
     char *sql = sqlite3_str_finish(q);
@@ -220,21 +220,21 @@ static int mg_int(sqlite3 *db, sqlite3_str *q, sqlite3_int64 def, sqlite3_int64 
 
 /* Copies table i's rows of run old_id, renumbering its integer key by one
  * offset past main's largest and its foreign keys by their parents' offsets. */
-static int mg_copy_table(sqlite3 *db, mg_plan *p, int i, sqlite3_int64 old_id, char *err,
+static int dbt_mg_copy_table(sqlite3 *db, dbt_mg_plan *p, int i, sqlite3_int64 old_id, char *err,
                          size_t errlen)
 {
-    mg_table *t = &p->t[i];
+    dbt_mg_table *t = &p->t[i];
     sqlite3_stmt *st;
     if (t->pk) {
         sqlite3_int64 next, first;
         sqlite3_str *q = sqlite3_str_new(db);
         sqlite3_str_appendf(q, "SELECT max(\"%w\") + 1 FROM main.\"%w\"", t->pk, t->name);
-        if (mg_int(db, q, 1, &next, err, errlen) != 0)
+        if (dbt_mg_int(db, q, 1, &next, err, errlen) != 0)
             return -1;
         q = sqlite3_str_new(db);
         sqlite3_str_appendf(q, "SELECT min(\"%w\") FROM src.\"%w\" WHERE ", t->pk, t->name);
-        mg_filter(q, p, i, old_id);
-        if (mg_int(db, q, next, &first, err, errlen) != 0)
+        dbt_mg_filter(q, p, i, old_id);
+        if (dbt_mg_int(db, q, next, &first, err, errlen) != 0)
             return -1;
         t->offset = next - first;
     }
@@ -268,15 +268,15 @@ static int mg_copy_table(sqlite3 *db, mg_plan *p, int i, sqlite3_int64 old_id, c
     }
     sqlite3_str_appendf(q, ") SELECT %s FROM src.\"%w\" WHERE ", v, t->name);
     sqlite3_free(v);
-    mg_filter(q, p, i, old_id);
-    return mg_exec_str(db, q, err, errlen);
+    dbt_mg_filter(q, p, i, old_id);
+    return dbt_mg_exec_str(db, q, err, errlen);
 }
 
 /* Copies run old_id of src and every row hanging off it.  Returns 0 or -1. */
-static int mg_copy_run(sqlite3 *db, mg_plan *p, sqlite3_int64 old_id, char *err, size_t errlen)
+static int dbt_mg_copy_run(sqlite3 *db, dbt_mg_plan *p, sqlite3_int64 old_id, char *err, size_t errlen)
 {
     for (int i = 0; i < p->n; i++)
-        if (mg_copy_table(db, p, i, old_id, err, errlen) != 0)
+        if (dbt_mg_copy_table(db, p, i, old_id, err, errlen) != 0)
             return -1;
     return 0;
 }
@@ -286,10 +286,7 @@ static int mb_cmd_merge(int argc, char **argv)
     const char *db_path = MB_DEFAULT_DB, *other = NULL, *v;
     char err[MB_ERR_LEN];
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_merge);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_merge);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_merge)))
             db_path = v;
         else if (argv[i][0] == '-')
@@ -314,7 +311,7 @@ static int mb_cmd_merge(int argc, char **argv)
         fprintf(stderr, "mapbench: %s\n", err);
         return 1;
     }
-    mg_plan plan;
+    dbt_mg_plan plan;
     char *uri = mb_db_uri(other, "mode=ro");
     char *attach = uri ? sqlite3_mprintf("ATTACH %Q AS src", uri) : NULL;
     int rc = attach ? mb_db_exec(db, attach, err, sizeof err) : -1;
@@ -322,7 +319,7 @@ static int mb_cmd_merge(int argc, char **argv)
         snprintf(err, sizeof err, "out of memory");
     sqlite3_free(attach);
     sqlite3_free(uri);
-    if (rc != 0 || mg_plan_build(db, &plan, err, sizeof err) != 0 ||
+    if (rc != 0 || dbt_mg_plan_build(db, &plan, err, sizeof err) != 0 ||
         mb_db_exec(db, "BEGIN IMMEDIATE", err, sizeof err) != 0) {
         fprintf(stderr, "mapbench: merge failed, nothing changed: %s\n", err);
         sqlite3_close(db);
@@ -350,12 +347,12 @@ static int mb_cmd_merge(int argc, char **argv)
     }
     sqlite3_finalize(st);
     for (size_t k = 0; k < nids && !failed; k++)
-        failed = mg_copy_run(db, &plan, ids[k], err, sizeof err) != 0;
+        failed = dbt_mg_copy_run(db, &plan, ids[k], err, sizeof err) != 0;
     free(ids);
     if (failed || mb_db_exec(db, "COMMIT", err, sizeof err) != 0) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         fprintf(stderr, "mapbench: merge failed, nothing changed: %s\n", err);
-        mg_free(&plan);
+        dbt_mg_free(&plan);
         sqlite3_close(db);
         return 1;
     }
@@ -363,13 +360,13 @@ static int mb_cmd_merge(int argc, char **argv)
     for (int i = 0; i < plan.n; i++)
         printf(" %s", plan.t[i].name);
     printf(")\n");
-    mg_free(&plan);
+    dbt_mg_free(&plan);
     sqlite3_close(db);
     return 0;
 }
 
 /* Returns 1 when table (run or complete_run) holds run_id run. */
-static int dt_run_exists(sqlite3 *db, long long run, const char *table)
+static int dbt_run_exists(sqlite3 *db, long long run, const char *table)
 {
     sqlite3_stmt *st;
     char *sql = sqlite3_mprintf("SELECT count(*) FROM \"%w\" WHERE run_id = ?", table);
@@ -389,10 +386,7 @@ static int mb_cmd_show(int argc, char **argv)
     long long run = -1;
     char err[MB_ERR_LEN], sql[2048];
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_show);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_show);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_show)))
             db_path = v;
         else if (argv[i][0] == '-' || run >= 0)
@@ -407,7 +401,7 @@ static int mb_cmd_show(int argc, char **argv)
         fprintf(stderr, "mapbench: %s\n", err);
         return 1;
     }
-    if (!dt_run_exists(db, run, "run")) {
+    if (!dbt_run_exists(db, run, "run")) {
         fprintf(stderr, "mapbench: no run %lld in %s\n", run, db_path);
         sqlite3_close(db);
         return 1;
@@ -440,10 +434,7 @@ static int mb_cmd_export(int argc, char **argv)
     long long run = -1;
     char sql[1024], where[64] = "";
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_export);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_export);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_export)))
             db_path = v;
         else if ((v = mb_flag_value(argc, argv, &i, "--format", &mb_command_export)))
@@ -466,8 +457,8 @@ static int mb_cmd_export(int argc, char **argv)
             fprintf(stderr, "mapbench: %s\n", err);
             return 1;
         }
-        int found = dt_run_exists(db, run, "complete_run");
-        int any = found || dt_run_exists(db, run, "run");
+        int found = dbt_run_exists(db, run, "complete_run");
+        int any = found || dbt_run_exists(db, run, "run");
         sqlite3_close(db);
         if (!found) {
             fprintf(stderr, "mapbench: no %srun %lld in %s\n", any ? "complete " : "", run,

@@ -24,7 +24,7 @@ typedef struct qy_rows {
     size_t nrows, cap;
 } qy_rows;
 
-static void csv_field(const char *s)
+static void qy_csv_field(const char *s)
 {
     if (!s)
         return;
@@ -41,7 +41,7 @@ static void csv_field(const char *s)
     putchar('"');
 }
 
-static void json_string(const char *s)
+static void qy_json_string(const char *s)
 {
     putchar('"');
     for (; *s; s++) {
@@ -85,7 +85,7 @@ static void qy_csv_row(sqlite3_stmt *st, int nc, int header)
     int t;
     for (int c = 0; c < nc; c++) {
         fputs(c ? "," : "", stdout);
-        csv_field(header ? sqlite3_column_name(st, c) : qy_cell(st, c, &t, num, 0));
+        qy_csv_field(header ? sqlite3_column_name(st, c) : qy_cell(st, c, &t, num, 0));
     }
     fputs("\r\n", stdout);
 }
@@ -98,14 +98,14 @@ static void qy_json_row(sqlite3_stmt *st, int nc, size_t i)
         int t;
         const char *v = qy_cell(st, c, &t, num, 1);
         fputs(c ? ", " : "", stdout);
-        json_string(sqlite3_column_name(st, c));
+        qy_json_string(sqlite3_column_name(st, c));
         fputs(": ", stdout);
         if (!v)
             fputs("null", stdout);
         else if (t == SQLITE_INTEGER || t == SQLITE_FLOAT)
             fputs(v, stdout);
         else
-            json_string(v);
+            qy_json_string(v);
     }
     putchar('}');
 }
@@ -329,10 +329,7 @@ static int mb_cmd_query(int argc, char **argv)
     out_format fmt = FMT_TABLE;
     int write = 0;
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_query);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_query);
         if (strcmp(argv[i], "--write") == 0) {
             write = 1;
         } else if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_query))) {
@@ -356,10 +353,7 @@ static int mb_cmd_runs(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *v;
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_runs);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_runs);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_runs)))
             db_path = v;
         else
