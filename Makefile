@@ -16,6 +16,8 @@ help:
 	@echo "mapbench — hash map benchmark suite"
 	@echo "  make bench     install what is missing, build, run the quick suite into $(DB), write the report"
 	@echo "  make test      install what is missing, build (also ASan/UBSan and TSan builds), run every test"
+	@echo "                 (the CLI tests again on the ASan/UBSan mapbench, and a short fuzz run)"
+	@echo "  make fuzz      run the libFuzzer targets (fuzz/) for FUZZ_SECONDS each (default $(FUZZ_SECONDS))"
 	@echo "  make plots     render $(PLOTS)/*.png and *.svg from $(DB) (RUN=id for an older run)"
 	@echo "  make report    write $(REPORT) (and its plots) from $(DB) (RUN=id for an older run)"
 	@echo "  make gate      compare the latest run in $(DB) with the previous one (exit 1 on regression)"
@@ -53,7 +55,7 @@ gate: build
 
 build-asan: deps
 	@$(CMAKE_CFG) build-asan -DCMAKE_BUILD_TYPE=Debug -DMB_SANITIZE=address,undefined >/dev/null
-	@cmake --build build-asan -j$(JOBS) --target mbtest
+	@cmake --build build-asan -j$(JOBS) --target mbtest mapbench
 
 build-tsan: deps
 	@$(CMAKE_CFG) build-tsan -DCMAKE_BUILD_TYPE=Debug -DMB_SANITIZE=thread >/dev/null
@@ -63,10 +65,17 @@ build-plant: deps
 	@$(CMAKE_CFG) build-plant -DCMAKE_BUILD_TYPE=Release -DMB_PLANT=ON >/dev/null
 	@cmake --build build-plant -j$(JOBS) --target mapbench
 
+# The CLI tests run twice: against $(BUILD)/mapbench, then against the ASan/UBSan
+# build of mapbench itself (MB_SANITIZED=1: the quick-suite and callgrind tests
+# skip there).  Then a short seeded run of each fuzz target.
+CLI_TESTS = tests/test_cli_db.py tests/test_safety.py
+
 test: build build-asan build-tsan build-plant
 	MB_BUILD_DIR=$(BUILD) MB_ASAN_BUILD_DIR=build-asan MB_TSAN_BUILD_DIR=build-tsan \
 	  MB_PLANT_BUILD_DIR=build-plant \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests
+	MB_BUILD_DIR=build-asan MB_SANITIZED=1 $(PYTHON) -m pytest -q -p no:cacheprovider $(CLI_TESTS)
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan build-plant build-dev $(PLOTS) $(REPORT)

@@ -76,6 +76,30 @@ size_t mb_hint_size(mb_hint h, size_t n)
     }
 }
 
+/* An ASan build's children cannot run on a preloaded allocator: the ASan
+ * runtime must come first and its malloc would shadow the preloaded one.
+ * There only glibc is measured (suites drop the others; --allocator refuses
+ * them). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SEL_PRELOAD_OK 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SEL_PRELOAD_OK 0
+#endif
+#endif
+#ifndef SEL_PRELOAD_OK
+#define SEL_PRELOAD_OK 1
+#endif
+
+static void sel_drop_preloaded(mb_selection *sel)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < sel->n_allocators; i++)
+        if (SEL_PRELOAD_OK || !mb_allocator_find(sel->allocators[i])->preload)
+            sel->allocators[k++] = sel->allocators[i];
+    sel->n_allocators = k;
+}
+
 static void sel_all_impls(mb_selection *sel)
 {
     sel->n_impls = 0;
@@ -104,6 +128,7 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
         sel->blueprints[sel->n_blueprints++] = &mb_blueprints[0];
         sel->reps = 1; /* 3 processes x 1: the spread between processes is the noise that matters */
         sel->allocators[sel->n_allocators++] = "jemalloc"; /* memory phases: glibc and jemalloc */
+        sel_drop_preloaded(sel);
         sel->processes = 3;
         /* memory only: 64-byte values inline (map[int]T) against pointers to
          * them (map[int]*T), at 1e5 under glibc */
@@ -138,6 +163,7 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
         sel->allocators[sel->n_allocators++] = "jemalloc";
         sel->allocators[sel->n_allocators++] = "mimalloc";
         sel->allocators[sel->n_allocators++] = "tcmalloc";
+        sel_drop_preloaded(sel);
         sel->reps = 1;
         sel->processes = 3;
         return 0;
@@ -255,6 +281,9 @@ static int sel_how_flag(mb_selection *sel, int argc, char **argv, int *i, const 
             if (!mb_allocator_available(a))
                 mb_usage_error(cmd, "allocator '%s' is not installed (%s missing)", l.items[k],
                                a->preload);
+            if (!SEL_PRELOAD_OK && a->preload)
+                mb_usage_error(cmd, "allocator '%s' cannot be preloaded into an ASan build",
+                               l.items[k]);
             sel->allocators[sel->n_allocators++] = a->name;
         }
     } else if (sel_list_flag(&l, SEL_MAX(sel->threads), argc, argv, i, "--threads", cmd)) {

@@ -332,8 +332,8 @@ static long long gate_resolve_baseline(sqlite3 *db, const char *spec, long long 
     /* a git ref */
     char sha[64] = "";
     if (gate_git_commit(spec, sha, sizeof sha) != 0) {
-        snprintf(err, errlen, "--baseline '%s' is not a run id, a results database or a git ref",
-                 spec);
+        snprintf(err, errlen, "--baseline '%.80s%s' is not a run id, a results database or a"
+                 " git ref", spec, strlen(spec) > 80 ? "..." : "");
         return -1;
     }
     long long id = gate_one_int(db, "SELECT run_id FROM complete_run WHERE git_sha = ?1"

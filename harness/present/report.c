@@ -664,6 +664,22 @@ static int rp_write_page(FILE *f, sqlite3 *db, long long run, char names[][64], 
     return 0;
 }
 
+/* Makes sure the page's folder exists: creates it when its parent exists (one
+ * level, as `run` makes results/), never a tree of made-up folders.  Returns
+ * 0, or -1 when it is not there and cannot be made that way. */
+static int rp_page_folder(const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) == 0)
+        return S_ISDIR(sb.st_mode) ? 0 : -1;
+    char *copy = strdup(dir);
+    if (!copy)
+        return -1;
+    int parent_ok = stat(dirname(copy), &sb) == 0 && S_ISDIR(sb.st_mode);
+    free(copy);
+    return parent_ok && mkdir(dir, 0755) == 0 ? 0 : -1;
+}
+
 static int mb_cmd_report(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *out = MB_REPORT_DEFAULT;
@@ -675,10 +691,9 @@ static int mb_cmd_report(int argc, char **argv)
         mb_usage_error(&mb_command_report, "--out wants a file name, got '%s'", out);
     snprintf(buf, sizeof buf, "%s", out);
     snprintf(plots, sizeof plots, "%s/plots", dirname(buf)); /* next to the page */
-    struct stat sb;
-    if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) { /* never a tree of folders made up */
-        fprintf(stderr, "mapbench report: %s: no such folder for the page (create it first)\n",
-                buf);
+    if (rp_page_folder(buf) != 0) { /* one level at most, as `run` makes results/ */
+        fprintf(stderr, "mapbench report: %s: no such folder for the page, and its parent does"
+                " not exist either (create it first)\n", buf);
         return 1;
     }
     snprintf(tmp, sizeof tmp, "%s.tmp", out);

@@ -45,6 +45,7 @@ static void dbt_mg_free(dbt_mg_plan *p)
     for (int i = 0; i < p->n; i++) {
         sqlite3_free(p->t[i].name);
         sqlite3_free(p->t[i].pk);
+        sqlite3_free(p->t[i].fk);
         for (int k = 0; k < p->t[i].n_fks; k++)
             sqlite3_free(p->t[i].fk_cols[k]);
         free(p->t[i].fk_cols);
