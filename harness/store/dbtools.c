@@ -282,6 +282,36 @@ static int dbt_mg_copy_run(sqlite3 *db, dbt_mg_plan *p, sqlite3_int64 old_id, ch
     return 0;
 }
 
+/* The run ids of src whose uuid main lacks, oldest first (*ids malloc'd; the
+ * list grows).  Returns 0, or -1 with err. */
+static int dbt_new_runs(sqlite3 *db, sqlite3_int64 **ids, size_t *nids, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    *ids = NULL;
+    *nids = 0;
+    if (sqlite3_prepare_v2(db, "SELECT run_id FROM src.run WHERE run_uuid NOT IN"
+                               " (SELECT run_uuid FROM main.run) ORDER BY run_id", -1, &st,
+                           NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        return -1;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*nids == cap) {
+            sqlite3_int64 *grown = realloc(*ids, (cap = cap ? 2 * cap : 64) * sizeof **ids);
+            if (!grown) {
+                snprintf(err, errlen, "out of memory");
+                sqlite3_finalize(st);
+                return -1;
+            }
+            *ids = grown;
+        }
+        (*ids)[(*nids)++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
 static int mb_cmd_merge(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *other = NULL, *v;
@@ -326,27 +356,9 @@ static int mb_cmd_merge(int argc, char **argv)
         sqlite3_close(db);
         return 1;
     }
-    sqlite3_stmt *st = NULL;
     sqlite3_int64 *ids = NULL;
-    size_t nids = 0, cap = 0;
-    int failed = sqlite3_prepare_v2(db, "SELECT run_id FROM src.run WHERE run_uuid NOT IN"
-                                        " (SELECT run_uuid FROM main.run) ORDER BY run_id", -1,
-                                    &st, NULL) != SQLITE_OK;
-    if (failed)
-        snprintf(err, sizeof err, "%s", sqlite3_errmsg(db));
-    while (!failed && sqlite3_step(st) == SQLITE_ROW) {
-        if (nids == cap) {
-            sqlite3_int64 *grown = realloc(ids, (cap = cap ? 2 * cap : 64) * sizeof *ids);
-            if (!grown) {
-                snprintf(err, sizeof err, "out of memory");
-                failed = 1;
-                break;
-            }
-            ids = grown;
-        }
-        ids[nids++] = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
+    size_t nids = 0;
+    int failed = dbt_new_runs(db, &ids, &nids, err, sizeof err) != 0;
     for (size_t k = 0; k < nids && !failed; k++)
         failed = dbt_mg_copy_run(db, &plan, ids[k], err, sizeof err) != 0;
     free(ids);
