@@ -12,7 +12,9 @@
  *                    (not even schema_version); where the stored views are
  *                    stale, the compiled ones are installed as TEMP views of
  *                    this connection only.  A WAL file in a directory this
- *                    user cannot write is read as immutable.
+ *                    user cannot write is read as immutable.  The one
+ *                    exception: a file of an older schema version is first
+ *                    upgraded in place through the write door.
  * A file is accepted when it is empty/new (write path only: the schema is
  * created) or already carries mapbench's tables.  Anything else — not SQLite,
  * corrupt, or another program's database — is refused before a single byte
@@ -288,10 +290,17 @@ sqlite3 *mb_db_open_read(const char *path, char *err, size_t errlen)
         goto fail;
     }
     if (version < MB_SCHEMA_VERSION) {
-        snprintf(err, errlen, "%s: schema version %lld is older than this mapbench's (%d); "
-                 "upgrade it once with a write (mapbench query --write 'SELECT 1' --db %s)",
-                 path, version, MB_SCHEMA_VERSION, path);
-        goto fail;
+        /* The one case a read writes: an older schema is upgraded in place,
+         * once, through the write door; then it is read as any other. */
+        sqlite3_close(db);
+        db = mb_db_open(path, 0, e2, sizeof e2);
+        if (!db) {
+            snprintf(err, errlen, "%s: schema version %lld is older than this mapbench's (%d)"
+                     " and cannot be upgraded: %.300s", path, version, MB_SCHEMA_VERSION, e2);
+            return NULL;
+        }
+        sqlite3_close(db);
+        return mb_db_open_read(path, err, errlen);
     }
     if (db_reference(&ref, e2, sizeof e2) != 0) {
         snprintf(err, errlen, "%s: cannot compile the views: %s", path, e2);

@@ -39,7 +39,8 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen);
  * (SQLITE_OPEN_READONLY, PRAGMA query_only): reading never changes a byte of
  * it.  Stale stored views are replaced by TEMP views on this connection; a
  * WAL file in a directory this user cannot write is read immutable.  An empty
- * file or an older schema version is refused (err says how to upgrade). */
+ * file is refused; an older schema version is upgraded in place first (the
+ * write door), or refused when it cannot be written. */
 sqlite3 *mb_db_open_read(const char *path, char *err, size_t errlen);
 /* Returns 1 when the read door had to install TEMP views (the stored ones
  * are not this build's). */
