@@ -83,3 +83,23 @@ class Model:
 def mapbench():
     assert MAPBENCH.exists(), f"build first: {MAPBENCH} is missing"
     return MAPBENCH
+
+
+# ---- the sanitizer pass (`make test`: MB_BUILD_DIR=build-asan MB_SANITIZED=1) --------------
+# The CLI tests also run against the ASan/UBSan build of mapbench.  There the one
+# test fixture that runs the whole quick suite (every map up to n = 1e6, minutes in
+# a Release build) would take far too long, so its tests are skipped; every other
+# CLI test runs sanitized.
+SANITIZED = os.environ.get("MB_SANITIZED") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    if not SANITIZED:
+        return
+    slow = pytest.mark.skip(reason="the quick suite's run is too slow under ASan/UBSan")
+    no_valgrind = pytest.mark.skip(reason="callgrind cannot run an ASan binary")
+    for item in items:
+        if "quick_db" in getattr(item, "fixturenames", ()):
+            item.add_marker(slow)
+        elif "icount" in item.name:
+            item.add_marker(no_valgrind)

@@ -38,5 +38,13 @@ void mb_help_exit(const char *a, const mb_command *cmd);
 const char *mb_flag_value(int argc, char **argv, int *i, const char *flag, const mb_command *cmd);
 /* Returns s as a whole number (1e6 is accepted); anything else is a usage error. */
 size_t mb_parse_count(const char *s, const char *flag, const mb_command *cmd);
+/* The least bytes one map entry can take (an 8-byte key and an 8-byte value,
+ * no overhead at all): the lower bound behind mb_parse_entries. */
+#define MB_MIN_ENTRY_BYTES 16
+/* Returns s as an entry count (mb_parse_count); a count whose entries cannot
+ * fit in this machine's physical memory at entry_bytes each is a usage error
+ * ("too large for this machine's memory"), said before any work starts. */
+size_t mb_parse_entries(const char *s, const char *flag, size_t entry_bytes,
+                        const mb_command *cmd);
 
 #endif

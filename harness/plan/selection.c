@@ -110,7 +110,7 @@ int mb_mix_parse(const char *s)
 }
 
 const mb_go_thread_map mb_go_thread_maps[] = {
-    /* kinds: GortThreadsRun in impls/peers/gort/threads.go */
+    /* kinds: GortThreadsNew in impls/peers/gort/threads.go */
     { "go_syncmap", 0, "real-go,sync.Map,any-keys-boxed,lock-free-reads-after-promotion,gc-managed" },
     { "go_rwmutex_map", 1, "real-go,map[uint64]uint64+sync.RWMutex,one-lock,gc-managed" },
     { "go_sharded_map", 2, "real-go,64-shards,map[uint64]uint64+sync.RWMutex-each,gc-managed" },
@@ -123,6 +123,30 @@ const mb_go_thread_map *mb_go_thread_map_find(const char *impl)
         if (strcmp(g->impl, impl) == 0)
             return g;
     return NULL;
+}
+
+/* An ASan build's children cannot run on a preloaded allocator: the ASan
+ * runtime must come first and its malloc would shadow the preloaded one.
+ * There only glibc is measured (suites drop the others; --allocator refuses
+ * them). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SEL_PRELOAD_OK 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SEL_PRELOAD_OK 0
+#endif
+#endif
+#ifndef SEL_PRELOAD_OK
+#define SEL_PRELOAD_OK 1
+#endif
+
+static void sel_drop_preloaded(mb_selection *sel)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < sel->n_allocators; i++)
+        if (SEL_PRELOAD_OK || !mb_allocator_find(sel->allocators[i])->preload)
+            sel->allocators[k++] = sel->allocators[i];
+    sel->n_allocators = k;
 }
 
 static void sel_all_impls(mb_selection *sel)
@@ -154,6 +178,7 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
         sel->blueprints[sel->n_blueprints++] = &mb_blueprints[0];
         sel->reps = 1; /* 3 processes x 1: the spread between processes is the noise that matters */
         sel->allocators[sel->n_allocators++] = "jemalloc"; /* memory phases: glibc and jemalloc */
+        sel_drop_preloaded(sel);
         sel->processes = 3;
         /* memory only: 64-byte values inline (map[int]T) against pointers to
          * them (map[int]*T), at 1e5 under glibc */
@@ -193,6 +218,7 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
         sel->allocators[sel->n_allocators++] = "jemalloc";
         sel->allocators[sel->n_allocators++] = "mimalloc";
         sel->allocators[sel->n_allocators++] = "tcmalloc";
+        sel_drop_preloaded(sel);
         sel->reps = 1;
         sel->processes = 3;
         return 0;
@@ -222,9 +248,21 @@ static int sel_list_flag(sel_list *l, size_t max, int argc, char **argv, int *i,
          tok = strtok_r(NULL, ",", &save)) {
         if (l->n == max)
             mb_usage_error(cmd, "%s takes at most %zu values", flag, max);
+        for (size_t k = 0; k < l->n; k++) /* a case measured twice is refused now, not */
+            if (strcmp(l->items[k], tok) == 0) /* after minutes of measuring */
+                mb_usage_error(cmd, "%s lists '%s' twice", flag, tok);
         l->items[l->n++] = tok;
     }
     return 1;
+}
+
+/* Refuses a number list holding one value twice ("1000,1e3"). */
+static void sel_no_repeat(const size_t *v, size_t n, const char *flag, const mb_command *cmd)
+{
+    for (size_t a = 0; a < n; a++)
+        for (size_t b = a + 1; b < n; b++)
+            if (v[a] == v[b])
+                mb_usage_error(cmd, "%s lists %zu twice", flag, v[a]);
 }
 
 #define SEL_MAX(array) (sizeof(array) / sizeof *(array))
@@ -254,11 +292,13 @@ static int sel_what_flag(mb_selection *sel, int argc, char **argv, int *i, const
         sel->n_side_sizes = 0; /* the given sizes are the sizes */
         sel->n_mem_extra = 0;
         for (size_t k = 0; k < l.n; k++) {
-            sel->sizes[sel->n_sizes] = mb_parse_count(l.items[k], "--n", cmd);
+            sel->sizes[sel->n_sizes] = mb_parse_entries(l.items[k], "--n", MB_MIN_ENTRY_BYTES,
+                                                        cmd);
             if (sel->sizes[sel->n_sizes] == 0)
                 mb_usage_error(cmd, "--n wants sizes >= 1");
             sel->n_sizes++;
         }
+        sel_no_repeat(sel->sizes, sel->n_sizes, "--n", cmd);
     } else if (sel_list_flag(&l, SEL_MAX(sel->blueprints), argc, argv, i, "--blueprint", cmd)) {
         sel->n_blueprints = 0;
         sel->n_mem_extra = 0;
@@ -297,6 +337,9 @@ static int sel_how_flag(mb_selection *sel, int argc, char **argv, int *i, const 
                 mb_usage_error(cmd, "allocator '%s' is not installed: package %s (%s missing;"
                                " ci/install-deps.sh installs it)", l.items[k], a->package,
                                a->preload);
+            if (!SEL_PRELOAD_OK && a->preload)
+                mb_usage_error(cmd, "allocator '%s' cannot be preloaded into an ASan build",
+                               l.items[k]);
             sel->allocators[sel->n_allocators++] = a->name;
         }
     } else if (sel_list_flag(&l, SEL_MAX(sel->threads), argc, argv, i, "--threads", cmd)) {
@@ -305,6 +348,9 @@ static int sel_how_flag(mb_selection *sel, int argc, char **argv, int *i, const 
             size_t t = mb_parse_count(l.items[k], "--threads", cmd);
             if (t < 1 || t > 64)
                 mb_usage_error(cmd, "--threads wants counts in 1..64");
+            for (size_t j = 0; j < sel->n_threads; j++)
+                if (sel->threads[j] == t)
+                    mb_usage_error(cmd, "--threads lists %zu twice", t);
             sel->threads[sel->n_threads++] = (unsigned)t;
         }
     } else if (sel_list_flag(&l, SEL_MAX(sel->mixes), argc, argv, i, "--mix", cmd)) {
@@ -369,7 +415,7 @@ int mb_case_arg(mb_case_args *a, int argc, char **argv, int *i, const mb_command
         if (!(a->ops = mb_registry_find(v)))
             mb_usage_error(cmd, "no map named '%s' (mapbench list shows them)", v);
     } else if ((v = mb_flag_value(argc, argv, i, "--n", cmd))) {
-        a->n = mb_parse_count(v, "--n", cmd);
+        a->n = mb_parse_entries(v, "--n", MB_MIN_ENTRY_BYTES, cmd);
     } else if ((v = mb_flag_value(argc, argv, i, "--blueprint", cmd))) {
         if (!(a->bp = mb_blueprint_find(v)))
             mb_usage_error(cmd, "no blueprint named '%s'", v);

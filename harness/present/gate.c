@@ -16,7 +16,9 @@
  * the complete run before the latest.  Runs from a different CPU, compiler,
  * flags or suite are refused unless --force.
  *
- * Every decision goes into gate_decision.  Exit: 0 pass (warnings allowed),
+ * Judging reads through the store's read door; every decision goes into
+ * gate_decision through a second, write connection (none with --no-record or
+ * when the file cannot be written, and then the gate says so).  Exit: 0 pass (warnings allowed),
  * 1 regression, 2 cannot judge.
  */
 #include <fnmatch.h>
@@ -24,7 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "present.h"
 #include "store.h"
@@ -238,6 +244,53 @@ static long long gate_one_int(sqlite3 *db, const char *sql, const char *text, lo
     return v;
 }
 
+/* Resolves a git ref to its commit's full sha with `git rev-parse`, run by
+ * fork and exec with an argument vector: the ref never reaches a shell.
+ * Returns 0 with sha, or -1 (not a commit, no git). */
+static int gate_git_commit(const char *ref, char *sha, size_t len)
+{
+    int fds[2];
+    sha[0] = 0;
+    if (ref[0] == '-' || len < 41) /* an option to git, not a ref */
+        return -1;
+    char *rev = sqlite3_mprintf("%s^{commit}", ref);
+    if (!rev || pipe(fds) != 0) {
+        sqlite3_free(rev);
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0)
+            dup2(devnull, STDERR_FILENO);
+        execlp("git", "git", "-C", MB_SOURCE_DIR, "rev-parse", "--verify", "--quiet", "--end-of-options",
+               rev, (char *)NULL);
+        _exit(127);
+    }
+    sqlite3_free(rev);
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t r;
+    while (pid > 0 && got < len - 1 &&
+           ((r = read(fds[0], sha + got, len - 1 - got)) > 0 || (r < 0 && errno == EINTR)))
+        got += r > 0 ? (size_t)r : 0;
+    sha[got] = 0;
+    close(fds[0]);
+    int status = -1;
+    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    sha[strcspn(sha, "\n")] = 0;
+    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || strlen(sha) < 40) {
+        sha[0] = 0;
+        return -1;
+    }
+    return 0;
+}
+
 /* Resolves --baseline.  Sets *schema to "main" or "base" (an attached file).
  * Returns the baseline run id, or -1 with err. */
 static long long gate_resolve_baseline(sqlite3 *db, const char *spec, long long current,
@@ -256,13 +309,17 @@ static long long gate_resolve_baseline(sqlite3 *db, const char *spec, long long 
         return id;
     }
     if (stat(spec, &sb) == 0 && S_ISREG(sb.st_mode)) {
-        sqlite3 *check = mb_db_open(spec, 0, err, errlen); /* validates it is ours */
+        sqlite3 *check = mb_db_open_read(spec, err, errlen); /* validates it is ours */
         if (!check)
             return -1;
         sqlite3_close(check);
-        char *sql = sqlite3_mprintf("ATTACH %Q AS base", spec);
-        int rc = mb_db_exec(db, sql, err, errlen);
+        char *uri = mb_db_uri(spec, "mode=ro"); /* the baseline file is only read */
+        char *sql = uri ? sqlite3_mprintf("ATTACH %Q AS base", uri) : NULL;
+        int rc = sql ? mb_db_exec(db, sql, err, errlen) : -1;
+        if (!sql)
+            snprintf(err, errlen, "out of memory");
         sqlite3_free(sql);
+        sqlite3_free(uri);
         if (rc != 0)
             return -1;
         *schema = "base";
@@ -273,19 +330,10 @@ static long long gate_resolve_baseline(sqlite3 *db, const char *spec, long long 
         return id;
     }
     /* a git ref */
-    char cmd[512], sha[64] = "";
-    snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse --verify --quiet '%s^{commit}' 2>/dev/null",
-             MB_SOURCE_DIR, spec);
-    FILE *p = strchr(spec, '\'') ? NULL : popen(cmd, "r");
-    if (p) {
-        if (!fgets(sha, sizeof sha, p))
-            sha[0] = 0;
-        pclose(p);
-        sha[strcspn(sha, "\n")] = 0;
-    }
-    if (!sha[0]) {
-        snprintf(err, errlen, "--baseline '%s' is not a run id, a results database or a git ref",
-                 spec);
+    char sha[64] = "";
+    if (gate_git_commit(spec, sha, sizeof sha) != 0) {
+        snprintf(err, errlen, "--baseline '%.80s%s' is not a run id, a results database or a"
+                 " git ref", spec, strlen(spec) > 80 ? "..." : "");
         return -1;
     }
     long long id = gate_one_int(db, "SELECT run_id FROM complete_run WHERE git_sha = ?1"
@@ -327,8 +375,9 @@ static const char *gate_incompatible(sqlite3 *db, const char *schema, long long 
 /* ---- judging ------------------------------------------------------------------ */
 
 typedef struct gate_run {
-    sqlite3 *db;
-    sqlite3_stmt *ins;
+    sqlite3 *db;                 /* the read door: judging never writes */
+    sqlite3 *wdb;                /* the write door, for gate_decision only; NULL: not recorded */
+    sqlite3_stmt *ins;           /* on wdb; NULL: decisions are not recorded */
     gate_conf conf;
     long long base, cur;
     const char *schema;
@@ -349,6 +398,8 @@ static void gate_decide(gate_run *g, const char *key, const char *metric, double
             printf("%-62s %-20s %12.4g %12.4g %+8.2f%%  %s%s%s\n", key, metric, base, cur,
                    delta * 100, verdict, note ? "  " : "", note ? note : "");
     }
+    if (!g->ins)
+        return;
     sqlite3_bind_text(g->ins, 1, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(g->ins, 2, metric, -1, SQLITE_STATIC);
     sqlite3_bind_double(g->ins, 3, base);
@@ -620,6 +671,7 @@ static void gate_judge_trend(gate_run *g, int k, const char *metric, const char 
 typedef struct gate_args {
     const char *db_path, *baseline, *conf_path; /* conf_path NULL: ci/gate.conf, compiled in */
     int force, trend;
+    int record;                                 /* 0: --no-record */
 } gate_args;
 
 /* Parses gate's arguments; exits on --help and on a usage error. */
@@ -627,7 +679,7 @@ static void gate_parse_args(int argc, char **argv, gate_args *a)
 {
     const mb_command *cmd = &mb_command_gate;
     const char *v;
-    *a = (gate_args){ MB_DEFAULT_DB, NULL, NULL, 0, 0 };
+    *a = (gate_args){ MB_DEFAULT_DB, NULL, NULL, 0, 0, 1 };
     for (int i = 2; i < argc; i++) {
         mb_help_exit(argv[i], cmd);
         if ((v = mb_flag_value(argc, argv, &i, "--db", cmd)))
@@ -638,6 +690,8 @@ static void gate_parse_args(int argc, char **argv, gate_args *a)
             a->conf_path = v;
         else if (strcmp(argv[i], "--force") == 0)
             a->force = 1;
+        else if (strcmp(argv[i], "--no-record") == 0)
+            a->record = 0;
         else if ((v = mb_flag_value(argc, argv, &i, "--trend", cmd))) {
             a->trend = (int)mb_parse_count(v, "--trend", cmd);
             if (a->trend < 4 || a->trend > 64)
@@ -648,15 +702,53 @@ static void gate_parse_args(int argc, char **argv, gate_args *a)
     }
 }
 
-/* Opens the database and picks the current and baseline runs.  Returns 0, or
- * 2 (cannot judge) after saying why; *why is set when the runs are not
- * comparable and --force compares them anyway. */
-static int gate_open(gate_run *g, const gate_args *a, const char **why)
+static void gate_close(gate_run *g)
+{
+    sqlite3_finalize(g->ins);
+    g->ins = NULL;
+    sqlite3_close(g->db);
+    sqlite3_close(g->wdb);
+    g->db = g->wdb = NULL;
+}
+
+/* Opens the write connection for gate_decision (first: it may switch the
+ * file to WAL) unless --no-record; sets *not_recorded when there is none. */
+static void gate_open_record(gate_run *g, const gate_args *a, const char **not_recorded)
 {
     char err[MB_ERR_LEN];
-    g->db = mb_db_open(a->db_path, 0, err, sizeof err);
+    *not_recorded = a->record ? NULL : "--no-record";
+    if (!a->record || access(a->db_path, F_OK) != 0)
+        return;
+    g->wdb = mb_db_open(a->db_path, 0, err, sizeof err);
+    if (!g->wdb) {
+        fprintf(stderr, "mapbench gate: the decisions will not be recorded: %s\n", err);
+        *not_recorded = "the database cannot be written";
+        return;
+    }
+    if (sqlite3_prepare_v2(g->wdb,
+            "INSERT INTO main.gate_decision (decided_at, run_id, baseline_run_id, case_key, metric,"
+            " baseline_value, current_value, delta_fraction, threshold, verdict)"
+            " VALUES (?8, ?9, ?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &g->ins, NULL) != SQLITE_OK ||
+        sqlite3_exec(g->wdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "mapbench gate: the decisions will not be recorded: %s\n",
+                sqlite3_errmsg(g->wdb));
+        sqlite3_finalize(g->ins);
+        g->ins = NULL;
+        *not_recorded = "the database is busy or cannot be written";
+    }
+}
+
+/* Opens the database (judging: the read door) and picks the current and
+ * baseline runs.  Returns 0, or 2 (cannot judge) after saying why; *why is
+ * set when the runs are not comparable and --force compares them anyway. */
+static int gate_open(gate_run *g, const gate_args *a, const char **why, const char **not_recorded)
+{
+    char err[MB_ERR_LEN];
+    gate_open_record(g, a, not_recorded);
+    g->db = mb_db_open_read(a->db_path, err, sizeof err);
     if (!g->db) {
         fprintf(stderr, "mapbench: %s\n", err);
+        gate_close(g);
         return 2;
     }
     g->cur = gate_one_int(g->db, "SELECT run_id FROM latest_run WHERE ?1 IS NOT NULL", NULL, 0);
@@ -666,22 +758,14 @@ static int gate_open(gate_run *g, const gate_args *a, const char **why)
     if (g->cur < 0 || g->base < 0 || (g->base == g->cur && !strcmp(g->schema, "main"))) {
         fprintf(stderr, "mapbench gate: cannot judge: %s\n",
                 err[0] ? err : "need a complete run and a different complete baseline run");
-        sqlite3_close(g->db);
+        gate_close(g);
         return 2;
     }
     *why = gate_incompatible(g->db, g->schema, g->base, g->cur);
     if (*why && !a->force) {
         fprintf(stderr, "mapbench gate: cannot judge: the runs are not comparable (%s); "
                 "--force compares them anyway\n", *why);
-        sqlite3_close(g->db);
-        return 2;
-    }
-    if (sqlite3_prepare_v2(g->db,
-            "INSERT INTO main.gate_decision (decided_at, run_id, baseline_run_id, case_key, metric,"
-            " baseline_value, current_value, delta_fraction, threshold, verdict)"
-            " VALUES (?8, ?9, ?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &g->ins, NULL) != SQLITE_OK) {
-        fprintf(stderr, "mapbench: %s\n", sqlite3_errmsg(g->db));
-        sqlite3_close(g->db);
+        gate_close(g);
         return 2;
     }
     return 0;
@@ -706,12 +790,27 @@ static void gate_judge_all(gate_run *g, int trend)
     }
 }
 
+/* Commits the recorded decisions.  Returns 1 when they are stored. */
+static int gate_commit(gate_run *g, const char **not_recorded)
+{
+    if (!g->ins)
+        return 0;
+    sqlite3_finalize(g->ins);
+    g->ins = NULL;
+    if (sqlite3_exec(g->wdb, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+        return 1;
+    fprintf(stderr, "mapbench gate: could not record the decisions: %s\n", sqlite3_errmsg(g->wdb));
+    sqlite3_exec(g->wdb, "ROLLBACK", NULL, NULL, NULL);
+    *not_recorded = "the commit failed";
+    return 0;
+}
+
 static int mb_cmd_gate(int argc, char **argv)
 {
     gate_args a;
     gate_run g;
     char err[MB_ERR_LEN], now[40];
-    const char *why = NULL;
+    const char *why = NULL, *not_recorded = NULL;
 
     memset(&g, 0, sizeof g);
     gate_parse_args(argc, argv, &a);
@@ -719,13 +818,14 @@ static int mb_cmd_gate(int argc, char **argv)
         fprintf(stderr, "mapbench: %s\n", err);
         return 2;
     }
-    if (gate_open(&g, &a, &why) != 0)
+    if (gate_open(&g, &a, &why, &not_recorded) != 0)
         return 2;
     mb_now_iso(now, sizeof now);
-    sqlite3_bind_text(g.ins, 8, now, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(g.ins, 9, g.cur);
-    sqlite3_bind_int64(g.ins, 10, g.base);
-    sqlite3_exec(g.db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (g.ins) {
+        sqlite3_bind_text(g.ins, 8, now, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(g.ins, 9, g.cur);
+        sqlite3_bind_int64(g.ins, 10, g.base);
+    }
 
     printf("gate: run %lld against baseline run %lld%s%s%s\n", g.cur, g.base,
            strcmp(g.schema, "main") ? " of " : "", strcmp(g.schema, "main") ? a.baseline : "",
@@ -733,18 +833,19 @@ static int mb_cmd_gate(int argc, char **argv)
     printf("%-62s %-20s %12s %12s %9s  %s\n", "case (only verdicts other than pass)", "metric",
            "baseline", "current", "delta", "verdict");
     gate_judge_all(&g, a.trend);
-    sqlite3_finalize(g.ins);
-    int committed = sqlite3_exec(g.db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
-    sqlite3_close(g.db);
-    if (!committed)
-        fprintf(stderr, "mapbench gate: could not record the decisions (read-only database?)\n");
+    int recorded = gate_commit(&g, &not_recorded);
+    gate_close(&g);
     if (g.compared == 0) {
         fprintf(stderr, "mapbench gate: cannot judge: the runs have no case in common\n");
         return 2;
     }
     printf("gate: %d comparisons: %d fail, %d warn, %d improved, %d in the baseline only"
-           " (listed in gate_decision as 'missing') -> %s\n", g.compared, g.fails, g.warns,
-           g.improved, g.missing, g.fails ? "REGRESSION" : "PASS");
+           " (%s) -> %s\n", g.compared, g.fails, g.warns, g.improved, g.missing,
+           recorded ? "listed in gate_decision as 'missing'; every decision is stored there"
+                    : "decisions NOT stored in gate_decision",
+           g.fails ? "REGRESSION" : "PASS");
+    if (!recorded)
+        printf("gate: decisions not recorded: %s\n", not_recorded ? not_recorded : "unknown");
     return g.fails ? 1 : 0;
 }
 
@@ -752,14 +853,16 @@ const mb_command mb_command_gate = {
     "gate",
     "compare the latest run with a baseline; exit 1 on a regression",
     "usage: mapbench gate [--baseline RUN_ID|GIT-REF|OTHER.db] [--config FILE] [--force]\n"
-    "                     [--trend K] [--db PATH]\n"
+    "                     [--trend K] [--no-record] [--db PATH]\n"
     "  Compares the latest complete run with a baseline (default: the complete run\n"
     "  before it), case by case: instructions per op (callgrind), map bytes per entry,\n"
     "  bytes retained after delete_all, and wall time (Mann-Whitney U over every\n"
     "  sample).  Thresholds: ci/gate.conf.  Refuses runs from another CPU, compiler,\n"
     "  flags or suite unless --force.  --trend K adds a step check over the last K\n"
     "  complete runs: a shift beyond the fail threshold that held for the last two\n"
-    "  runs fails.  Every decision goes into gate_decision.\n"
+    "  runs fails.  Every decision goes into gate_decision (judging itself reads the\n"
+    "  database read-only); --no-record stores nothing, and on a database that\n"
+    "  cannot be written the gate says the decisions were not stored.\n"
     "  Exit 0 pass, 1 regression, 2 cannot judge.\n",
     mb_cmd_gate,
 };

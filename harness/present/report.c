@@ -4,8 +4,9 @@
  * plot: runs gnuplot on every plots/NAME.gp (except common.gp) of the source tree
  * (MB_SOURCE_DIR, set by CMake), once for PNG and once for SVG, into an output
  * folder.  The scripts read the database themselves through the sqlite3 shell;
- * this command first opens the database, which installs the current views and
- * claims, so the scripts never see stale ones.
+ * this command first opens the database read-only, and only when its stored
+ * views are not this build's refreshes them through the write door, so the
+ * scripts never see stale ones and a current file is never written.
  *
  * Which run is drawn: every plot view carries run_id, and every script filters
  * on the gnuplot variable `run` (default: the latest complete run).  `--run ID`
@@ -251,7 +252,17 @@ static int rp_render_plots(const char *db_path, const char *out_dir, long long r
 static sqlite3 *rp_open(const char *db_path, long long want, long long *run)
 {
     char err[MB_ERR_LEN];
-    sqlite3 *db = mb_db_open(db_path, 0, err, sizeof err);
+    sqlite3 *db = mb_db_open_read(db_path, err, sizeof err);
+    if (db && mb_db_has_temp_views(db)) {
+        /* The stored views are not this build's, and the plot scripts read
+         * the file's own views through the sqlite3 shell: refresh them once
+         * through the write door (a file written by this build is never
+         * touched here). */
+        sqlite3_close(db);
+        sqlite3 *w = mb_db_open(db_path, 0, err, sizeof err);
+        sqlite3_close(w);
+        db = w ? mb_db_open_read(db_path, err, sizeof err) : NULL;
+    }
     if (!db) {
         fprintf(stderr, "mapbench: %s\n", err);
         return NULL;
@@ -661,6 +672,22 @@ static int rp_write_page(FILE *f, sqlite3 *db, long long run, char names[][64], 
     return 0;
 }
 
+/* Makes sure the page's folder exists: creates it when its parent exists (one
+ * level, as `run` makes results/), never a tree of made-up folders.  Returns
+ * 0, or -1 when it is not there and cannot be made that way. */
+static int rp_page_folder(const char *dir)
+{
+    struct stat sb;
+    if (stat(dir, &sb) == 0)
+        return S_ISDIR(sb.st_mode) ? 0 : -1;
+    char *copy = strdup(dir);
+    if (!copy)
+        return -1;
+    int parent_ok = stat(dirname(copy), &sb) == 0 && S_ISDIR(sb.st_mode);
+    free(copy);
+    return parent_ok && mkdir(dir, 0755) == 0 ? 0 : -1;
+}
+
 static int mb_cmd_report(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *out = MB_REPORT_DEFAULT;
@@ -672,6 +699,11 @@ static int mb_cmd_report(int argc, char **argv)
         mb_usage_error(&mb_command_report, "--out wants a file name, got '%s'", out);
     snprintf(buf, sizeof buf, "%s", out);
     snprintf(plots, sizeof plots, "%s/plots", dirname(buf)); /* next to the page */
+    if (rp_page_folder(buf) != 0) { /* one level at most, as `run` makes results/ */
+        fprintf(stderr, "mapbench report: %s: no such folder for the page, and its parent does"
+                " not exist either (create it first)\n", buf);
+        return 1;
+    }
     snprintf(tmp, sizeof tmp, "%s.tmp", out);
 
     sqlite3 *db = rp_open(db_path, want, &run);

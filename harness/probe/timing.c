@@ -211,6 +211,9 @@ static void tc_tsv_report(void *ud, const mbb_result *r)
     }
 }
 
+/* The longest --benchmark_filter passed on (a case name is under 192 characters). */
+#define TIMING_MAX_FILTER_CHARS 1024
+
 static int mb_cmd_time(int argc, char **argv)
 {
     mb_selection sel;
@@ -231,6 +234,12 @@ static int mb_cmd_time(int argc, char **argv)
         } else if (strcmp(argv[i], "--quiet") == 0) {
             quiet = 1;
         } else if (strncmp(argv[i], "--benchmark_", 12) == 0) {
+            /* Google Benchmark compiles the filter with std::regex, which
+             * recurses per character: a long one overflows the stack. */
+            if (strncmp(argv[i], "--benchmark_filter=", 19) == 0 &&
+                strlen(argv[i] + 19) > TIMING_MAX_FILTER_CHARS)
+                mb_usage_error(&mb_command_time, "--benchmark_filter is %zu characters; at most"
+                               " %d", strlen(argv[i] + 19), TIMING_MAX_FILTER_CHARS);
             gb_argv[gb_argc++] = argv[i];
         } else if (!mb_selection_flag(&sel, argc, argv, &i, &mb_command_time)) {
             mb_usage_error(&mb_command_time, "unknown argument '%s'", argv[i]);

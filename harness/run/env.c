@@ -42,16 +42,34 @@ void mb_uuid(char out[37])
              b[13], b[14], b[15]);
 }
 
-/* Runs a shell command and returns its first output line in buf ("" on failure). */
-static void env_first_line(const char *cmd, char *buf, size_t len)
+/* What one git command printed: its first line and its line count. */
+typedef struct env_lines {
+    char *first;
+    size_t len, count;
+} env_lines;
+
+static void env_on_line(void *ud, char *line)
 {
-    buf[0] = 0;
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return;
-    if (fgets(buf, (int)len, f))
-        buf[strcspn(buf, "\n")] = 0;
-    pclose(f);
+    env_lines *l = ud;
+    if (l->count++ == 0)
+        snprintf(l->first, l->len, "%s", line);
+}
+
+/* Runs `git -C MB_SOURCE_DIR <args...>` (fork and exec with an argument
+ * vector: no shell), its stderr discarded.  Returns its line count, or -1
+ * when it failed; buf (if any) gets its first line ("" on failure). */
+static long env_git(char *buf, size_t len, const char *a1, const char *a2, const char *a3)
+{
+    char tmp[8];
+    env_lines l = { buf ? buf : tmp, buf ? len : sizeof tmp, 0 };
+    char *args[] = { "git", "-C", MB_SOURCE_DIR, (char *)a1, (char *)a2, (char *)a3, NULL };
+    l.first[0] = 0;
+    int st = mb_run_child_opts("git", args, NULL, 1, env_on_line, &l);
+    if (st != 0) {
+        l.first[0] = 0;
+        return -1;
+    }
+    return (long)l.count;
 }
 
 static long env_cache_bytes(int level, const char *type)
@@ -99,12 +117,9 @@ void mb_env_capture(mb_env *env)
     struct utsname u;
 
     memset(env, 0, sizeof *env);
-    env_first_line("git -C '" MB_SOURCE_DIR "' rev-parse HEAD 2>/dev/null", env->git_sha,
-               sizeof env->git_sha);
-    env_first_line("git -C '" MB_SOURCE_DIR "' status --porcelain --untracked-files=no 2>/dev/null"
-               " | wc -l",
-               buf, sizeof buf);
-    env->git_dirty = env->git_sha[0] ? atoi(buf) > 0 : -1;
+    env_git(env->git_sha, sizeof env->git_sha, "rev-parse", "HEAD", NULL);
+    long changed = env_git(NULL, 0, "status", "--porcelain", "--untracked-files=no");
+    env->git_dirty = env->git_sha[0] && changed >= 0 ? changed > 0 : -1;
     snprintf(env->compiler, sizeof env->compiler, "%s", MB_COMPILER);
     snprintf(env->cflags, sizeof env->cflags, "%s", MB_CFLAGS);
     snprintf(env->build_type, sizeof env->build_type, "%s", MB_BUILD_TYPE);

@@ -46,6 +46,7 @@ int mb_icount_measure(const mb_case *c, uint64_t seed, long long *instructions, 
         return -1;
     }
     close(fd);
+    mb_spawn_temp_file(out); /* removed if the run is interrupted */
     snprintf(outflag, sizeof outflag, "--callgrind-out-file=%s", out);
     snprintf(nbuf, sizeof nbuf, "%zu", c->n);
     snprintf(hbuf, sizeof hbuf, "%zu", c->hint);
@@ -69,6 +70,7 @@ int mb_icount_measure(const mb_case *c, uint64_t seed, long long *instructions, 
         fclose(f);
     }
     unlink(out);
+    mb_spawn_temp_file(NULL);
     if (st != 0 || ch.failed || ch.ops <= 0 || total < 0) {
         snprintf(err, errlen, "callgrind run failed (exit %d%s)", st,
                  ch.failed ? ", wrong checksum" : total < 0 ? ", no totals" : "");

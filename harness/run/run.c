@@ -42,6 +42,8 @@ typedef struct run_state {
     size_t n_not_measured;
     uint64_t t_start;
     int failures;
+    int oom_failures, crashed_failures; /* of failures: out of memory; killed by a signal */
+    int icount_failures;                /* ... callgrind runs that failed */
 } run_state;
 
 /* ---- what this machine cannot measure ------------------------------------------------ */
@@ -101,6 +103,7 @@ typedef struct run_child {
     mb_store_group *group;
     int process_index;
     int bad;                     /* a line that does not match its header, or out of memory */
+    int oom;                     /* an E record said "out of memory" */
     long long calib[2];          /* K record */
 } run_child;
 
@@ -127,6 +130,8 @@ static void run_on_line(void *ud, char *line)
 {
     run_child *ch = ud;
     const char *vals[MB_REC_MAX_COLS], *err;
+    if (line[0] == 'E' && line[1] == '\t' && strstr(line, "out of memory"))
+        ch->oom = 1; /* what the failure summary says */
     const mb_rec_kind *k = mb_rec_parse(&ch->reader, line, vals, &err);
     if (err)
         ch->bad = 1;
@@ -147,6 +152,16 @@ static void run_on_line(void *ud, char *line)
         row->process_index = ch->process_index;
     else if (g)
         ch->bad = 1;
+}
+
+/* Counts one failed child (exit status st) by its cause, for the summary. */
+static void run_count_failure(run_state *rs, const run_child *ch, int st)
+{
+    rs->failures++;
+    if (ch && ch->oom)
+        rs->oom_failures++;
+    else if (st >= 128)
+        rs->crashed_failures++;
 }
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -205,6 +220,8 @@ static char *run_argv_text(int argc, char **argv)
 static void run_metric(run_state *rs, const char *v)
 {
     char *copy = strdup(v), *save = NULL;
+    if (!copy)
+        mb_usage_error(&mb_command_run, "out of memory reading --metric");
     rs->do_time = rs->do_mem = rs->do_icount = rs->do_latency = rs->do_churn = 0;
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (strcmp(t, "time") == 0)
@@ -222,6 +239,9 @@ static void run_metric(run_state *rs, const char *v)
                            " icount, got '%s'", t);
     }
     free(copy);
+    if (!(rs->do_time | rs->do_mem | rs->do_icount | rs->do_latency | rs->do_churn))
+        mb_usage_error(&mb_command_run, "--metric wants at least one of time, memory, latency,"
+                       " churn, icount, got '%s'", v);
 }
 
 /* Parses the command line into rs; exits on --help and on a usage error. */
@@ -236,14 +256,18 @@ static void run_args(run_state *rs, int argc, char **argv)
                 mb_usage_error(cmd, "unknown suite '%s' (quick or full)", v);
         }
     rs->sel_args = calloc((size_t)argc + 1, sizeof *rs->sel_args);
+    if (!rs->sel_args)
+        mb_usage_error(cmd, "out of memory reading the command line");
     for (int i = 2; i < argc; i++) {
         const char *v;
         mb_help_exit(argv[i], cmd);
         if ((v = mb_flag_value(argc, argv, &i, "--suite", cmd)))
             continue;
-        if ((v = mb_flag_value(argc, argv, &i, "--db", cmd)))
+        if ((v = mb_flag_value(argc, argv, &i, "--db", cmd))) {
+            if (!v[0] || strcmp(v, ":memory:") == 0 || strncmp(v, "file:", 5) == 0)
+                mb_usage_error(cmd, "--db wants a file the run is stored in, got '%s'", v);
             rs->db_path = v;
-        else if (strcmp(argv[i], "--quick") == 0)
+        } else if (strcmp(argv[i], "--quick") == 0)
             continue; /* the default */
         else if (strcmp(argv[i], "--no-time") == 0)
             rs->do_time = 0;
@@ -291,10 +315,12 @@ static void run_timing(run_state *rs)
         run_child_init(&ch, rs, NULL, kinds);
         ch.process_index = (int)p;
         int st = mb_run_child(RUN_SELF, args, run_on_line, &ch);
+        int before = rs->failures;
         rs->failures += (int)ch.reader.failures + ch.bad;
-        if (st != 0 && rs->failures == 0) {
+        rs->oom_failures += ch.oom;
+        if (st != 0 && rs->failures == before) {
             fprintf(stderr, "mapbench: timing process %u exited with status %d\n", p + 1, st);
-            rs->failures++;
+            run_count_failure(rs, &ch, st);
         }
     }
     free(args);
@@ -429,9 +455,10 @@ static void run_mem_child(run_state *rs, mb_store_group *g, char **args, const c
     run_child_init(&ch, rs, g, kinds);
     int st = mb_run_child_preload(RUN_SELF, args, preload, run_on_line, &ch);
     if (st != 0 || ch.reader.failures || ch.bad) {
-        fprintf(stderr, "mapbench: FAILED memory case %s n=%zu\n", g->c.impl, g->c.n);
+        fprintf(stderr, "mapbench: FAILED memory case %s n=%zu%s\n", g->c.impl, g->c.n,
+                ch.oom ? ": out of memory" : st >= 128 ? ": the child was killed by a signal" : "");
         g->failed = 1;
-        rs->failures++;
+        run_count_failure(rs, &ch, st);
     }
 }
 
@@ -470,10 +497,16 @@ static void run_go(run_state *rs)
         run_not_measured(rs, "memory of the real Go map: ", "go_runtime", "golang-go");
         return;
     }
-    if (st != 0) {
-        fprintf(stderr, "mapbench: FAILED the real Go map's probe (go-mem-case exit status %d)\n",
-                st);
-        rs->failures++;
+    if (st != 0) { /* the Go runtime itself failed: say so, do not blame the build */
+        fprintf(stderr, "mapbench: FAILED the real Go map's probe: %s %d (%s); no go_runtime"
+                " rows\n", st >= 128 ? "killed by signal" : "exit status",
+                st >= 128 ? st - 128 : st,
+                st == 2 ? "the Go runtime's fatal error, e.g. out of memory under a limit"
+                        : st >= 128 ? "a crash, e.g. out of memory under an address-space limit"
+                                    : "see its message above");
+        run_count_failure(rs, NULL, st);
+        if (st == 2)
+            rs->oom_failures++; /* Go exits 2 on "fatal error: out of memory" */
         return;
     }
     snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs->sel.seed);
@@ -524,9 +557,10 @@ static void run_lines(run_state *rs, int churn)
         run_child_init(&ch, rs, g, churn ? churn_kinds : lat_kinds);
         int st = mb_run_child(RUN_SELF, cargs, run_on_line, &ch);
         if (st != 0 || ch.reader.failures || ch.bad || g->rows.n_rows == 0) {
-            fprintf(stderr, "mapbench: FAILED %s case %s n=%zu\n", what, ops->name, n);
+            fprintf(stderr, "mapbench: FAILED %s case %s n=%zu%s\n", what, ops->name, n,
+                    ch.oom ? ": out of memory" : "");
             g->failed = 1;
-            rs->failures++;
+            run_count_failure(rs, &ch, st);
         }
         run_eta(eta, sizeof eta, t0, i + 1, rs->sel.n_impls);
         fprintf(stderr, "  %s [%zu/%zu] %-14s n=%-9zu ETA %s\n", churn ? "churn" : "latency",
@@ -552,6 +586,7 @@ static void run_icount(run_state *rs)
                               sizeof err) != 0) {
             fprintf(stderr, "mapbench: FAILED icount %s: %s\n", rs->cases[c].name, err);
             rs->failures++;
+            rs->icount_failures++;
             continue;
         }
         mb_store_group *g = &rs->out.benches[c];
@@ -665,17 +700,32 @@ static int run_store(run_state *rs, sqlite3 *db, int argc, char **argv, const ch
     rs->out.seed = rs->sel.seed;
     rs->out.processes = rs->sel.processes;
     rs->out.env = &rs->env;
+    /* no interruption while storing: the run lands whole, then the signals
+     * take their default action */
+    mb_spawn_hold_signals(1);
     int rc = argv_text ? mb_store_run_write(db, &rs->out, err, sizeof err) : -1;
     if (!argv_text)
         snprintf(err, sizeof err, "out of memory");
     free(argv_text);
+    mb_spawn_untrap_signals();
+    mb_spawn_hold_signals(0);
     if (rc != 0) {
         fprintf(stderr, "mapbench: could not store the run in %s: %s\n", rs->db_path, err);
         return 1;
     }
     if (rs->failures) {
-        fprintf(stderr, "mapbench: %d case(s) FAILED (wrong checksum, count or invariant); the run "
-                "is stored as failed in %s and hidden from the views\n", rs->failures,
+        int other = rs->failures - rs->oom_failures - rs->crashed_failures - rs->icount_failures;
+        const char *sep = "";
+        fprintf(stderr, "mapbench: %d case(s) FAILED (", rs->failures);
+        if (rs->oom_failures)
+            fprintf(stderr, "%d out of memory", rs->oom_failures), sep = ", ";
+        if (rs->crashed_failures)
+            fprintf(stderr, "%s%d killed by a signal", sep, rs->crashed_failures), sep = ", ";
+        if (rs->icount_failures)
+            fprintf(stderr, "%s%d callgrind run(s) failed", sep, rs->icount_failures), sep = ", ";
+        if (other > 0)
+            fprintf(stderr, "%s%d wrong checksum, count or invariant", sep, other);
+        fprintf(stderr, "); the run is stored as failed in %s and hidden from the views\n",
                 rs->db_path);
         return 1;
     }
@@ -699,6 +749,7 @@ static int mb_cmd_run(int argc, char **argv)
     sqlite3 *db = run_open_db(rs.db_path);
     if (!db)
         return 1;
+    mb_spawn_trap_signals(); /* ^C from here on: children killed, nothing stored */
     run_benches(&rs);
     mb_env_capture(&rs.env);
     mb_now_iso(started, sizeof started);

@@ -27,6 +27,23 @@ int mb_run_child_quiet(const char *path, char **args);
 int mb_run_child_preload(const char *path, char **args, const char *preload, mb_line_fn fn,
                          void *ud);
 
+/* Installs the run's SIGINT/SIGTERM handler: kill and reap the current
+ * child's process group, remove the registered temporary file, say
+ * "interrupted: nothing stored", exit 130/143. */
+void mb_spawn_trap_signals(void);
+/* Puts SIGINT/SIGTERM back to their default action (once the run is stored). */
+void mb_spawn_untrap_signals(void);
+/* hold 1: blocks SIGINT/SIGTERM (while the run is stored); 0: unblocks. */
+void mb_spawn_hold_signals(int hold);
+/* Registers the temporary file a child is writing (NULL: none), for the
+ * handler to remove.  Returns -1 when the path is too long to register. */
+int mb_spawn_temp_file(const char *path);
+
+/* The same, with every option: path without a '/' is looked up on PATH;
+ * quiet_stderr sends the child's stderr to /dev/null. */
+int mb_run_child_opts(const char *path, char **args, const char *preload, int quiet_stderr,
+                      mb_line_fn fn, void *ud);
+
 /* ---- instruction counts (icount.c) -------------------------------------------------- */
 
 /* Counts the instructions of case c's measured phase under callgrind.

@@ -1,15 +1,98 @@
 /*
  * spawn.c — the one place the harness starts a child process: fork, exec,
  * the child's stdout read line by line, its exit status returned.
+ *
+ * Interruption.  Each child runs in its own process group (so a terminal's
+ * ^C reaches only the parent) and dies with the parent (PR_SET_PDEATHSIG).
+ * mb_spawn_trap_signals installs the run's SIGINT/SIGTERM handler: it kills
+ * the current child's whole group, reaps it, removes the temporary file a
+ * child was writing (callgrind's output), says "interrupted: nothing
+ * stored" and exits 128 + the signal (130, 143).  Nothing is stored because
+ * the store writes a run in one transaction at the end, and the signals are
+ * blocked while it does (mb_spawn_hold_signals).
+ *
+ * The handler needs the current child and temporary file, so they are the
+ * one piece of file-scope mutable state here: written only with the signals
+ * blocked, read only by the handler.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "run_internal.h"
+
+static volatile sig_atomic_t spawn_child_pid;  /* the running child (= its group), 0: none */
+static char spawn_temp_path[256];             /* a child's temporary file, "" = none */
+
+static void spawn_say(const char *s)
+{
+    ssize_t r = write(STDERR_FILENO, s, strlen(s));
+    (void)r;
+}
+
+/* Async-signal-safe only: kill, waitpid, unlink, write, _exit. */
+static void spawn_on_signal(int sig)
+{
+    pid_t pid = (pid_t)spawn_child_pid;
+    if (pid > 0) {
+        kill(-pid, SIGKILL);
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    if (spawn_temp_path[0])
+        unlink(spawn_temp_path);
+    spawn_say("\nmapbench: interrupted: nothing stored\n");
+    _exit(128 + sig);
+}
+
+static void spawn_mask(int how)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(how, &set, NULL);
+}
+
+void mb_spawn_trap_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = spawn_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+void mb_spawn_untrap_signals(void)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
+void mb_spawn_hold_signals(int hold)
+{
+    spawn_mask(hold ? SIG_BLOCK : SIG_UNBLOCK);
+}
+
+int mb_spawn_temp_file(const char *path)
+{
+    if (path && strlen(path) >= sizeof spawn_temp_path)
+        return -1;
+    spawn_mask(SIG_BLOCK);
+    snprintf(spawn_temp_path, sizeof spawn_temp_path, "%s", path ? path : "");
+    spawn_mask(SIG_UNBLOCK);
+    return 0;
+}
 
 static void spawn_ignore_line(void *ud, char *line)
 {
@@ -30,13 +113,33 @@ int mb_run_child(const char *path, char **args, mb_line_fn fn, void *ud)
 int mb_run_child_preload(const char *path, char **args, const char *preload, mb_line_fn fn,
                          void *ud)
 {
+    return mb_run_child_opts(path, args, preload, 0, fn, ud);
+}
+
+int mb_run_child_opts(const char *path, char **args, const char *preload, int quiet_stderr,
+                      mb_line_fn fn, void *ud)
+{
     int fds[2];
     if (pipe(fds) != 0)
         return -1;
+    pid_t parent = getpid();
+    fflush(NULL);
+    spawn_mask(SIG_BLOCK); /* no signal between fork and knowing the child */
     pid_t pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        spawn_mask(SIG_UNBLOCK);
+        close(fds[0]);
+        close(fds[1]);
         return -1;
+    }
     if (pid == 0) {
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) /* the parent died before the line above */
+            _exit(127);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        spawn_mask(SIG_UNBLOCK);
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
@@ -44,9 +147,20 @@ int mb_run_child_preload(const char *path, char **args, const char *preload, mb_
             setenv("LD_PRELOAD", preload, 1);
         else
             unsetenv("LD_PRELOAD");
-        execv(path, args);
+        if (quiet_stderr) {
+            int devnull = open("/dev/null", O_WRONLY);
+            if (devnull >= 0)
+                dup2(devnull, STDERR_FILENO);
+        }
+        if (strchr(path, '/'))
+            execv(path, args);
+        else
+            execvp(path, args); /* a program on PATH (git) */
         _exit(127);
     }
+    setpgid(pid, pid); /* also here: whichever of the two runs first */
+    spawn_child_pid = pid;
+    spawn_mask(SIG_UNBLOCK);
     close(fds[1]);
     FILE *f = fdopen(fds[0], "r");
     char *line = NULL;
@@ -58,8 +172,11 @@ int mb_run_child_preload(const char *path, char **args, const char *preload, mb_
     }
     free(line);
     fclose(f);
-    int status;
+    int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    spawn_mask(SIG_BLOCK);
+    spawn_child_pid = 0;
+    spawn_mask(SIG_UNBLOCK);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }

@@ -1,13 +1,32 @@
 /*
  * db.c — opening, checking and migrating a results database.
  *
- * A file is accepted when it is empty/new (the schema is created) or already
- * carries mapbench's tables.  Anything else — not SQLite, corrupt, or another
- * program's database — is refused before a single byte is written.
+ * Two doors:
+ *   mb_db_open       the write path (run, merge, gate's decisions, query
+ *                    --write): creates a new file's schema, migrates an older
+ *                    one, and refreshes the stored views only when they differ
+ *                    from the ones compiled in — all inside one write
+ *                    transaction, after PRAGMA quick_check has passed.
+ *   mb_db_open_read  every other command: SQLITE_OPEN_READONLY plus PRAGMA
+ *                    query_only, so reading never changes the file's bytes
+ *                    (not even schema_version); where the stored views are
+ *                    stale, the compiled ones are installed as TEMP views of
+ *                    this connection only.  A WAL file in a directory this
+ *                    user cannot write is read as immutable.  The one
+ *                    exception: a file of an older schema version is first
+ *                    upgraded in place through the write door.
+ * A file is accepted when it is empty/new (write path only: the schema is
+ * created) or already carries mapbench's tables.  Anything else — not SQLite,
+ * corrupt, or another program's database — is refused before a single byte
+ * is written.
  */
+#include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store.h"
 
@@ -82,10 +101,275 @@ static long long db_int(sqlite3 *db, const char *sql, char *err, size_t errlen)
     return v;
 }
 
-/* Switches db to WAL and, in one transaction, upgrades it from schema
- * version `from` and installs the schema, the gate's thresholds, the views,
- * the claims and the report's views.  Returns 0, or -1 with err (rolled back). */
-static int db_install(sqlite3 *db, long long from, char *err, size_t errlen)
+static int db_not_a_file(const char *path, char *err, size_t errlen);
+
+/* ---- checks both doors share ------------------------------------------------------- */
+
+/* Reads the schema: a non-database file fails here, before anything is
+ * written to it.  Returns the schema version (0 for an empty file), or -1
+ * with err filled (the file is not ours, or is newer). */
+static long long db_check_ours(sqlite3 *db, const char *path, long long *tables, char *err,
+                               size_t errlen)
+{
+    char e2[MB_ERR_LEN] = "";
+    *tables = db_int(db, "SELECT count(*) FROM sqlite_schema", e2, sizeof e2);
+    if (*tables < 0) {
+        snprintf(err, errlen, "%s: not a usable SQLite database (%s)", path, e2);
+        return -1;
+    }
+    long long ours = db_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+                                "name IN ('run', 'bench', 'sample')", e2, sizeof e2);
+    if (*tables > 0 && ours != 3) {
+        snprintf(err, errlen, "%s: an SQLite database, but not a mapbench results database", path);
+        return -1;
+    }
+    long long version = db_int(db, "PRAGMA user_version", e2, sizeof e2);
+    if (version > MB_SCHEMA_VERSION) {
+        snprintf(err, errlen, "%s: schema version %lld is newer than this mapbench (%d); "
+                 "use a newer build", path, version, MB_SCHEMA_VERSION);
+        return -1;
+    }
+    return version < 0 ? -1 : version;
+}
+
+/* Fills ref (an in-memory database) with the compiled schema and views: the
+ * reference the stored views are compared with.  Returns 0 or -1. */
+static int db_reference(sqlite3 **ref, char *err, size_t errlen)
+{
+    if (sqlite3_open_v2(":memory:", ref, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "out of memory");
+        sqlite3_close(*ref);
+        *ref = NULL;
+        return -1;
+    }
+    if (mb_db_exec(*ref, mb_schema_sql, err, errlen) != 0 ||
+        mb_db_exec(*ref, mb_gate_sql, err, errlen) != 0 ||
+        mb_db_exec(*ref, mb_views_sql, err, errlen) != 0 ||
+        mb_db_exec(*ref, mb_claims_sql, err, errlen) != 0 ||
+        mb_db_exec(*ref, mb_report_sql, err, errlen) != 0) {
+        sqlite3_close(*ref);
+        *ref = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* "name\tsql\n..." of every view in schema sch of db, by name (sqlite3_malloc'd), or NULL. */
+static char *db_views_text(sqlite3 *db, const char *sch)
+{
+    char *sql = sqlite3_mprintf("SELECT coalesce(group_concat(name || char(9) || sql, char(10)), '')"
+                                " FROM (SELECT name, sql FROM %s.sqlite_schema WHERE type = 'view'"
+                                " ORDER BY name)", sch);
+    sqlite3_stmt *st = NULL;
+    char *out = NULL;
+    if (sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        out = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_free(sql);
+    return out;
+}
+
+/* Returns 1 when db's stored views are exactly the compiled ones, 0 when
+ * not, -1 (err) when that cannot be told. */
+static int db_views_current(sqlite3 *db, sqlite3 *ref, char *err, size_t errlen)
+{
+    char *a = db_views_text(db, "main"), *b = db_views_text(ref, "main");
+    int same = a && b ? strcmp(a, b) == 0 : -1;
+    if (same < 0)
+        snprintf(err, errlen, "cannot read the stored views: %s", sqlite3_errmsg(db));
+    sqlite3_free(a);
+    sqlite3_free(b);
+    return same;
+}
+
+/* Installs ref's views on db as TEMP views (they shadow the stored ones, for
+ * this connection only; the file is not written).  Returns 0 or -1. */
+static int db_temp_views(sqlite3 *db, sqlite3 *ref, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+    if (sqlite3_prepare_v2(ref, "SELECT sql FROM sqlite_schema WHERE type = 'view' ORDER BY rowid",
+                           -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(ref));
+        return -1;
+    }
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        /* sqlite_schema keeps "CREATE VIEW " normalised at the start */
+        if (strncmp(v, "CREATE VIEW ", 12) != 0) {
+            snprintf(err, errlen, "unexpected view text '%.40s'", v);
+            rc = -1;
+            break;
+        }
+        char *tv = sqlite3_mprintf("CREATE TEMP VIEW %s", v + 12);
+        rc = tv ? mb_db_exec(db, tv, err, errlen) : -1;
+        if (!tv)
+            snprintf(err, errlen, "out of memory");
+        sqlite3_free(tv);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Runs PRAGMA quick_check.  Returns 0 when it says ok, else -1 with err. */
+static int db_quick_check(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: damaged, refused untouched (%s)", path, sqlite3_errmsg(db));
+        return -1;
+    }
+    int rc = sqlite3_step(st);
+    const char *v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    int ok = v && strcmp(v, "ok") == 0;
+    if (!ok)
+        snprintf(err, errlen, "%s: damaged (PRAGMA quick_check: %s); refused untouched", path,
+                 v ? v : sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return ok ? 0 : -1;
+}
+
+/* ---- the read door ----------------------------------------------------------------------- */
+
+/* "file:<path, percent-encoded>?<query>" for sqlite3_open_v2 with SQLITE_OPEN_URI
+ * (sqlite3_malloc'd), or NULL. */
+char *mb_db_uri(const char *path, const char *query)
+{
+    size_t n = strlen(path);
+    char *enc = sqlite3_malloc64(3 * (sqlite3_uint64)n + 1), *q = enc;
+    if (!enc)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("/._-~", *p))
+            *q++ = (char)*p;
+        else
+            q += sprintf(q, "%%%02X", *p);
+    }
+    *q = 0;
+    char *uri = sqlite3_mprintf("file:%s?%s", enc, query);
+    sqlite3_free(enc);
+    return uri;
+}
+
+/* Returns 1 when this user cannot create files beside path (its -wal and -shm). */
+static int db_dir_readonly(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return 0;
+    int ro = access(dirname(copy), W_OK) != 0;
+    free(copy);
+    return ro;
+}
+
+sqlite3 *mb_db_open_read(const char *path, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL, *ref = NULL;
+    struct stat sb;
+    long long tables, version;
+    char e2[MB_ERR_LEN] = "";
+
+    if (db_not_a_file(path, err, errlen))
+        return NULL;
+    if (stat(path, &sb) != 0) {
+        snprintf(err, errlen, "%s: no such database (run `mapbench run` or `make bench` first)",
+                 path);
+        return NULL;
+    }
+    for (int immutable = 0; immutable < 2; immutable++) {
+        char *uri = immutable ? mb_db_uri(path, "immutable=1") : NULL;
+        if (immutable && !uri) {
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
+        int rc = sqlite3_open_v2(uri ? uri : path, &db,
+                                 SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+        sqlite3_free(uri);
+        if (rc != SQLITE_OK) {
+            snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+            sqlite3_close(db);
+            return NULL;
+        }
+        sqlite3_busy_timeout(db, 30000);
+        version = db_check_ours(db, path, &tables, err, errlen);
+        /* A WAL file whose -shm this user cannot create: nobody can be writing
+         * it from here, so it is read as it stands. */
+        if (version < 0 && !immutable && (sqlite3_errcode(db) & 0xff) == SQLITE_CANTOPEN &&
+            db_dir_readonly(path)) {
+            sqlite3_close(db);
+            db = NULL;
+            continue;
+        }
+        break;
+    }
+    if (version < 0)
+        goto fail;
+    if (tables == 0) {
+        snprintf(err, errlen, "%s: an empty database, no results in it", path);
+        goto fail;
+    }
+    if (version < MB_SCHEMA_VERSION) {
+        /* The one case a read writes: an older schema is upgraded in place,
+         * once, through the write door; then it is read as any other. */
+        sqlite3_close(db);
+        db = mb_db_open(path, 0, e2, sizeof e2);
+        if (!db) {
+            snprintf(err, errlen, "%s: schema version %lld is older than this mapbench's (%d)"
+                     " and cannot be upgraded: %.300s", path, version, MB_SCHEMA_VERSION, e2);
+            return NULL;
+        }
+        sqlite3_close(db);
+        return mb_db_open_read(path, err, errlen);
+    }
+    if (db_reference(&ref, e2, sizeof e2) != 0) {
+        snprintf(err, errlen, "%s: cannot compile the views: %s", path, e2);
+        goto fail;
+    }
+    int current = db_views_current(db, ref, e2, sizeof e2);
+    if (current < 0 || (current == 0 && db_temp_views(db, ref, e2, sizeof e2) != 0)) {
+        snprintf(err, errlen, "%s: %s", path, e2);
+        goto fail;
+    }
+    sqlite3_close(ref);
+    ref = NULL;
+    if (mb_db_exec(db, "PRAGMA query_only = ON", e2, sizeof e2) != 0) {
+        snprintf(err, errlen, "%s: %s", path, e2);
+        goto fail;
+    }
+    return db;
+fail:
+    sqlite3_close(ref);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* The read door's guard for SQL a user typed: no ATTACH (another file could
+ * be opened for writing), no DETACH, nothing that names a file. */
+static int db_guard_auth(void *ud, int action, const char *a, const char *b, const char *c,
+                         const char *d)
+{
+    (void)ud, (void)a, (void)b, (void)c, (void)d;
+    return action == SQLITE_ATTACH || action == SQLITE_DETACH ? SQLITE_DENY : SQLITE_OK;
+}
+
+int mb_db_has_temp_views(sqlite3 *db)
+{
+    char e2[MB_ERR_LEN];
+    return db_int(db, "SELECT count(*) FROM sqlite_temp_schema WHERE type = 'view'", e2,
+                  sizeof e2) > 0;
+}
+
+void mb_db_guard(sqlite3 *db)
+{
+    sqlite3_set_authorizer(db, db_guard_auth, NULL);
+}
+
+/* ---- the write door ---------------------------------------------------------------------- */
+
+/* Switches db to WAL and begins the write transaction.  Returns 0 or -1 with err. */
+static int db_begin_write(sqlite3 *db, char *err, size_t errlen)
 {
     /* Switching a new file to WAL does not wait on the busy handler: when two
      * runs create one database at once, retry for as long as the busy timeout. */
@@ -97,20 +381,32 @@ static int db_install(sqlite3 *db, long long from, char *err, size_t errlen)
         if (rc_wal != 0)
             sqlite3_sleep(100);
     }
-    /* foreign keys can only be switched outside a transaction: off while a
-     * rebuilt table's old copy is dropped (no cascade), on again after */
-    int migrating = from < MB_SCHEMA_VERSION;
-    if (rc_wal == 0 && migrating &&
-        mb_db_exec(db, "PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON", err,
-                   errlen) != 0)
-        return -1;
-    if (rc_wal != 0 || mb_db_exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
-        return -1;
+    return rc_wal != 0 ? -1 : mb_db_exec(db, "BEGIN IMMEDIATE", err, errlen);
+}
+
+/* Inside the write transaction: upgrades db from schema version `from`
+ * (tables: how many it holds; 0 = a new file) and installs the schema, the
+ * gate's thresholds, the views, the claims and the report's views, unless
+ * the file is current and its views are the compiled ones (then nothing is
+ * written).  Commits.  Returns 0, or -1 with err (the caller rolls back). */
+static int db_install(sqlite3 *db, long long from, long long tables, char *err, size_t errlen)
+{
     char e2[MB_ERR_LEN];
-    for (long long v = from; v < MB_SCHEMA_VERSION; v++) {
+    if (tables > 0 && from == MB_SCHEMA_VERSION) {
+        sqlite3 *ref = NULL;
+        int current = db_reference(&ref, e2, sizeof e2) == 0
+                          ? db_views_current(db, ref, e2, sizeof e2) : -1;
+        sqlite3_close(ref);
+        if (current < 0) {
+            snprintf(err, errlen, "%.400s", e2);
+            return -1;
+        }
+        if (current) /* nothing to change: the file stays as it is */
+            return mb_db_exec(db, "COMMIT", err, errlen);
+    }
+    for (long long v = tables ? from : MB_SCHEMA_VERSION; v < MB_SCHEMA_VERSION; v++) {
         if (migrations[v] && mb_db_exec(db, migrations[v], e2, sizeof e2) != 0) {
             snprintf(err, errlen, "cannot upgrade the schema from version %lld: %.400s", v, e2);
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             return -1;
         }
     }
@@ -124,24 +420,32 @@ static int db_install(sqlite3 *db, long long from, char *err, size_t errlen)
         mb_db_exec(db, set_version, e2, sizeof e2) != 0 ||
         mb_db_exec(db, "COMMIT", e2, sizeof e2) != 0) {
         snprintf(err, errlen, "cannot install the schema: %.400s", e2);
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
-    if (migrating &&
-        mb_db_exec(db, "PRAGMA legacy_alter_table = OFF; PRAGMA foreign_keys = ON", err,
-                   errlen) != 0)
-        return -1;
     return 0;
+}
+
+/* Refuses what cannot hold results: "", ":memory:", a URI. */
+static int db_not_a_file(const char *path, char *err, size_t errlen)
+{
+    if (path[0] && strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0)
+        return 0;
+    snprintf(err, errlen, "'%s' is not a database file (results must outlive the command)", path);
+    return 1;
 }
 
 sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
     struct stat sb;
-    int exists = stat(path, &sb) == 0;
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    long long tables;
+    char e2[MB_ERR_LEN] = "";
+    /* URI: so that ATTACH can say mode=ro (the path itself is never "file:") */
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI | (create ? SQLITE_OPEN_CREATE : 0);
 
-    if (!exists && !create) {
+    if (db_not_a_file(path, err, errlen))
+        return NULL;
+    if (stat(path, &sb) != 0 && !create) {
         snprintf(err, errlen, "%s: no such database (run `mapbench run` or `make bench` first)",
                  path);
         return NULL;
@@ -154,42 +458,46 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
     sqlite3_busy_timeout(db, 30000);
     sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
 
-    /* Reading the schema is the first access: a non-database file fails here,
-     * before anything is written to it. */
-    char e2[MB_ERR_LEN] = "";
-    long long tables = db_int(db, "SELECT count(*) FROM sqlite_schema", e2, sizeof e2);
-    if (tables < 0) {
-        snprintf(err, errlen, "%s: not a usable SQLite database (%s)", path, e2);
-        sqlite3_close(db);
-        return NULL;
-    }
-    long long ours = db_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
-                                "name IN ('run', 'bench', 'sample')", e2, sizeof e2);
-    if (tables > 0 && ours != 3) {
-        snprintf(err, errlen, "%s: an SQLite database, but not a mapbench results database", path);
-        sqlite3_close(db);
-        return NULL;
-    }
-    long long version = db_int(db, "PRAGMA user_version", e2, sizeof e2);
-    if (version > MB_SCHEMA_VERSION) {
-        snprintf(err, errlen, "%s: schema version %lld is newer than this mapbench (%d); "
-                 "use a newer build", path, version, MB_SCHEMA_VERSION);
-        sqlite3_close(db);
-        return NULL;
-    }
+    long long version = db_check_ours(db, path, &tables, err, errlen);
+    if (version < 0)
+        goto fail;
     if (sqlite3_db_readonly(db, "main") == 1) {
-        if (tables == 0 || version < MB_SCHEMA_VERSION) {
-            snprintf(err, errlen, "%s: read-only, and needs its schema %s", path,
-                     tables ? "upgraded" : "created");
-            sqlite3_close(db);
-            return NULL;
-        }
-        return db; /* reading works; writers get SQLite's read-only error */
+        snprintf(err, errlen, "%s: read-only; cannot write to it", path);
+        goto fail;
     }
-    if (db_install(db, tables ? version : MB_SCHEMA_VERSION, e2, sizeof e2) != 0) {
+    if (tables > 0 && db_quick_check(db, path, err, errlen) != 0)
+        goto fail;
+    /* An upgrade may rebuild a table (create new, copy, drop, rename): foreign
+     * keys off, so dropping the old copy cascades nothing, and the legacy
+     * rename, so the views (recreated after) are not parsed half-way.  Both
+     * can only be switched outside a transaction; on again after it. */
+    int migrating = tables > 0 && version < MB_SCHEMA_VERSION;
+    if (migrating && mb_db_exec(db, "PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON",
+                                e2, sizeof e2) != 0) {
         snprintf(err, errlen, "%s: %s", path, e2);
-        sqlite3_close(db);
-        return NULL;
+        goto fail;
+    }
+    if (db_begin_write(db, e2, sizeof e2) != 0) {
+        snprintf(err, errlen, "%s: %s", path, e2);
+        goto fail;
+    }
+    /* again inside the transaction: another writer may have just created or upgraded it */
+    version = db_check_ours(db, path, &tables, err, errlen);
+    if (version < 0)
+        goto rollback;
+    if (db_install(db, version, tables, e2, sizeof e2) != 0) {
+        snprintf(err, errlen, "%s: %s", path, e2);
+        goto rollback;
+    }
+    if (migrating && mb_db_exec(db, "PRAGMA legacy_alter_table = OFF; PRAGMA foreign_keys = ON",
+                                e2, sizeof e2) != 0) {
+        snprintf(err, errlen, "%s: %s", path, e2);
+        goto fail;
     }
     return db;
+rollback:
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+fail:
+    sqlite3_close(db);
+    return NULL;
 }

@@ -2,11 +2,14 @@
  * dbtools.c — `mapbench show`, `merge` and `export`.
  *
  * merge copies every run of another results database whose run_uuid this
- * database lacks (so merging twice adds nothing), with its cases, samples,
- * memory phases and instruction counts, in one transaction.  Row ids are
- * renumbered; child rows are matched to their new parents by the natural
- * keys the schema declares UNIQUE.  Gate decisions are local audit trails and
- * are not copied.
+ * database lacks (so merging twice adds nothing), with every row that hangs
+ * off it, in one transaction.  Which tables those are comes from the schema,
+ * not a list: every table with a foreign key to run, then every table with a
+ * foreign key to one of those, and so on.  Integer keys are renumbered by one
+ * offset per table (past this database's largest), and foreign keys follow
+ * their parents' offsets.  Gate decisions have no foreign key to a run (they
+ * are a local audit trail) and are not copied.  The other database is
+ * attached read-only (mode=ro): merging never writes it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,151 +17,299 @@
 
 #include "store.h"
 
-/* Returns "a, b, c": the columns of table in schema, without skip (a
- * malloc'd string), or NULL. */
-static char *dbt_column_list(sqlite3 *db, const char *schema, const char *table, const char *skip)
+/* ---- merge: every table that hangs off a run, found in the schema ----------------------- */
+
+/* One table merge copies: run itself, then every table with a foreign key to
+ * a copied table (bench, mem_case, insert_latency, churn_sample, then sample,
+ * icount, mem_phase, go_memstats, latency_bucket, ...), parents first.  A
+ * table of the schema that no foreign key ties to a run (gate_decision, the
+ * local audit trail) is not copied. */
+typedef struct dbt_mg_table {
+    char *name;
+    char *pk;                /* its INTEGER PRIMARY KEY (renumbered), or NULL */
+    int parent;              /* index of the table its filter goes through (-1: run) */
+    char *fk;                /* ... and the column pointing there */
+    int n_fks;
+    char **fk_cols;          /* every foreign key column to a copied table */
+    int *fk_to;              /* ... and the table it points to */
+    sqlite3_int64 offset;    /* new id = old id + offset, for the run being copied */
+} dbt_mg_table;
+
+typedef struct dbt_mg_plan {
+    dbt_mg_table *t;
+    int n, cap;
+} dbt_mg_plan;
+
+static void dbt_mg_free(dbt_mg_plan *p)
 {
-    sqlite3_stmt *st;
-    size_t len = 0, cap = 512;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    out[0] = 0;
-    if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid", -1, &st,
-                           NULL) != SQLITE_OK) {
-        free(out);
-        return NULL;
+    for (int i = 0; i < p->n; i++) {
+        sqlite3_free(p->t[i].name);
+        sqlite3_free(p->t[i].pk);
+        sqlite3_free(p->t[i].fk);
+        for (int k = 0; k < p->t[i].n_fks; k++)
+            sqlite3_free(p->t[i].fk_cols[k]);
+        free(p->t[i].fk_cols);
+        free(p->t[i].fk_to);
     }
-    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, schema, -1, SQLITE_STATIC);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *c = (const char *)sqlite3_column_text(st, 0);
-        if (skip && strcmp(c, skip) == 0)
-            continue;
-        size_t need = len + strlen(c) + 3;
-        if (need > cap)
-            out = realloc(out, cap = 2 * need);
-        len += (size_t)sprintf(out + len, "%s%s", len ? ", " : "", c);
-    }
-    sqlite3_finalize(st);
-    return out;
+    free(p->t);
+    memset(p, 0, sizeof *p);
 }
 
-static int dbt_exec_bound(sqlite3 *db, const char *sql, sqlite3_int64 a, sqlite3_int64 b, char *err,
-                      size_t errlen)
+static int dbt_mg_find(const dbt_mg_plan *p, const char *name)
+{
+    for (int i = 0; i < p->n; i++)
+        if (strcmp(p->t[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Returns the INTEGER PRIMARY KEY column of main.table (sqlite3_malloc'd), or NULL. */
+static char *dbt_mg_int_pk(sqlite3 *db, const char *table)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
-        return -1;
+    char *pk = NULL;
+    int n_pk = 0;
+    if (sqlite3_prepare_v2(db, "SELECT name, upper(type), pk FROM pragma_table_info(?1, 'main')"
+                               " WHERE pk > 0", -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        n_pk++;
+        if (strcmp((const char *)sqlite3_column_text(st, 1), "INTEGER") == 0 && !pk)
+            pk = sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 0));
     }
-    sqlite3_bind_int64(st, 1, a);
-    sqlite3_bind_int64(st, 2, b);
-    int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
+    if (n_pk != 1) { /* a composite key is no rowid alias */
+        sqlite3_free(pk);
+        pk = NULL;
+    }
+    return pk;
+}
+
+/* Appends table name (reached from parent through column fk) to p. */
+static int dbt_mg_add(sqlite3 *db, dbt_mg_plan *p, const char *name, int parent, const char *fk)
+{
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 16;
+        dbt_mg_table *t = realloc(p->t, (size_t)cap * sizeof *t);
+        if (!t)
+            return -1;
+        p->t = t, p->cap = cap;
+    }
+    dbt_mg_table *t = &p->t[p->n];
+    memset(t, 0, sizeof *t);
+    t->name = sqlite3_mprintf("%s", name);
+    t->pk = dbt_mg_int_pk(db, name);
+    t->parent = parent;
+    t->fk = fk ? sqlite3_mprintf("%s", fk) : NULL;
+    p->n++;
+    return t->name && (!fk || t->fk) ? 0 : -1;
+}
+
+/* Finds, breadth first from run, every table with a foreign key to a table
+ * already found.  Returns 0, or -1 with err. */
+static int dbt_mg_plan_build(sqlite3 *db, dbt_mg_plan *p, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    memset(p, 0, sizeof *p);
+    if (dbt_mg_add(db, p, "run", -1, NULL) != 0 || !p->t[0].pk) {
+        snprintf(err, errlen, "the schema has no run table with an integer key");
+        return -1;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT m.name, f.\"from\", f.\"table\" FROM main.sqlite_schema m,"
+                               " pragma_foreign_key_list(m.name, 'main') f WHERE m.type = 'table'"
+                               " ORDER BY m.name, f.id", -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s", sqlite3_errmsg(db));
         return -1;
     }
+    for (int level = 0; level < p->n; level++) { /* p grows as tables are found */
+        sqlite3_reset(st);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(st, 0);
+            const char *from = (const char *)sqlite3_column_text(st, 1);
+            const char *to = (const char *)sqlite3_column_text(st, 2);
+            if (strcmp(to, p->t[level].name) != 0 || dbt_mg_find(p, name) >= 0)
+                continue;
+            if (!p->t[level].pk) {
+                snprintf(err, errlen, "%s points to %s, which has no integer key", name, to);
+                sqlite3_finalize(st);
+                return -1;
+            }
+            if (dbt_mg_add(db, p, name, level, from) != 0) {
+                snprintf(err, errlen, "out of memory");
+                sqlite3_finalize(st);
+                return -1;
+            }
+        }
+    }
+    /* every foreign key column of every copied table to another copied table */
+    for (int i = 0; i < p->n; i++) {
+        dbt_mg_table *t = &p->t[i];
+        sqlite3_reset(st);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *name = (const char *)sqlite3_column_text(st, 0);
+            int to = dbt_mg_find(p, (const char *)sqlite3_column_text(st, 2));
+            if (strcmp(name, t->name) != 0 || to < 0)
+                continue;
+            char **cols = realloc(t->fk_cols, (size_t)(t->n_fks + 1) * sizeof *cols);
+            if (cols)
+                t->fk_cols = cols;
+            int *tos = cols ? realloc(t->fk_to, (size_t)(t->n_fks + 1) * sizeof *tos) : NULL;
+            if (tos)
+                t->fk_to = tos;
+            if (!cols || !tos || !(t->fk_cols[t->n_fks] =
+                                       sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 1)))) {
+                snprintf(err, errlen, "out of memory");
+                sqlite3_finalize(st);
+                return -1;
+            }
+            t->fk_to[t->n_fks++] = to;
+        }
+    }
+    sqlite3_finalize(st);
     return 0;
 }
 
-/* Copies the mem_phase rows of run old_id of src under run new_id's
- * mem_case rows.  Returns 0, or -1 with err. */
-static int dbt_copy_mem_phases(sqlite3 *db, sqlite3_int64 old_id, sqlite3_int64 new_id, char *err,
-                               size_t errlen)
+/* Appends to q the condition "the rows of src.<table i> that belong to run old_id". */
+static void dbt_mg_filter(sqlite3_str *q, const dbt_mg_plan *p, int i, sqlite3_int64 old_id)
 {
-    char *mp_cols = dbt_column_list(db, "main", "mem_phase", "mem_case_id");
-    if (!mp_cols) {
-        snprintf(err, errlen, "cannot read mem_phase's columns");
-        return -1;
+    const dbt_mg_table *t = &p->t[i];
+    if (t->parent < 0) {
+        sqlite3_str_appendf(q, "\"%w\" = %lld", t->pk, old_id);
+        return;
     }
-    /* "a, b, c" -> "x.a, x.b, x.c" */
-    sqlite3_str *q = sqlite3_str_new(db);
-    for (const char *c = mp_cols; *c;) {
-        const char *e = strchr(c, ',');
-        size_t l = e ? (size_t)(e - c) : strlen(c);
-        sqlite3_str_appendf(q, "%sx.%.*s", sqlite3_str_length(q) ? ", " : "", (int)l, c);
-        c += l;
-        while (*c == ',' || *c == ' ')
-            c++;
-    }
-    char *qualified = sqlite3_str_finish(q);
-    char *mp_sql = sqlite3_mprintf(
-             "INSERT INTO main.mem_phase (mem_case_id, %s) SELECT nc.mem_case_id, %s"
-             " FROM src.mem_phase x JOIN src.mem_case oc ON oc.mem_case_id = x.mem_case_id"
-             " JOIN main.mem_case nc ON nc.run_id = ?2 AND nc.impl = oc.impl"
-             " AND nc.blueprint = oc.blueprint AND nc.distribution = oc.distribution"
-             " AND nc.n = oc.n AND nc.allocator = oc.allocator WHERE oc.run_id = ?1",
-             mp_cols, qualified ? qualified : "");
-    int q_ok = qualified != NULL;
-    free(mp_cols);
-    sqlite3_free(qualified);
-    int mp_bad = !mp_sql || !q_ok || dbt_exec_bound(db, mp_sql, old_id, new_id, err, errlen);
-    sqlite3_free(mp_sql);
-    return mp_bad ? -1 : 0;
+    const dbt_mg_table *par = &p->t[t->parent];
+    sqlite3_str_appendf(q, "\"%w\" IN (SELECT \"%w\" FROM src.\"%w\" WHERE ", t->fk, par->pk,
+                        par->name);
+    dbt_mg_filter(q, p, t->parent, old_id);
+    sqlite3_str_appendall(q, ")");
 }
 
-/* Copies run old_id of src into main.  Returns the new run_id or -1. */
-static sqlite3_int64 dbt_merge_run(sqlite3 *db, sqlite3_int64 old_id, char *err, size_t errlen)
+/* Runs sql (sqlite3_str, consumed).  Returns 0 or -1 with err. */
+static int dbt_mg_exec_str(sqlite3 *db, sqlite3_str *q, char *err, size_t errlen)
 {
-    char *run_cols = dbt_column_list(db, "main", "run", "run_id");
-    char *bench_cols = dbt_column_list(db, "main", "bench", "bench_id");
-    char *mc_cols = dbt_column_list(db, "main", "mem_case", "mem_case_id");
-    sqlite3_int64 new_id = -1;
-    if (!run_cols || !bench_cols || !mc_cols)
-        goto out;
-
-    char *sql = sqlite3_mprintf("INSERT INTO main.run (%s) SELECT %s FROM src.run"
-                                " WHERE run_id = ?1 AND ?2 IS NOT NULL", run_cols, run_cols);
-    int run_bad = !sql || dbt_exec_bound(db, sql, old_id, 0, err, errlen) != 0;
+    char *sql = sqlite3_str_finish(q);
+    if (!sql) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = mb_db_exec(db, sql, err, errlen);
     sqlite3_free(sql);
-    if (run_bad)
-        goto out;
-    new_id = sqlite3_last_insert_rowid(db);
+    return rc;
+}
 
-    /* bench and mem_case: same columns, run_id replaced */
-    char *b_sel = strdup(bench_cols), *m_sel = strdup(mc_cols);
-    /* run_id is always the first non-key column in both tables */
-    sql = sqlite3_mprintf("INSERT INTO main.bench (%s) SELECT ?2%s FROM src.bench"
-                          " WHERE run_id = ?1", bench_cols, strchr(b_sel, ','));
-    int bad = !sql || dbt_exec_bound(db, sql, old_id, new_id, err, errlen);
+/* Returns one integer from sql, or def when NULL; -1 with err on failure. */
+static int dbt_mg_int(sqlite3 *db, sqlite3_str *q, sqlite3_int64 def, sqlite3_int64 *out, char *err,
+                  size_t errlen)
+{
+    char *sql = sqlite3_str_finish(q);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (!sql)
+        snprintf(err, errlen, "out of memory");
+    else if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
+             sqlite3_step(st) != SQLITE_ROW)
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+    else {
+        *out = sqlite3_column_type(st, 0) == SQLITE_NULL ? def : sqlite3_column_int64(st, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(st);
     sqlite3_free(sql);
-    sql = sqlite3_mprintf("INSERT INTO main.mem_case (%s) SELECT ?2%s FROM src.mem_case"
-                          " WHERE run_id = ?1", mc_cols, strchr(m_sel, ','));
-    bad = bad || !sql || dbt_exec_bound(db, sql, old_id, new_id, err, errlen);
-    sqlite3_free(sql);
-    free(b_sel);
-    free(m_sel);
-    if (bad)
-        goto fail;
+    return rc;
+}
 
-#define BENCH_JOIN                                                                     \
-    " JOIN src.bench ob ON ob.bench_id = x.bench_id"                                   \
-    " JOIN main.bench nb ON nb.run_id = ?2 AND nb.impl = ob.impl AND nb.phase = ob.phase" \
-    " AND nb.blueprint = ob.blueprint AND nb.distribution = ob.distribution"           \
-    " AND nb.n = ob.n AND nb.hint = ob.hint AND nb.threads = ob.threads"               \
-    " AND nb.allocator = ob.allocator AND nb.lookup_percent IS ob.lookup_percent"      \
-    " WHERE ob.run_id = ?1"
-    if (dbt_exec_bound(db, "INSERT INTO main.sample (bench_id, process_index, repetition, iterations,"
-                       " ns_per_op, ceiling_ns_per_op) SELECT nb.bench_id, x.process_index,"
-                       " x.repetition, x.iterations, x.ns_per_op, x.ceiling_ns_per_op"
-                       " FROM src.sample x" BENCH_JOIN,
-                   old_id, new_id, err, errlen) != 0 ||
-        dbt_exec_bound(db, "INSERT INTO main.icount (bench_id, instructions, ops)"
-                       " SELECT nb.bench_id, x.instructions, x.ops FROM src.icount x" BENCH_JOIN,
-                   old_id, new_id, err, errlen) != 0)
-        goto fail;
-#undef BENCH_JOIN
-    if (dbt_copy_mem_phases(db, old_id, new_id, err, errlen) == 0)
-        goto out;
-fail:
-    new_id = -1;
-out:
-    free(run_cols);
-    free(bench_cols);
-    free(mc_cols);
-    return new_id;
+/* Copies table i's rows of run old_id, renumbering its integer key by one
+ * offset past main's largest and its foreign keys by their parents' offsets. */
+static int dbt_mg_copy_table(sqlite3 *db, dbt_mg_plan *p, int i, sqlite3_int64 old_id, char *err,
+                         size_t errlen)
+{
+    dbt_mg_table *t = &p->t[i];
+    sqlite3_stmt *st;
+    if (t->pk) {
+        sqlite3_int64 next, first;
+        sqlite3_str *q = sqlite3_str_new(db);
+        sqlite3_str_appendf(q, "SELECT max(\"%w\") + 1 FROM main.\"%w\"", t->pk, t->name);
+        if (dbt_mg_int(db, q, 1, &next, err, errlen) != 0)
+            return -1;
+        q = sqlite3_str_new(db);
+        sqlite3_str_appendf(q, "SELECT min(\"%w\") FROM src.\"%w\" WHERE ", t->pk, t->name);
+        dbt_mg_filter(q, p, i, old_id);
+        if (dbt_mg_int(db, q, next, &first, err, errlen) != 0)
+            return -1;
+        t->offset = next - first;
+    }
+    sqlite3_str *q = sqlite3_str_new(db), *vals = sqlite3_str_new(db);
+    int rc = sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1, 'main') ORDER BY cid",
+                                -1, &st, NULL);
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    sqlite3_str_appendf(q, "INSERT INTO main.\"%w\" (", t->name);
+    for (int n = 0; rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW; n++) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        sqlite3_int64 off = 0;
+        int is_id = t->pk && strcmp(c, t->pk) == 0;
+        if (is_id)
+            off = t->offset;
+        for (int k = 0; k < t->n_fks; k++)
+            if (strcmp(c, t->fk_cols[k]) == 0)
+                is_id = 1, off = p->t[t->fk_to[k]].offset;
+        sqlite3_str_appendf(q, "%s\"%w\"", n ? ", " : "", c);
+        if (is_id)
+            sqlite3_str_appendf(vals, "%s\"%w\" + %lld", n ? ", " : "", c, off);
+        else /* copied as it is */
+            sqlite3_str_appendf(vals, "%s\"%w\"", n ? ", " : "", c);
+    }
+    sqlite3_finalize(st);
+    char *v = sqlite3_str_finish(vals);
+    if (rc != SQLITE_OK || !v) {
+        snprintf(err, errlen, "%s", rc != SQLITE_OK ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_free(v);
+        sqlite3_free(sqlite3_str_finish(q));
+        return -1;
+    }
+    sqlite3_str_appendf(q, ") SELECT %s FROM src.\"%w\" WHERE ", v, t->name);
+    sqlite3_free(v);
+    dbt_mg_filter(q, p, i, old_id);
+    return dbt_mg_exec_str(db, q, err, errlen);
+}
+
+/* Copies run old_id of src and every row hanging off it.  Returns 0 or -1. */
+static int dbt_mg_copy_run(sqlite3 *db, dbt_mg_plan *p, sqlite3_int64 old_id, char *err, size_t errlen)
+{
+    for (int i = 0; i < p->n; i++)
+        if (dbt_mg_copy_table(db, p, i, old_id, err, errlen) != 0)
+            return -1;
+    return 0;
+}
+
+/* The run ids of src whose uuid main lacks, oldest first (*ids malloc'd; the
+ * list grows).  Returns 0, or -1 with err. */
+static int dbt_new_runs(sqlite3 *db, sqlite3_int64 **ids, size_t *nids, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    size_t cap = 0;
+    *ids = NULL;
+    *nids = 0;
+    if (sqlite3_prepare_v2(db, "SELECT run_id FROM src.run WHERE run_uuid NOT IN"
+                               " (SELECT run_uuid FROM main.run) ORDER BY run_id", -1, &st,
+                           NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        return -1;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*nids == cap) {
+            sqlite3_int64 *grown = realloc(*ids, (cap = cap ? 2 * cap : 64) * sizeof **ids);
+            if (!grown) {
+                snprintf(err, errlen, "out of memory");
+                sqlite3_finalize(st);
+                return -1;
+            }
+            *ids = grown;
+        }
+        (*ids)[(*nids)++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return 0;
 }
 
 static int mb_cmd_merge(int argc, char **argv)
@@ -178,8 +329,9 @@ static int mb_cmd_merge(int argc, char **argv)
     }
     if (!other)
         mb_usage_error(&mb_command_merge, "missing the database to merge from");
-    /* Open (and so validate and migrate) the source first, then the target. */
-    sqlite3 *src = mb_db_open(other, 0, err, sizeof err);
+    /* Validate the source through the read door (it is never written), then
+     * open the target for writing. */
+    sqlite3 *src = mb_db_open_read(other, err, sizeof err);
     if (!src) {
         fprintf(stderr, "mapbench: %s\n", err);
         return 1;
@@ -190,38 +342,55 @@ static int mb_cmd_merge(int argc, char **argv)
         fprintf(stderr, "mapbench: %s\n", err);
         return 1;
     }
-    sqlite3_stmt *st = NULL;
-    char *uri = sqlite3_mprintf("ATTACH %Q AS src", other);
-    int rc = mb_db_exec(db, uri, err, sizeof err);
+    dbt_mg_plan plan;
+    char *uri = mb_db_uri(other, "mode=ro");
+    char *attach = uri ? sqlite3_mprintf("ATTACH %Q AS src", uri) : NULL;
+    int rc = attach ? mb_db_exec(db, attach, err, sizeof err) : -1;
+    if (!attach)
+        snprintf(err, sizeof err, "out of memory");
+    sqlite3_free(attach);
     sqlite3_free(uri);
-    if (rc != 0 || mb_db_exec(db, "BEGIN IMMEDIATE", err, sizeof err) != 0) {
-        fprintf(stderr, "mapbench: %s\n", err);
-        sqlite3_close(db);
-        return 1;
-    }
-    sqlite3_prepare_v2(db, "SELECT run_id FROM src.run WHERE run_uuid NOT IN"
-                           " (SELECT run_uuid FROM main.run) ORDER BY run_id", -1, &st, NULL);
-    int added = 0, failed = 0;
-    sqlite3_int64 ids[4096];
-    int nids = 0;
-    while (sqlite3_step(st) == SQLITE_ROW && nids < 4096)
-        ids[nids++] = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    for (int k = 0; k < nids && !failed; k++) {
-        if (dbt_merge_run(db, ids[k], err, sizeof err) < 0)
-            failed = 1;
-        else
-            added++;
-    }
-    if (failed || mb_db_exec(db, "COMMIT", err, sizeof err) != 0) {
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (rc != 0 || dbt_mg_plan_build(db, &plan, err, sizeof err) != 0 ||
+        mb_db_exec(db, "BEGIN IMMEDIATE", err, sizeof err) != 0) {
         fprintf(stderr, "mapbench: merge failed, nothing changed: %s\n", err);
         sqlite3_close(db);
         return 1;
     }
+    sqlite3_int64 *ids = NULL;
+    size_t nids = 0;
+    int failed = dbt_new_runs(db, &ids, &nids, err, sizeof err) != 0;
+    for (size_t k = 0; k < nids && !failed; k++)
+        failed = dbt_mg_copy_run(db, &plan, ids[k], err, sizeof err) != 0;
+    free(ids);
+    if (failed || mb_db_exec(db, "COMMIT", err, sizeof err) != 0) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        fprintf(stderr, "mapbench: merge failed, nothing changed: %s\n", err);
+        dbt_mg_free(&plan);
+        sqlite3_close(db);
+        return 1;
+    }
+    printf("merged %zu new run(s) from %s into %s (tables:", nids, other, db_path);
+    for (int i = 0; i < plan.n; i++)
+        printf(" %s", plan.t[i].name);
+    printf(")\n");
+    dbt_mg_free(&plan);
     sqlite3_close(db);
-    printf("merged %d new run(s) from %s into %s\n", added, other, db_path);
     return 0;
+}
+
+/* Returns 1 when table (run or complete_run) holds run_id run. */
+static int dbt_run_exists(sqlite3 *db, long long run, const char *table)
+{
+    sqlite3_stmt *st;
+    char *sql = sqlite3_mprintf("SELECT count(*) FROM \"%w\" WHERE run_id = ?", table);
+    int found = sql && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK;
+    sqlite3_free(sql);
+    if (!found)
+        return 0;
+    sqlite3_bind_int64(st, 1, run);
+    found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+    sqlite3_finalize(st);
+    return found;
 }
 
 static int mb_cmd_show(int argc, char **argv)
@@ -240,17 +409,12 @@ static int mb_cmd_show(int argc, char **argv)
     }
     if (run < 0)
         mb_usage_error(&mb_command_show, "missing RUN (a run_id; `mapbench runs` lists them)");
-    sqlite3 *db = mb_db_open(db_path, 0, err, sizeof err);
+    sqlite3 *db = mb_db_open_read(db_path, err, sizeof err);
     if (!db) {
         fprintf(stderr, "mapbench: %s\n", err);
         return 1;
     }
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "SELECT count(*) FROM run WHERE run_id = ?", -1, &st, NULL);
-    sqlite3_bind_int64(st, 1, run);
-    int found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
-    sqlite3_finalize(st);
-    if (!found) {
+    if (!dbt_run_exists(db, run, "run")) {
         fprintf(stderr, "mapbench: no run %lld in %s\n", run, db_path);
         sqlite3_close(db);
         return 1;
@@ -299,6 +463,22 @@ static int mb_cmd_export(int argc, char **argv)
     }
     if (fmt == FMT_TABLE)
         mb_usage_error(&mb_command_export, "--format wants csv or json");
+    if (run >= 0) { /* a run that is not there is an error, as show, plot and report say */
+        char err[MB_ERR_LEN];
+        sqlite3 *db = mb_db_open_read(db_path, err, sizeof err);
+        if (!db) {
+            fprintf(stderr, "mapbench: %s\n", err);
+            return 1;
+        }
+        int found = dbt_run_exists(db, run, "complete_run");
+        int any = found || dbt_run_exists(db, run, "run");
+        sqlite3_close(db);
+        if (!found) {
+            fprintf(stderr, "mapbench: no %srun %lld in %s\n", any ? "complete " : "", run,
+                    db_path);
+            return 1;
+        }
+    }
     if (run >= 0)
         snprintf(where, sizeof where, " AND r.run_id = %lld", run);
     if (strcmp(what, "samples") == 0)

@@ -28,10 +28,28 @@ extern const mb_command mb_command_export;
 
 /* ---- the database (db.c) ------------------------------------------------------------ */
 
-/* Opens (creating if asked) and migrates a results database: WAL, busy
- * timeout, schema and views.  Returns NULL with err filled on failure; a file
- * that is not a mapbench/SQLite database is left untouched. */
+/* The write door: opens (creating if asked) a results database to write to:
+ * refuses '' and ":memory:", a read-only file, and a damaged one (PRAGMA
+ * quick_check); WAL, busy timeout; creates or migrates the schema and
+ * refreshes the views only when they are not the compiled ones.  Returns NULL
+ * with err filled on failure; a file that is not a mapbench/SQLite database,
+ * or is damaged, is left untouched. */
 sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen);
+/* The read door: opens an existing results database read-only
+ * (SQLITE_OPEN_READONLY, PRAGMA query_only): reading never changes a byte of
+ * it.  Stale stored views are replaced by TEMP views on this connection; a
+ * WAL file in a directory this user cannot write is read immutable.  An empty
+ * file is refused; an older schema version is upgraded in place first (the
+ * write door), or refused when it cannot be written. */
+sqlite3 *mb_db_open_read(const char *path, char *err, size_t errlen);
+/* Returns 1 when the read door had to install TEMP views (the stored ones
+ * are not this build's). */
+int mb_db_has_temp_views(sqlite3 *db);
+/* Denies ATTACH and DETACH on db from now on: for SQL a user typed. */
+void mb_db_guard(sqlite3 *db);
+/* "file:<path>?<query>" with path percent-encoded (sqlite3_malloc'd), or NULL:
+ * for ATTACH with a mode (e.g. "mode=ro"). */
+char *mb_db_uri(const char *path, const char *query);
 /* Runs SQL with no results.  Returns 0, or -1 with err filled. */
 int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
 
@@ -45,7 +63,10 @@ typedef enum { FMT_TABLE, FMT_CSV, FMT_JSON } out_format;
 /* Runs every statement of sql, printing the rows of those that return any.
  * Returns 0, or 1 after printing SQLite's message to stderr. */
 int mb_sql_print(sqlite3 *db, const char *sql, out_format fmt);
-/* Opens db_path (read-only use), prints sql as mb_sql_print does, closes it.
+/* The same; writes_allowed 0 refuses any statement that would change the
+ * database (sqlite3_stmt_readonly), as mb_sql_print does. */
+int mb_sql_print_mode(sqlite3 *db, const char *sql, out_format fmt, int writes_allowed);
+/* Opens db_path through the read door (mb_db_open_read), prints sql as mb_sql_print does, closes it.
  * Returns 0, or 1 after printing why. */
 int mb_sql_print_db(const char *db_path, const char *sql, out_format fmt);
 out_format mb_parse_format(const char *v, const mb_command *cmd);
