@@ -104,3 +104,70 @@ def test_reals_are_printed_to_read_back_exactly():
     L = next(l for l in p.stdout.splitlines() if l.startswith("L\t")).split("\t")
     for s in L[2:9]:
         assert "%.17g" % float(s) == s
+
+
+# ---- single sources ------------------------------------------------------------------------
+
+def test_plot_colours_come_from_the_registry_and_the_go_map_has_its_own(tmp_path):
+    """mapbench plot hands gnuplot one colour per registered map and one for the
+    real Go map (go_runtime was drawn black when the colour key said 'go')."""
+    db, out = tmp_path / "c.db", tmp_path / "plots"
+    p = mb("run", "--metric", "memory", "--impl", "oa_linear,chained", "--n", 1000,
+           "--allocator", "glibc", "--db", db)
+    assert p.returncode == 0, p.stderr
+    with sqlite3.connect(db) as c:
+        go = c.execute("SELECT count(*) FROM mem_case WHERE impl = 'go_runtime'").fetchone()[0]
+    p = mb("plot", "--db", db, "--out", out)
+    if p.returncode != 0 and "gnuplot" in p.stderr:
+        pytest.skip("gnuplot is not installed")
+    assert p.returncode == 0, p.stderr
+    svg = (out / "memory_by_phase.svg").read_text()
+    assert "rgb( 31, 119, 180)" in svg      # oa_linear: the registry's first map
+    assert "rgb( 44, 160,  44)" in svg      # chained: the registry's fourth
+    if go:
+        assert "rgb( 11, 110, 121)" in svg  # go_runtime
+
+
+def test_trend_bands_are_the_gate_thresholds(tmp_path):
+    """trend_band reads view gate_threshold, which is ci/gate.conf compiled in."""
+    conf = {}
+    for line in (ROOT / "ci" / "gate.conf").read_text().splitlines():
+        f = line.split("#")[0].split()
+        if len(f) == 2:
+            conf[f[0]] = float(f[1])
+    db = tmp_path / "t.db"
+    p = mb("run", "--metric", "memory", "--impl", "oa_linear", "--n", 100, "--allocator",
+           "glibc", "--db", db)
+    assert p.returncode == 0, p.stderr
+    with sqlite3.connect(db) as c:
+        got = dict(c.execute("SELECT key, value FROM gate_threshold").fetchall())
+        band = dict(c.execute("SELECT metric, threshold FROM trend_band").fetchall())
+    assert got == {k: v for k, v in conf.items() if k in got} and len(got) == len(conf)
+    assert band["instructions_per_op"] == conf["icount.fail"]
+    assert band["map_bytes_per_entry"] == conf["bytes.fail"]
+    assert abs(band["ns_per_op"] - (conf["time.ratio"] - 1)) < 1e-12
+
+
+def test_report_queries_are_views_that_plain_sqlite_reads(tmp_path):
+    """results/report.sql is installed with the views: every finding and table
+    of the page is a view keyed by run_id, so sqlite3 alone gives what the page
+    says, and report.c only renders them."""
+    db = tmp_path / "r.db"
+    p = mb("run", "--metric", "time,memory", "--impl", "oa_linear,chained", "--n", 1000,
+           "--processes", 1, "--allocator", "glibc", "--db", db)
+    assert p.returncode == 0, p.stderr
+    sql_text = (ROOT / "results" / "report.sql").read_text()
+    with sqlite3.connect(db) as c:
+        run = c.execute("SELECT run_id FROM run").fetchone()[0]
+        findings = c.execute("SELECT id, title FROM report_findings ORDER BY finding_order").fetchall()
+        tables = [r[0] for r in c.execute("SELECT id FROM report_tables ORDER BY table_order")]
+        fastest = c.execute("SELECT finding FROM report_finding_fastest WHERE run_id = ?",
+                            (run,)).fetchone()[0]
+        speed = c.execute("SELECT impl FROM report_table_speed WHERE run_id = ?", (run,)).fetchall()
+    assert len(findings) >= 8 and "speed" in tables and "memory" in tables
+    for fid, _ in findings:
+        assert f"CREATE VIEW report_finding_{fid} " in sql_text
+    assert fastest.startswith("At n = 1000 (median ns per operation): insert")
+    assert sorted(i for (i,) in speed) == ["chained", "oa_linear"]
+    src = (ROOT / "harness" / "present" / "report.c").read_text()
+    assert "FROM plot_ns_per_op" not in src and "FROM retained" not in src

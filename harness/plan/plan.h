@@ -44,6 +44,14 @@ size_t mb_hint_size(mb_hint h, size_t n);
 /* The seed of every suite and of a single case without --seed ("mapbe"). */
 #define MB_DEFAULT_SEED 0x6d61706265ULL
 
+/* The real Go runtime map (go-mem-case) is not a registered map: it runs its
+ * phases inside Go.  These are the labels its memory cases are stored, drawn
+ * and reported under. */
+#define MB_GO_IMPL "go_runtime"
+#define MB_GO_FAMILY "peer"
+#define MB_GO_TRAITS "real-go-map,go-1.19,map[uint64]uint64,gc-managed,bytes-are-heap-inuse,never-shrinks"
+#define MB_GO_ALLOCATOR "go-runtime"
+
 /* ---- allocators a run can choose (plan/allocators.c) -------------------------- */
 
 typedef struct mb_allocator_info {

@@ -58,47 +58,88 @@ static double *conf_slot(gate_conf *c, const char *key)
     return NULL;
 }
 
-/* Returns 0, or -1 with err naming the bad line. */
-static int conf_load(gate_conf *c, const char *path, int must_exist, char *err, size_t errlen)
+/* Applies one line of a gate configuration.  Returns 0, or -1 with err. */
+static int conf_line(gate_conf *c, char *line, const char *where, int lineno, char *err,
+                     size_t errlen)
 {
-    *c = (gate_conf){ 0.005, 0.02, 0.01, 0.01, 1.15, 0.01, 3, { { "", "", 0 } }, 0 };
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (!must_exist)
-            return 0;
-        snprintf(err, errlen, "%s: cannot read the gate configuration", path);
-        return -1;
-    }
-    char line[512];
-    int lineno = 0;
-    while (fgets(line, sizeof line, f)) {
-        char a[128], b[64], d[64];
-        double v;
-        lineno++;
-        line[strcspn(line, "#\n")] = 0;
-        int k = sscanf(line, "%127s %63s %63s", a, b, d);
-        if (k <= 0)
-            continue;
-        if (!strcmp(a, "override") && k == 3 && c->n_ov < 64) {
-            if (sscanf(line, "%*s %127s %31s %lf", c->ov[c->n_ov].glob, c->ov[c->n_ov].key, &v) != 3 ||
-                !conf_slot(c, c->ov[c->n_ov].key)) {
-                snprintf(err, errlen, "%s:%d: override GLOB KEY VALUE with a known KEY", path,
-                         lineno);
-                fclose(f);
-                return -1;
-            }
-            c->ov[c->n_ov++].value = v;
-        } else if (k == 2 && !strcmp(a, "time.min_processes")) {
-            c->time_min_processes = atoi(b);
-        } else if (k == 2 && conf_slot(c, a) && sscanf(b, "%lf", &v) == 1) {
-            *conf_slot(c, a) = v;
-        } else {
-            snprintf(err, errlen, "%s:%d: unknown setting '%s'", path, lineno, a);
-            fclose(f);
+    char a[128], b[64], d[64];
+    double v;
+    line[strcspn(line, "#\n")] = 0;
+    int k = sscanf(line, "%127s %63s %63s", a, b, d);
+    if (k <= 0)
+        return 0;
+    if (!strcmp(a, "override") && k == 3) {
+        if (c->n_ov == (int)(sizeof c->ov / sizeof *c->ov)) {
+            snprintf(err, errlen, "%s:%d: more than %zu overrides", where, lineno,
+                     sizeof c->ov / sizeof *c->ov);
             return -1;
         }
+        if (sscanf(line, "%*s %127s %31s %lf", c->ov[c->n_ov].glob, c->ov[c->n_ov].key, &v) != 3 ||
+            !conf_slot(c, c->ov[c->n_ov].key)) {
+            snprintf(err, errlen, "%s:%d: override GLOB KEY VALUE with a known KEY", where,
+                     lineno);
+            return -1;
+        }
+        c->ov[c->n_ov++].value = v;
+    } else if (k == 2 && !strcmp(a, "time.min_processes")) {
+        c->time_min_processes = atoi(b);
+    } else if (k == 2 && conf_slot(c, a) && sscanf(b, "%lf", &v) == 1) {
+        *conf_slot(c, a) = v;
+    } else {
+        snprintf(err, errlen, "%s:%d: unknown setting '%s'", where, lineno, a);
+        return -1;
     }
+    return 0;
+}
+
+/* Reads the settings of one configuration (path, or the compiled-in text
+ * when path is NULL) into c.  Returns 0, or -1 with err. */
+static int conf_read(gate_conf *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = path ? fopen(path, "r") : fmemopen((void *)mb_gate_conf, strlen(mb_gate_conf), "r");
+    const char *where = path ? path : "ci/gate.conf (compiled in)";
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read the gate configuration", where);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, rc = 0;
+    while (rc == 0 && getline(&line, &cap, f) > 0)
+        rc = conf_line(c, line, where, ++lineno, err, errlen);
+    free(line);
     fclose(f);
+    return rc;
+}
+
+/* Loads the thresholds: ci/gate.conf as compiled in (the only place a
+ * threshold is written), then, with --config FILE, FILE's settings on top
+ * (and FILE's overrides instead of ci/gate.conf's).  Every setting must end
+ * up set.  Returns 0, or -1 with err naming the bad line. */
+static int conf_load(gate_conf *c, const char *path, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "icount.warn", "icount.fail", "bytes.fail",
+                                        "retained.fail", "time.ratio", "time.p" };
+    memset(c, 0, sizeof *c);
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+        *conf_slot(c, keys[k]) = NAN;
+    c->time_min_processes = -1;
+    if (conf_read(c, NULL, err, errlen) != 0)
+        return -1;
+    if (path) {
+        c->n_ov = 0;
+        if (conf_read(c, path, err, errlen) != 0)
+            return -1;
+    }
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+        if (isnan(*conf_slot(c, keys[k]))) {
+            snprintf(err, errlen, "ci/gate.conf: no %s setting", keys[k]);
+            return -1;
+        }
+    if (c->time_min_processes < 0) {
+        snprintf(err, errlen, "ci/gate.conf: no time.min_processes setting");
+        return -1;
+    }
     return 0;
 }
 
@@ -344,13 +385,16 @@ static void judge_values(gate_run *g, const char *metric, const char *view_sql,
 {
     sqlite3_stmt *st;
     /* view_sql selects (case_key, value) from "%s." tables twice, for run %lld */
-    char b_sql[1024], c_sql[1024], full[4096];
-    snprintf(b_sql, sizeof b_sql, view_sql, g->schema, g->schema, g->base);
-    snprintf(c_sql, sizeof c_sql, view_sql, "main", "main", g->cur);
-    snprintf(full, sizeof full,
-             "WITH b AS (%s), c AS (%s) SELECT b.case_key, b.value, c.value FROM b"
-             " LEFT JOIN c USING (case_key) ORDER BY b.case_key", b_sql, c_sql);
-    if (sqlite3_prepare_v2(g->db, full, -1, &st, NULL) != SQLITE_OK) {
+    char *b_sql = sqlite3_mprintf(view_sql, g->schema, g->schema, g->base);
+    char *c_sql = sqlite3_mprintf(view_sql, "main", "main", g->cur);
+    char *full = sqlite3_mprintf("WITH b AS (%s), c AS (%s) SELECT b.case_key, b.value, c.value"
+                                 " FROM b LEFT JOIN c USING (case_key) ORDER BY b.case_key",
+                                 b_sql, c_sql);
+    int rc = full ? sqlite3_prepare_v2(g->db, full, -1, &st, NULL) : SQLITE_NOMEM;
+    sqlite3_free(b_sql);
+    sqlite3_free(c_sql);
+    sqlite3_free(full);
+    if (rc != SQLITE_OK) {
         fprintf(stderr, "mapbench gate: %s: %s\n", metric, sqlite3_errmsg(g->db));
         return;
     }
@@ -383,12 +427,42 @@ static void judge_values(gate_run *g, const char *metric, const char *view_sql,
     " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"                        \
     " WHERE p.phase = 'insert' AND c.allocator != 'go-runtime' AND c.run_id = %lld"
 
+/* Every sample of one case (a growing array). */
+typedef struct gate_samples {
+    double *v;
+    size_t n, cap;
+} gate_samples;
+
+/* Reads the ns_per_op samples of bench_id in schema into out (all of them). */
+static void gate_samples_load(gate_run *g, const char *schema, long long bench_id,
+                              gate_samples *out)
+{
+    sqlite3_stmt *s;
+    char *q = sqlite3_mprintf("SELECT ns_per_op FROM %s.sample WHERE bench_id = ?", schema);
+    if (!q || sqlite3_prepare_v2(g->db, q, -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_free(q);
+        return;
+    }
+    sqlite3_free(q);
+    sqlite3_bind_int64(s, 1, bench_id);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? 2 * out->cap : 64;
+            double *v = realloc(out->v, cap * sizeof *v);
+            if (!v)
+                break;
+            out->v = v, out->cap = cap;
+        }
+        out->v[out->n++] = sqlite3_column_double(s, 0);
+    }
+    sqlite3_finalize(s);
+}
+
 /* Wall time: every sample of each case on both sides. */
 static void judge_time(gate_run *g)
 {
-    char sql[2048];
     sqlite3_stmt *keys;
-    snprintf(sql, sizeof sql,
+    char *sql = sqlite3_mprintf(
              "SELECT " BENCH_KEY " AS case_key, b.bench_id, c.bench_id,"
              " (SELECT count(DISTINCT process_index) FROM %s.sample s WHERE s.bench_id = b.bench_id),"
              " (SELECT count(DISTINCT process_index) FROM main.sample s WHERE s.bench_id = c.bench_id),"
@@ -400,7 +474,9 @@ static void judge_time(gate_run *g)
              " WHERE b.run_id = ?1 AND EXISTS (SELECT 1 FROM %s.sample s WHERE s.bench_id = b.bench_id)"
              " ORDER BY case_key",
              g->schema, g->schema, g->schema, g->schema);
-    if (sqlite3_prepare_v2(g->db, sql, -1, &keys, NULL) != SQLITE_OK) {
+    int rc = sql ? sqlite3_prepare_v2(g->db, sql, -1, &keys, NULL) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) {
         fprintf(stderr, "mapbench gate: time: %s\n", sqlite3_errmsg(g->db));
         return;
     }
@@ -416,29 +492,17 @@ static void judge_time(gate_run *g)
         if (sqlite3_column_type(keys, 5) != SQLITE_NULL && sqlite3_column_type(keys, 6) != SQLITE_NULL)
             ic_up = sqlite3_column_double(keys, 6) >
                     sqlite3_column_double(keys, 5) * (1 + conf_get(&g->conf, key, "icount.warn"));
-        double b[512], c[512];
-        int nb = 0, nc = 0;
-        for (int side = 0; side < 2; side++) {
-            sqlite3_stmt *s;
-            char q[128];
-            snprintf(q, sizeof q, "SELECT ns_per_op FROM %s.sample WHERE bench_id = ?",
-                     side ? "main" : g->schema);
-            sqlite3_prepare_v2(g->db, q, -1, &s, NULL);
-            sqlite3_bind_int64(s, 1, side ? cb : bb);
-            while (sqlite3_step(s) == SQLITE_ROW && (side ? nc : nb) < 512) {
-                if (side)
-                    c[nc++] = sqlite3_column_double(s, 0);
-                else
-                    b[nb++] = sqlite3_column_double(s, 0);
-            }
-            sqlite3_finalize(s);
-        }
+        gate_samples b = { 0 }, c = { 0 };
+        gate_samples_load(g, g->schema, bb, &b);
+        gate_samples_load(g, "main", cb, &c);
+        int nb = (int)b.n, nc = (int)c.n;
         if (!have || nc == 0) {
-            decide(g, key, "median_ns_per_op", median(b, nb), 0, 0, 0, "missing", NULL);
+            decide(g, key, "median_ns_per_op", median(b.v, nb), 0, 0, 0, "missing", NULL);
+            free(b.v), free(c.v);
             continue;
         }
-        double p = mwu_p_greater(b, nb, c, nc);
-        double mb = median(b, nb), mc = median(c, nc);
+        double p = mwu_p_greater(b.v, nb, c.v, nc);
+        double mb = median(b.v, nb), mc = median(c.v, nc);
         double ratio_max = conf_get(&g->conf, key, "time.ratio");
         double p_max = conf_get(&g->conf, key, "time.p");
         const char *verdict = "pass";
@@ -448,16 +512,41 @@ static void judge_time(gate_run *g)
         } else if (mc / mb > ratio_max && p < p_max) {
             verdict = ic_up ? "fail" : "warn";
             snprintf(note, sizeof note, "p=%.4f%s", p, ic_up ? ", instructions up too" : "");
-        } else if (mb / mc > ratio_max && mwu_p_greater(c, nc, b, nb) < p_max) {
+        } else if (mb / mc > ratio_max && mwu_p_greater(c.v, nc, b.v, nb) < p_max) {
             verdict = "improved";
         }
         decide(g, key, "median_ns_per_op", mb, 1, mc, ratio_max - 1, verdict,
                note[0] ? note : NULL);
+        free(b.v), free(c.v);
     }
     sqlite3_finalize(keys);
 }
 
 /* ---- trends ----------------------------------------------------------------------- */
+
+/* Decides one case of a trend over n runs (v[r] where have[r], oldest first).
+ * Returns 1 for a step that held for the last two runs. */
+static int trend_decide(gate_run *g, const char *key, const char *metric, const char *fail_key,
+                        int n, const double *v, const int *have)
+{
+    double before[64];
+    int nb = 0;
+    if (!have[n - 1] || !have[n - 2])
+        return 0;
+    for (int r = 0; r < n - 2; r++)
+        if (have[r])
+            before[nb++] = v[r];
+    if (nb < 2)
+        return 0;
+    double med = median(before, nb), fail = conf_get(&g->conf, key, fail_key);
+    double lo = v[n - 2] < v[n - 1] ? v[n - 2] : v[n - 1];
+    int step = med > 0 && lo / med - 1 > fail;
+    char m2[64];
+    snprintf(m2, sizeof m2, "%s:trend%d", metric, n);
+    decide(g, key, m2, med, 1, lo, fail, step ? "fail" : "pass",
+           step ? "shift held for the last 2 runs" : NULL);
+    return step;
+}
 
 /* A step check over the last k complete runs, for a deterministic metric:
  * a case fails when the two newest runs both sit above the median of the
@@ -484,47 +573,35 @@ static void judge_trend(gate_run *g, int k, const char *metric, const char *valu
         return;
     }
     /* every (case, run index) value, oldest run first */
-    char sql[4096], one[1024], *p = sql;
-    p += sprintf(p, "SELECT case_key, r, value FROM (");
+    sqlite3_str *q = sqlite3_str_new(g->db);
+    sqlite3_str_appendall(q, "SELECT case_key, r, value FROM (");
     for (int r = 0; r < n; r++) {
-        snprintf(one, sizeof one, value_sql, "main", "main", ids[n - 1 - r]);
-        p += sprintf(p, "%sSELECT case_key, %d AS r, value FROM (%s)", r ? " UNION ALL " : "", r,
-                     one);
-        if (p - sql > (long)sizeof sql - 1100)
-            break;
+        char *one = sqlite3_mprintf(value_sql, "main", "main", ids[n - 1 - r]);
+        sqlite3_str_appendf(q, "%sSELECT case_key, %d AS r, value FROM (%s)", r ? " UNION ALL " : "",
+                            r, one);
+        sqlite3_free(one);
     }
-    sprintf(p, ") ORDER BY case_key, r");
-    if (sqlite3_prepare_v2(g->db, sql, -1, &vals, NULL) != SQLITE_OK) {
+    sqlite3_str_appendall(q, ") ORDER BY case_key, r");
+    char *sql = sqlite3_str_finish(q);
+    int prc = sql ? sqlite3_prepare_v2(g->db, sql, -1, &vals, NULL) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+    if (prc != SQLITE_OK) {
         fprintf(stderr, "mapbench gate: trend: %s\n", sqlite3_errmsg(g->db));
         return;
     }
-    char key[256] = "";
+    char *key = NULL;
     double v[64];
     int have[64] = { 0 };
     int steps = 0;
     for (int rc = sqlite3_step(vals);; rc = sqlite3_step(vals)) {
         const char *kk = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(vals, 0) : NULL;
-        if (!kk || strcmp(kk, key) != 0) {
-            if (key[0] && have[n - 1] && have[n - 2]) {
-                double before[64];
-                int nb = 0;
-                for (int r = 0; r < n - 2; r++)
-                    if (have[r])
-                        before[nb++] = v[r];
-                if (nb >= 2) {
-                    double med = median(before, nb), fail = conf_get(&g->conf, key, fail_key);
-                    double lo = v[n - 2] < v[n - 1] ? v[n - 2] : v[n - 1];
-                    int step = med > 0 && lo / med - 1 > fail;
-                    char m2[64];
-                    snprintf(m2, sizeof m2, "%s:trend%d", metric, n);
-                    decide(g, key, m2, med, 1, lo, fail, step ? "fail" : "pass",
-                           step ? "shift held for the last 2 runs" : NULL);
-                    steps += step;
-                }
-            }
-            if (!kk)
+        if (!kk || !key || strcmp(kk, key) != 0) {
+            if (key)
+                steps += trend_decide(g, key, metric, fail_key, n, v, have);
+            free(key);
+            key = kk ? strdup(kk) : NULL;
+            if (!key)
                 break;
-            snprintf(key, sizeof key, "%s", kk);
             memset(have, 0, sizeof have);
         }
         int r = sqlite3_column_int(vals, 1);
@@ -540,8 +617,8 @@ static void judge_trend(gate_run *g, int k, const char *metric, const char *valu
 static int mb_cmd_gate(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *v, *baseline = NULL;
-    const char *conf_path = MB_SOURCE_DIR "/ci/gate.conf";
-    int force = 0, conf_given = 0, trend = 0;
+    const char *conf_path = NULL; /* ci/gate.conf, compiled in */
+    int force = 0, trend = 0;
     char err[MB_ERR_LEN], now[40];
     gate_run g;
 
@@ -556,7 +633,7 @@ static int mb_cmd_gate(int argc, char **argv)
         else if ((v = mb_flag_value(argc, argv, &i, "--baseline", &mb_command_gate)))
             baseline = v;
         else if ((v = mb_flag_value(argc, argv, &i, "--config", &mb_command_gate)))
-            conf_path = v, conf_given = 1;
+            conf_path = v;
         else if (strcmp(argv[i], "--force") == 0)
             force = 1;
         else if ((v = mb_flag_value(argc, argv, &i, "--trend", &mb_command_gate))) {
@@ -567,7 +644,7 @@ static int mb_cmd_gate(int argc, char **argv)
         else
             mb_usage_error(&mb_command_gate, "unknown argument '%s'", argv[i]);
     }
-    if (conf_load(&g.conf, conf_path, conf_given, err, sizeof err) != 0) {
+    if (conf_load(&g.conf, conf_path, err, sizeof err) != 0) {
         fprintf(stderr, "mapbench: %s\n", err);
         return 2;
     }

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "plan.h"
 #include "present.h"
 #include "store.h"
 
@@ -133,17 +134,53 @@ static int rp_plot_names(char names[][64], int max, char *err, size_t errlen)
     return k;
 }
 
+/* One colour per map, by its place in the registry (the first thirteen are
+ * the colours the plots always had), then the real Go map's.  A map added to
+ * the registry gets the next colour; past the palette's end they repeat. */
+static const char *const rp_palette[] = {
+    "#1f77b4", "#aec7e8", "#d62728", "#2ca02c", "#98df8a", "#9467bd", "#c5b0d5", "#8c564b",
+    "#17becf", "#7f7f7f", "#bcbd22", "#e377c2", "#ff7f0e", "#ffbb78", "#ff9896", "#f7b6d2",
+    "#c49c94", "#dbdb8d", "#9edae5", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
+};
+#define RP_GO_COLOR "#0b6e79"
+
+/* Returns "name colour name colour ..." for every registered map and the real
+ * Go map (malloc'd): gnuplot's map_colors, which common.gp's color(m) reads. */
+static char *rp_map_colors(void)
+{
+    size_t n = sizeof rp_palette / sizeof *rp_palette, len = strlen(MB_GO_IMPL) + 10;
+    for (const mb_map_ops *const *p = mb_registry; *p; p++)
+        len += strlen((*p)->name) + 10;
+    char *s = malloc(len), *w = s;
+    if (!s)
+        return NULL;
+    size_t i = 0;
+    for (const mb_map_ops *const *p = mb_registry; *p; p++, i++)
+        w += sprintf(w, "%s %s ", (*p)->name, rp_palette[i % n]);
+    sprintf(w, "%s %s", MB_GO_IMPL, RP_GO_COLOR);
+    return s;
+}
+
 /* Runs one script for one terminal.  Returns 0, or -1 with err filled. */
 static int rp_gnuplot(const char *name, const char *term, const char *db_abs, const char *out_abs,
                       long long run, char *err, size_t errlen)
 {
-    char expr[3 * PATH_MAX], script[PATH_MAX];
+    char script[PATH_MAX];
     snprintf(script, sizeof script, "plots/%s.gp", name);
-    snprintf(expr, sizeof expr, "db='%s'; out='%s/%s.%s'; term='%s'; run=%lld", db_abs, out_abs,
-             name, term, term, run);
+    char *colors = rp_map_colors();
+    char *expr = colors ? sqlite3_mprintf("db='%s'; out='%s/%s.%s'; term='%s'; run=%lld;"
+                                          " map_colors='%s'", db_abs, out_abs, name, term, term,
+                                          run, colors)
+                        : NULL;
+    free(colors);
+    if (!expr) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
+        sqlite3_free(expr);
         snprintf(err, errlen, "fork: %s", strerror(errno));
         return -1;
     }
@@ -153,6 +190,7 @@ static int rp_gnuplot(const char *name, const char *term, const char *db_abs, co
         execlp("gnuplot", "gnuplot", "-e", expr, script, (char *)NULL);
         _exit(127);
     }
+    sqlite3_free(expr);
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) {
@@ -300,6 +338,13 @@ static void rp_sql_details(FILE *f, const char *summary, const char *sql, long l
     fputs("</pre></details>\n", f);
 }
 
+/* Returns 1 for column c of a report view that is not shown: run_id (every
+ * report view carries it; the page is about one run). */
+static int rp_hidden(sqlite3_stmt *st, int c)
+{
+    return strcmp(sqlite3_column_name(st, c), "run_id") == 0;
+}
+
 /* Writes the rows of sql as an HTML table (numbers right-aligned, NULL as
  * "—", i.e. not measured).  Returns the number of rows, or -1 with err filled. */
 static int rp_table(FILE *f, sqlite3 *db, const char *sql, long long run, const char *cls,
@@ -308,9 +353,12 @@ static int rp_table(FILE *f, sqlite3 *db, const char *sql, long long run, const 
     sqlite3_stmt *st = rp_prepare(db, sql, run, err, errlen);
     if (!st)
         return -1;
-    int nc = sqlite3_column_count(st), rows = 0, rc;
+    int nc = sqlite3_column_count(st), rows = 0, rc, shown = 0;
     fprintf(f, "<table%s%s%s><thead><tr>", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
     for (int c = 0; c < nc; c++) {
+        if (rp_hidden(st, c))
+            continue; /* the run the page is about */
+        shown++;
         fputs("<th>", f);
         rp_esc(f, sqlite3_column_name(st, c));
         fputs("</th>", f);
@@ -319,6 +367,8 @@ static int rp_table(FILE *f, sqlite3 *db, const char *sql, long long run, const 
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         fputs("<tr>", f);
         for (int c = 0; c < nc; c++) {
+            if (rp_hidden(st, c))
+                continue;
             int t = sqlite3_column_type(st, c);
             const char *name = sqlite3_column_name(st, c);
             if (t == SQLITE_NULL) {
@@ -350,7 +400,7 @@ static int rp_table(FILE *f, sqlite3 *db, const char *sql, long long run, const 
     }
     if (rows == 0)
         fprintf(f, "<tr><td colspan=\"%d\" class=\"na\">no rows: not measured in this run</td></tr>\n",
-                nc);
+                shown);
     fputs("</tbody></table>\n", f);
     sqlite3_finalize(st);
     return rows;
@@ -358,188 +408,31 @@ static int rp_table(FILE *f, sqlite3 *db, const char *sql, long long run, const 
 
 /* ---- findings ------------------------------------------------------------------- */
 
-/* Each finding is one query that returns one text column, `finding`: the
- * sentence itself, built from the data; NULL (or no row) when the run lacks
- * what it needs, and then `missing` is shown instead.  The page shows each
- * query next to its sentence.  :run is the run being reported. */
+/* Each finding is a view in results/report.sql, report_finding_<id> (run_id,
+ * finding): the sentence itself, built from the data; NULL (or no row) when
+ * the run lacks what it needs, and then `missing` is shown instead.  View
+ * report_findings lists them in page order with their titles.  The page shows
+ * each query next to its sentence, and the view's definition. */
 typedef struct rp_finding {
-    const char *title, *missing, *sql;
+    const char *title, *missing, *sql, *view;
 } rp_finding;
 
-/* The reference case of every finding: u64->u64, uniform keys, glibc, at the
- * run's largest n. */
-#define RP_REF "blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'"
-#define RP_LARGEST_MEM "(SELECT max(n) FROM retained WHERE run_id = :run AND " RP_REF ")"
-
-static const rp_finding rp_findings[] = {
-    { "Who holds the memory after every key is deleted?",
-      "no memory measurements in this run",
-      "WITH d AS (\n"
-      "  SELECT impl, n, map_retained_fraction AS map_kept, rss_retained_fraction AS rss_kept\n"
-      "  FROM retained\n"
-      "  WHERE run_id = :run AND phase = 'delete_all' AND " RP_REF "\n"
-      "    AND n = " RP_LARGEST_MEM "\n"
-      "), c AS (\n"
-      "  SELECT impl, n, CASE WHEN map_kept >= 0.5 THEN 1 WHEN rss_kept >= 0.5 THEN 2 ELSE 3 END AS who\n"
-      "  FROM d ORDER BY impl\n"
-      "), g AS (\n"
-      "  SELECT who, group_concat(impl, ', ') AS maps FROM c GROUP BY who ORDER BY who\n"
-      ")\n"
-      "SELECT printf('After deleting every key (n = %d), most of the memory is held by ', (SELECT max(n) FROM c))\n"
-      "       || group_concat(CASE who WHEN 1 THEN 'the map itself for ' || maps\n"
-      "                            WHEN 2 THEN 'the allocator (freed by the map, not returned to the OS) for ' || maps\n"
-      "                            ELSE 'nobody: it went back to the OS, for ' || maps END, '; ') || '.'\n"
-      "       AS finding\n"
-      "FROM g" },
-    { "How much of its bytes does each map keep after deleting every key?",
-      "no memory measurements in this run",
-      "WITH d AS (\n"
-      "  SELECT impl, n, printf('%.0f%%', 100.0 * map_retained_fraction) AS pct,\n"
-      "         map_retained_fraction AS f\n"
-      "  FROM retained\n"
-      "  WHERE run_id = :run AND phase = 'delete_all' AND " RP_REF "\n"
-      "    AND n = " RP_LARGEST_MEM "\n"
-      "  ORDER BY impl\n"
-      "), g AS (\n"
-      "  SELECT pct, group_concat(impl, ', ') AS maps, count(*) AS k, max(f) AS f FROM d\n"
-      "  GROUP BY pct ORDER BY f DESC\n"
-      ")\n"
-      "SELECT printf('After deleting every key (n = %d), ', (SELECT max(n) FROM d))\n"
-      "       || group_concat(maps || CASE WHEN k > 1 THEN ' still hold ' ELSE ' still holds ' END\n"
-      "                       || pct, '; ')\n"
-      "       || ' of the bytes held right after the inserts (the map''s own bytes).' AS finding\n"
-      "FROM g" },
-    { "Does malloc_trim give it back?",
-      "no memory measurements in this run",
-      "SELECT printf('Process RSS growth still held after deleting every key, and after malloc_trim(0) '\n"
-      "              || 'on top (n = %d): ', max(d.n))\n"
-      "       || group_concat(printf('%s %.0f%% -> %.0f%%', d.impl, 100.0 * d.rss_retained_fraction,\n"
-      "                              100.0 * t.rss_retained_fraction), '; ') || '.' AS finding\n"
-      "FROM (SELECT * FROM retained WHERE run_id = :run AND phase = 'delete_all' AND " RP_REF "\n"
-      "      AND n = " RP_LARGEST_MEM " ORDER BY impl) d\n"
-      "JOIN retained t ON t.run_id = d.run_id AND t.impl = d.impl AND t.n = d.n\n"
-      " AND t.blueprint = d.blueprint AND t.distribution = d.distribution\n"
-      " AND t.allocator = d.allocator AND t.phase = 'trim'" },
-    { "What does clear keep?",
-      "no memory measurements in this run",
-      "WITH d AS (\n"
-      "  SELECT impl, n, printf('%.0f%%', 100.0 * map_retained_fraction) AS pct,\n"
-      "         map_retained_fraction AS f\n"
-      "  FROM retained\n"
-      "  WHERE run_id = :run AND phase = 'clear' AND " RP_REF "\n"
-      "    AND n = " RP_LARGEST_MEM "\n"
-      "  ORDER BY impl\n"
-      "), g AS (\n"
-      "  SELECT pct, group_concat(impl, ', ') AS maps, count(*) AS k, max(f) AS f FROM d\n"
-      "  GROUP BY pct ORDER BY f DESC\n"
-      ")\n"
-      "SELECT printf('After clear (n = %d), ', (SELECT max(n) FROM d))\n"
-      "       || group_concat(maps || CASE WHEN k > 1 THEN ' hold ' ELSE ' holds ' END || pct, '; ')\n"
-      "       || ' of the bytes held after inserting n keys.' AS finding\n"
-      "FROM g" },
-    { "Is everything back after destroy?",
-      "no memory measurements in this run",
-      "WITH d AS (\n"
-      "  SELECT m.impl, m.n, m.map_live_bytes, m.rss_bytes - s.rss_bytes AS rss_above_start\n"
-      "  FROM memory_by_phase m\n"
-      "  JOIN memory_by_phase s ON s.mem_case_id = m.mem_case_id AND s.phase = 'start'\n"
-      "  WHERE m.run_id = :run AND m.phase = 'trim_after_destroy' AND m.blueprint = 'u64->u64'\n"
-      "    AND m.distribution = 'uniform' AND m.allocator = 'glibc'\n"
-      "    AND m.n = " RP_LARGEST_MEM "\n"
-      ")\n"
-      "SELECT CASE WHEN max(map_live_bytes) = 0 THEN 'After destroy every map holds 0 bytes'\n"
-      "            ELSE 'After destroy some maps still hold bytes: '\n"
-      "                 || (SELECT group_concat(printf('%s %d B', impl, map_live_bytes), ', ')\n"
-      "                     FROM d WHERE map_live_bytes > 0) END\n"
-      "       || printf('; after malloc_trim(0) the process is within %.1f MiB of its starting RSS '\n"
-      "                 || '(n = %d; largest remainder: %s).', max(rss_above_start) / 1048576.0, max(n),\n"
-      "                 (SELECT impl FROM d ORDER BY rss_above_start DESC LIMIT 1)) AS finding\n"
-      "FROM d HAVING count(*) > 0" },
-    { "Which map is fastest, phase by phase?",
-      "no timings in this run",
-      "WITH t AS (\n"
-      "  SELECT phase, phase_order, impl, n, median_ns_per_op AS ns FROM plot_ns_per_op\n"
-      "  WHERE run_id = :run AND n = (SELECT max(n) FROM plot_ns_per_op WHERE run_id = :run)\n"
-      "), best AS (\n"
-      "  SELECT phase, phase_order, n,\n"
-      "         (SELECT impl FROM t b WHERE b.phase = t.phase ORDER BY ns LIMIT 1) AS fastest,\n"
-      "         min(ns) AS fast_ns,\n"
-      "         (SELECT impl FROM t b WHERE b.phase = t.phase ORDER BY ns DESC LIMIT 1) AS slowest,\n"
-      "         max(ns) AS slow_ns, count(*) AS maps\n"
-      "  FROM t GROUP BY phase ORDER BY phase_order\n"
-      ")\n"
-      "SELECT printf('At n = %d (median ns per operation): ', max(n))\n"
-      "       || group_concat(printf('%s — fastest %s at %.3g ns, slowest %s at %.3g ns (%.3gx)',\n"
-      "                              phase, fastest, fast_ns, slowest, slow_ns, slow_ns / fast_ns), '; ')\n"
-      "       || '.' AS finding\n"
-      "FROM best HAVING count(*) > 0" },
-    { "How many bytes per entry?",
-      "no memory measurements in this run",
-      "WITH b AS (\n"
-      "  SELECT impl, n, map_bytes_per_entry AS bpe FROM plot_bytes_per_entry\n"
-      "  WHERE run_id = :run AND n = (SELECT max(n) FROM plot_bytes_per_entry WHERE run_id = :run)\n"
-      "  ORDER BY bpe\n"
-      ")\n"
-      "SELECT printf('Right after inserting %d keys of 16 bytes (key + value), the maps hold '\n"
-      "              || 'these bytes per entry, smallest first: ', max(n))\n"
-      "       || group_concat(printf('%s %.1f', impl, bpe), '; ')\n"
-      "       || printf(' — %.1fx the payload at best, %.1fx at worst.', min(bpe) / 16, max(bpe) / 16)\n"
-      "       AS finding\n"
-      "FROM b HAVING count(*) > 0" },
-    { "Do threads help?",
-      "no thread-safe map was measured in this run (phase mixed_rw)",
-      "WITH t AS (\n"
-      "  SELECT impl, n, threads, mops_per_s FROM plot_thread_scaling WHERE run_id = :run\n"
-      "), top AS (\n"
-      "  SELECT t.impl, t.n, t.threads, t.mops_per_s, o.mops_per_s AS one_thread\n"
-      "  FROM t LEFT JOIN t o ON o.impl = t.impl AND o.threads = 1\n"
-      "  WHERE t.threads = (SELECT max(threads) FROM t) ORDER BY t.mops_per_s DESC\n"
-      ")\n"
-      "SELECT printf('Mixed read/write at %d threads (n = %d), throughput and speed-up over one thread: ',\n"
-      "              max(threads), max(n))\n"
-      "       || group_concat(printf('%s %.1f Mops/s (%s)', impl, mops_per_s,\n"
-      "                              coalesce(printf('%.2fx', mops_per_s / one_thread), 'no 1-thread run')),\n"
-      "                       '; ') || '.' AS finding\n"
-      "FROM top HAVING count(*) > 0" },
-    { "How noisy are the timings?",
-      "no timings in this run",
-      "WITH s AS (\n"
-      "  SELECT impl, phase, n, hint, threads, max_ns_per_op / min_ns_per_op AS spread, samples,\n"
-      "         row_number() OVER (ORDER BY max_ns_per_op / min_ns_per_op) AS k,\n"
-      "         count(*) OVER () AS cases\n"
-      "  FROM case_medians WHERE run_id = :run AND samples > 1\n"
-      ")\n"
-      "SELECT printf('Across %d timed cases, the slowest repetition of the typical case is %.0f%% '\n"
-      "              || 'slower than its fastest (median of max/min); the widest spread is %s %s at n = %d '\n"
-      "              || '(%.1fx). Wall time alone cannot gate a change smaller than that; instruction '\n"
-      "              || 'counts can.', max(cases),\n"
-      "              100.0 * ((SELECT spread FROM s WHERE k = (cases + 1) / 2) - 1),\n"
-      "              (SELECT impl FROM s ORDER BY spread DESC LIMIT 1),\n"
-      "              (SELECT phase FROM s ORDER BY spread DESC LIMIT 1),\n"
-      "              (SELECT n FROM s ORDER BY spread DESC LIMIT 1), max(spread)) AS finding\n"
-      "FROM s HAVING count(*) > 0" },
-    { "Has anything moved since the first run?",
-      "no trended measurement in this run",
-      "WITH sel AS (SELECT run_seq FROM run_sequence WHERE run_id = :run),\n"
-      "p AS (\n"
-      "  SELECT t.* FROM plot_trend t, sel WHERE t.run_id = :run\n"
-      "), out AS (\n"
-      "  SELECT * FROM p WHERE abs(ratio_to_baseline - 1) > threshold ORDER BY metric, impl, n\n"
-      ")\n"
-      "SELECT CASE WHEN (SELECT run_seq FROM sel) = 1\n"
-      "            THEN printf('This is the first complete run in the database: it is the baseline '\n"
-      "                        || 'of every trend (%d cases).', count(*))\n"
-      "            WHEN (SELECT count(*) FROM out) = 0\n"
-      "            THEN printf('All %d trended cases are inside the gate''s band around their '\n"
-      "                        || 'first run.', count(*))\n"
-      "            ELSE printf('%d of %d trended cases are outside the gate''s band around their first '\n"
-      "                        || 'run: ', (SELECT count(*) FROM out), count(*))\n"
-      "                 || (SELECT group_concat(printf('%s %s n=%d %+.1f%% (band %.0f%%)', impl, metric,\n"
-      "                                                n, 100.0 * (ratio_to_baseline - 1),\n"
-      "                                                100.0 * threshold), '; ') FROM out) || '.'\n"
-      "       END AS finding\n"
-      "FROM p HAVING count(*) > 0" },
-};
+/* Writes a view's definition (from the database, as installed from
+ * results/report.sql) in a <details>. */
+static void rp_view_details(FILE *f, sqlite3 *db, const char *view)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_schema WHERE type = 'view' AND name = ?1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, view, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        fputs("<details><summary>the view (results/report.sql)</summary><pre>", f);
+        rp_esc(f, (const char *)sqlite3_column_text(st, 0));
+        fputs("</pre></details>\n", f);
+    }
+    sqlite3_finalize(st);
+}
 
 /* Writes one finding.  Returns 0, or -1 with err filled. */
 static int rp_finding_write(FILE *f, sqlite3 *db, const rp_finding *fd, long long run, char *err,
@@ -568,6 +461,7 @@ static int rp_finding_write(FILE *f, sqlite3 *db, const rp_finding *fd, long lon
     fputs("</p>\n", f);
     sqlite3_finalize(st);
     rp_sql_details(f, "the query behind this sentence", fd->sql, run);
+    rp_view_details(f, db, fd->view);
     fputs("</div>\n", f);
     return 0;
 }
@@ -617,84 +511,84 @@ static const char rp_css[] =
     "figure{margin:1.5em 0}figure img{max-width:100%;border:1px solid #ddd}\n"
     "figcaption{color:#444;font-size:.92em}\n";
 
-/* Key tables: (title, query).  :run is the reported run. */
-static const struct {
-    const char *id, *title, *sql;
-} rp_tables[] = {
-    { "maps", "Maps measured in this run",
-      "SELECT impl, family, traits FROM bench WHERE run_id = :run\n"
-      "UNION SELECT impl, family, traits FROM mem_case WHERE run_id = :run\n"
-      "ORDER BY impl" },
-    { "speed", "Speed at the largest n: median ns per operation (u64->u64, uniform keys, no hint)",
-      "SELECT impl, n,\n"
-      "       round(max(CASE phase WHEN 'insert' THEN median_ns_per_op END), 1) AS insert_ns,\n"
-      "       round(max(CASE phase WHEN 'lookup_hit' THEN median_ns_per_op END), 1) AS lookup_hit_ns,\n"
-      "       round(max(CASE phase WHEN 'lookup_miss' THEN median_ns_per_op END), 1) AS lookup_miss_ns,\n"
-      "       round(max(CASE phase WHEN 'delete_all' THEN median_ns_per_op END), 1) AS delete_all_ns,\n"
-      "       round(max(CASE phase WHEN 'clear' THEN median_ns_per_op END), 2) AS clear_ns\n"
-      "FROM plot_ns_per_op\n"
-      "WHERE run_id = :run AND n = (SELECT max(n) FROM plot_ns_per_op WHERE run_id = :run)\n"
-      "GROUP BY impl ORDER BY lookup_hit_ns" },
-    { "hint", "Insert with and without a capacity hint (median ns per operation)",
-      "SELECT a.impl, a.n, round(a.median_ns_per_op, 1) AS no_hint_ns,\n"
-      "       round(b.median_ns_per_op, 1) AS hint_n_ns,\n"
-      "       round(100.0 * (b.median_ns_per_op / a.median_ns_per_op - 1), 0) AS change_pct\n"
-      "FROM case_medians a\n"
-      "JOIN case_medians b ON b.run_id = a.run_id AND b.impl = a.impl AND b.n = a.n\n"
-      " AND b.blueprint = a.blueprint AND b.distribution = a.distribution\n"
-      " AND b.allocator = a.allocator AND b.threads = a.threads AND b.phase = 'insert' AND b.hint = b.n\n"
-      "WHERE a.run_id = :run AND a.phase = 'insert' AND a.hint = 0 AND a.threads = 1\n"
-      "  AND a.blueprint = 'u64->u64' AND a.distribution = 'uniform' AND a.allocator = 'glibc'\n"
-      "ORDER BY a.n DESC, a.impl" },
-    { "memory", "Memory at the largest n: bytes per entry, and what is kept after delete and clear",
-      "SELECT b.impl, b.n,\n"
-      "       round(b.map_bytes_per_entry, 1) AS map_bytes_per_entry,\n"
-      "       round(b.rss_bytes_per_entry, 1) AS rss_bytes_per_entry,\n"
-      "       round(100 * d.map_retained_fraction, 1) AS map_kept_after_delete_all_pct,\n"
-      "       round(100 * d.rss_retained_fraction, 1) AS rss_kept_after_delete_all_pct,\n"
-      "       round(100 * t.rss_retained_fraction, 1) AS rss_kept_after_trim_pct,\n"
-      "       round(100 * c.map_retained_fraction, 1) AS map_kept_after_clear_pct\n"
-      "FROM bytes_per_entry b\n"
-      "LEFT JOIN retained d USING (run_id, impl, blueprint, distribution, n, allocator)\n"
-      "LEFT JOIN retained t USING (run_id, impl, blueprint, distribution, n, allocator)\n"
-      "LEFT JOIN retained c USING (run_id, impl, blueprint, distribution, n, allocator)\n"
-      "WHERE b.run_id = :run AND d.phase = 'delete_all' AND t.phase = 'trim' AND c.phase = 'clear'\n"
-      "  AND b.blueprint = 'u64->u64' AND b.distribution = 'uniform' AND b.allocator = 'glibc'\n"
-      "  AND b.n = (SELECT max(n) FROM bytes_per_entry WHERE run_id = :run)\n"
-      "ORDER BY b.map_bytes_per_entry" },
-    { "threads", "Thread scaling (mixed read/write)",
-      "SELECT impl, n, threads, round(median_ns_per_op, 1) AS median_ns_per_op,\n"
-      "       round(mops_per_s, 2) AS mops_per_s\n"
-      "FROM plot_thread_scaling WHERE run_id = :run ORDER BY impl, threads" },
-    { "latency", "Single-insert latency while growing from empty (ns, TSC)",
-      "SELECT impl, n, p50_ns, p90_ns, p99_ns, p999_ns, round(max_ns / 1000.0, 1) AS max_us,\n"
-      "       mean_ns, grow_events\n"
-      "FROM insert_latency WHERE run_id = :run ORDER BY max_ns" },
-    { "churn", "Constant-size churn (10 N insert-one/remove-one steps): tombstones and cost",
-      "SELECT impl, n, max(tombstones) AS max_tombstones, max(capacity) AS max_capacity,\n"
-      "       round(avg(ns_per_op), 1) AS mean_ns_per_step, round(max(ns_per_op), 1) AS worst_chunk_ns\n"
-      "FROM churn_sample WHERE run_id = :run GROUP BY impl, n ORDER BY mean_ns_per_step" },
-    { "calibration", "The instrument: a bare memory child's RSS, and a 64 MiB touched mapping as measured",
-      "SELECT round(rss_floor_bytes / 1048576.0, 2) AS rss_floor_mib,\n"
-      "       round(calib_64mib_rss_bytes / 1048576.0, 2) AS measured_mib_for_64_mib,\n"
-      "       round(100.0 * (calib_64mib_rss_bytes / 67108864.0 - 1), 2) AS error_pct\n"
-      "FROM run WHERE run_id = :run" },
-};
-
 static const char rp_env_sql[] =
-    "SELECT key AS field, value FROM run, json_each(json_object(\n"
-    "  'run_id', run_id, 'run_uuid', run_uuid, 'suite', suite, 'started_at', started_at,\n"
-    "  'finished_at', finished_at, 'seed', seed, 'git_sha', git_sha, 'git_dirty', git_dirty,\n"
-    "  'compiler', compiler, 'cflags', cflags, 'build_type', build_type,\n"
-    "  'benchmark_version', benchmark_version, 'cpu_model', cpu_model, 'cores', cores,\n"
-    "  'kernel', kernel, 'hostname', hostname, 'l1d_bytes', l1d_bytes, 'l2_bytes', l2_bytes,\n"
-    "  'l3_bytes', l3_bytes, 'timing_processes', processes, 'argv', argv,\n"
-    "  'allocators', (SELECT group_concat(DISTINCT allocator) FROM mem_case c WHERE c.run_id = run.run_id)))\n"
-    "WHERE run_id = :run";
+    "SELECT * FROM report_table_environment WHERE run_id = :run";
 
-static const char rp_claims_sql[] =
-    "SELECT claim, verdict, evidence FROM claim_verdicts_by_run WHERE run_id = :run\n"
-    "ORDER BY claim_order";
+static const char rp_claims_sql[] = "SELECT * FROM report_table_claims WHERE run_id = :run";
+
+/* Is id a plain identifier (it is pasted into a view's name)? */
+static int rp_is_ident(const char *id)
+{
+    if (!*id)
+        return 0;
+    for (; *id; id++)
+        if (!(*id == '_' || (*id >= 'a' && *id <= 'z') || (*id >= '0' && *id <= '9')))
+            return 0;
+    return 1;
+}
+
+/* The Findings section: every row of view report_findings.  Returns 0, or -1. */
+static int rp_write_findings(FILE *f, sqlite3 *db, long long run, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+    if (sqlite3_prepare_v2(db, "SELECT id, title, missing FROM report_findings"
+                               " ORDER BY finding_order", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "report_findings: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (!rp_is_ident(id)) {
+            snprintf(err, errlen, "report_findings: bad id '%s'", id);
+            rc = -1;
+            break;
+        }
+        char *sql = sqlite3_mprintf("SELECT finding FROM report_finding_%s WHERE run_id = :run", id);
+        char *view = sqlite3_mprintf("report_finding_%s", id);
+        rp_finding fd = { (const char *)sqlite3_column_text(st, 1),
+                          (const char *)sqlite3_column_text(st, 2), sql, view };
+        rc = sql && view ? rp_finding_write(f, db, &fd, run, err, errlen) : -1;
+        sqlite3_free(sql);
+        sqlite3_free(view);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The Tables section: every row of view report_tables.  Returns 0, or -1. */
+static int rp_write_tables(FILE *f, sqlite3 *db, long long run, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    int rc = 0;
+    if (sqlite3_prepare_v2(db, "SELECT id, title FROM report_tables ORDER BY table_order", -1,
+                           &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "report_tables: %s", sqlite3_errmsg(db));
+        return -1;
+    }
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (!rp_is_ident(id)) {
+            snprintf(err, errlen, "report_tables: bad id '%s'", id);
+            rc = -1;
+            break;
+        }
+        fprintf(f, "<h3 id=\"table-%s\">", id);
+        rp_esc(f, (const char *)sqlite3_column_text(st, 1));
+        fputs("</h3>\n", f);
+        char *sql = sqlite3_mprintf("SELECT * FROM report_table_%s WHERE run_id = :run", id);
+        char *view = sqlite3_mprintf("report_table_%s", id);
+        rc = sql && view && rp_table(f, db, sql, run, NULL, err, errlen) >= 0 ? 0 : -1;
+        if (rc == 0) {
+            rp_sql_details(f, "query", sql, run);
+            rp_view_details(f, db, view);
+        }
+        sqlite3_free(sql);
+        sqlite3_free(view);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
 
 /* One text value of a query about the run (escaped into f), or "?". */
 static void rp_value(FILE *f, sqlite3 *db, const char *sql, long long run)
@@ -718,10 +612,7 @@ static int rp_write_page(FILE *f, sqlite3 *db, long long run, char names[][64], 
     fprintf(f, "<title>mapbench report — run %lld</title>\n<style>\n%s</style>\n</head>\n<body><main>\n",
             run, rp_css);
     fprintf(f, "<h1>mapbench report — run %lld</h1>\n<p class=\"sub\">", run);
-    rp_value(f, db, "SELECT suite || ' suite, finished ' || finished_at || ', git ' ||"
-                    " coalesce(substr(git_sha, 1, 12), '?') ||"
-                    " CASE git_dirty WHEN 1 THEN ' (dirty)' ELSE '' END || ', ' ||"
-                    " coalesce(cpu_model, '?') FROM run WHERE run_id = :run", run);
+    rp_value(f, db, "SELECT line FROM report_header WHERE run_id = :run", run);
     fputs(". Database: <code>", f);
     rp_esc(f, db_path);
     fprintf(f, "</code>. Generated %s by <code>mapbench report --run %lld</code>.</p>\n", now, run);
@@ -732,9 +623,8 @@ static int rp_write_page(FILE *f, sqlite3 *db, long long run, char names[][64], 
     fputs("<h2 id=\"findings\">Findings</h2>\n<p class=\"sub\">Each sentence is computed from the "
           "database by the query under it. Unless it says otherwise: u64&rarr;u64 entries, uniform "
           "keys, glibc malloc, the run's largest n.</p>\n", f);
-    for (size_t i = 0; i < sizeof rp_findings / sizeof *rp_findings; i++)
-        if (rp_finding_write(f, db, &rp_findings[i], run, err, errlen) != 0)
-            return -1;
+    if (rp_write_findings(f, db, run, err, errlen) != 0)
+        return -1;
 
     fputs("<h2 id=\"claims\">Claims</h2>\n<p class=\"sub\">Things people say about hash maps, "
           "checked against this run. Each check is a query in <code>results/claims.sql</code> "
@@ -756,14 +646,8 @@ static int rp_write_page(FILE *f, sqlite3 *db, long long run, char names[][64], 
     }
 
     fputs("<h2 id=\"tables\">Tables</h2>\n", f);
-    for (size_t i = 0; i < sizeof rp_tables / sizeof *rp_tables; i++) {
-        fprintf(f, "<h3 id=\"table-%s\">", rp_tables[i].id);
-        rp_esc(f, rp_tables[i].title);
-        fputs("</h3>\n", f);
-        if (rp_table(f, db, rp_tables[i].sql, run, NULL, err, errlen) < 0)
-            return -1;
-        rp_sql_details(f, "query", rp_tables[i].sql, run);
-    }
+    if (rp_write_tables(f, db, run, err, errlen) != 0)
+        return -1;
 
     fputs("<h2 id=\"environment\">Environment</h2>\n", f);
     if (rp_table(f, db, rp_env_sql, run, "env", err, errlen) < 0)

@@ -24,13 +24,6 @@
 
 #include "run_internal.h"
 
-/* The real Go runtime map (go-mem-case) is not a registered map: it runs its
- * phases inside Go.  These are the labels its memory cases are stored under. */
-#define GO_IMPL "go_runtime"
-#define GO_FAMILY "peer"
-#define GO_TRAITS "real-go-map,go-1.19,map[uint64]uint64,gc-managed,bytes-are-heap-inuse,never-shrinks"
-#define GO_ALLOCATOR "go-runtime"
-
 #define RUN_SELF "/proc/self/exe"
 
 typedef struct run_state {
@@ -346,8 +339,8 @@ static void run_go(run_state *rs)
             if (!mb_go_planned(&rs->sel, dist, n))
                 continue;
             mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
-            g->c = (mb_store_case){ GO_IMPL, GO_FAMILY, GO_TRAITS, NULL, mb_blueprints[0].name,
-                                    mb_dist_name(dist), n, 0, 1, GO_ALLOCATOR };
+            g->c = (mb_store_case){ MB_GO_IMPL, MB_GO_FAMILY, MB_GO_TRAITS, NULL, mb_blueprints[0].name,
+                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR };
             snprintf(nbuf, sizeof nbuf, "%zu", n);
             char *gargs[] = { "mapbench", "go-mem-case", "--n", nbuf, "--dist",
                               (char *)mb_dist_name(dist), "--seed", seedbuf, NULL };

@@ -12,8 +12,10 @@
 #include "store.h"
 
 extern const char mb_schema_sql[];
+extern const char mb_gate_sql[];  /* ci/gate.conf as view gate_threshold: the views read it */
 extern const char mb_views_sql[];
 extern const char mb_claims_sql[]; /* reads the views: installed after them */
+extern const char mb_report_sql[]; /* the report's queries: read views and claims */
 
 #define MB_SCHEMA_VERSION 3
 
@@ -138,8 +140,10 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
     char set_version[64];
     snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", MB_SCHEMA_VERSION);
     if (mb_db_exec(db, mb_schema_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_gate_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, mb_views_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, mb_claims_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_report_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, set_version, e2, sizeof e2) != 0 ||
         mb_db_exec(db, "COMMIT", e2, sizeof e2) != 0) {
         snprintf(err, errlen, "%s: cannot install the schema: %s", path, e2);

@@ -35,6 +35,10 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen);
 /* Runs SQL with no results.  Returns 0, or -1 with err filled. */
 int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen);
 
+/* ci/gate.conf as compiled in (sql_text.c): the gate's thresholds, the one
+ * source of every threshold (the views read it as view gate_threshold). */
+extern const char mb_gate_conf[];
+
 /* ---- printing query results (query.c) ---------------------------------------------- */
 
 typedef enum { FMT_TABLE, FMT_CSV, FMT_JSON } out_format;
