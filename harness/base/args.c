@@ -27,6 +27,14 @@ int mb_is_help(const char *a)
     return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
 }
 
+void mb_help_exit(const char *a, const mb_command *cmd)
+{
+    if (!mb_is_help(a))
+        return;
+    mb_print_usage(stdout, cmd);
+    exit(0);
+}
+
 const char *mb_flag_value(int argc, char **argv, int *i, const char *flag, const mb_command *cmd)
 {
     const char *a = argv[*i];

@@ -30,6 +30,8 @@ _Noreturn void mb_usage_error(const mb_command *cmd, const char *fmt, ...)
 void mb_print_usage(FILE *f, const mb_command *cmd);
 /* Returns 1 when a is --help / -h. */
 int mb_is_help(const char *a);
+/* When a is --help / -h: prints cmd's usage to stdout and exits 0. */
+void mb_help_exit(const char *a, const mb_command *cmd);
 /* Returns the value of a "--flag VALUE" or "--flag=VALUE" argument at argv[*i]
  * (advancing *i), or NULL when argv[*i] is not that flag.  A flag without its
  * value is a usage error. */

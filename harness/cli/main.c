@@ -58,10 +58,7 @@ static int mb_cmd_list(int argc, char **argv)
 {
     int allocators = 0;
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_list);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_list);
         if (strcmp(argv[i], "--allocators") == 0) {
             allocators = 1;
             continue;

@@ -324,10 +324,7 @@ void mb_inline_case_args(mb_case_args *a, int argc, char **argv, const mb_comman
     mb_case_args_init(a);
     for (int i = 2; i < argc; i++) {
         const char *v;
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, cmd);
-            exit(0);
-        }
+        mb_help_exit(argv[i], cmd);
         if ((v = mb_flag_value(argc, argv, &i, count_flag, cmd)))
             *count = mb_parse_count(v, count_flag, cmd);
         else if (!mb_case_arg(a, argc, argv, &i, cmd))
@@ -352,7 +349,7 @@ int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint, u
 }
 
 /* Appends one case; grows the array as needed. */
-static void add_case(mb_case **cs, size_t *n, size_t *cap, const mb_map_ops *ops, mb_phase phase,
+static void sel_add_case(mb_case **cs, size_t *n, size_t *cap, const mb_map_ops *ops, mb_phase phase,
                      const mb_blueprint *bp, mb_dist dist, size_t size, size_t hint,
                      unsigned threads)
 {
@@ -368,8 +365,15 @@ static void add_case(mb_case **cs, size_t *n, size_t *cap, const mb_map_ops *ops
     c->threads = threads;
     int k = snprintf(c->name, sizeof c->name, "%s/%s/%s/%s/n:%zu/hint:%zu", ops->name,
                      mb_phase_name(phase), bp->name, mb_dist_name(dist), size, hint);
-    if (phase == MB_PHASE_MIXED_RW)
-        snprintf(c->name + k, sizeof c->name - (size_t)k, "/threads:%u", threads);
+    if (k >= 0 && (size_t)k < sizeof c->name && phase == MB_PHASE_MIXED_RW)
+        k += snprintf(c->name + k, sizeof c->name - (size_t)k, "/threads:%u", threads);
+    if (k < 0 || (size_t)k >= sizeof c->name) {
+        /* names are how the timing children's samples find their case: a cut
+         * one could match another case.  Only a map name of ~100 bytes gets here. */
+        fprintf(stderr, "mapbench: case name longer than %zu bytes: %s...\n",
+                sizeof c->name - 1, c->name);
+        abort();
+    }
 }
 
 /* The side-runs rule.  Returns 0 when blueprint b with distribution d is not
@@ -424,7 +428,7 @@ static void sel_add_phase(const mb_selection *sel, size_t b, size_t d, mb_phase 
             if (phase == MB_PHASE_MIXED_RW &&
                 (!(ops->flags & MB_F_THREAD_SAFE) || bp->object_bytes))
                 continue; /* maps shared between threads, inline values */
-            add_case(cs, count, cap, ops, phase, bp, sel->dists[d], n, hint,
+            sel_add_case(cs, count, cap, ops, phase, bp, sel->dists[d], n, hint,
                      phase == MB_PHASE_MIXED_RW ? sel->threads[v] : 1);
         }
 }

@@ -47,7 +47,7 @@ typedef struct gate_conf {
     int n_ov;
 } gate_conf;
 
-static double *conf_slot(gate_conf *c, const char *key)
+static double *gate_conf_slot(gate_conf *c, const char *key)
 {
     if (!strcmp(key, "icount.warn")) return &c->icount_warn;
     if (!strcmp(key, "icount.fail")) return &c->icount_fail;
@@ -59,7 +59,7 @@ static double *conf_slot(gate_conf *c, const char *key)
 }
 
 /* Applies one line of a gate configuration.  Returns 0, or -1 with err. */
-static int conf_line(gate_conf *c, char *line, const char *where, int lineno, char *err,
+static int gate_conf_line(gate_conf *c, char *line, const char *where, int lineno, char *err,
                      size_t errlen)
 {
     char a[128], b[64], d[64];
@@ -75,7 +75,7 @@ static int conf_line(gate_conf *c, char *line, const char *where, int lineno, ch
             return -1;
         }
         if (sscanf(line, "%*s %127s %31s %lf", c->ov[c->n_ov].glob, c->ov[c->n_ov].key, &v) != 3 ||
-            !conf_slot(c, c->ov[c->n_ov].key)) {
+            !gate_conf_slot(c, c->ov[c->n_ov].key)) {
             snprintf(err, errlen, "%s:%d: override GLOB KEY VALUE with a known KEY", where,
                      lineno);
             return -1;
@@ -83,8 +83,8 @@ static int conf_line(gate_conf *c, char *line, const char *where, int lineno, ch
         c->ov[c->n_ov++].value = v;
     } else if (k == 2 && !strcmp(a, "time.min_processes")) {
         c->time_min_processes = atoi(b);
-    } else if (k == 2 && conf_slot(c, a) && sscanf(b, "%lf", &v) == 1) {
-        *conf_slot(c, a) = v;
+    } else if (k == 2 && gate_conf_slot(c, a) && sscanf(b, "%lf", &v) == 1) {
+        *gate_conf_slot(c, a) = v;
     } else {
         snprintf(err, errlen, "%s:%d: unknown setting '%s'", where, lineno, a);
         return -1;
@@ -94,7 +94,7 @@ static int conf_line(gate_conf *c, char *line, const char *where, int lineno, ch
 
 /* Reads the settings of one configuration (path, or the compiled-in text
  * when path is NULL) into c.  Returns 0, or -1 with err. */
-static int conf_read(gate_conf *c, const char *path, char *err, size_t errlen)
+static int gate_conf_read(gate_conf *c, const char *path, char *err, size_t errlen)
 {
     FILE *f = path ? fopen(path, "r") : fmemopen((void *)mb_gate_conf, strlen(mb_gate_conf), "r");
     const char *where = path ? path : "ci/gate.conf (compiled in)";
@@ -106,7 +106,7 @@ static int conf_read(gate_conf *c, const char *path, char *err, size_t errlen)
     size_t cap = 0;
     int lineno = 0, rc = 0;
     while (rc == 0 && getline(&line, &cap, f) > 0)
-        rc = conf_line(c, line, where, ++lineno, err, errlen);
+        rc = gate_conf_line(c, line, where, ++lineno, err, errlen);
     free(line);
     fclose(f);
     return rc;
@@ -116,23 +116,23 @@ static int conf_read(gate_conf *c, const char *path, char *err, size_t errlen)
  * threshold is written), then, with --config FILE, FILE's settings on top
  * (and FILE's overrides instead of ci/gate.conf's).  Every setting must end
  * up set.  Returns 0, or -1 with err naming the bad line. */
-static int conf_load(gate_conf *c, const char *path, char *err, size_t errlen)
+static int gate_conf_load(gate_conf *c, const char *path, char *err, size_t errlen)
 {
     static const char *const keys[] = { "icount.warn", "icount.fail", "bytes.fail",
                                         "retained.fail", "time.ratio", "time.p" };
     memset(c, 0, sizeof *c);
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
-        *conf_slot(c, keys[k]) = NAN;
+        *gate_conf_slot(c, keys[k]) = NAN;
     c->time_min_processes = -1;
-    if (conf_read(c, NULL, err, errlen) != 0)
+    if (gate_conf_read(c, NULL, err, errlen) != 0)
         return -1;
     if (path) {
         c->n_ov = 0;
-        if (conf_read(c, path, err, errlen) != 0)
+        if (gate_conf_read(c, path, err, errlen) != 0)
             return -1;
     }
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
-        if (isnan(*conf_slot(c, keys[k]))) {
+        if (isnan(*gate_conf_slot(c, keys[k]))) {
             snprintf(err, errlen, "ci/gate.conf: no %s setting", keys[k]);
             return -1;
         }
@@ -144,9 +144,9 @@ static int conf_load(gate_conf *c, const char *path, char *err, size_t errlen)
 }
 
 /* The threshold for key in case_key: the last matching override, else the default. */
-static double conf_get(gate_conf *c, const char *case_key, const char *key)
+static double gate_conf_get(gate_conf *c, const char *case_key, const char *key)
 {
-    double v = *conf_slot(c, key);
+    double v = *gate_conf_slot(c, key);
     for (int i = 0; i < c->n_ov; i++)
         if (!strcmp(c->ov[i].key, key) && fnmatch(c->ov[i].glob, case_key, 0) == 0)
             v = c->ov[i].value;
@@ -158,7 +158,7 @@ static double conf_get(gate_conf *c, const char *case_key, const char *key)
 /* One-sided p-value that the values in cur tend to be larger than those in
  * base.  Exact (counting every arrangement) for small samples without ties,
  * the normal approximation with tie correction otherwise. */
-static double mwu_p_greater(const double *base, int nb, const double *cur, int nc)
+static double gate_mwu_p_greater(const double *base, int nb, const double *cur, int nc)
 {
     double u = 0;
     int ties = 0;
@@ -208,21 +208,21 @@ static double mwu_p_greater(const double *base, int nb, const double *cur, int n
     return 0.5 * erfc(z / sqrt(2));
 }
 
-static int cmp_double(const void *a, const void *b)
+static int gate_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-static double median(double *v, int n)
+static double gate_median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    qsort(v, (size_t)n, sizeof *v, gate_cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* ---- choosing the runs -------------------------------------------------------- */
 
-static long long one_int(sqlite3 *db, const char *sql, const char *text, long long num)
+static long long gate_one_int(sqlite3 *db, const char *sql, const char *text, long long num)
 {
     sqlite3_stmt *st;
     long long v = -1;
@@ -240,16 +240,16 @@ static long long one_int(sqlite3 *db, const char *sql, const char *text, long lo
 
 /* Resolves --baseline.  Sets *schema to "main" or "base" (an attached file).
  * Returns the baseline run id, or -1 with err. */
-static long long resolve_baseline(sqlite3 *db, const char *spec, long long current,
+static long long gate_resolve_baseline(sqlite3 *db, const char *spec, long long current,
                                   const char **schema, char *err, size_t errlen)
 {
     struct stat sb;
     *schema = "main";
     if (!spec)
-        return one_int(db, "SELECT run_id FROM complete_run WHERE run_id != ?1"
+        return gate_one_int(db, "SELECT run_id FROM complete_run WHERE run_id != ?1"
                            " ORDER BY finished_at DESC, run_id DESC LIMIT 1", NULL, current);
     if (strspn(spec, "0123456789") == strlen(spec)) {
-        long long id = one_int(db, "SELECT run_id FROM complete_run WHERE run_id = ?1", NULL,
+        long long id = gate_one_int(db, "SELECT run_id FROM complete_run WHERE run_id = ?1", NULL,
                                atoll(spec));
         if (id < 0)
             snprintf(err, errlen, "no complete run %s in this database", spec);
@@ -266,7 +266,7 @@ static long long resolve_baseline(sqlite3 *db, const char *spec, long long curre
         if (rc != 0)
             return -1;
         *schema = "base";
-        long long id = one_int(db, "SELECT run_id FROM base.run WHERE status = 'complete'"
+        long long id = gate_one_int(db, "SELECT run_id FROM base.run WHERE status = 'complete'"
                                    " AND ?1 IS NOT NULL ORDER BY finished_at DESC LIMIT 1", NULL, 0);
         if (id < 0)
             snprintf(err, errlen, "%s holds no complete run", spec);
@@ -288,7 +288,7 @@ static long long resolve_baseline(sqlite3 *db, const char *spec, long long curre
                  spec);
         return -1;
     }
-    long long id = one_int(db, "SELECT run_id FROM complete_run WHERE git_sha = ?1"
+    long long id = gate_one_int(db, "SELECT run_id FROM complete_run WHERE git_sha = ?1"
                                " ORDER BY finished_at DESC LIMIT 1", sha, 0);
     if (id < 0)
         snprintf(err, errlen, "no complete run of %s (%.12s) in this database", spec, sha);
@@ -296,7 +296,7 @@ static long long resolve_baseline(sqlite3 *db, const char *spec, long long curre
 }
 
 /* Returns NULL when the runs are comparable, else why not (static buffer). */
-static const char *incompatible(sqlite3 *db, const char *schema, long long base, long long cur)
+static const char *gate_incompatible(sqlite3 *db, const char *schema, long long base, long long cur)
 {
     static char why[512];
     static const char *const fields[] = { "cpu_model", "compiler", "cflags", "suite", NULL };
@@ -335,7 +335,7 @@ typedef struct gate_run {
     int compared, fails, warns, improved, missing;
 } gate_run;
 
-static void decide(gate_run *g, const char *key, const char *metric, double base, int have_cur,
+static void gate_decide(gate_run *g, const char *key, const char *metric, double base, int have_cur,
                    double cur, double threshold, const char *verdict, const char *note)
 {
     double delta = have_cur && base != 0 ? cur / base - 1 : NAN;
@@ -367,7 +367,7 @@ static void decide(gate_run *g, const char *key, const char *metric, double base
 }
 
 /* A relative-threshold verdict for a deterministic metric. */
-static const char *verdict_for(double base, double cur, double warn, double fail)
+static const char *gate_verdict_for(double base, double cur, double warn, double fail)
 {
     double delta = base > 0 ? cur / base - 1 : (cur > base ? INFINITY : 0);
     if (delta > fail)
@@ -380,7 +380,7 @@ static const char *verdict_for(double base, double cur, double warn, double fail
 }
 
 /* Deterministic metrics: one value per case on each side. */
-static void judge_values(gate_run *g, const char *metric, const char *view_sql,
+static void gate_judge_values(gate_run *g, const char *metric, const char *view_sql,
                          const char *warn_key, const char *fail_key)
 {
     sqlite3_stmt *st;
@@ -403,10 +403,10 @@ static void judge_values(gate_run *g, const char *metric, const char *view_sql,
         double base = sqlite3_column_double(st, 1);
         int have = sqlite3_column_type(st, 2) != SQLITE_NULL;
         double cur = sqlite3_column_double(st, 2);
-        double warn = warn_key ? conf_get(&g->conf, key, warn_key) : 0;
-        double fail = conf_get(&g->conf, key, fail_key);
-        decide(g, key, metric, base, have, cur, fail,
-               have ? verdict_for(base, cur, warn, fail) : "missing", NULL);
+        double warn = warn_key ? gate_conf_get(&g->conf, key, warn_key) : 0;
+        double fail = gate_conf_get(&g->conf, key, fail_key);
+        gate_decide(g, key, metric, base, have, cur, fail,
+               have ? gate_verdict_for(base, cur, warn, fail) : "missing", NULL);
     }
     sqlite3_finalize(st);
 }
@@ -459,7 +459,7 @@ static void gate_samples_load(gate_run *g, const char *schema, long long bench_i
 }
 
 /* Wall time: every sample of each case on both sides. */
-static void judge_time(gate_run *g)
+static void gate_judge_time(gate_run *g)
 {
     sqlite3_stmt *keys;
     char *sql = sqlite3_mprintf(
@@ -491,20 +491,20 @@ static void judge_time(gate_run *g)
         int ic_up = 0;
         if (sqlite3_column_type(keys, 5) != SQLITE_NULL && sqlite3_column_type(keys, 6) != SQLITE_NULL)
             ic_up = sqlite3_column_double(keys, 6) >
-                    sqlite3_column_double(keys, 5) * (1 + conf_get(&g->conf, key, "icount.warn"));
+                    sqlite3_column_double(keys, 5) * (1 + gate_conf_get(&g->conf, key, "icount.warn"));
         gate_samples b = { 0 }, c = { 0 };
         gate_samples_load(g, g->schema, bb, &b);
         gate_samples_load(g, "main", cb, &c);
         int nb = (int)b.n, nc = (int)c.n;
         if (!have || nc == 0) {
-            decide(g, key, "median_ns_per_op", median(b.v, nb), 0, 0, 0, "missing", NULL);
+            gate_decide(g, key, "median_ns_per_op", gate_median(b.v, nb), 0, 0, 0, "missing", NULL);
             free(b.v), free(c.v);
             continue;
         }
-        double p = mwu_p_greater(b.v, nb, c.v, nc);
-        double mb = median(b.v, nb), mc = median(c.v, nc);
-        double ratio_max = conf_get(&g->conf, key, "time.ratio");
-        double p_max = conf_get(&g->conf, key, "time.p");
+        double p = gate_mwu_p_greater(b.v, nb, c.v, nc);
+        double mb = gate_median(b.v, nb), mc = gate_median(c.v, nc);
+        double ratio_max = gate_conf_get(&g->conf, key, "time.ratio");
+        double p_max = gate_conf_get(&g->conf, key, "time.p");
         const char *verdict = "pass";
         char note[96] = "";
         if (pb < g->conf.time_min_processes || pc < g->conf.time_min_processes) {
@@ -512,10 +512,10 @@ static void judge_time(gate_run *g)
         } else if (mc / mb > ratio_max && p < p_max) {
             verdict = ic_up ? "fail" : "warn";
             snprintf(note, sizeof note, "p=%.4f%s", p, ic_up ? ", instructions up too" : "");
-        } else if (mb / mc > ratio_max && mwu_p_greater(c.v, nc, b.v, nb) < p_max) {
+        } else if (mb / mc > ratio_max && gate_mwu_p_greater(c.v, nc, b.v, nb) < p_max) {
             verdict = "improved";
         }
-        decide(g, key, "median_ns_per_op", mb, 1, mc, ratio_max - 1, verdict,
+        gate_decide(g, key, "median_ns_per_op", mb, 1, mc, ratio_max - 1, verdict,
                note[0] ? note : NULL);
         free(b.v), free(c.v);
     }
@@ -526,7 +526,7 @@ static void judge_time(gate_run *g)
 
 /* Decides one case of a trend over n runs (v[r] where have[r], oldest first).
  * Returns 1 for a step that held for the last two runs. */
-static int trend_decide(gate_run *g, const char *key, const char *metric, const char *fail_key,
+static int gate_trend_decide(gate_run *g, const char *key, const char *metric, const char *fail_key,
                         int n, const double *v, const int *have)
 {
     double before[64];
@@ -538,12 +538,12 @@ static int trend_decide(gate_run *g, const char *key, const char *metric, const 
             before[nb++] = v[r];
     if (nb < 2)
         return 0;
-    double med = median(before, nb), fail = conf_get(&g->conf, key, fail_key);
+    double med = gate_median(before, nb), fail = gate_conf_get(&g->conf, key, fail_key);
     double lo = v[n - 2] < v[n - 1] ? v[n - 2] : v[n - 1];
     int step = med > 0 && lo / med - 1 > fail;
     char m2[64];
     snprintf(m2, sizeof m2, "%s:trend%d", metric, n);
-    decide(g, key, m2, med, 1, lo, fail, step ? "fail" : "pass",
+    gate_decide(g, key, m2, med, 1, lo, fail, step ? "fail" : "pass",
            step ? "shift held for the last 2 runs" : NULL);
     return step;
 }
@@ -553,7 +553,7 @@ static int trend_decide(gate_run *g, const char *key, const char *metric, const 
  * runs before them by more than the fail threshold (a shift that persisted
  * for two runs, not one odd run).  value_sql selects (case_key, value) for
  * run %lld from "main." tables (two %s). */
-static void judge_trend(gate_run *g, int k, const char *metric, const char *value_sql,
+static void gate_judge_trend(gate_run *g, int k, const char *metric, const char *value_sql,
                         const char *fail_key)
 {
     sqlite3_stmt *runs, *vals;
@@ -597,7 +597,7 @@ static void judge_trend(gate_run *g, int k, const char *metric, const char *valu
         const char *kk = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(vals, 0) : NULL;
         if (!kk || !key || strcmp(kk, key) != 0) {
             if (key)
-                steps += trend_decide(g, key, metric, fail_key, n, v, have);
+                steps += gate_trend_decide(g, key, metric, fail_key, n, v, have);
             free(key);
             key = kk ? strdup(kk) : NULL;
             if (!key)
@@ -614,69 +614,111 @@ static void judge_trend(gate_run *g, int k, const char *metric, const char *valu
 
 /* ---- the command ----------------------------------------------------------------- */
 
-static int mb_cmd_gate(int argc, char **argv)
-{
-    const char *db_path = MB_DEFAULT_DB, *v, *baseline = NULL;
-    const char *conf_path = NULL; /* ci/gate.conf, compiled in */
-    int force = 0, trend = 0;
-    char err[MB_ERR_LEN], now[40];
-    gate_run g;
+/* The gate's command line. */
+typedef struct gate_args {
+    const char *db_path, *baseline, *conf_path; /* conf_path NULL: ci/gate.conf, compiled in */
+    int force, trend;
+} gate_args;
 
-    memset(&g, 0, sizeof g);
+/* Parses gate's arguments; exits on --help and on a usage error. */
+static void gate_parse_args(int argc, char **argv, gate_args *a)
+{
+    const mb_command *cmd = &mb_command_gate;
+    const char *v;
+    *a = (gate_args){ MB_DEFAULT_DB, NULL, NULL, 0, 0 };
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_gate);
-            return 0;
-        }
-        if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_gate)))
-            db_path = v;
-        else if ((v = mb_flag_value(argc, argv, &i, "--baseline", &mb_command_gate)))
-            baseline = v;
-        else if ((v = mb_flag_value(argc, argv, &i, "--config", &mb_command_gate)))
-            conf_path = v;
+        mb_help_exit(argv[i], cmd);
+        if ((v = mb_flag_value(argc, argv, &i, "--db", cmd)))
+            a->db_path = v;
+        else if ((v = mb_flag_value(argc, argv, &i, "--baseline", cmd)))
+            a->baseline = v;
+        else if ((v = mb_flag_value(argc, argv, &i, "--config", cmd)))
+            a->conf_path = v;
         else if (strcmp(argv[i], "--force") == 0)
-            force = 1;
-        else if ((v = mb_flag_value(argc, argv, &i, "--trend", &mb_command_gate))) {
-            trend = (int)mb_parse_count(v, "--trend", &mb_command_gate);
-            if (trend < 4 || trend > 64)
-                mb_usage_error(&mb_command_gate, "--trend wants 4..64 runs");
+            a->force = 1;
+        else if ((v = mb_flag_value(argc, argv, &i, "--trend", cmd))) {
+            a->trend = (int)mb_parse_count(v, "--trend", cmd);
+            if (a->trend < 4 || a->trend > 64)
+                mb_usage_error(cmd, "--trend wants 4..64 runs");
         }
         else
-            mb_usage_error(&mb_command_gate, "unknown argument '%s'", argv[i]);
+            mb_usage_error(cmd, "unknown argument '%s'", argv[i]);
     }
-    if (conf_load(&g.conf, conf_path, err, sizeof err) != 0) {
+}
+
+/* Opens the database and picks the current and baseline runs.  Returns 0, or
+ * 2 (cannot judge) after saying why; *why is set when the runs are not
+ * comparable and --force compares them anyway. */
+static int gate_open(gate_run *g, const gate_args *a, const char **why)
+{
+    char err[MB_ERR_LEN];
+    g->db = mb_db_open(a->db_path, 0, err, sizeof err);
+    if (!g->db) {
         fprintf(stderr, "mapbench: %s\n", err);
         return 2;
     }
-    g.db = mb_db_open(db_path, 0, err, sizeof err);
-    if (!g.db) {
-        fprintf(stderr, "mapbench: %s\n", err);
-        return 2;
-    }
-    g.cur = one_int(g.db, "SELECT run_id FROM latest_run WHERE ?1 IS NOT NULL", NULL, 0);
+    g->cur = gate_one_int(g->db, "SELECT run_id FROM latest_run WHERE ?1 IS NOT NULL", NULL, 0);
     err[0] = 0;
-    g.base = g.cur < 0 ? -1 : resolve_baseline(g.db, baseline, g.cur, &g.schema, err, sizeof err);
-    if (g.cur < 0 || g.base < 0 || (g.base == g.cur && !strcmp(g.schema, "main"))) {
+    g->base = g->cur < 0 ? -1 : gate_resolve_baseline(g->db, a->baseline, g->cur, &g->schema, err,
+                                                 sizeof err);
+    if (g->cur < 0 || g->base < 0 || (g->base == g->cur && !strcmp(g->schema, "main"))) {
         fprintf(stderr, "mapbench gate: cannot judge: %s\n",
                 err[0] ? err : "need a complete run and a different complete baseline run");
-        sqlite3_close(g.db);
+        sqlite3_close(g->db);
         return 2;
     }
-    const char *why = incompatible(g.db, g.schema, g.base, g.cur);
-    if (why && !force) {
+    *why = gate_incompatible(g->db, g->schema, g->base, g->cur);
+    if (*why && !a->force) {
         fprintf(stderr, "mapbench gate: cannot judge: the runs are not comparable (%s); "
-                "--force compares them anyway\n", why);
-        sqlite3_close(g.db);
+                "--force compares them anyway\n", *why);
+        sqlite3_close(g->db);
         return 2;
     }
-    if (sqlite3_prepare_v2(g.db,
+    if (sqlite3_prepare_v2(g->db,
             "INSERT INTO main.gate_decision (decided_at, run_id, baseline_run_id, case_key, metric,"
             " baseline_value, current_value, delta_fraction, threshold, verdict)"
-            " VALUES (?8, ?9, ?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &g.ins, NULL) != SQLITE_OK) {
-        fprintf(stderr, "mapbench: %s\n", sqlite3_errmsg(g.db));
-        sqlite3_close(g.db);
+            " VALUES (?8, ?9, ?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &g->ins, NULL) != SQLITE_OK) {
+        fprintf(stderr, "mapbench: %s\n", sqlite3_errmsg(g->db));
+        sqlite3_close(g->db);
         return 2;
     }
+    return 0;
+}
+
+/* Every judgement, in the order the table shows them. */
+static void gate_judge_all(gate_run *g, int trend)
+{
+    gate_judge_values(g, "instructions_per_op", ICOUNT_SQL, "icount.warn", "icount.fail");
+    gate_judge_values(g, "map_bytes_per_entry", BYTES_SQL, NULL, "bytes.fail");
+    gate_judge_values(g, "map_retained_bytes",
+                 "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"
+                 " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes AS value"
+                 " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"
+                 " WHERE p.phase = 'delete_all' AND c.allocator != 'go-runtime'"
+                 " AND c.run_id = %lld",
+                 NULL, "retained.fail");
+    gate_judge_time(g);
+    if (trend) {
+        gate_judge_trend(g, trend, "instructions_per_op", ICOUNT_SQL, "icount.fail");
+        gate_judge_trend(g, trend, "map_bytes_per_entry", BYTES_SQL, "bytes.fail");
+    }
+}
+
+static int mb_cmd_gate(int argc, char **argv)
+{
+    gate_args a;
+    gate_run g;
+    char err[MB_ERR_LEN], now[40];
+    const char *why = NULL;
+
+    memset(&g, 0, sizeof g);
+    gate_parse_args(argc, argv, &a);
+    if (gate_conf_load(&g.conf, a.conf_path, err, sizeof err) != 0) {
+        fprintf(stderr, "mapbench: %s\n", err);
+        return 2;
+    }
+    if (gate_open(&g, &a, &why) != 0)
+        return 2;
     mb_now_iso(now, sizeof now);
     sqlite3_bind_text(g.ins, 8, now, -1, SQLITE_STATIC);
     sqlite3_bind_int64(g.ins, 9, g.cur);
@@ -684,24 +726,11 @@ static int mb_cmd_gate(int argc, char **argv)
     sqlite3_exec(g.db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 
     printf("gate: run %lld against baseline run %lld%s%s%s\n", g.cur, g.base,
-           strcmp(g.schema, "main") ? " of " : "", strcmp(g.schema, "main") ? baseline : "",
+           strcmp(g.schema, "main") ? " of " : "", strcmp(g.schema, "main") ? a.baseline : "",
            why ? " (forced: runs not comparable)" : "");
     printf("%-62s %-20s %12s %12s %9s  %s\n", "case (only verdicts other than pass)", "metric",
            "baseline", "current", "delta", "verdict");
-    judge_values(&g, "instructions_per_op", ICOUNT_SQL, "icount.warn", "icount.fail");
-    judge_values(&g, "map_bytes_per_entry", BYTES_SQL, NULL, "bytes.fail");
-    judge_values(&g, "map_retained_bytes",
-                 "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"
-                 " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes AS value"
-                 " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"
-                 " WHERE p.phase = 'delete_all' AND c.allocator != 'go-runtime'"
-                 " AND c.run_id = %lld",
-                 NULL, "retained.fail");
-    judge_time(&g);
-    if (trend) {
-        judge_trend(&g, trend, "instructions_per_op", ICOUNT_SQL, "icount.fail");
-        judge_trend(&g, trend, "map_bytes_per_entry", BYTES_SQL, "bytes.fail");
-    }
+    gate_judge_all(&g, a.trend);
     sqlite3_finalize(g.ins);
     int committed = sqlite3_exec(g.db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
     sqlite3_close(g.db);

@@ -263,10 +263,7 @@ static void rp_args(int argc, char **argv, const mb_command *cmd, const char **d
 {
     const char *v;
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, cmd);
-            exit(0);
-        }
+        mb_help_exit(argv[i], cmd);
         if ((v = mb_flag_value(argc, argv, &i, "--db", cmd)))
             *db_path = v;
         else if ((v = mb_flag_value(argc, argv, &i, "--out", cmd)))

@@ -260,42 +260,106 @@ static int gomem_fail(const char *phase, size_t n, const char *err)
     return 1;
 }
 
+/* go-mem-case's arguments.  Exits on --help and on a usage error. */
+static void gomem_args(int argc, char **argv, mb_dist *dist, size_t *n, uint64_t *seed,
+                       size_t *print_keys)
+{
+    const mb_command *cmd = &mb_command_go_mem_case;
+    for (int i = 2; i < argc; i++) {
+        const char *v;
+        mb_help_exit(argv[i], cmd);
+        if ((v = mb_flag_value(argc, argv, &i, "--n", cmd))) {
+            *n = mb_parse_count(v, "--n", cmd);
+        } else if ((v = mb_flag_value(argc, argv, &i, "--dist", cmd))) {
+            int d = mb_dist_parse(v);
+            if (d != MB_DIST_UNIFORM && d != MB_DIST_SEQUENTIAL)
+                mb_usage_error(cmd, "key distribution '%s': the Go side has uniform"
+                               " and sequential", v);
+            *dist = (mb_dist)d;
+        } else if ((v = mb_flag_value(argc, argv, &i, "--seed", cmd))) {
+            *seed = mb_parse_count(v, "--seed", cmd);
+        } else if ((v = mb_flag_value(argc, argv, &i, "--blueprint", cmd))) {
+            if (strcmp(v, "u64->u64") != 0)
+                mb_usage_error(cmd, "the Go peer supports blueprint u64->u64 only, got '%s'", v);
+        } else if ((v = mb_flag_value(argc, argv, &i, "--print-keys", cmd))) {
+            *print_keys = mb_parse_count(v, "--print-keys", cmd);
+            if (*print_keys < 1)
+                mb_usage_error(cmd, "--print-keys wants K >= 1");
+        } else {
+            mb_usage_error(cmd, "unknown argument '%s'", argv[i]);
+        }
+    }
+    if (!*print_keys && *n < 2)
+        mb_usage_error(cmd, "needs --n N (N >= 2)");
+}
+
+/* Runs one step of the script inside Go on map h and checks it.  Returns
+ * NULL, or what is wrong; *dt is the step's wall time. */
+static const char *gomem_step(const gomem_api *g, int h, const mb_stream *s, size_t n,
+                              const mb_mem_step *step, uint64_t *dt)
+{
+    size_t lo = mb_mem_pos(step->from, n), hi = mb_mem_pos(step->to, n);
+    int64_t got = 0;
+    uint64_t t0 = mb_now_ns();
+    switch (step->op) {
+    case MB_MEM_INSERT:
+        got = g->insert_range(h, s->seed, (int)s->dist, lo, hi);
+        break;
+    case MB_MEM_DELETE:
+        got = g->delete_range(h, s->seed, (int)s->dist, lo, hi);
+        break;
+    case MB_MEM_CLEAR:
+        got = g->clear(h);
+        break;
+    case MB_MEM_TRIM:
+        g->gc();
+        break;
+    }
+    *dt = mb_now_ns() - t0;
+    if (got < 0)
+        return "the Go peer rejected the call";
+    if (step->op == MB_MEM_INSERT && got != (int64_t)(hi - lo))
+        return "an inserted key was already present (checksum mismatch)";
+    if (step->op == MB_MEM_DELETE && got != (int64_t)(hi - lo))
+        return "a deleted key was not found (checksum mismatch)";
+    return gomem_verify(g, h, s, n, mb_mem_pos(step->live_from, n), mb_mem_pos(step->live_to, n));
+}
+
+/* The script (memscript.c) on a fresh Go map, a sample after every step. */
+static int gomem_run_script(const gomem_api *g, const mb_stream *s, size_t n)
+{
+    uint64_t peak = 0, dt;
+    int idx = 0;
+    g->gc(); /* the clean start mem-case gets from malloc_trim(0) */
+    malloc_trim(0);
+    uint64_t t0 = mb_now_ns();
+    int h = g->new_map(0);
+    gomem_sample(g, idx++, "start", g->len(h), mb_now_ns() - t0, &peak);
+    for (size_t k = 0; k < mb_mem_script_len; k++) {
+        const mb_mem_step *step = &mb_mem_script[k];
+        const char *e = gomem_step(g, h, s, n, step, &dt);
+        if (e)
+            return gomem_fail(step->name, n, e);
+        gomem_sample(g, idx++, step->name, g->len(h), dt, &peak);
+    }
+    t0 = mb_now_ns();
+    int rc = g->free_map(h); /* garbage now; collected at the next GC cycle */
+    dt = mb_now_ns() - t0;
+    if (rc != 0 || g->len(h) != -1)
+        return gomem_fail("destroy", n, "the Go peer did not drop the map");
+    gomem_sample(g, idx++, "destroy", 0, dt, &peak);
+    t0 = mb_now_ns();
+    g->gc();
+    gomem_sample(g, idx++, "trim_after_destroy", 0, mb_now_ns() - t0, &peak);
+    return 0;
+}
+
 static int mb_cmd_go_mem_case(int argc, char **argv)
 {
     mb_dist dist = MB_DIST_UNIFORM;
     size_t n = 0, print_keys = 0;
-    uint64_t seed = 0x6d61706265ULL; /* mem-case's default */
-
-    for (int i = 2; i < argc; i++) {
-        const char *v;
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_go_mem_case);
-            return 0;
-        }
-        if ((v = mb_flag_value(argc, argv, &i, "--n", &mb_command_go_mem_case))) {
-            n = mb_parse_count(v, "--n", &mb_command_go_mem_case);
-        } else if ((v = mb_flag_value(argc, argv, &i, "--dist", &mb_command_go_mem_case))) {
-            int d = mb_dist_parse(v);
-            if (d != MB_DIST_UNIFORM && d != MB_DIST_SEQUENTIAL)
-                mb_usage_error(&mb_command_go_mem_case, "key distribution '%s': the Go side has uniform"
-                               " and sequential", v);
-            dist = (mb_dist)d;
-        } else if ((v = mb_flag_value(argc, argv, &i, "--seed", &mb_command_go_mem_case))) {
-            seed = mb_parse_count(v, "--seed", &mb_command_go_mem_case);
-        } else if ((v = mb_flag_value(argc, argv, &i, "--blueprint", &mb_command_go_mem_case))) {
-            if (strcmp(v, "u64->u64") != 0)
-                mb_usage_error(&mb_command_go_mem_case, "the Go peer supports blueprint u64->u64 only, "
-                                              "got '%s'", v);
-        } else if ((v = mb_flag_value(argc, argv, &i, "--print-keys", &mb_command_go_mem_case))) {
-            print_keys = mb_parse_count(v, "--print-keys", &mb_command_go_mem_case);
-            if (print_keys < 1)
-                mb_usage_error(&mb_command_go_mem_case, "--print-keys wants K >= 1");
-        } else {
-            mb_usage_error(&mb_command_go_mem_case, "unknown argument '%s'", argv[i]);
-        }
-    }
-    if (!print_keys && n < 2)
-        mb_usage_error(&mb_command_go_mem_case, "needs --n N (N >= 2)");
+    uint64_t seed = MB_DEFAULT_SEED; /* mem-case's default */
+    gomem_args(argc, argv, &dist, &n, &seed, &print_keys);
 
     gomem_api g;
     char err[MB_ERR_LEN];
@@ -323,59 +387,7 @@ static int mb_cmd_go_mem_case(int argc, char **argv)
     mb_rec_header(stdout, &mb_rec_go);
     if (gomem_check_keys(&g, &s, err, sizeof err))
         return gomem_fail("keys", n, err);
-
-    uint64_t peak = 0;
-    int idx = 0;
-    g.gc(); /* the clean start mem-case gets from malloc_trim(0) */
-    malloc_trim(0);
-    uint64_t t0 = mb_now_ns();
-    int h = g.new_map(0);
-    gomem_sample(&g, idx++, "start", g.len(h), mb_now_ns() - t0, &peak);
-
-    for (size_t k = 0; k < mb_mem_script_len; k++) {
-        const mb_mem_step *step = &mb_mem_script[k];
-        size_t lo = mb_mem_pos(step->from, n), hi = mb_mem_pos(step->to, n);
-        const char *e = NULL;
-        int64_t got = 0;
-        t0 = mb_now_ns();
-        switch (step->op) {
-        case MB_MEM_INSERT:
-            got = g.insert_range(h, seed, (int)dist, lo, hi);
-            break;
-        case MB_MEM_DELETE:
-            got = g.delete_range(h, seed, (int)dist, lo, hi);
-            break;
-        case MB_MEM_CLEAR:
-            got = g.clear(h);
-            break;
-        case MB_MEM_TRIM:
-            g.gc();
-            break;
-        }
-        uint64_t dt = mb_now_ns() - t0;
-        if (got < 0)
-            e = "the Go peer rejected the call";
-        else if (step->op == MB_MEM_INSERT && got != (int64_t)(hi - lo))
-            e = "an inserted key was already present (checksum mismatch)";
-        else if (step->op == MB_MEM_DELETE && got != (int64_t)(hi - lo))
-            e = "a deleted key was not found (checksum mismatch)";
-        else
-            e = gomem_verify(&g, h, &s, n, mb_mem_pos(step->live_from, n),
-                          mb_mem_pos(step->live_to, n));
-        if (e)
-            return gomem_fail(step->name, n, e);
-        gomem_sample(&g, idx++, step->name, g.len(h), dt, &peak);
-    }
-    t0 = mb_now_ns();
-    int rc = g.free_map(h); /* garbage now; collected at the next GC cycle */
-    uint64_t dt = mb_now_ns() - t0;
-    if (rc != 0 || g.len(h) != -1)
-        return gomem_fail("destroy", n, "the Go peer did not drop the map");
-    gomem_sample(&g, idx++, "destroy", 0, dt, &peak);
-    t0 = mb_now_ns();
-    g.gc();
-    gomem_sample(&g, idx++, "trim_after_destroy", 0, mb_now_ns() - t0, &peak);
-    return 0;
+    return gomem_run_script(&g, &s, n);
 }
 
 const mb_command mb_command_go_mem_case = {

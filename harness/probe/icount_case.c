@@ -25,10 +25,7 @@ static int mb_cmd_icount_case(int argc, char **argv)
     size_t hint = 0;
     for (int i = 2; i < argc; i++) {
         const char *v;
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_icount_case);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_icount_case);
         if ((v = mb_flag_value(argc, argv, &i, "--hint", &mb_command_icount_case)))
             hint = mb_parse_count(v, "--hint", &mb_command_icount_case);
         else if (!mb_selection_flag(&sel, argc, argv, &i, &mb_command_icount_case))

@@ -150,6 +150,64 @@ static void lt_inserts(mb_probe_case *pc, uint64_t *ticks, size_t *wrong, size_t
     }
 }
 
+/* The timestamp counter as this run measured it. */
+typedef struct lt_clock {
+    uint64_t overhead;       /* ticks of two back-to-back reads (median) */
+    uint64_t resolution;     /* ticks the counter moves in */
+    double ns_per_tick;
+    uint64_t calibrated_ns;  /* CLOCK_MONOTONIC span of the calibration */
+} lt_clock;
+
+/* Prints the comments, the L record and the H records of n samples of raw
+ * ticks (overhead subtracted here; ticks is sorted in place). */
+static void lt_report(const mb_case_args *args, size_t hint, uint64_t *ticks, const lt_clock *clk,
+                      size_t grow_events)
+{
+    size_t n = args->n;
+    uint64_t overhead = clk->overhead;
+    double ns_per_tick = clk->ns_per_tick;
+    /* Net ticks per insert, then the histogram, mean and quantiles. */
+    size_t hist[LT_BUCKETS] = { 0 };
+    double sum_ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        ticks[i] = ticks[i] > overhead ? ticks[i] - overhead : 0;
+        double ns = (double)ticks[i] * ns_per_tick;
+        sum_ns += ns;
+        hist[lt_bucket(ns)]++;
+    }
+    qsort(ticks, n, sizeof *ticks, lt_cmp_u64);
+
+    printf("# latency-case impl=%s n=%zu hint=%zu blueprint=%s dist=%s seed=%llu\n",
+           args->ops->name, n, hint, args->bp->name, mb_dist_name(args->dist),
+           (unsigned long long)args->seed);
+    printf("# clock %s, %.4f ticks/ns calibrated against CLOCK_MONOTONIC over %.1f ms, "
+           "resolution %llu ticks = %.1f ns; timer overhead (median of %u back-to-back reads) "
+           "subtracted from every sample\n",
+           LT_CLOCK_NAME, 1.0 / ns_per_tick, (double)clk->calibrated_ns / 1e6,
+           (unsigned long long)clk->resolution, (double)clk->resolution * ns_per_tick,
+           LT_OVERHEAD_PAIRS);
+    mb_rec_out o;
+    mb_rec_header(stdout, &mb_rec_latency);
+    mb_rec_begin(&o, stdout, &mb_rec_latency);
+    mb_rec_int(&o, (long long)n);
+    static const double qs[] = { 0.50, 0.90, 0.99, 0.999, 1.0 };
+    for (size_t q = 0; q < sizeof qs / sizeof *qs; q++)
+        mb_rec_real(&o, (double)lt_quantile(ticks, n, qs[q]) * ns_per_tick);
+    mb_rec_real(&o, sum_ns / (double)n);
+    mb_rec_real(&o, (double)overhead * ns_per_tick);
+    mb_rec_count(&o, grow_events == MB_NA ? -1 : (long long)grow_events);
+    mb_rec_end(&o);
+    mb_rec_header(stdout, &mb_rec_bucket);
+    for (unsigned k = 0; k < LT_BUCKETS; k++)
+        if (hist[k]) {
+            mb_rec_begin(&o, stdout, &mb_rec_bucket);
+            mb_rec_real(&o, k ? (double)(1ull << k) : 0.0);
+            mb_rec_real(&o, k < 63 ? (double)(2ull << k) : 18446744073709551616.0);
+            mb_rec_int(&o, (long long)hist[k]);
+            mb_rec_end(&o);
+        }
+}
+
 static void lt_fail(const mb_map_ops *ops, size_t n, const char *msg)
 {
     printf("E\t%s\n", msg);
@@ -221,44 +279,8 @@ static int mb_cmd_latency_case(int argc, char **argv)
         return 1;
     }
 
-    /* Net ticks per insert, then the histogram, mean and quantiles. */
-    size_t hist[LT_BUCKETS] = { 0 };
-    double sum_ns = 0;
-    for (size_t i = 0; i < n; i++) {
-        ticks[i] = ticks[i] > overhead ? ticks[i] - overhead : 0;
-        double ns = (double)ticks[i] * ns_per_tick;
-        sum_ns += ns;
-        hist[lt_bucket(ns)]++;
-    }
-    qsort(ticks, n, sizeof *ticks, lt_cmp_u64);
-
-    printf("# latency-case impl=%s n=%zu hint=%zu blueprint=%s dist=%s seed=%llu\n", ops->name,
-           n, hint, args.bp->name, mb_dist_name(args.dist), (unsigned long long)args.seed);
-    printf("# clock %s, %.4f ticks/ns calibrated against CLOCK_MONOTONIC over %.1f ms, "
-           "resolution %llu ticks = %.1f ns; timer overhead (median of %u back-to-back reads) "
-           "subtracted from every sample\n",
-           LT_CLOCK_NAME, 1.0 / ns_per_tick, (double)(cal_ns1 - cal_ns0) / 1e6,
-           (unsigned long long)resolution, (double)resolution * ns_per_tick, LT_OVERHEAD_PAIRS);
-    mb_rec_out o;
-    mb_rec_header(stdout, &mb_rec_latency);
-    mb_rec_begin(&o, stdout, &mb_rec_latency);
-    mb_rec_int(&o, (long long)n);
-    static const double qs[] = { 0.50, 0.90, 0.99, 0.999, 1.0 };
-    for (size_t q = 0; q < sizeof qs / sizeof *qs; q++)
-        mb_rec_real(&o, (double)lt_quantile(ticks, n, qs[q]) * ns_per_tick);
-    mb_rec_real(&o, sum_ns / (double)n);
-    mb_rec_real(&o, (double)overhead * ns_per_tick);
-    mb_rec_count(&o, st.grow_events == MB_NA ? -1 : (long long)st.grow_events);
-    mb_rec_end(&o);
-    mb_rec_header(stdout, &mb_rec_bucket);
-    for (unsigned k = 0; k < LT_BUCKETS; k++)
-        if (hist[k]) {
-            mb_rec_begin(&o, stdout, &mb_rec_bucket);
-            mb_rec_real(&o, k ? (double)(1ull << k) : 0.0);
-            mb_rec_real(&o, k < 63 ? (double)(2ull << k) : 18446744073709551616.0);
-            mb_rec_int(&o, (long long)hist[k]);
-            mb_rec_end(&o);
-        }
+    lt_clock clk = { overhead, resolution, ns_per_tick, cal_ns1 - cal_ns0 };
+    lt_report(&args, hint, ticks, &clk, st.grow_events);
     free(ticks);
     return 0;
 }

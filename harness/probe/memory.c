@@ -90,7 +90,7 @@ static void mem_put_stat(mb_rec_out *o, size_t v)
 }
 
 /* peak_ok: the high-water mark was reset before this phase (clear_refs worked). */
-static void sample(int index, const char *phase, const mb_map_ops *ops, void *m,
+static void mem_sample(int index, const char *phase, const mb_map_ops *ops, void *m,
                    const mb_counter *ctr, const mb_stream *s, const mb_counter *obj_ctr,
                    uint64_t phase_ns, int peak_ok)
 {
@@ -181,10 +181,7 @@ static void mem_args(int argc, char **argv, mb_case_args *a, const char **alloca
     mb_case_args_init(a);
     for (int i = 2; i < argc; i++) {
         const char *v;
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, cmd);
-            exit(0);
-        }
+        mb_help_exit(argv[i], cmd);
         if (strcmp(argv[i], "--calibrate") == 0) {
             if (argc != 3)
                 mb_usage_error(cmd, "--calibrate takes no other argument");
@@ -244,7 +241,7 @@ static const char *mem_run_script(mb_probe_case *pc, int *idx)
                     err);
             return err;
         }
-        sample((*idx)++, step->name, ops, pc->map, &pc->ctr, &pc->stream, &pc->obj_ctr, dt,
+        mem_sample((*idx)++, step->name, ops, pc->map, &pc->ctr, &pc->stream, &pc->obj_ctr, dt,
                peak_ok);
     }
     return NULL;
@@ -278,13 +275,13 @@ static int mb_cmd_mem_case(int argc, char **argv)
         fprintf(stderr, "mapbench: %s: %s\n", ops->name, err);
         return 1;
     }
-    sample(idx++, "start", ops, pc.map, &pc.ctr, &pc.stream, &pc.obj_ctr, mb_now_ns() - t0,
+    mem_sample(idx++, "start", ops, pc.map, &pc.ctr, &pc.stream, &pc.obj_ctr, mb_now_ns() - t0,
            peak_ok);
     err = mem_run_script(&pc, &idx);
     peak_ok = mem_reset_peak() == 0;
     t0 = mb_now_ns();
     mb_case_drop_map(&pc); /* the objects die with the map */
-    sample(idx++, "destroy", ops, NULL, &pc.ctr, &pc.stream, &pc.obj_ctr, mb_now_ns() - t0,
+    mem_sample(idx++, "destroy", ops, NULL, &pc.ctr, &pc.stream, &pc.obj_ctr, mb_now_ns() - t0,
            peak_ok);
     if (!err && pc.ctr.live_bytes != 0) {
         err = "destroy left live bytes";
@@ -293,7 +290,7 @@ static int mb_cmd_mem_case(int argc, char **argv)
     peak_ok = mem_reset_peak() == 0;
     t0 = mb_now_ns();
     mb_allocator_trim();
-    sample(idx++, "trim_after_destroy", ops, NULL, &pc.ctr, &pc.stream, &pc.obj_ctr,
+    mem_sample(idx++, "trim_after_destroy", ops, NULL, &pc.ctr, &pc.stream, &pc.obj_ctr,
            mb_now_ns() - t0, peak_ok);
     mb_case_close(&pc);
     return err ? 1 : 0;

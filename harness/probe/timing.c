@@ -116,7 +116,7 @@ typedef struct tsv_ctx {
     int failures;
 } tsv_ctx;
 
-static void tsv_report(void *ud, const mbb_result *r)
+static void tc_tsv_report(void *ud, const mbb_result *r)
 {
     tsv_ctx *t = ud;
     timed_case *tc = NULL;
@@ -163,10 +163,7 @@ static int mb_cmd_time(int argc, char **argv)
     mb_selection_suite(&sel, "quick");
     for (int i = 2; i < argc; i++) {
         const char *v;
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_time);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_time);
         if ((v = mb_flag_value(argc, argv, &i, "--suite", &mb_command_time))) {
             if (mb_selection_suite(&sel, v) != 0)
                 mb_usage_error(&mb_command_time, "unknown suite '%s' (quick or full)", v);
@@ -200,7 +197,7 @@ static int mb_cmd_time(int argc, char **argv)
     tsv_ctx t = { tcs, n, 0 };
     if (emit_tsv)
         mb_rec_header(stdout, &mb_rec_sample);
-    mbb_run(emit_tsv ? tsv_report : NULL, &t);
+    mbb_run(emit_tsv ? tc_tsv_report : NULL, &t);
     free(tcs);
     free(cases);
     free(gb_argv);

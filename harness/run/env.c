@@ -43,7 +43,7 @@ void mb_uuid(char out[37])
 }
 
 /* Runs a shell command and returns its first output line in buf ("" on failure). */
-static void first_line(const char *cmd, char *buf, size_t len)
+static void env_first_line(const char *cmd, char *buf, size_t len)
 {
     buf[0] = 0;
     FILE *f = popen(cmd, "r");
@@ -54,7 +54,7 @@ static void first_line(const char *cmd, char *buf, size_t len)
     pclose(f);
 }
 
-static long cache_bytes(int level, const char *type)
+static long env_cache_bytes(int level, const char *type)
 {
     char path[128], buf[64], t[32];
     for (int idx = 0; idx < 8; idx++) {
@@ -99,9 +99,9 @@ void mb_env_capture(mb_env *env)
     struct utsname u;
 
     memset(env, 0, sizeof *env);
-    first_line("git -C '" MB_SOURCE_DIR "' rev-parse HEAD 2>/dev/null", env->git_sha,
+    env_first_line("git -C '" MB_SOURCE_DIR "' rev-parse HEAD 2>/dev/null", env->git_sha,
                sizeof env->git_sha);
-    first_line("git -C '" MB_SOURCE_DIR "' status --porcelain --untracked-files=no 2>/dev/null"
+    env_first_line("git -C '" MB_SOURCE_DIR "' status --porcelain --untracked-files=no 2>/dev/null"
                " | wc -l",
                buf, sizeof buf);
     env->git_dirty = env->git_sha[0] ? atoi(buf) > 0 : -1;
@@ -129,9 +129,9 @@ void mb_env_capture(mb_env *env)
         snprintf(env->kernel, sizeof env->kernel, "%.64s %.64s %.64s", u.sysname, u.release,
                  u.machine);
     gethostname(env->hostname, sizeof env->hostname - 1);
-    env->l1d_bytes = cache_bytes(1, "Data");
-    env->l2_bytes = cache_bytes(2, "Unified");
-    env->l3_bytes = cache_bytes(3, "Unified");
+    env->l1d_bytes = env_cache_bytes(1, "Data");
+    env->l2_bytes = env_cache_bytes(2, "Unified");
+    env->l3_bytes = env_cache_bytes(3, "Unified");
     /* Some VMs hide /sys/.../cache; glibc reads the sizes from CPUID. */
     if (env->l1d_bytes <= 0)
         env->l1d_bytes = sysconf(_SC_LEVEL1_DCACHE_SIZE) > 0 ? sysconf(_SC_LEVEL1_DCACHE_SIZE) : -1;

@@ -18,7 +18,7 @@ typedef struct ic_child {
     int failed;
 } ic_child;
 
-static void ic_line(void *ud, char *line)
+static void icount_on_line(void *ud, char *line)
 {
     ic_child *c = ud;
     const char *vals[MB_REC_MAX_COLS], *err;
@@ -58,7 +58,7 @@ int mb_icount_measure(const mb_case *c, uint64_t seed, long long *instructions, 
     ic_child ch = { .ops = -1 };
     static const mb_rec_kind *const kinds[] = { &mb_rec_icount, NULL };
     mb_rec_reader_init(&ch.reader, kinds);
-    int st = mb_run_child("/usr/bin/valgrind", args, ic_line, &ch);
+    int st = mb_run_child("/usr/bin/valgrind", args, icount_on_line, &ch);
     long long total = -1;
     FILE *f = fopen(out, "r");
     if (f) {

@@ -184,10 +184,7 @@ static void run_args(run_state *rs, int argc, char **argv)
     rs->sel_args = calloc((size_t)argc + 1, sizeof *rs->sel_args);
     for (int i = 2; i < argc; i++) {
         const char *v;
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, cmd);
-            exit(0);
-        }
+        mb_help_exit(argv[i], cmd);
         if ((v = mb_flag_value(argc, argv, &i, "--suite", cmd)))
             continue;
         if ((v = mb_flag_value(argc, argv, &i, "--db", cmd)))

@@ -61,6 +61,47 @@ static long long db_int(sqlite3 *db, const char *sql, char *err, size_t errlen)
     return v;
 }
 
+/* Switches db to WAL and, in one transaction, upgrades it from schema
+ * version `from` and installs the schema, the gate's thresholds, the views,
+ * the claims and the report's views.  Returns 0, or -1 with err (rolled back). */
+static int db_install(sqlite3 *db, long long from, char *err, size_t errlen)
+{
+    /* Switching a new file to WAL does not wait on the busy handler: when two
+     * runs create one database at once, retry for as long as the busy timeout. */
+    int rc_wal = -1;
+    for (int tries = 0; tries < 300 && rc_wal != 0; tries++) {
+        rc_wal = mb_db_exec(db, "PRAGMA journal_mode = WAL", err, errlen);
+        if (rc_wal != 0 && sqlite3_errcode(db) != SQLITE_BUSY && sqlite3_errcode(db) != SQLITE_LOCKED)
+            break;
+        if (rc_wal != 0)
+            sqlite3_sleep(100);
+    }
+    if (rc_wal != 0 || mb_db_exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
+        return -1;
+    char e2[MB_ERR_LEN];
+    for (long long v = from; v < MB_SCHEMA_VERSION; v++) {
+        if (migrations[v] && mb_db_exec(db, migrations[v], e2, sizeof e2) != 0) {
+            snprintf(err, errlen, "cannot upgrade the schema from version %lld: %.400s", v, e2);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    char set_version[64];
+    snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", MB_SCHEMA_VERSION);
+    if (mb_db_exec(db, mb_schema_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_gate_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_views_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_claims_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, mb_report_sql, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, set_version, e2, sizeof e2) != 0 ||
+        mb_db_exec(db, "COMMIT", e2, sizeof e2) != 0) {
+        snprintf(err, errlen, "cannot install the schema: %.400s", e2);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
@@ -113,41 +154,8 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
         }
         return db; /* reading works; writers get SQLite's read-only error */
     }
-    /* Switching a new file to WAL does not wait on the busy handler: when two
-     * runs create one database at once, retry for as long as the busy timeout. */
-    int rc_wal = -1;
-    for (int tries = 0; tries < 300 && rc_wal != 0; tries++) {
-        rc_wal = mb_db_exec(db, "PRAGMA journal_mode = WAL", e2, sizeof e2);
-        if (rc_wal != 0 && sqlite3_errcode(db) != SQLITE_BUSY && sqlite3_errcode(db) != SQLITE_LOCKED)
-            break;
-        if (rc_wal != 0)
-            sqlite3_sleep(100);
-    }
-    if (rc_wal != 0 || mb_db_exec(db, "BEGIN IMMEDIATE", e2, sizeof e2) != 0) {
+    if (db_install(db, tables ? version : MB_SCHEMA_VERSION, e2, sizeof e2) != 0) {
         snprintf(err, errlen, "%s: %s", path, e2);
-        sqlite3_close(db);
-        return NULL;
-    }
-    for (long long v = tables ? version : MB_SCHEMA_VERSION; v < MB_SCHEMA_VERSION; v++) {
-        if (migrations[v] && mb_db_exec(db, migrations[v], e2, sizeof e2) != 0) {
-            snprintf(err, errlen, "%s: cannot upgrade the schema from version %lld: %s", path, v,
-                     e2);
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-            sqlite3_close(db);
-            return NULL;
-        }
-    }
-    char set_version[64];
-    snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", MB_SCHEMA_VERSION);
-    if (mb_db_exec(db, mb_schema_sql, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, mb_gate_sql, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, mb_views_sql, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, mb_claims_sql, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, mb_report_sql, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, set_version, e2, sizeof e2) != 0 ||
-        mb_db_exec(db, "COMMIT", e2, sizeof e2) != 0) {
-        snprintf(err, errlen, "%s: cannot install the schema: %s", path, e2);
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         sqlite3_close(db);
         return NULL;
     }

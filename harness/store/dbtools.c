@@ -16,19 +16,21 @@
 
 /* Returns "a, b, c": the columns of table in schema, without skip (a
  * malloc'd string), or NULL. */
-static char *column_list(sqlite3 *db, const char *schema, const char *table, const char *skip)
+static char *dbt_column_list(sqlite3 *db, const char *schema, const char *table, const char *skip)
 {
-    char sql[256];
     sqlite3_stmt *st;
     size_t len = 0, cap = 512;
     char *out = malloc(cap);
+    if (!out)
+        return NULL;
     out[0] = 0;
-    snprintf(sql, sizeof sql, "SELECT name FROM pragma_table_info('%s', '%s') ORDER BY cid",
-             table, schema);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1, ?2) ORDER BY cid", -1, &st,
+                           NULL) != SQLITE_OK) {
         free(out);
         return NULL;
     }
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, schema, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
         const char *c = (const char *)sqlite3_column_text(st, 0);
         if (skip && strcmp(c, skip) == 0)
@@ -42,7 +44,7 @@ static char *column_list(sqlite3 *db, const char *schema, const char *table, con
     return out;
 }
 
-static int exec_bound(sqlite3 *db, const char *sql, sqlite3_int64 a, sqlite3_int64 b, char *err,
+static int dbt_exec_bound(sqlite3 *db, const char *sql, sqlite3_int64 a, sqlite3_int64 b, char *err,
                       size_t errlen)
 {
     sqlite3_stmt *st;
@@ -62,31 +64,34 @@ static int exec_bound(sqlite3 *db, const char *sql, sqlite3_int64 a, sqlite3_int
 }
 
 /* Copies run old_id of src into main.  Returns the new run_id or -1. */
-static sqlite3_int64 merge_run(sqlite3 *db, sqlite3_int64 old_id, char *err, size_t errlen)
+static sqlite3_int64 dbt_merge_run(sqlite3 *db, sqlite3_int64 old_id, char *err, size_t errlen)
 {
-    char sql[4096];
-    char *run_cols = column_list(db, "main", "run", "run_id");
-    char *bench_cols = column_list(db, "main", "bench", "bench_id");
-    char *mc_cols = column_list(db, "main", "mem_case", "mem_case_id");
+    char *run_cols = dbt_column_list(db, "main", "run", "run_id");
+    char *bench_cols = dbt_column_list(db, "main", "bench", "bench_id");
+    char *mc_cols = dbt_column_list(db, "main", "mem_case", "mem_case_id");
     sqlite3_int64 new_id = -1;
     if (!run_cols || !bench_cols || !mc_cols)
         goto out;
 
-    snprintf(sql, sizeof sql, "INSERT INTO main.run (%s) SELECT %s FROM src.run WHERE run_id = ?1"
-             " AND ?2 IS NOT NULL", run_cols, run_cols);
-    if (exec_bound(db, sql, old_id, 0, err, errlen) != 0)
+    char *sql = sqlite3_mprintf("INSERT INTO main.run (%s) SELECT %s FROM src.run"
+                                " WHERE run_id = ?1 AND ?2 IS NOT NULL", run_cols, run_cols);
+    int run_bad = !sql || dbt_exec_bound(db, sql, old_id, 0, err, errlen) != 0;
+    sqlite3_free(sql);
+    if (run_bad)
         goto out;
     new_id = sqlite3_last_insert_rowid(db);
 
     /* bench and mem_case: same columns, run_id replaced */
     char *b_sel = strdup(bench_cols), *m_sel = strdup(mc_cols);
     /* run_id is always the first non-key column in both tables */
-    snprintf(sql, sizeof sql, "INSERT INTO main.bench (%s) SELECT ?2%s FROM src.bench WHERE run_id = ?1",
-             bench_cols, strchr(b_sel, ','));
-    int bad = exec_bound(db, sql, old_id, new_id, err, errlen);
-    snprintf(sql, sizeof sql, "INSERT INTO main.mem_case (%s) SELECT ?2%s FROM src.mem_case"
-             " WHERE run_id = ?1", mc_cols, strchr(m_sel, ','));
-    bad = bad || exec_bound(db, sql, old_id, new_id, err, errlen);
+    sql = sqlite3_mprintf("INSERT INTO main.bench (%s) SELECT ?2%s FROM src.bench"
+                          " WHERE run_id = ?1", bench_cols, strchr(b_sel, ','));
+    int bad = !sql || dbt_exec_bound(db, sql, old_id, new_id, err, errlen);
+    sqlite3_free(sql);
+    sql = sqlite3_mprintf("INSERT INTO main.mem_case (%s) SELECT ?2%s FROM src.mem_case"
+                          " WHERE run_id = ?1", mc_cols, strchr(m_sel, ','));
+    bad = bad || !sql || dbt_exec_bound(db, sql, old_id, new_id, err, errlen);
+    sqlite3_free(sql);
     free(b_sel);
     free(m_sel);
     if (bad)
@@ -98,35 +103,41 @@ static sqlite3_int64 merge_run(sqlite3 *db, sqlite3_int64 old_id, char *err, siz
     " AND nb.blueprint = ob.blueprint AND nb.distribution = ob.distribution"           \
     " AND nb.n = ob.n AND nb.hint = ob.hint AND nb.threads = ob.threads"               \
     " AND nb.allocator = ob.allocator WHERE ob.run_id = ?1"
-    if (exec_bound(db, "INSERT INTO main.sample (bench_id, process_index, repetition, iterations,"
+    if (dbt_exec_bound(db, "INSERT INTO main.sample (bench_id, process_index, repetition, iterations,"
                        " ns_per_op) SELECT nb.bench_id, x.process_index, x.repetition,"
                        " x.iterations, x.ns_per_op FROM src.sample x" BENCH_JOIN,
                    old_id, new_id, err, errlen) != 0 ||
-        exec_bound(db, "INSERT INTO main.icount (bench_id, instructions, ops)"
+        dbt_exec_bound(db, "INSERT INTO main.icount (bench_id, instructions, ops)"
                        " SELECT nb.bench_id, x.instructions, x.ops FROM src.icount x" BENCH_JOIN,
                    old_id, new_id, err, errlen) != 0)
         goto fail;
 #undef BENCH_JOIN
-    char *mp_cols = column_list(db, "main", "mem_phase", "mem_case_id");
-    /* "x.a, b, c" -> qualify every column */
-    char qualified[2048], *q = qualified;
+    char *mp_cols = dbt_column_list(db, "main", "mem_phase", "mem_case_id");
+    if (!mp_cols)
+        goto fail;
+    /* "a, b, c" -> "x.a, x.b, x.c" */
+    sqlite3_str *q = sqlite3_str_new(db);
     for (const char *c = mp_cols; *c;) {
         const char *e = strchr(c, ',');
         size_t l = e ? (size_t)(e - c) : strlen(c);
-        q += sprintf(q, "%sx.%.*s", q == qualified ? "" : ", ", (int)l, c);
+        sqlite3_str_appendf(q, "%sx.%.*s", sqlite3_str_length(q) ? ", " : "", (int)l, c);
         c += l;
         while (*c == ',' || *c == ' ')
             c++;
     }
-    snprintf(sql, sizeof sql,
+    char *qualified = sqlite3_str_finish(q);
+    char *mp_sql = sqlite3_mprintf(
              "INSERT INTO main.mem_phase (mem_case_id, %s) SELECT nc.mem_case_id, %s"
              " FROM src.mem_phase x JOIN src.mem_case oc ON oc.mem_case_id = x.mem_case_id"
              " JOIN main.mem_case nc ON nc.run_id = ?2 AND nc.impl = oc.impl"
              " AND nc.blueprint = oc.blueprint AND nc.distribution = oc.distribution"
              " AND nc.n = oc.n AND nc.allocator = oc.allocator WHERE oc.run_id = ?1",
-             mp_cols, qualified);
+             mp_cols, qualified ? qualified : "");
     free(mp_cols);
-    if (exec_bound(db, sql, old_id, new_id, err, errlen) == 0)
+    sqlite3_free(qualified);
+    int mp_bad = !mp_sql || !qualified || dbt_exec_bound(db, mp_sql, old_id, new_id, err, errlen);
+    sqlite3_free(mp_sql);
+    if (!mp_bad)
         goto out;
 fail:
     new_id = -1;
@@ -142,10 +153,7 @@ static int mb_cmd_merge(int argc, char **argv)
     const char *db_path = MB_DEFAULT_DB, *other = NULL, *v;
     char err[MB_ERR_LEN];
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_merge);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_merge);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_merge)))
             db_path = v;
         else if (argv[i][0] == '-')
@@ -187,7 +195,7 @@ static int mb_cmd_merge(int argc, char **argv)
         ids[nids++] = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     for (int k = 0; k < nids && !failed; k++) {
-        if (merge_run(db, ids[k], err, sizeof err) < 0)
+        if (dbt_merge_run(db, ids[k], err, sizeof err) < 0)
             failed = 1;
         else
             added++;
@@ -209,10 +217,7 @@ static int mb_cmd_show(int argc, char **argv)
     long long run = -1;
     char err[MB_ERR_LEN], sql[2048];
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_show);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_show);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_show)))
             db_path = v;
         else if (argv[i][0] == '-' || run >= 0)
@@ -265,10 +270,7 @@ static int mb_cmd_export(int argc, char **argv)
     long long run = -1;
     char sql[1024], where[64] = "";
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_export);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_export);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_export)))
             db_path = v;
         else if ((v = mb_flag_value(argc, argv, &i, "--format", &mb_command_export)))

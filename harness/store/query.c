@@ -17,7 +17,7 @@ typedef struct rows {
     size_t nrows, cap;
 } rows;
 
-static void csv_field(const char *s)
+static void qy_csv_field(const char *s)
 {
     if (!s)
         return;
@@ -34,7 +34,7 @@ static void csv_field(const char *s)
     putchar('"');
 }
 
-static void json_string(const char *s)
+static void qy_json_string(const char *s)
 {
     putchar('"');
     for (; *s; s++) {
@@ -53,16 +53,16 @@ static void json_string(const char *s)
     putchar('"');
 }
 
-static void print_rows(const rows *r, out_format fmt, int first_result)
+static void qy_print_rows(const rows *r, out_format fmt, int first_result)
 {
     int nc = r->ncol;
     if (fmt == FMT_CSV) {
         for (int c = 0; c < nc; c++)
-            printf("%s", c ? "," : ""), csv_field(r->names[c]);
+            printf("%s", c ? "," : ""), qy_csv_field(r->names[c]);
         fputs("\r\n", stdout);
         for (size_t i = 0; i < r->nrows; i++) {
             for (int c = 0; c < nc; c++)
-                printf("%s", c ? "," : ""), csv_field(r->cells[i * nc + c]);
+                printf("%s", c ? "," : ""), qy_csv_field(r->cells[i * nc + c]);
             fputs("\r\n", stdout);
         }
         return;
@@ -75,14 +75,14 @@ static void print_rows(const rows *r, out_format fmt, int first_result)
                 const char *v = r->cells[i * nc + c];
                 int t = r->types[i * nc + c];
                 printf("%s", c ? ", " : "");
-                json_string(r->names[c]);
+                qy_json_string(r->names[c]);
                 fputs(": ", stdout);
                 if (!v)
                     fputs("null", stdout);
                 else if (t == SQLITE_INTEGER || t == SQLITE_FLOAT)
                     fputs(v, stdout);
                 else
-                    json_string(v);
+                    qy_json_string(v);
             }
             putchar('}');
         }
@@ -125,7 +125,7 @@ static void print_rows(const rows *r, out_format fmt, int first_result)
     free(w);
 }
 
-static void free_rows(rows *r)
+static void qy_free_rows(rows *r)
 {
     for (size_t i = 0; i < r->nrows * (size_t)r->ncol; i++)
         free(r->cells[i]);
@@ -180,15 +180,15 @@ int mb_sql_print(sqlite3 *db, const char *sql, out_format fmt)
         if (rc != SQLITE_DONE) {
             fprintf(stderr, "mapbench: SQL error: %s\n", sqlite3_errmsg(db));
             sqlite3_finalize(st);
-            free_rows(&r);
+            qy_free_rows(&r);
             return 1;
         }
         if (r.ncol > 0) {
-            print_rows(&r, fmt, first);
+            qy_print_rows(&r, fmt, first);
             first = 0;
         }
         sqlite3_finalize(st);
-        free_rows(&r);
+        qy_free_rows(&r);
     }
     return 0;
 }
@@ -211,10 +211,7 @@ static int mb_cmd_query(int argc, char **argv)
     const char *db_path = MB_DEFAULT_DB, *sql = NULL, *v;
     out_format fmt = FMT_TABLE;
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_query);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_query);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_query))) {
             db_path = v;
         } else if ((v = mb_flag_value(argc, argv, &i, "--format", &mb_command_query))) {
@@ -236,10 +233,7 @@ static int mb_cmd_runs(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *v;
     for (int i = 2; i < argc; i++) {
-        if (mb_is_help(argv[i])) {
-            mb_print_usage(stdout, &mb_command_runs);
-            return 0;
-        }
+        mb_help_exit(argv[i], &mb_command_runs);
         if ((v = mb_flag_value(argc, argv, &i, "--db", &mb_command_runs)))
             db_path = v;
         else
