@@ -17,11 +17,14 @@ extern const char mb_views_sql[];
 extern const char mb_claims_sql[]; /* reads the views: installed after them */
 extern const char mb_report_sql[]; /* the report's queries: read views and claims */
 
-#define MB_SCHEMA_VERSION 3
+#define MB_SCHEMA_VERSION 4
 
 /* migrations[v] upgrades a version-v database to v+1.  Tables that are new in
  * a version come from schema.sql itself (CREATE TABLE IF NOT EXISTS), which
- * runs after the migrations; these only alter what already exists. */
+ * runs after the migrations; these only alter what already exists.  A table
+ * whose key changes is rebuilt (create new, copy, drop, rename) with foreign
+ * keys off, so dropping the old one cascades nothing, and with the legacy
+ * rename, so the views (recreated after) are not parsed half-way. */
 static const char *const migrations[MB_SCHEMA_VERSION] = {
     NULL, /* 0: an empty file; schema.sql creates everything */
     /* 1 -> 2: calibration with the run, pointer-value object bytes */
@@ -30,6 +33,65 @@ static const char *const migrations[MB_SCHEMA_VERSION] = {
     "ALTER TABLE mem_phase ADD COLUMN object_bytes INTEGER;",
     /* 2 -> 3: the RSS high-water mark within each memory phase */
     "ALTER TABLE mem_phase ADD COLUMN peak_rss_bytes INTEGER;",
+    /* 3 -> 4: the shrink policy is part of a case (bench, mem_case, churn_sample:
+     * rebuilt, their UNIQUE keys gain it; old rows are 'never', the one policy
+     * older runs measured); churn counts grow/shrink events; every go_memstats
+     * sample is after a GC, with the values before it.  A version-1 file has
+     * no churn_sample or go_memstats yet: they are made first, as version 3
+     * had them. */
+    "CREATE TABLE IF NOT EXISTS churn_sample (run_id INTEGER NOT NULL, impl TEXT NOT NULL,"
+    " blueprint TEXT NOT NULL, distribution TEXT NOT NULL, n INTEGER NOT NULL,"
+    " allocator TEXT NOT NULL, ops_done INTEGER NOT NULL, ns_per_op REAL, entries INTEGER,"
+    " capacity INTEGER, tombstones INTEGER, mean_probe REAL, max_probe INTEGER,"
+    " map_live_bytes INTEGER) STRICT;"
+    "CREATE TABLE IF NOT EXISTS go_memstats ("
+    " mem_case_id INTEGER NOT NULL REFERENCES mem_case (mem_case_id) ON DELETE CASCADE,"
+    " phase_index INTEGER NOT NULL, heap_alloc INTEGER NOT NULL, heap_inuse INTEGER NOT NULL,"
+    " heap_idle INTEGER NOT NULL, heap_released INTEGER NOT NULL, heap_sys INTEGER NOT NULL,"
+    " num_gc INTEGER NOT NULL, PRIMARY KEY (mem_case_id, phase_index)) STRICT;"
+    "CREATE TABLE bench_v4 ("
+    " bench_id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,"
+    " impl TEXT NOT NULL, family TEXT NOT NULL, traits TEXT NOT NULL, phase TEXT NOT NULL,"
+    " blueprint TEXT NOT NULL, distribution TEXT NOT NULL, n INTEGER NOT NULL,"
+    " hint INTEGER NOT NULL, threads INTEGER NOT NULL DEFAULT 1, allocator TEXT NOT NULL,"
+    " shrink TEXT NOT NULL DEFAULT 'never',"
+    " UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator, shrink)"
+    ") STRICT;"
+    "INSERT INTO bench_v4 SELECT bench_id, run_id, impl, family, traits, phase, blueprint,"
+    " distribution, n, hint, threads, allocator, 'never' FROM bench;"
+    "DROP TABLE bench;"
+    "ALTER TABLE bench_v4 RENAME TO bench;"
+    "CREATE TABLE mem_case_v4 ("
+    " mem_case_id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,"
+    " impl TEXT NOT NULL, family TEXT NOT NULL, traits TEXT NOT NULL, blueprint TEXT NOT NULL,"
+    " distribution TEXT NOT NULL, n INTEGER NOT NULL, allocator TEXT NOT NULL,"
+    " shrink TEXT NOT NULL DEFAULT 'never',"
+    " UNIQUE (run_id, impl, blueprint, distribution, n, allocator, shrink)"
+    ") STRICT;"
+    "INSERT INTO mem_case_v4 SELECT mem_case_id, run_id, impl, family, traits, blueprint,"
+    " distribution, n, allocator, 'never' FROM mem_case;"
+    "DROP TABLE mem_case;"
+    "ALTER TABLE mem_case_v4 RENAME TO mem_case;"
+    "CREATE TABLE churn_sample_v4 ("
+    " run_id INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,"
+    " impl TEXT NOT NULL, blueprint TEXT NOT NULL, distribution TEXT NOT NULL,"
+    " n INTEGER NOT NULL, allocator TEXT NOT NULL, ops_done INTEGER NOT NULL, ns_per_op REAL,"
+    " entries INTEGER, capacity INTEGER, tombstones INTEGER, mean_probe REAL,"
+    " max_probe INTEGER, map_live_bytes INTEGER, shrink TEXT NOT NULL DEFAULT 'never',"
+    " grow_events INTEGER, shrink_events INTEGER,"
+    " PRIMARY KEY (run_id, impl, blueprint, distribution, n, allocator, shrink, ops_done)"
+    ") STRICT;"
+    "INSERT INTO churn_sample_v4 SELECT run_id, impl, blueprint, distribution, n, allocator,"
+    " ops_done, ns_per_op, entries, capacity, tombstones, mean_probe, max_probe,"
+    " map_live_bytes, 'never', NULL, NULL FROM churn_sample;"
+    "DROP TABLE churn_sample;"
+    "ALTER TABLE churn_sample_v4 RENAME TO churn_sample;"
+    "ALTER TABLE go_memstats ADD COLUMN heap_alloc_before_gc INTEGER;"
+    "ALTER TABLE go_memstats ADD COLUMN heap_inuse_before_gc INTEGER;"
+    "ALTER TABLE go_memstats ADD COLUMN sample_gc_ns INTEGER;"
+    "ALTER TABLE go_memstats ADD COLUMN pause_total_ns INTEGER;",
 };
 
 int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
@@ -76,6 +138,13 @@ static int db_install(sqlite3 *db, long long from, char *err, size_t errlen)
         if (rc_wal != 0)
             sqlite3_sleep(100);
     }
+    /* foreign keys can only be switched outside a transaction: off while a
+     * rebuilt table's old copy is dropped (no cascade), on again after */
+    int migrating = from < MB_SCHEMA_VERSION;
+    if (rc_wal == 0 && migrating &&
+        mb_db_exec(db, "PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON", err,
+                   errlen) != 0)
+        return -1;
     if (rc_wal != 0 || mb_db_exec(db, "BEGIN IMMEDIATE", err, errlen) != 0)
         return -1;
     char e2[MB_ERR_LEN];
@@ -99,6 +168,10 @@ static int db_install(sqlite3 *db, long long from, char *err, size_t errlen)
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
+    if (migrating &&
+        mb_db_exec(db, "PRAGMA legacy_alter_table = OFF; PRAGMA foreign_keys = ON", err,
+                   errlen) != 0)
+        return -1;
     return 0;
 }
 

@@ -102,7 +102,7 @@ static sqlite3_int64 dbt_merge_run(sqlite3 *db, sqlite3_int64 old_id, char *err,
     " JOIN main.bench nb ON nb.run_id = ?2 AND nb.impl = ob.impl AND nb.phase = ob.phase" \
     " AND nb.blueprint = ob.blueprint AND nb.distribution = ob.distribution"           \
     " AND nb.n = ob.n AND nb.hint = ob.hint AND nb.threads = ob.threads"               \
-    " AND nb.allocator = ob.allocator WHERE ob.run_id = ?1"
+    " AND nb.allocator = ob.allocator AND nb.shrink = ob.shrink WHERE ob.run_id = ?1"
     if (dbt_exec_bound(db, "INSERT INTO main.sample (bench_id, process_index, repetition, iterations,"
                        " ns_per_op) SELECT nb.bench_id, x.process_index, x.repetition,"
                        " x.iterations, x.ns_per_op FROM src.sample x" BENCH_JOIN,
@@ -131,7 +131,8 @@ static sqlite3_int64 dbt_merge_run(sqlite3 *db, sqlite3_int64 old_id, char *err,
              " FROM src.mem_phase x JOIN src.mem_case oc ON oc.mem_case_id = x.mem_case_id"
              " JOIN main.mem_case nc ON nc.run_id = ?2 AND nc.impl = oc.impl"
              " AND nc.blueprint = oc.blueprint AND nc.distribution = oc.distribution"
-             " AND nc.n = oc.n AND nc.allocator = oc.allocator WHERE oc.run_id = ?1",
+             " AND nc.n = oc.n AND nc.allocator = oc.allocator AND nc.shrink = oc.shrink"
+             " WHERE oc.run_id = ?1",
              mp_cols, qualified ? qualified : "");
     free(mp_cols);
     sqlite3_free(qualified);
