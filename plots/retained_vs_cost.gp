@@ -4,9 +4,11 @@
 # allocator's in-use bytes, labelled so; the process's RSS above its start, open) against the
 # extra ns per operation the policy costs over 'never' (x: left on the timed delete_all,
 # right on constant-size churn).  'never' sits at x = 0 by definition; a policy is worth
-# it when it moves a point down by much for a small step right.
+# it when it moves a point down by much for a small step right.  Only the maps that ran
+# under more than one policy are drawn.
 load "plots/common.gp"
-impls = q1(sprintf("SELECT group_concat(impl, ' ') FROM (SELECT DISTINCT impl FROM plot_retained_vs_cost WHERE run_id = %d AND allocator = 'glibc' ORDER BY impl)", run))
+multi = "impl IN (SELECT impl FROM plot_retained_vs_cost WHERE shrink != 'never')"
+impls = q1(sprintf("SELECT group_concat(impl, ' ') FROM (SELECT DISTINCT impl FROM plot_retained_vs_cost WHERE run_id = %d AND allocator = 'glibc' AND %s ORDER BY impl)", run, multi))
 n = q1(sprintf("SELECT coalesce(max(n), 0) FROM plot_retained_vs_cost WHERE run_id = %d", run)) + 0
 nm = words(impls)
 height = 700
@@ -16,13 +18,13 @@ set multiplot title sprintf("retained after deleting every key vs what the shrin
 if (nm == 0) {
     set size 1, 0.93
     set origin 0, 0
-    eval empty_panel("no memory measurements in this run")
+    eval empty_panel("no map ran under more than one shrink policy in this run")
 } else {
     unset key
     set grid
     set ylabel "MiB still held after delete_all"
     set yrange [0 : *]
-    pts(col) = q(sprintf("SELECT coalesce(%s, 0), held_mib_after_delete_all, rss_mib_after_delete_all, label, impl FROM plot_retained_vs_cost WHERE run_id = %d AND allocator = 'glibc'", col, run))
+    pts(col) = q(sprintf("SELECT coalesce(%s, 0), held_mib_after_delete_all, rss_mib_after_delete_all, label, impl FROM plot_retained_vs_cost WHERE run_id = %d AND allocator = 'glibc' AND %s", col, run, multi))
     set size 0.43, 0.93
     set origin 0, 0
     set title "cost on delete_all (timed, median)" font ",11"
@@ -40,7 +42,7 @@ if (nm == 0) {
     set size 0.14, 0.8
     eval key_setup
     plot for [m in impls] -1 with points pt 7 ps 1.6 lc rgb color(m) title m, \
-         -1 with points pt 7 lc rgb "#333333" title "map bytes (or alloc in-use)", \
+         -1 with points pt 7 lc rgb "#333333" title "held (map bytes)", \
          -1 with points pt 6 lc rgb "#333333" title "RSS above start"
 }
 unset multiplot

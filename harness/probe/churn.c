@@ -218,19 +218,42 @@ static const char *churn_thrash(mb_probe_case *pc)
     return churn_oscillate(ops, m, s, "empty", 0, w);
 }
 
+/* Removes every argv[i] equal to flag (a switch the shared parser does not
+ * know).  Returns 1 when there was one. */
+static int churn_take_switch(int *argc, char **argv, const char *flag)
+{
+    int found = 0;
+    for (int i = 2; i < *argc; i++)
+        if (strcmp(argv[i], flag) == 0) {
+            found = 1;
+            memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof *argv);
+            (*argc)--, i--;
+        }
+    return found;
+}
+
+/* churn-case --thrash on the opened case pc (closed here).  Returns the exit status. */
+static int churn_thrash_case(mb_probe_case *pc)
+{
+    printf("# churn-case --thrash impl=%s n=%zu shrink=%s: one op = one insert or one "
+           "remove of a key window oscillated at a boundary\n", pc->ops->name, pc->n,
+           mb_shrink_name(pc->cfg.shrink));
+    mb_rec_header(stdout, &mb_rec_thrash);
+    const char *why = mb_case_build(pc, MB_PHASE_INSERT);
+    if (!why)
+        why = churn_thrash(pc);
+    mb_case_close(pc);
+    if (!why && pc->ctr.live_bytes != 0)
+        why = "destroy left bytes live";
+    return why ? churn_fail(pc->ops, pc->n, "thrash", why) : 0;
+}
+
 static int mb_cmd_churn_case(int argc, char **argv)
 {
     const mb_command *cmd = &mb_command_churn_case;
     mb_case_args args;
     size_t rounds = 10;
-    int thrash = 0;
-    for (int i = 2; i < argc; i++) /* --thrash is a switch: taken out before the shared flags */
-        if (strcmp(argv[i], "--thrash") == 0) {
-            thrash = 1;
-            memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof *argv);
-            argc--, i--;
-        }
-
+    int thrash = churn_take_switch(&argc, argv, "--thrash");
     mb_inline_case_args(&args, argc, argv, cmd, "--rounds", &rounds);
     const mb_map_ops *ops = args.ops;
     const mb_blueprint *bp = args.bp;
@@ -252,18 +275,8 @@ static int mb_cmd_churn_case(int argc, char **argv)
     }
     size_t total = rounds * n, every = n / 4 ? n / 4 : 1;
     char msg[MB_ERR_LEN];
-    if (thrash) {
-        printf("# churn-case --thrash impl=%s n=%zu shrink=%s: one op = one insert or one "
-               "remove of a key window oscillated at a boundary\n", ops->name, n,
-               mb_shrink_name(args.shrink));
-        mb_rec_header(stdout, &mb_rec_thrash);
-        if (!(why = mb_case_build(&pc, MB_PHASE_INSERT)))
-            why = churn_thrash(&pc);
-        mb_case_close(&pc);
-        if (!why && pc.ctr.live_bytes != 0)
-            why = "destroy left bytes live";
-        return why ? churn_fail(ops, n, "thrash", why) : 0;
-    }
+    if (thrash)
+        return churn_thrash_case(&pc);
 
     printf("# churn-case impl=%s n=%zu rounds=%zu blueprint=%s dist=%s seed=%llu\n", ops->name,
            n, rounds, bp->name, mb_dist_name(args.dist), (unsigned long long)args.seed);
