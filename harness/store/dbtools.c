@@ -63,6 +63,43 @@ static int dbt_exec_bound(sqlite3 *db, const char *sql, sqlite3_int64 a, sqlite3
     return 0;
 }
 
+/* Copies the mem_phase rows of run old_id of src under run new_id's
+ * mem_case rows.  Returns 0, or -1 with err. */
+static int dbt_copy_mem_phases(sqlite3 *db, sqlite3_int64 old_id, sqlite3_int64 new_id, char *err,
+                               size_t errlen)
+{
+    char *mp_cols = dbt_column_list(db, "main", "mem_phase", "mem_case_id");
+    if (!mp_cols) {
+        snprintf(err, errlen, "cannot read mem_phase's columns");
+        return -1;
+    }
+    /* "a, b, c" -> "x.a, x.b, x.c" */
+    sqlite3_str *q = sqlite3_str_new(db);
+    for (const char *c = mp_cols; *c;) {
+        const char *e = strchr(c, ',');
+        size_t l = e ? (size_t)(e - c) : strlen(c);
+        sqlite3_str_appendf(q, "%sx.%.*s", sqlite3_str_length(q) ? ", " : "", (int)l, c);
+        c += l;
+        while (*c == ',' || *c == ' ')
+            c++;
+    }
+    char *qualified = sqlite3_str_finish(q);
+    char *mp_sql = sqlite3_mprintf(
+             "INSERT INTO main.mem_phase (mem_case_id, %s) SELECT nc.mem_case_id, %s"
+             " FROM src.mem_phase x JOIN src.mem_case oc ON oc.mem_case_id = x.mem_case_id"
+             " JOIN main.mem_case nc ON nc.run_id = ?2 AND nc.impl = oc.impl"
+             " AND nc.blueprint = oc.blueprint AND nc.distribution = oc.distribution"
+             " AND nc.n = oc.n AND nc.allocator = oc.allocator AND nc.shrink = oc.shrink"
+             " WHERE oc.run_id = ?1",
+             mp_cols, qualified ? qualified : "");
+    int q_ok = qualified != NULL;
+    free(mp_cols);
+    sqlite3_free(qualified);
+    int mp_bad = !mp_sql || !q_ok || dbt_exec_bound(db, mp_sql, old_id, new_id, err, errlen);
+    sqlite3_free(mp_sql);
+    return mp_bad ? -1 : 0;
+}
+
 /* Copies run old_id of src into main.  Returns the new run_id or -1. */
 static sqlite3_int64 dbt_merge_run(sqlite3 *db, sqlite3_int64 old_id, char *err, size_t errlen)
 {
@@ -112,33 +149,7 @@ static sqlite3_int64 dbt_merge_run(sqlite3 *db, sqlite3_int64 old_id, char *err,
                    old_id, new_id, err, errlen) != 0)
         goto fail;
 #undef BENCH_JOIN
-    char *mp_cols = dbt_column_list(db, "main", "mem_phase", "mem_case_id");
-    if (!mp_cols)
-        goto fail;
-    /* "a, b, c" -> "x.a, x.b, x.c" */
-    sqlite3_str *q = sqlite3_str_new(db);
-    for (const char *c = mp_cols; *c;) {
-        const char *e = strchr(c, ',');
-        size_t l = e ? (size_t)(e - c) : strlen(c);
-        sqlite3_str_appendf(q, "%sx.%.*s", sqlite3_str_length(q) ? ", " : "", (int)l, c);
-        c += l;
-        while (*c == ',' || *c == ' ')
-            c++;
-    }
-    char *qualified = sqlite3_str_finish(q);
-    char *mp_sql = sqlite3_mprintf(
-             "INSERT INTO main.mem_phase (mem_case_id, %s) SELECT nc.mem_case_id, %s"
-             " FROM src.mem_phase x JOIN src.mem_case oc ON oc.mem_case_id = x.mem_case_id"
-             " JOIN main.mem_case nc ON nc.run_id = ?2 AND nc.impl = oc.impl"
-             " AND nc.blueprint = oc.blueprint AND nc.distribution = oc.distribution"
-             " AND nc.n = oc.n AND nc.allocator = oc.allocator AND nc.shrink = oc.shrink"
-             " WHERE oc.run_id = ?1",
-             mp_cols, qualified ? qualified : "");
-    free(mp_cols);
-    sqlite3_free(qualified);
-    int mp_bad = !mp_sql || !qualified || dbt_exec_bound(db, mp_sql, old_id, new_id, err, errlen);
-    sqlite3_free(mp_sql);
-    if (!mp_bad)
+    if (dbt_copy_mem_phases(db, old_id, new_id, err, errlen) == 0)
         goto out;
 fail:
     new_id = -1;
