@@ -276,9 +276,9 @@ EXPECTED_CLAIMS = {
     "real": {"gomap_never_shrinks": "not measured", "hint_saves_time": "not measured",
              "pointer_values_cost_bytes": "not measured", "sharded_beats_locked": "not measured",
              "chained_frees_to_allocator_not_os": "not measured", "clear_keeps_capacity": "holds",
-          "go_delete_frees_nothing": "not measured", "go_nil_gc_gives_back": "not measured",
-          "rebuild_gives_back": "not measured", "pointer_values_cost_gc": "not measured",
-          "shrink_costs_on_delete": "not measured"},
+             "go_delete_frees_nothing": "not measured", "go_nil_gc_gives_back": "not measured",
+             "rebuild_gives_back": "not measured", "pointer_values_cost_gc": "not measured",
+             "shrink_costs_on_delete": "not measured"},
 }
 
 

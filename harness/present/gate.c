@@ -421,13 +421,15 @@ static void gate_judge_values(gate_run *g, const char *metric, const char *view_
     "SELECT " BENCH_KEY " AS case_key, i.instructions * 1.0 / i.ops AS value"            \
     " FROM %s.icount i JOIN %s.bench b USING (bench_id) WHERE b.run_id = %lld"
 /* The real Go map's bytes are Go's HeapInuse, which moves with the garbage
- * collector's timing: not deterministic, so not gated here. */
+ * collector's timing: not deterministic, so not gated here.  Inserting does
+ * not depend on the shrink policy: the 'never' case is judged (as in view
+ * bytes_per_entry); what is kept after delete_all is judged per policy. */
 #define BYTES_SQL                                                                       \
     "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"    \
-    " '/' || c.allocator || CASE WHEN c.shrink = 'never' THEN '' ELSE '/shrink:' || c.shrink END" \
-    " AS case_key, 1.0 * p.map_live_bytes / c.n AS value"                                \
+    " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes / c.n AS value"             \
     " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"                        \
-    " WHERE p.phase = 'insert' AND c.allocator != 'go-runtime' AND c.run_id = %lld"
+    " WHERE p.phase = 'insert' AND c.allocator != 'go-runtime' AND c.shrink = 'never'"   \
+    " AND c.run_id = %lld"
 
 /* Every sample of one case (a growing array). */
 typedef struct gate_samples {
