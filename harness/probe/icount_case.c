@@ -34,17 +34,19 @@ static int mb_cmd_icount_case(int argc, char **argv)
     if (sel.n_impls != 1 || sel.n_phases != 1 || sel.n_sizes != 1 || sel.n_blueprints != 1 ||
         sel.n_dists != 1)
         mb_usage_error(&mb_command_icount_case, "needs exactly one --impl, --phase, --n, --blueprint, --dist");
+    /* the map's policy: the first of --shrink (default never) */
     const mb_map_ops *ops = sel.impls[0];
     mb_phase phase = sel.phases[0];
     size_t n = sel.sizes[0];
     if (phase == MB_PHASE_MIXED_RW)
         mb_usage_error(&mb_command_icount_case, "mixed_rw is threaded: its count is not deterministic");
     mb_map_config cfg;
-    if (!mb_case_config(ops, sel.blueprints[0], hint, sel.seed, &cfg))
+    if (!mb_case_config(ops, sel.blueprints[0], hint, sel.shrinks[0], sel.seed, &cfg))
         mb_usage_error(&mb_command_icount_case, "%s does not support that blueprint", ops->name);
 
     mb_probe_case pc;
-    const char *err = mb_case_open(&pc, ops, sel.blueprints[0], sel.dists[0], n, hint, sel.seed);
+    const char *err = mb_case_open(&pc, ops, sel.blueprints[0], sel.dists[0], n, hint, sel.shrinks[0],
+                                   sel.seed);
     if (!err)
         err = mb_case_build(&pc, phase); /* collection is off: only the phase is counted */
     if (err) {

@@ -66,7 +66,7 @@ static void tc_bench(mbb_state *st, void *ctx)
                  c->phase == MB_PHASE_MIXED_RW || c->phase == MB_PHASE_LOOKUP_HALF_HIT ||
                  c->phase == MB_PHASE_ITERATE;
     mb_probe_case pc;
-    const char *err = mb_case_open(&pc, c->ops, c->bp, c->dist, c->n, c->hint, tc->seed);
+    const char *err = mb_case_open(&pc, c->ops, c->bp, c->dist, c->n, c->hint, c->shrink, tc->seed);
     double sum_ns_per_op = 0;
     int64_t iters = 0;
 

@@ -91,6 +91,7 @@ typedef struct mb_store_case {
     size_t n, hint;
     unsigned threads;
     const char *allocator;
+    const char *shrink;        /* the map's shrink policy: never | low-water (NULL = never) */
 } mb_store_case;
 
 /* One record as the parent read it: its kind and its values in the kind's
