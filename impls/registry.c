@@ -20,6 +20,7 @@ extern const mb_map_ops mb_uthash_ops;
 extern const mb_map_ops mb_stb_ds_ops;
 extern const mb_map_ops mb_glib_ops;
 extern const mb_map_ops mb_absl_ops;
+extern const mb_map_ops mb_null_map_ops; /* calibration (impls/calibration/): the harness floor */
 
 #ifdef MB_PLANT /* the test suite's defective build (tests/plant/plant.c) */
 extern const mb_map_ops mb_oa_linear_planted_ops;
@@ -42,6 +43,7 @@ const mb_map_ops *const mb_registry[] = {
     &mb_stb_ds_ops,
     &mb_glib_ops,
     &mb_absl_ops,
+    &mb_null_map_ops,
     NULL,
 };
 
