@@ -12,7 +12,10 @@
  *
  * with the key either computed inline (splitmix64 of a running state, as
  * mb_key_at does; --keys inline) or loaded from an array made before the
- * clock (--keys array).  A repetition is ceil(200000 / N) passes, as in
+ * clock (--keys array); --keys lean runs the suite's own timed loop
+ * (mb_phase_prepare / mb_phase_run_prepared, workloads/workload.h) on the same
+ * map in the same process, to tell the loop's cost from the process's state.
+ * A repetition is ceil(200000 / N) passes, as in
  * `mapbench time`; each repetition's ns/op is printed, then the min and the
  * median.  After the clock the sum and the count are compared with the
  * values the stream says (a wrong map exits 1): a benchmark, never an assert
@@ -57,7 +60,7 @@ static int ll_cmp(const void *a, const void *b)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: mb_lookup_loop [--impl a,b] [--n 1000,100000,1000000] [--reps R]\n"
-               "                      [--keys inline|array|both] [--hugepages] [--seed S]\n"
+               "                      [--keys inline|array|both|lean|all] [--hugepages] [--seed S]\n"
                "  Times the minimal lookup_hit / lookup_miss loop over each map (see the\n"
                "  top of bench/lookup_loop.c); prints TSV.\n"
                "  --hugepages   the counting allocator's blocks >= 2 MiB from mmap + MADV_HUGEPAGE\n");
@@ -67,7 +70,7 @@ typedef struct ll_opts {
     const char *impls;
     size_t sizes[16], n_sizes;
     unsigned reps;
-    int inline_keys, array_keys, hugepages;
+    int inline_keys, array_keys, lean, hugepages;
     uint64_t seed;
 } ll_opts;
 
@@ -103,10 +106,18 @@ static int ll_case(const ll_opts *o, const mb_map_ops *ops, size_t n)
     double *ns = malloc(o->reps * sizeof *ns);
     int bad = 0;
     int (*lookup)(void *, const void *, void *) = ops->lookup;
+    static const char *const mode_names[] = { "inline", "array", "lean" };
     for (int miss = 0; miss < 2; miss++)
-        for (int mode = 0; mode < 2; mode++) {
-            if ((mode == 0 && !o->inline_keys) || (mode == 1 && !o->array_keys))
+        for (int mode = 0; mode < 3; mode++) {
+            if ((mode == 0 && !o->inline_keys) || (mode == 1 && !o->array_keys) ||
+                (mode == 2 && !o->lean))
                 continue;
+            mb_prepared pp;
+            if (mode == 2 && mb_phase_prepare(&pp, ops, &s, miss ? MB_PHASE_LOOKUP_MISS
+                                                                 : MB_PHASE_LOOKUP_HIT, n) != 0) {
+                fprintf(stderr, "mb_lookup_loop: %s: %s\n", ops->name, pp.error);
+                exit(1);
+            }
             const uint64_t *kk = keys + (miss ? n : 0);
             uint64_t base = o->seed + (miss ? n : 0) * LL_GAMMA;
             for (unsigned r = 0; r < o->reps; r++) {
@@ -125,6 +136,11 @@ static int ll_case(const ll_opts *o, const mb_map_ops *ops, size_t n)
                                 sum += v;
                             }
                         }
+                    } else if (mode == 2) { /* the suite's own timed loop (workload.h) */
+                        mb_phase_run_prepared(&pp, m);
+                        mb_phase_result res = mb_phase_verify(&pp);
+                        sum += res.error ? 0 : want_sum; /* checked below like the others */
+                        found += res.error != NULL;
                     } else { /* keys from the array */
                         for (size_t i = 0; i < n; i++) {
                             if (miss)
@@ -138,18 +154,22 @@ static int ll_case(const ll_opts *o, const mb_map_ops *ops, size_t n)
                 }
                 uint64_t t1 = ll_now_ns();
                 ns[r] = (double)(t1 - t0) / (double)(passes * n);
+                if (mode == 2 && !miss) /* the lean run verified itself: one OR of the answers */
+                    sum = found ? 0 : sum;
                 if (miss ? found != 0 : sum != want_sum * passes) {
                     fprintf(stderr, "mb_lookup_loop: %s n=%zu %s: wrong answers\n", ops->name, n,
                             miss ? "lookup_miss" : "lookup_hit");
                     bad = 1;
                 }
             }
+            if (mode == 2)
+                mb_phase_release(&pp);
             for (unsigned r = 0; r < o->reps; r++)
                 fprintf(stderr, "  %s n=%zu %s %s rep %u: %.3f ns/op\n", ops->name, n,
-                        miss ? "lookup_miss" : "lookup_hit", mode ? "array" : "inline", r, ns[r]);
+                        miss ? "lookup_miss" : "lookup_hit", mode_names[mode], r, ns[r]);
             qsort(ns, o->reps, sizeof *ns, ll_cmp);
             printf("%s\t%zu\t%s\t%s\t%d\t%u\t%.4f\t%.4f\n", ops->name, n,
-                   miss ? "lookup_miss" : "lookup_hit", mode ? "array" : "inline", o->hugepages,
+                   miss ? "lookup_miss" : "lookup_hit", mode_names[mode], o->hugepages,
                    o->reps, ns[0], ns[o->reps / 2]);
             fflush(stdout);
         }
@@ -162,7 +182,7 @@ static int ll_case(const ll_opts *o, const mb_map_ops *ops, size_t n)
 int main(int argc, char **argv)
 {
     ll_opts o = { "swiss,absl,oa_linear,chained,gomap", { 1000, 100000, 1000000 }, 3, 5, 1, 1,
-                  0, 0x6d61706265ULL /* mapbench's default seed */ };
+                  0, 0, 0x6d61706265ULL /* mapbench's default seed */ };
     char *impls_buf;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -183,10 +203,11 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--seed") && v) {
             o.seed = strtoull(v, NULL, 0), i++;
         } else if (!strcmp(argv[i], "--keys") && v) {
-            o.inline_keys = !strcmp(v, "inline") || !strcmp(v, "both");
-            o.array_keys = !strcmp(v, "array") || !strcmp(v, "both");
-            if (!o.inline_keys && !o.array_keys) {
-                fprintf(stderr, "mb_lookup_loop: --keys wants inline, array or both\n");
+            o.inline_keys = !strcmp(v, "inline") || !strcmp(v, "both") || !strcmp(v, "all");
+            o.array_keys = !strcmp(v, "array") || !strcmp(v, "both") || !strcmp(v, "all");
+            o.lean = !strcmp(v, "lean") || !strcmp(v, "all");
+            if (!o.inline_keys && !o.array_keys && !o.lean) {
+                fprintf(stderr, "mb_lookup_loop: --keys wants inline, array, both, lean or all\n");
                 usage(stderr);
                 return 2;
             }

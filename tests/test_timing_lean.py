@@ -158,7 +158,7 @@ def test_planted_wrong_answers_fail_each_phase(phase, blueprint):
 
 def test_standalone_loop_runs_checks_and_reports_thp():
     p = subprocess.run([str(LOOP), "--impl", "swiss,absl,null_map", "--n", "1000,20000",
-                        "--reps", "2", "--keys", "both"], capture_output=True, text=True, timeout=300)
+                        "--reps", "2", "--keys", "all"], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     lines = p.stdout.splitlines()
     m = re.fullmatch(r"# thp enabled=(\S+) defrag=(\S+)", lines[0])
@@ -170,7 +170,7 @@ def test_standalone_loop_runs_checks_and_reports_thp():
     rows = [l.split("\t") for l in lines[2:]]
     assert {(r[0], r[1], r[2], r[3]) for r in rows} == {
         (i, n, ph, k) for i in ("swiss", "absl", "null_map") for n in ("1000", "20000")
-        for ph in ("lookup_hit", "lookup_miss") for k in ("inline", "array")}
+        for ph in ("lookup_hit", "lookup_miss") for k in ("inline", "array", "lean")}
     assert all(0 < float(r[6]) <= float(r[7]) for r in rows)     # min <= median
 
 

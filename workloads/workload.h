@@ -130,11 +130,16 @@ mb_phase_result mb_run_mixed(const mb_map_ops *ops, void *m, const mb_stream *s,
  *                          an insert stores, the expected last value word of
  *                          wide values), and the answers the phase must give.
  *   mb_phase_run_prepared  timed: per operation, one array load and the map
- *                          call, plus bookkeeping with no serial chain: a count
- *                          of the answers and an OR of (value ^ expected value)
- *                          (expected = mb_val_for(k), one multiply-add; wide
- *                          values: their first and last word, the last one from
- *                          the array).  Any wrong value leaves the OR nonzero.
+ *                          call, plus bookkeeping with no serial chain.  u64
+ *                          hits: the value word is zeroed before the call and
+ *                          OR |= value ^ expected[j] after it (expected values
+ *                          come from prepare, and prepare has checked none is 0,
+ *                          so an unwritten value is wrong too; otherwise the
+ *                          answer code is checked as well); misses: OR |= the
+ *                          answer code (MB_NOTFOUND is 0); half hits: counts.
+ *                          Wide values: their first word against mb_val_for(k)
+ *                          and last word against the array.  Any wrong answer
+ *                          leaves the OR nonzero or a count off.
  *   mb_phase_verify        untimed: compares what the run saw with what the
  *                          phase must give; error names the first difference.
  *
@@ -164,6 +169,8 @@ typedef struct mb_prepared {
     uint32_t *index;            /* pointer values: key index per operation */
     uint64_t *tail;             /* wide values: expected last value word per operation */
     unsigned char *vals;        /* insert of wide values: the value bytes per operation */
+    uint64_t *expect;           /* u64 -> u64 hit lookups: mb_val_for(key) per operation */
+    int zero_value;             /* some expect[j] == 0, so 0 cannot mark "not written" */
     /* expected (computed in prepare) */
     size_t want_found;          /* lookups / removes that must answer MB_FOUND */
     uint64_t want_sum, want_tail_sum; /* iterate: sums over the entries */
