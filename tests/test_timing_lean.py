@@ -186,3 +186,22 @@ def test_standalone_loop_rejects_bad_arguments():
     for args in (["--keys", "sideways"], ["--bogus"], ["--impl", "no_such_map", "--n", "10"]):
         p = subprocess.run([str(LOOP), *args], capture_output=True, text=True)
         assert p.returncode == 2, args
+
+
+def test_icount_of_the_lean_only_phases_counts_the_loop_alone(tmp_path):
+    """Instruction counts are deterministic: the dependent and cold phases,
+    which exist only as lean loops, must count their timed part alone (not
+    the prepared keys, not the cold phase's copies of the map), so per op
+    they cost less than the classic lookup_hit loop with its key generation."""
+    import sqlite3
+    db = tmp_path / "ic.db"
+    p = subprocess.run([str(MAPBENCH), "run", "--impl", "swiss", "--phase",
+                        "lookup_hit,lookup_hit_dependent,lookup_hit_cold", "--n", "2000",
+                        "--metric", "icount", "--db", str(db)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert p.returncode == 0, p.stderr[-2000:]
+    with sqlite3.connect(db) as c:
+        ipo = dict(c.execute("SELECT phase, instructions_per_op FROM icount_per_op"))
+    assert set(ipo) == {"lookup_hit", "lookup_hit_dependent", "lookup_hit_cold"}
+    assert 0 < ipo["lookup_hit_dependent"] < ipo["lookup_hit"]
+    assert 0 < ipo["lookup_hit_cold"] < ipo["lookup_hit"]
