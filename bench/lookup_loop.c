@@ -30,7 +30,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../impls/counting_alloc.h"
+#include "counting_alloc.h" /* harness/probe/ (mb_counting_alloc) */
 #include "../workloads/workload.h"
 
 #define LL_OPS_PER_REPETITION 200000u

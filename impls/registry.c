@@ -9,17 +9,29 @@
 extern const mb_map_ops mb_oa_linear_ops;
 extern const mb_map_ops mb_oa_robinhood_ops;
 extern const mb_map_ops mb_swiss_ops;
+extern const mb_map_ops mb_flat15_ops;
 extern const mb_map_ops mb_chained_ops;
 extern const mb_map_ops mb_chained_pool_ops;
 extern const mb_map_ops mb_sharded_ops;
 extern const mb_map_ops mb_locked_ops;
+extern const mb_map_ops mb_syncmap_ops;
+extern const mb_map_ops mb_sharded_seq_ops;
+extern const mb_map_ops mb_sharded_rw_ops;
 extern const mb_map_ops mb_arena_ops;
 extern const mb_map_ops mb_gomap_ops;
+extern const mb_map_ops mb_gomap_swiss_ops;
 /* peers: real libraries (impls/peers/), after every own map */
 extern const mb_map_ops mb_uthash_ops;
 extern const mb_map_ops mb_stb_ds_ops;
 extern const mb_map_ops mb_glib_ops;
 extern const mb_map_ops mb_absl_ops;
+extern const mb_map_ops mb_boost_flat_ops;
+extern const mb_map_ops mb_dense_hash_ops;
+extern const mb_map_ops mb_sparse_hash_ops;
+extern const mb_map_ops mb_judy_ops;
+extern const mb_map_ops mb_cuckoo_ops;
+extern const mb_map_ops mb_tbb_ops;
+extern const mb_map_ops mb_ck_ops;
 extern const mb_map_ops mb_null_map_ops; /* calibration (impls/calibration/): the harness floor */
 
 #ifdef MB_PLANT /* the test suite's defective build (tests/plant/plant.c) */
@@ -33,16 +45,28 @@ const mb_map_ops *const mb_registry[] = {
     MB_OA_LINEAR,
     &mb_oa_robinhood_ops,
     &mb_swiss_ops,
+    &mb_flat15_ops,
     &mb_chained_ops,
     &mb_chained_pool_ops,
     &mb_sharded_ops,
     &mb_locked_ops,
+    &mb_syncmap_ops,
+    &mb_sharded_seq_ops,
+    &mb_sharded_rw_ops,
     &mb_arena_ops,
     &mb_gomap_ops,
+    &mb_gomap_swiss_ops,
     &mb_uthash_ops,
     &mb_stb_ds_ops,
     &mb_glib_ops,
     &mb_absl_ops,
+    &mb_boost_flat_ops,
+    &mb_dense_hash_ops,
+    &mb_sparse_hash_ops,
+    &mb_judy_ops,
+    &mb_cuckoo_ops,
+    &mb_tbb_ops,
+    &mb_ck_ops,
     &mb_null_map_ops,
     NULL,
 };

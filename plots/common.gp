@@ -22,14 +22,14 @@ q1(sql) = system(sprintf('sqlite3 -batch -noheader "%s" "%s"', db, sql))
 if (!exists("run")) run = q1("SELECT coalesce((SELECT run_id FROM latest_run), 0)") + 0
 run = int(run)
 
-# One colour per map, the same in every plot.
-color(m) = m eq "oa_linear" ? "#1f77b4" : m eq "oa_robinhood" ? "#aec7e8" : \
-           m eq "swiss" ? "#d62728" : m eq "chained" ? "#2ca02c" : \
-           m eq "chained_pool" ? "#98df8a" : m eq "sharded" ? "#9467bd" : \
-           m eq "locked" ? "#c5b0d5" : m eq "arena" ? "#8c564b" : \
-           m eq "gomap" ? "#17becf" : m eq "uthash" ? "#7f7f7f" : \
-           m eq "stb_ds" ? "#bcbd22" : m eq "glib" ? "#e377c2" : \
-           m eq "absl" ? "#ff7f0e" : m eq "go" ? "#0b6e79" : "#000000"
+# One colour per map, the same in every plot: `mapbench plot` passes map_colors, "name colour
+# name colour ...", one pair per registered map (by its place in the registry) and the real
+# Go map (harness/present/report.c).  By hand: -e "map_colors='oa_linear #1f77b4 ...'";
+# a map without a colour is drawn black.
+if (!exists("map_colors")) map_colors = ""
+color_at(m, i) = i >= words(map_colors) ? "#000000" : \
+                 word(map_colors, i) eq m ? word(map_colors, i + 1) : color_at(m, i + 2)
+color(m) = color_at(m, 1)
 
 # A panel with nothing to draw says why instead of failing:  eval empty_panel("…")
 empty_panel(msg) = sprintf('set label 99 "%s" at graph 0.5, graph 0.5 center front font ",13" tc rgb "#666666"; unset logscale; unset xtics; unset ytics; set xrange [0:1]; set yrange [0:1]; plot -1 notitle; unset label 99; set autoscale; set xtics; set ytics', msg)

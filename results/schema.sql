@@ -169,3 +169,10 @@ CREATE TABLE IF NOT EXISTS go_memstats (       -- v2: the real Go map's runtime.
 
 CREATE INDEX IF NOT EXISTS bench_by_run ON bench (run_id);
 CREATE INDEX IF NOT EXISTS mem_case_by_run ON mem_case (run_id);
+
+CREATE TABLE IF NOT EXISTS not_measured (      -- v4: what a run left out because a package is missing
+    run_id   INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    what     TEXT NOT NULL,                    -- "memory under jemalloc", "the real Go map (go_runtime)"
+    package  TEXT NOT NULL,                    -- the Debian package that would make it measurable
+    reason   TEXT NOT NULL                     -- "package libjemalloc2 not installed"
+) STRICT;

@@ -271,14 +271,22 @@ WHERE m.phase = 'mixed_rw' AND m.blueprint = 'u64->u64' AND m.distribution = 'un
   AND m.allocator = 'glibc' AND m.hint = 0
 ORDER BY m.run_id, m.impl, m.threads;
 
--- The gate's bands, one per trended metric (fraction around the baseline).  These mirror
--- the gate's thresholds (DESIGN.md, `mapbench gate`); when the gate keeps its thresholds
--- in the database, this view is the one place to point at them.
+-- The gate's bands, one per trended metric (fraction around the baseline), read from
+-- the gate's own thresholds: view gate_threshold is ci/gate.conf, compiled into mapbench
+-- and installed with these views (one source; editing ci/gate.conf moves both).
 DROP VIEW IF EXISTS trend_band;
-CREATE VIEW trend_band (metric, threshold, meaning) AS VALUES
-    ('ns_per_op', 0.15, 'wall time: median ratio above 1.15 warns'),
-    ('instructions_per_op', 0.02, 'instructions per op: above +2% fails'),
-    ('map_bytes_per_entry', 0.01, 'map bytes per entry after insert: above +1% fails');
+CREATE VIEW trend_band (metric, threshold, meaning) AS
+SELECT 'ns_per_op', round(value - 1, 12),
+       printf('wall time: median ratio above %g warns', value)
+FROM gate_threshold WHERE key = 'time.ratio'
+UNION ALL
+SELECT 'instructions_per_op', value,
+       printf('instructions per op: above +%g%% fails', 100 * value)
+FROM gate_threshold WHERE key = 'icount.fail'
+UNION ALL
+SELECT 'map_bytes_per_entry', value,
+       printf('map bytes per entry after insert: above +%g%% fails', 100 * value)
+FROM gate_threshold WHERE key = 'bytes.fail';
 
 -- Trends across complete runs, per metric and case, relative to the first run that has
 -- the case (its baseline): lookup_hit ns/op and instructions/op, and map bytes per entry

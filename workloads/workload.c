@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../impls/counting_alloc.h"
 
 uint64_t mb_splitmix64(uint64_t *state)
 {
@@ -416,6 +415,31 @@ static int wl_is_lookup(mb_phase p)
            p == MB_PHASE_LOOKUP_HIT_COLD;
 }
 
+/* The copies' allocator: malloc, with the bytes counted (workloads cannot
+ * use the harness's counting allocator; the copies are not measured, only
+ * sized). */
+struct wl_cold_alloc {
+    size_t live_bytes;
+};
+
+static void *wl_cold_alloc_fn(void *ctx, size_t size, size_t align)
+{
+    struct wl_cold_alloc *c = ctx;
+    void *p = align <= _Alignof(max_align_t) ? malloc(size ? size : 1)
+                                             : aligned_alloc(align, (size + align - 1) & ~(align - 1));
+    if (p)
+        c->live_bytes += size;
+    return p;
+}
+
+static void wl_cold_free_fn(void *ctx, void *p, size_t size, size_t align)
+{
+    struct wl_cold_alloc *c = ctx;
+    if (p)
+        c->live_bytes -= size;
+    free(p);
+}
+
 /* Builds lookup_hit_cold's extra copies: as many as the working set needs. */
 static int wl_prepare_cold(mb_prepared *pp)
 {
@@ -426,13 +450,12 @@ static int wl_prepare_cold(mb_prepared *pp)
         pp->error = "lookup_hit_cold: inline values only";
         return MB_ENOMEM;
     }
-    pp->cold_counter = malloc(sizeof *pp->cold_counter);
-    if (!pp->cold_counter) {
+    pp->cold_alloc = calloc(1, sizeof *pp->cold_alloc);
+    if (!pp->cold_alloc) {
         pp->error = "lookup_hit_cold: out of memory for the copies of the map";
         return MB_ENOMEM;
     }
-    mb_counter_init(pp->cold_counter);
-    mb_alloc a = mb_counter_alloc(pp->cold_counter);
+    mb_alloc a = { wl_cold_alloc_fn, wl_cold_free_fn, pp->cold_alloc };
     size_t target = mb_cold_target_bytes(), cap = 1, per_map = 0;
     mb_prepared fill; /* the inserts that fill each copy */
     if (mb_phase_prepare_range(&fill, pp->ops, s, MB_PHASE_INSERT, pp->begin, pp->end) != 0) {
@@ -469,7 +492,7 @@ static int wl_prepare_cold(mb_prepared *pp)
         if (!per_map) {
             mb_map_stats st;
             pp->ops->stats(m, &st);
-            per_map = (size_t)pp->cold_counter->live_bytes;
+            per_map = pp->cold_alloc->live_bytes;
             if (per_map == 0) /* a map that does not allocate through mb_alloc */
                 per_map = st.bytes != MB_NA ? st.bytes : 2 * n * (s->key_bytes + s->val_bytes);
             if (per_map == 0)
@@ -586,7 +609,7 @@ void mb_phase_release(mb_prepared *pp)
     for (size_t c = 1; c < pp->n_copies; c++)
         pp->ops->destroy(pp->copies[c]);
     free(pp->copies);
-    free(pp->cold_counter);
+    free(pp->cold_alloc);
     free(pp->keys);
     free(pp->index);
     free(pp->tail);

@@ -118,6 +118,35 @@ mb_phase_result mb_run_phase_range(const mb_map_ops *ops, void *m, const mb_stre
 mb_phase_result mb_run_mixed(const mb_map_ops *ops, void *m, const mb_stream *s, size_t n,
                              unsigned threads, size_t ops_per_thread, uint64_t *wall_ns);
 
+/* The mixed phase with its mix as a parameter (workloads/mixed.c).
+ * lookup_percent of the ops are lookup hits, the rest alternate insert /
+ * remove of an own key: 100 = read-only, 90 = mixed_rw's default, 50, and
+ * 0 = write-only.  Each thread's keys and values are built before the timed
+ * region; the timed loop touches only the op and a thread-local checksum. */
+#define MB_MIX_DEFAULT_LOOKUP_PERCENT 90u
+typedef struct mb_mixed_spec {
+    unsigned threads;          /* 1..64 */
+    size_t ops_per_thread;     /* ops each thread performs */
+    unsigned lookup_percent;   /* 0..100 */
+} mb_mixed_spec;
+
+mb_phase_result mb_run_mixed_spec(const mb_map_ops *ops, void *m, const mb_stream *s, size_t n,
+                                  const mb_mixed_spec *spec, uint64_t *wall_ns);
+
+/* The ceiling of a mixed run: the same per-thread scripts, run with no
+ * synchronisation on a map nobody writes; every write slot becomes a lookup
+ * of the (absent) own key it would have written.  PRECONDITION: m holds keys
+ * [0, n) of s and only those, and ops->lookup may run concurrently with
+ * itself on an unchanging map (true of every map in the suite).  Results and
+ * *wall_ns as mb_run_mixed_spec. */
+#define MB_CEILING_MAP "swiss"
+mb_phase_result mb_run_mixed_ceiling(const mb_map_ops *ops, void *m, const mb_stream *s,
+                                     size_t n, const mb_mixed_spec *spec, uint64_t *wall_ns);
+/* Returns a new MB_CEILING_MAP holding keys [0, n) of s (inserted untimed)
+ * and sets *ops_out, or NULL with *error set. */
+void *mb_ceiling_map_build(const mb_alloc *a, const mb_stream *s, size_t n,
+                           const mb_map_ops **ops_out, const char **error);
+
 /* ---- lean timed loops ----------------------------------------------------------
  *
  * mb_run_phase generates every key, expands its bytes and mixes every answer
@@ -153,7 +182,7 @@ mb_phase_result mb_run_mixed(const mb_map_ops *ops, void *m, const mb_stream *s,
  * key wrong, so the run misses and fails.
  *
  * lookup_hit_cold: prepare builds extra copies of the map (same ops, same keys
- * [0, n), its own counting allocator) until all copies together hold at least
+ * [0, n), its own malloc-backed allocator that counts their bytes) until all copies together hold at least
  * mb_cold_target_bytes(); operation j of the r-th run looks up keys[j] in copy
  * (r n + j) mod copies, so consecutive lookups touch different maps and the
  * working set is larger than the last-level cache, as google/hashtable-
@@ -181,7 +210,7 @@ typedef struct mb_prepared {
     void **copies;              /* copies[0] is the caller's map, set by each run */
     size_t n_copies, cursor;
     size_t cold_bytes;          /* bytes of all copies together (map bytes, or an estimate) */
-    struct mb_counter *cold_counter; /* the copies' counting allocator */
+    struct wl_cold_alloc *cold_alloc; /* the copies' allocator (malloc, counted) */
     const char *error;          /* prepare failed: why */
 } mb_prepared;
 

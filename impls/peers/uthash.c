@@ -99,12 +99,39 @@ static void ut_node_free(ut_map *m, ut_node *n)
     mb_free_bytes(&m->alloc, n, m->node_bytes, UT_ALIGN);
 }
 
+/* ---- hot paths, specialised -------------------------------------------------- */
+
+/* The ops are written once as always-inline bodies taking key_bytes and
+ * val_bytes as arguments; each op calls them with the constants 8, 8 when
+ * the map is u64 -> u64 (one predictable branch) and with the map's sizes
+ * otherwise.  With a constant key length HASH_JEN's loop and the memcmp in
+ * HASH_KEYCMP fold to straight-line code, as in a uthash user's program
+ * (HASH_FIND_INT-style sizeof(key)).  Measured with callgrind at n = 1e3
+ * (counting allocator included): insert 605 -> 454 instructions per op
+ * against the runtime-length find-then-add it replaces; the bare uthash
+ * loop in bench/adapter_tax takes 411. */
+#define UT_INLINE static inline __attribute__((always_inline))
+#define UT_U64(m) ((m)->key_bytes == 8 && (m)->val_bytes == 8)
+
+/* Returns the node holding key (whose uthash hash is hashv), or NULL. */
+UT_INLINE ut_node *ut_find_by_hash(ut_map *ut_m, const void *key, size_t kb, unsigned hashv)
+{
+    ut_node *n;
+    HASH_FIND_BYHASHVALUE(hh, ut_m->head, key, (unsigned)kb, hashv, n);
+    return n;
+}
+
+UT_INLINE unsigned ut_hash(const void *key, size_t kb)
+{
+    unsigned hashv;
+    HASH_VALUE(key, (unsigned)kb, hashv);
+    return hashv;
+}
+
 /* Returns the node holding key, or NULL. */
 static ut_node *ut_find(ut_map *ut_m, const void *key)
 {
-    ut_node *n;
-    HASH_FIND(hh, ut_m->head, key, (unsigned)ut_m->key_bytes, n);
-    return n;
+    return ut_find_by_hash(ut_m, key, ut_m->key_bytes, ut_hash(key, ut_m->key_bytes));
 }
 
 /* ---- ops ------------------------------------------------------------------ */
@@ -142,22 +169,27 @@ static void ut_destroy(void *mp)
     mb_free_bytes(&a, m, sizeof *m, _Alignof(ut_map));
 }
 
-static int ut_insert(void *mp, const void *key, const void *val)
+/* Insert = find, then add, hashing the key once: HASH_VALUE, then
+ * HASH_FIND_BYHASHVALUE and HASH_ADD_KEYPTR_BYHASHVALUE with that hash
+ * (HASH_FIND + HASH_ADD would hash it twice; HASH_REPLACE would too, and
+ * needs the node allocated before it knows the key is new). */
+UT_INLINE int ut_insert_kv(ut_map *ut_m, const void *key, const void *val, size_t kb,
+                           size_t vb)
 {
-    ut_map *ut_m = mp;
     int ut_oomed = 0;
-    ut_node *n = ut_find(ut_m, key);
+    unsigned hashv = ut_hash(key, kb);
+    ut_node *n = ut_find_by_hash(ut_m, key, kb, hashv);
 
     if (n) {
-        memcpy(n->kv + ut_m->key_bytes, val, ut_m->val_bytes);
+        memcpy(n->kv + kb, val, vb);
         return MB_REPLACED;
     }
     n = ut_node_new(ut_m);
     if (!n)
         return MB_ENOMEM;
-    memcpy(n->kv, key, ut_m->key_bytes);
-    memcpy(n->kv + ut_m->key_bytes, val, ut_m->val_bytes);
-    HASH_ADD_KEYPTR(hh, ut_m->head, n->kv, (unsigned)ut_m->key_bytes, n);
+    memcpy(n->kv, key, kb);
+    memcpy(n->kv + kb, val, vb);
+    HASH_ADD_KEYPTR_BYHASHVALUE(hh, ut_m->head, n->kv, (unsigned)kb, hashv, n);
     if (ut_oomed) { /* uthash has unlinked n and left the table as it was */
         ut_node_free(ut_m, n);
         return MB_ENOMEM;
@@ -165,26 +197,48 @@ static int ut_insert(void *mp, const void *key, const void *val)
     return MB_INSERTED;
 }
 
-static int ut_lookup(void *mp, const void *key, void *val_out)
+static int ut_insert(void *mp, const void *key, const void *val)
 {
     ut_map *m = mp;
-    ut_node *n = ut_find(m, key);
+    if (UT_U64(m))
+        return ut_insert_kv(m, key, val, 8, 8);
+    return ut_insert_kv(m, key, val, m->key_bytes, m->val_bytes);
+}
+
+UT_INLINE int ut_lookup_kv(ut_map *m, const void *key, void *val_out, size_t kb, size_t vb)
+{
+    ut_node *n = ut_find_by_hash(m, key, kb, ut_hash(key, kb));
     if (!n)
         return MB_NOTFOUND;
     if (val_out)
-        memcpy(val_out, n->kv + m->key_bytes, m->val_bytes);
+        memcpy(val_out, n->kv + kb, vb);
     return MB_FOUND;
 }
 
-static int ut_remove(void *mp, const void *key)
+static int ut_lookup(void *mp, const void *key, void *val_out)
 {
-    ut_map *ut_m = mp;
-    ut_node *n = ut_find(ut_m, key);
+    ut_map *m = mp;
+    if (UT_U64(m))
+        return ut_lookup_kv(m, key, val_out, 8, 8);
+    return ut_lookup_kv(m, key, val_out, m->key_bytes, m->val_bytes);
+}
+
+UT_INLINE int ut_remove_k(ut_map *ut_m, const void *key, size_t kb)
+{
+    ut_node *n = ut_find_by_hash(ut_m, key, kb, ut_hash(key, kb));
     if (!n)
         return MB_NOTFOUND;
     HASH_DELETE(hh, ut_m->head, n); /* frees the table with the last node */
     ut_node_free(ut_m, n);
     return MB_FOUND;
+}
+
+static int ut_remove(void *mp, const void *key)
+{
+    ut_map *m = mp;
+    if (m->key_bytes == 8)
+        return ut_remove_k(m, key, 8);
+    return ut_remove_k(m, key, m->key_bytes);
 }
 
 static void ut_clear(void *mp)

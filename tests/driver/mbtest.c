@@ -23,6 +23,13 @@
  *       N live keys, then R*N remove-one/insert-one ops at constant size.
  *   mbtest threads --impl NAME --threads T --n N [config]
  *       T threads insert, look up and remove their own keys and read others'.
+ *   mbtest stress --impl NAME --threads T --n N [--rounds R] [config]
+ *       one writer rewrites n stable keys R times (value = version << 32 |
+ *       index) while inserting and removing as many churn keys (growth,
+ *       shifts, promotions); T - 1 readers look the stable keys up the
+ *       whole time and fail unless every one is found with an intact value
+ *       that was written (its own index, a version <= R that never goes
+ *       back for one reader).
  *
  * config: --key-bytes 8|16|48  --val-bytes 8|64  --hint N  --shrink  --seed S
  *
@@ -33,12 +40,13 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../impls/counting_alloc.h"
+#include "counting_alloc.h"
 #include "../../impls/mb_map.h"
 #include "../../workloads/workload.h"
 
@@ -56,6 +64,7 @@ static void usage(FILE *f)
                "       mbtest sweep   --impl NAME --n N [config]\n"
                "       mbtest churn   --impl NAME --n N [--rounds R] [config]\n"
                "       mbtest threads --impl NAME --threads T --n N [config]\n"
+               "       mbtest stress  --impl NAME --threads T --n N [--rounds R] [config]\n"
                "config: --key-bytes 8|16|48 --val-bytes 8|64 --hint N --shrink --seed S\n");
 }
 
@@ -501,6 +510,154 @@ static int cmd_threads(const opts *o)
     return 0;
 }
 
+/* ---- stress: readers against one writer ---------------------------------------- */
+
+typedef struct stress_arg {
+    const mb_map_ops *ops;
+    void *m;
+    const opts *o;
+    size_t id;                 /* 0: the writer */
+    int *done;                 /* set by the writer when it finishes */
+    int *started;              /* readers running: the writer waits for all */
+    uint64_t reads;
+    const char *error;
+} stress_arg;
+
+static uint64_t stress_val(size_t index, uint64_t version)
+{
+    return version << 32 | (uint32_t)index;
+}
+
+static void *stress_writer(stress_arg *sa)
+{
+    const opts *o = sa->o;
+    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+    unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
+    size_t n = o->n;
+    while (__atomic_load_n(sa->started, __ATOMIC_ACQUIRE) < (int)o->threads - 1)
+        sched_yield();
+    for (uint64_t r = 1; r <= o->rounds && !sa->error; r++) {
+        for (size_t i = 0; i < n; i++) {
+            mb_fill_bytes(mb_key_at(&s, i), key, o->cfg.key_bytes);
+            mb_fill_bytes(stress_val(i, r), val, o->cfg.val_bytes);
+            if (sa->ops->insert(sa->m, key, val) != MB_REPLACED) {
+                sa->error = "rewriting a stable key did not say replaced";
+                break;
+            }
+            size_t c = n + (size_t)(r - 1) * n + i; /* churn: insert one, remove last round's */
+            mb_fill_bytes(mb_key_at(&s, c), key, o->cfg.key_bytes);
+            mb_fill_bytes(stress_val(c, r), val, o->cfg.val_bytes);
+            if (sa->ops->insert(sa->m, key, val) != MB_INSERTED) {
+                sa->error = "inserting a churn key did not say inserted";
+                break;
+            }
+            if (r > 1) {
+                mb_fill_bytes(mb_key_at(&s, c - n), key, o->cfg.key_bytes);
+                if (sa->ops->remove(sa->m, key) != MB_FOUND) {
+                    sa->error = "removing a churn key missed";
+                    break;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < n && !sa->error && o->rounds; i++) { /* the last round's churn */
+        mb_fill_bytes(mb_key_at(&s, n + (o->rounds - 1) * n + i), key, o->cfg.key_bytes);
+        if (sa->ops->remove(sa->m, key) != MB_FOUND)
+            sa->error = "removing a churn key missed";
+    }
+    __atomic_store_n(sa->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void *stress_main(void *p)
+{
+    stress_arg *sa = p;
+    if (sa->id == 0)
+        return stress_writer(sa);
+    const opts *o = sa->o;
+    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+    unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
+    uint64_t *seen = calloc(o->n, sizeof *seen), rng = sa->id * 0x9e3779b97f4a7c15ULL;
+    if (!seen)
+        return sa->error = "out of memory", NULL;
+    int last = 0;
+    __atomic_add_fetch(sa->started, 1, __ATOMIC_RELEASE);
+    while (!last && !sa->error) {
+        last = __atomic_load_n(sa->done, __ATOMIC_ACQUIRE); /* one full pass after the end */
+        for (size_t j = 0; j < o->n; j++) {
+            size_t i = (size_t)(mb_splitmix64(&rng) % o->n);
+            uint64_t v;
+            mb_fill_bytes(mb_key_at(&s, i), key, o->cfg.key_bytes);
+            if (sa->ops->lookup(sa->m, key, val) != MB_FOUND) {
+                sa->error = "a stable key was not found while a writer ran";
+                break;
+            }
+            if (mb_decode_bytes(val, o->cfg.val_bytes, &v) || (uint32_t)v != (uint32_t)i) {
+                sa->error = "a lookup returned a torn value or another key's value";
+                break;
+            }
+            if (v >> 32 > o->rounds || v >> 32 < seen[i]) {
+                sa->error = "a lookup returned a version never written or older than one seen";
+                break;
+            }
+            seen[i] = v >> 32;
+            sa->reads++;
+        }
+    }
+    free(seen);
+    return NULL;
+}
+
+static int cmd_stress(const opts *o)
+{
+    const mb_map_ops *ops = find_ops(o);
+    if (!(ops->flags & MB_F_THREAD_SAFE))
+        die_usage("map is not thread-safe", o->impl);
+    if (!o->n || o->threads < 2 || o->threads > 64)
+        die_usage("stress needs --n and 2..64 --threads (one writer, the rest readers)", NULL);
+    mb_counter ctr;
+    mb_counter_init(&ctr);
+    mb_alloc a = mb_counter_alloc(&ctr);
+    void *m = ops->create(&a, &o->cfg);
+    if (!m)
+        fail("%s: create failed", o->impl);
+    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+    unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
+    for (size_t i = 0; i < o->n; i++) {
+        mb_fill_bytes(mb_key_at(&s, i), key, o->cfg.key_bytes);
+        mb_fill_bytes(stress_val(i, 0), val, o->cfg.val_bytes);
+        if (ops->insert(m, key, val) != MB_INSERTED)
+            fail("%s: inserting the stable keys failed", o->impl);
+    }
+    pthread_t tid[64];
+    stress_arg sa[64];
+    int done = 0, started = 0;
+    for (size_t t = 0; t < o->threads; t++) {
+        sa[t] = (stress_arg){ ops, m, o, t, &done, &started, 0, NULL };
+        if (pthread_create(&tid[t], NULL, stress_main, &sa[t]))
+            fail("%s: pthread_create failed", o->impl);
+    }
+    uint64_t reads = 0;
+    for (size_t t = 0; t < o->threads; t++) {
+        pthread_join(tid[t], NULL);
+        reads += sa[t].reads;
+    }
+    for (size_t t = 0; t < o->threads; t++)
+        if (sa[t].error)
+            fail("%s: %s %zu: %s", o->impl, t ? "reader" : "writer", t, sa[t].error);
+    if (mb_map_count(ops, m) != o->n)
+        fail("%s: count after stress is %zu, expected %zu", o->impl, mb_map_count(ops, m), o->n);
+    const char *why = ops->check(m);
+    if (why)
+        fail("%s: check after stress: %s", o->impl, why);
+    ops->destroy(m);
+    if (ctr.live_bytes != 0)
+        fail("%s: %" PRIu64 " bytes leaked after destroy", o->impl, (uint64_t)ctr.live_bytes);
+    printf("stress ok: %s threads=%zu n=%zu rounds=%zu reads=%" PRIu64 "\n", o->impl, o->threads,
+           o->n, o->rounds, reads);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -521,5 +678,7 @@ int main(int argc, char **argv)
         return cmd_churn(&o);
     if (!strcmp(argv[1], "threads"))
         return cmd_threads(&o);
+    if (!strcmp(argv[1], "stress"))
+        return cmd_stress(&o);
     die_usage("unknown command", argv[1]);
 }

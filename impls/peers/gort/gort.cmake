@@ -3,7 +3,7 @@
 # Included by the top-level CMakeLists.txt after peers.cmake.  When `go` is
 # found (Debian golang-go), builds gort.go with `go build -buildmode=c-shared`
 # into ${CMAKE_BINARY_DIR}/gort/ (libmbgort.so and the generated libmbgort.h)
-# as part of the default build, and compiles that path into mapbench as
+# as part of the default build, and compiles that path into the probe room as
 # MB_GORT_LIB.  mapbench dlopen()s it at run time (go-mem-case), so without Go
 # everything else still builds and go-mem-case says the peer is not built.
 #
@@ -45,6 +45,6 @@ add_custom_command(
 # target (the sanitizer and planted-defect builds) does not compile Go.
 add_custom_target(mbgort ALL DEPENDS ${MB_GORT_LIB})
 
-if(TARGET mapbench)
-  target_compile_definitions(mapbench PRIVATE MB_GORT_LIB="${MB_GORT_LIB}")
+if(TARGET mb_probe)
+  target_compile_definitions(mb_probe PRIVATE MB_GORT_LIB="${MB_GORT_LIB}")
 endif()

@@ -1,0 +1,42 @@
+/*
+ * args.h — the ground floor: what every mapbench command shares to read its
+ * arguments and to refuse a wrong one.
+ *
+ * A command is one mb_command value, defined in the room that implements it
+ * (its name, its one-line summary and its usage text next to its code); the
+ * CLI's table (cli/main.c) only lists them.  Everything here depends on the C
+ * library alone, so every room may stand on it.
+ */
+#ifndef MB_ARGS_H
+#define MB_ARGS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Room for one error message below the CLI layer ("errors returned, not printed"). */
+#define MB_ERR_LEN 512
+
+typedef struct mb_command {
+    const char *name;     /* "latency-case": what argv[1] says */
+    const char *summary;  /* one line for `mapbench --help`; NULL: not listed (internal) */
+    const char *usage;    /* the full text of `mapbench NAME --help` */
+    int (*run)(int argc, char **argv); /* argv[1] is the name */
+} mb_command;
+
+/* Prints "mapbench: <msg>" and cmd's usage to stderr, exits 2. */
+_Noreturn void mb_usage_error(const mb_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Prints cmd's usage text to f. */
+void mb_print_usage(FILE *f, const mb_command *cmd);
+/* Returns 1 when a is --help / -h. */
+int mb_is_help(const char *a);
+/* When a is --help / -h: prints cmd's usage to stdout and exits 0. */
+void mb_help_exit(const char *a, const mb_command *cmd);
+/* Returns the value of a "--flag VALUE" or "--flag=VALUE" argument at argv[*i]
+ * (advancing *i), or NULL when argv[*i] is not that flag.  A flag without its
+ * value is a usage error. */
+const char *mb_flag_value(int argc, char **argv, int *i, const char *flag, const mb_command *cmd);
+/* Returns s as a whole number (1e6 is accepted); anything else is a usage error. */
+size_t mb_parse_count(const char *s, const char *flag, const mb_command *cmd);
+
+#endif

@@ -1,0 +1,763 @@
+/*
+ * gate.c — `mapbench gate`: is the latest complete run worse than a baseline?
+ *
+ * Metrics, case by case (thresholds in ci/gate.conf, overridable per case):
+ *   instructions per op (callgrind; deterministic)  warn > +0.5%, fail > +2%
+ *   map bytes per entry after insert (deterministic)              fail > +1%
+ *   map bytes retained after delete_all (deterministic)           fail > +1%
+ *   wall time (noisy): needs >= 3 timing processes on each side; a median
+ *     ratio above 1.15 with a one-sided Mann-Whitney U p < 0.01 warns, and
+ *     fails only when the same case's instructions went up too.
+ * Improvements beyond a threshold are reported as 'improved'.  A case the
+ * baseline has and the current run lacks is reported 'missing' (a warning).
+ *
+ * The baseline is a run id, a git ref (the newest complete run of that
+ * commit), or another results database (its newest complete run); default:
+ * the complete run before the latest.  Runs from a different CPU, compiler,
+ * flags or suite are refused unless --force.
+ *
+ * Every decision goes into gate_decision.  Exit: 0 pass (warnings allowed),
+ * 1 regression, 2 cannot judge.
+ */
+#include <fnmatch.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "present.h"
+#include "store.h"
+
+#ifndef MB_SOURCE_DIR
+#define MB_SOURCE_DIR "."
+#endif
+
+/* ---- configuration ------------------------------------------------------- */
+
+typedef struct gate_override {
+    char glob[128], key[32];
+    double value;
+} gate_override;
+
+typedef struct gate_conf {
+    double icount_warn, icount_fail, bytes_fail, retained_fail, time_ratio, time_p;
+    int time_min_processes;
+    gate_override ov[64];
+    int n_ov;
+} gate_conf;
+
+static double *gate_conf_slot(gate_conf *c, const char *key)
+{
+    if (!strcmp(key, "icount.warn")) return &c->icount_warn;
+    if (!strcmp(key, "icount.fail")) return &c->icount_fail;
+    if (!strcmp(key, "bytes.fail")) return &c->bytes_fail;
+    if (!strcmp(key, "retained.fail")) return &c->retained_fail;
+    if (!strcmp(key, "time.ratio")) return &c->time_ratio;
+    if (!strcmp(key, "time.p")) return &c->time_p;
+    return NULL;
+}
+
+/* Applies one line of a gate configuration.  Returns 0, or -1 with err. */
+static int gate_conf_line(gate_conf *c, char *line, const char *where, int lineno, char *err,
+                     size_t errlen)
+{
+    char a[128], b[64], d[64];
+    double v;
+    line[strcspn(line, "#\n")] = 0;
+    int k = sscanf(line, "%127s %63s %63s", a, b, d);
+    if (k <= 0)
+        return 0;
+    if (!strcmp(a, "override") && k == 3) {
+        if (c->n_ov == (int)(sizeof c->ov / sizeof *c->ov)) {
+            snprintf(err, errlen, "%s:%d: more than %zu overrides", where, lineno,
+                     sizeof c->ov / sizeof *c->ov);
+            return -1;
+        }
+        if (sscanf(line, "%*s %127s %31s %lf", c->ov[c->n_ov].glob, c->ov[c->n_ov].key, &v) != 3 ||
+            !gate_conf_slot(c, c->ov[c->n_ov].key)) {
+            snprintf(err, errlen, "%s:%d: override GLOB KEY VALUE with a known KEY", where,
+                     lineno);
+            return -1;
+        }
+        c->ov[c->n_ov++].value = v;
+    } else if (k == 2 && !strcmp(a, "time.min_processes")) {
+        c->time_min_processes = atoi(b);
+    } else if (k == 2 && gate_conf_slot(c, a) && sscanf(b, "%lf", &v) == 1) {
+        *gate_conf_slot(c, a) = v;
+    } else {
+        snprintf(err, errlen, "%s:%d: unknown setting '%s'", where, lineno, a);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the settings of one configuration (path, or the compiled-in text
+ * when path is NULL) into c.  Returns 0, or -1 with err. */
+static int gate_conf_read(gate_conf *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = path ? fopen(path, "r") : fmemopen((void *)mb_gate_conf, strlen(mb_gate_conf), "r");
+    const char *where = path ? path : "ci/gate.conf (compiled in)";
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read the gate configuration", where);
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    int lineno = 0, rc = 0;
+    while (rc == 0 && getline(&line, &cap, f) > 0)
+        rc = gate_conf_line(c, line, where, ++lineno, err, errlen);
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+/* Loads the thresholds: ci/gate.conf as compiled in (the only place a
+ * threshold is written), then, with --config FILE, FILE's settings on top
+ * (and FILE's overrides instead of ci/gate.conf's).  Every setting must end
+ * up set.  Returns 0, or -1 with err naming the bad line. */
+static int gate_conf_load(gate_conf *c, const char *path, char *err, size_t errlen)
+{
+    static const char *const keys[] = { "icount.warn", "icount.fail", "bytes.fail",
+                                        "retained.fail", "time.ratio", "time.p" };
+    memset(c, 0, sizeof *c);
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+        *gate_conf_slot(c, keys[k]) = NAN;
+    c->time_min_processes = -1;
+    if (gate_conf_read(c, NULL, err, errlen) != 0)
+        return -1;
+    if (path) {
+        c->n_ov = 0;
+        if (gate_conf_read(c, path, err, errlen) != 0)
+            return -1;
+    }
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
+        if (isnan(*gate_conf_slot(c, keys[k]))) {
+            snprintf(err, errlen, "ci/gate.conf: no %s setting", keys[k]);
+            return -1;
+        }
+    if (c->time_min_processes < 0) {
+        snprintf(err, errlen, "ci/gate.conf: no time.min_processes setting");
+        return -1;
+    }
+    return 0;
+}
+
+/* The threshold for key in case_key: the last matching override, else the default. */
+static double gate_conf_get(gate_conf *c, const char *case_key, const char *key)
+{
+    double v = *gate_conf_slot(c, key);
+    for (int i = 0; i < c->n_ov; i++)
+        if (!strcmp(c->ov[i].key, key) && fnmatch(c->ov[i].glob, case_key, 0) == 0)
+            v = c->ov[i].value;
+    return v;
+}
+
+/* ---- Mann-Whitney U --------------------------------------------------------- */
+
+/* One-sided p-value that the values in cur tend to be larger than those in
+ * base.  Exact (counting every arrangement) for small samples without ties,
+ * the normal approximation with tie correction otherwise. */
+static double gate_mwu_p_greater(const double *base, int nb, const double *cur, int nc)
+{
+    double u = 0;
+    int ties = 0;
+    for (int i = 0; i < nc; i++)
+        for (int j = 0; j < nb; j++) {
+            if (cur[i] > base[j])
+                u += 1;
+            else if (cur[i] == base[j])
+                u += 0.5, ties = 1;
+        }
+    if (!ties && nb + nc <= 40 && nb <= 20 && nc <= 20) {
+        /* cnt[m][n][u]: arrangements of m cur and n base values with U = u */
+        int umax = nb * nc;
+        double *prev = calloc((size_t)(nb + 1) * (size_t)(umax + 1), sizeof(double));
+        double *next = calloc((size_t)(nb + 1) * (size_t)(umax + 1), sizeof(double));
+#define AT(t, n, uu) (t)[(size_t)(n) * (size_t)(umax + 1) + (size_t)(uu)]
+        for (int n = 0; n <= nb; n++)
+            AT(prev, n, 0) = 1; /* m = 0: U = 0 */
+        for (int m = 1; m <= nc; m++) {
+            for (int n = 0; n <= nb; n++)
+                for (int uu = 0; uu <= umax; uu++) {
+                    /* the largest value is a cur (adds n to U) or a base */
+                    double v = uu >= n ? AT(prev, n, uu - n) : 0;
+                    if (n > 0)
+                        v += AT(next, n - 1, uu);
+                    AT(next, n, uu) = v;
+                }
+            double *t = prev;
+            prev = next;
+            next = t;
+        }
+        double total = 0, tail = 0;
+        for (int uu = 0; uu <= umax; uu++) {
+            total += AT(prev, nb, uu);
+            if (uu >= (int)u)
+                tail += AT(prev, nb, uu);
+        }
+#undef AT
+        free(prev);
+        free(next);
+        return tail / total;
+    }
+    double mu = nb * nc / 2.0, sigma = sqrt(nb * nc * (nb + nc + 1) / 12.0);
+    if (sigma == 0)
+        return 1;
+    double z = (u - mu - 0.5) / sigma;
+    return 0.5 * erfc(z / sqrt(2));
+}
+
+static int gate_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double gate_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, gate_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ---- choosing the runs -------------------------------------------------------- */
+
+static long long gate_one_int(sqlite3 *db, const char *sql, const char *text, long long num)
+{
+    sqlite3_stmt *st;
+    long long v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (text)
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_int64(st, 1, num);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* Resolves --baseline.  Sets *schema to "main" or "base" (an attached file).
+ * Returns the baseline run id, or -1 with err. */
+static long long gate_resolve_baseline(sqlite3 *db, const char *spec, long long current,
+                                  const char **schema, char *err, size_t errlen)
+{
+    struct stat sb;
+    *schema = "main";
+    if (!spec)
+        return gate_one_int(db, "SELECT run_id FROM complete_run WHERE run_id != ?1"
+                           " ORDER BY finished_at DESC, run_id DESC LIMIT 1", NULL, current);
+    if (strspn(spec, "0123456789") == strlen(spec)) {
+        long long id = gate_one_int(db, "SELECT run_id FROM complete_run WHERE run_id = ?1", NULL,
+                               atoll(spec));
+        if (id < 0)
+            snprintf(err, errlen, "no complete run %s in this database", spec);
+        return id;
+    }
+    if (stat(spec, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        sqlite3 *check = mb_db_open(spec, 0, err, errlen); /* validates it is ours */
+        if (!check)
+            return -1;
+        sqlite3_close(check);
+        char *sql = sqlite3_mprintf("ATTACH %Q AS base", spec);
+        int rc = mb_db_exec(db, sql, err, errlen);
+        sqlite3_free(sql);
+        if (rc != 0)
+            return -1;
+        *schema = "base";
+        long long id = gate_one_int(db, "SELECT run_id FROM base.run WHERE status = 'complete'"
+                                   " AND ?1 IS NOT NULL ORDER BY finished_at DESC LIMIT 1", NULL, 0);
+        if (id < 0)
+            snprintf(err, errlen, "%s holds no complete run", spec);
+        return id;
+    }
+    /* a git ref */
+    char cmd[512], sha[64] = "";
+    snprintf(cmd, sizeof cmd, "git -C '%s' rev-parse --verify --quiet '%s^{commit}' 2>/dev/null",
+             MB_SOURCE_DIR, spec);
+    FILE *p = strchr(spec, '\'') ? NULL : popen(cmd, "r");
+    if (p) {
+        if (!fgets(sha, sizeof sha, p))
+            sha[0] = 0;
+        pclose(p);
+        sha[strcspn(sha, "\n")] = 0;
+    }
+    if (!sha[0]) {
+        snprintf(err, errlen, "--baseline '%s' is not a run id, a results database or a git ref",
+                 spec);
+        return -1;
+    }
+    long long id = gate_one_int(db, "SELECT run_id FROM complete_run WHERE git_sha = ?1"
+                               " ORDER BY finished_at DESC LIMIT 1", sha, 0);
+    if (id < 0)
+        snprintf(err, errlen, "no complete run of %s (%.12s) in this database", spec, sha);
+    return id;
+}
+
+/* Returns NULL when the runs are comparable, else why not (static buffer). */
+static const char *gate_incompatible(sqlite3 *db, const char *schema, long long base, long long cur)
+{
+    static char why[512];
+    static const char *const fields[] = { "cpu_model", "compiler", "cflags", "suite", NULL };
+    for (int i = 0; fields[i]; i++) {
+        char sql[256];
+        sqlite3_stmt *st;
+        snprintf(sql, sizeof sql, "SELECT (SELECT %s FROM %s.run WHERE run_id = ?1),"
+                 " (SELECT %s FROM main.run WHERE run_id = ?2)", fields[i], schema, fields[i]);
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+            continue;
+        sqlite3_bind_int64(st, 1, base);
+        sqlite3_bind_int64(st, 2, cur);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const char *a = (const char *)sqlite3_column_text(st, 0);
+            const char *b = (const char *)sqlite3_column_text(st, 1);
+            if ((a || b) && (!a || !b || strcmp(a, b) != 0)) {
+                snprintf(why, sizeof why, "%s differs: baseline '%s', current '%s'", fields[i],
+                         a ? a : "NULL", b ? b : "NULL");
+                sqlite3_finalize(st);
+                return why;
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    return NULL;
+}
+
+/* ---- judging ------------------------------------------------------------------ */
+
+typedef struct gate_run {
+    sqlite3 *db;
+    sqlite3_stmt *ins;
+    gate_conf conf;
+    long long base, cur;
+    const char *schema;
+    int compared, fails, warns, improved, missing;
+} gate_run;
+
+static void gate_decide(gate_run *g, const char *key, const char *metric, double base, int have_cur,
+                   double cur, double threshold, const char *verdict, const char *note)
+{
+    double delta = have_cur && base != 0 ? cur / base - 1 : NAN;
+    g->compared += have_cur;
+    g->fails += !strcmp(verdict, "fail");
+    g->warns += !strcmp(verdict, "warn");
+    g->improved += !strcmp(verdict, "improved");
+    g->missing += !strcmp(verdict, "missing");
+    if (strcmp(verdict, "pass") != 0 && strcmp(verdict, "missing") != 0) {
+        if (have_cur)
+            printf("%-62s %-20s %12.4g %12.4g %+8.2f%%  %s%s%s\n", key, metric, base, cur,
+                   delta * 100, verdict, note ? "  " : "", note ? note : "");
+    }
+    sqlite3_bind_text(g->ins, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(g->ins, 2, metric, -1, SQLITE_STATIC);
+    sqlite3_bind_double(g->ins, 3, base);
+    if (have_cur)
+        sqlite3_bind_double(g->ins, 4, cur);
+    else
+        sqlite3_bind_null(g->ins, 4);
+    if (isnan(delta))
+        sqlite3_bind_null(g->ins, 5);
+    else
+        sqlite3_bind_double(g->ins, 5, delta);
+    sqlite3_bind_double(g->ins, 6, threshold);
+    sqlite3_bind_text(g->ins, 7, verdict, -1, SQLITE_STATIC);
+    sqlite3_step(g->ins);
+    sqlite3_reset(g->ins);
+}
+
+/* A relative-threshold verdict for a deterministic metric. */
+static const char *gate_verdict_for(double base, double cur, double warn, double fail)
+{
+    double delta = base > 0 ? cur / base - 1 : (cur > base ? INFINITY : 0);
+    if (delta > fail)
+        return "fail";
+    if (warn > 0 && delta > warn)
+        return "warn";
+    if (delta < -(warn > 0 ? warn : fail))
+        return "improved";
+    return "pass";
+}
+
+/* Deterministic metrics: one value per case on each side. */
+static void gate_judge_values(gate_run *g, const char *metric, const char *view_sql,
+                         const char *warn_key, const char *fail_key)
+{
+    sqlite3_stmt *st;
+    /* view_sql selects (case_key, value) from "%s." tables twice, for run %lld */
+    char *b_sql = sqlite3_mprintf(view_sql, g->schema, g->schema, g->base);
+    char *c_sql = sqlite3_mprintf(view_sql, "main", "main", g->cur);
+    char *full = sqlite3_mprintf("WITH b AS (%s), c AS (%s) SELECT b.case_key, b.value, c.value"
+                                 " FROM b LEFT JOIN c USING (case_key) ORDER BY b.case_key",
+                                 b_sql, c_sql);
+    int rc = full ? sqlite3_prepare_v2(g->db, full, -1, &st, NULL) : SQLITE_NOMEM;
+    sqlite3_free(b_sql);
+    sqlite3_free(c_sql);
+    sqlite3_free(full);
+    if (rc != SQLITE_OK) {
+        fprintf(stderr, "mapbench gate: %s: %s\n", metric, sqlite3_errmsg(g->db));
+        return;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(st, 0);
+        double base = sqlite3_column_double(st, 1);
+        int have = sqlite3_column_type(st, 2) != SQLITE_NULL;
+        double cur = sqlite3_column_double(st, 2);
+        double warn = warn_key ? gate_conf_get(&g->conf, key, warn_key) : 0;
+        double fail = gate_conf_get(&g->conf, key, fail_key);
+        gate_decide(g, key, metric, base, have, cur, fail,
+               have ? gate_verdict_for(base, cur, warn, fail) : "missing", NULL);
+    }
+    sqlite3_finalize(st);
+}
+
+#define BENCH_KEY                                                                         \
+    "b.impl || '/' || b.phase || '/' || b.blueprint || '/' || b.distribution || '/n:' || b.n" \
+    " || '/hint:' || b.hint || '/threads:' || b.threads || '/' || b.allocator"
+
+/* (case_key, value) of run %lld, from "%s." tables */
+#define ICOUNT_SQL                                                                      \
+    "SELECT " BENCH_KEY " AS case_key, i.instructions * 1.0 / i.ops AS value"            \
+    " FROM %s.icount i JOIN %s.bench b USING (bench_id) WHERE b.run_id = %lld"
+/* The real Go map's bytes are Go's HeapInuse, which moves with the garbage
+ * collector's timing: not deterministic, so not gated here. */
+#define BYTES_SQL                                                                       \
+    "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"    \
+    " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes / c.n AS value"             \
+    " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"                        \
+    " WHERE p.phase = 'insert' AND c.allocator != 'go-runtime' AND c.run_id = %lld"
+
+/* Every sample of one case (a growing array). */
+typedef struct gate_samples {
+    double *v;
+    size_t n, cap;
+} gate_samples;
+
+/* Reads the ns_per_op samples of bench_id in schema into out (all of them). */
+static void gate_samples_load(gate_run *g, const char *schema, long long bench_id,
+                              gate_samples *out)
+{
+    sqlite3_stmt *s;
+    char *q = sqlite3_mprintf("SELECT ns_per_op FROM %s.sample WHERE bench_id = ?", schema);
+    if (!q || sqlite3_prepare_v2(g->db, q, -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_free(q);
+        return;
+    }
+    sqlite3_free(q);
+    sqlite3_bind_int64(s, 1, bench_id);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        if (out->n == out->cap) {
+            size_t cap = out->cap ? 2 * out->cap : 64;
+            double *v = realloc(out->v, cap * sizeof *v);
+            if (!v)
+                break;
+            out->v = v, out->cap = cap;
+        }
+        out->v[out->n++] = sqlite3_column_double(s, 0);
+    }
+    sqlite3_finalize(s);
+}
+
+/* Wall time: every sample of each case on both sides. */
+static void gate_judge_time(gate_run *g)
+{
+    sqlite3_stmt *keys;
+    char *sql = sqlite3_mprintf(
+             "SELECT " BENCH_KEY " AS case_key, b.bench_id, c.bench_id,"
+             " (SELECT count(DISTINCT process_index) FROM %s.sample s WHERE s.bench_id = b.bench_id),"
+             " (SELECT count(DISTINCT process_index) FROM main.sample s WHERE s.bench_id = c.bench_id),"
+             " (SELECT instructions * 1.0 / ops FROM %s.icount i WHERE i.bench_id = b.bench_id),"
+             " (SELECT instructions * 1.0 / ops FROM main.icount i WHERE i.bench_id = c.bench_id)"
+             " FROM %s.bench b LEFT JOIN main.bench c ON c.run_id = ?2 AND c.impl = b.impl"
+             " AND c.phase = b.phase AND c.blueprint = b.blueprint AND c.distribution = b.distribution"
+             " AND c.n = b.n AND c.hint = b.hint AND c.threads = b.threads AND c.allocator = b.allocator"
+             " WHERE b.run_id = ?1 AND EXISTS (SELECT 1 FROM %s.sample s WHERE s.bench_id = b.bench_id)"
+             " ORDER BY case_key",
+             g->schema, g->schema, g->schema, g->schema);
+    int rc = sql ? sqlite3_prepare_v2(g->db, sql, -1, &keys, NULL) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+    if (rc != SQLITE_OK) {
+        fprintf(stderr, "mapbench gate: time: %s\n", sqlite3_errmsg(g->db));
+        return;
+    }
+    sqlite3_bind_int64(keys, 1, g->base);
+    sqlite3_bind_int64(keys, 2, g->cur);
+    while (sqlite3_step(keys) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(keys, 0);
+        long long bb = sqlite3_column_int64(keys, 1);
+        int have = sqlite3_column_type(keys, 2) != SQLITE_NULL;
+        long long cb = sqlite3_column_int64(keys, 2);
+        int pb = sqlite3_column_int(keys, 3), pc = sqlite3_column_int(keys, 4);
+        int ic_up = 0;
+        if (sqlite3_column_type(keys, 5) != SQLITE_NULL && sqlite3_column_type(keys, 6) != SQLITE_NULL)
+            ic_up = sqlite3_column_double(keys, 6) >
+                    sqlite3_column_double(keys, 5) * (1 + gate_conf_get(&g->conf, key, "icount.warn"));
+        gate_samples b = { 0 }, c = { 0 };
+        gate_samples_load(g, g->schema, bb, &b);
+        gate_samples_load(g, "main", cb, &c);
+        int nb = (int)b.n, nc = (int)c.n;
+        if (!have || nc == 0) {
+            gate_decide(g, key, "median_ns_per_op", gate_median(b.v, nb), 0, 0, 0, "missing", NULL);
+            free(b.v), free(c.v);
+            continue;
+        }
+        double p = gate_mwu_p_greater(b.v, nb, c.v, nc);
+        double mb = gate_median(b.v, nb), mc = gate_median(c.v, nc);
+        double ratio_max = gate_conf_get(&g->conf, key, "time.ratio");
+        double p_max = gate_conf_get(&g->conf, key, "time.p");
+        const char *verdict = "pass";
+        char note[96] = "";
+        if (pb < g->conf.time_min_processes || pc < g->conf.time_min_processes) {
+            snprintf(note, sizeof note, "not judged: %d and %d processes", pb, pc);
+        } else if (mc / mb > ratio_max && p < p_max) {
+            verdict = ic_up ? "fail" : "warn";
+            snprintf(note, sizeof note, "p=%.4f%s", p, ic_up ? ", instructions up too" : "");
+        } else if (mb / mc > ratio_max && gate_mwu_p_greater(c.v, nc, b.v, nb) < p_max) {
+            verdict = "improved";
+        }
+        gate_decide(g, key, "median_ns_per_op", mb, 1, mc, ratio_max - 1, verdict,
+               note[0] ? note : NULL);
+        free(b.v), free(c.v);
+    }
+    sqlite3_finalize(keys);
+}
+
+/* ---- trends ----------------------------------------------------------------------- */
+
+/* Decides one case of a trend over n runs (v[r] where have[r], oldest first).
+ * Returns 1 for a step that held for the last two runs. */
+static int gate_trend_decide(gate_run *g, const char *key, const char *metric, const char *fail_key,
+                        int n, const double *v, const int *have)
+{
+    double before[64];
+    int nb = 0;
+    if (!have[n - 1] || !have[n - 2])
+        return 0;
+    for (int r = 0; r < n - 2; r++)
+        if (have[r])
+            before[nb++] = v[r];
+    if (nb < 2)
+        return 0;
+    double med = gate_median(before, nb), fail = gate_conf_get(&g->conf, key, fail_key);
+    double lo = v[n - 2] < v[n - 1] ? v[n - 2] : v[n - 1];
+    int step = med > 0 && lo / med - 1 > fail;
+    char m2[64];
+    snprintf(m2, sizeof m2, "%s:trend%d", metric, n);
+    gate_decide(g, key, m2, med, 1, lo, fail, step ? "fail" : "pass",
+           step ? "shift held for the last 2 runs" : NULL);
+    return step;
+}
+
+/* A step check over the last k complete runs, for a deterministic metric:
+ * a case fails when the two newest runs both sit above the median of the
+ * runs before them by more than the fail threshold (a shift that persisted
+ * for two runs, not one odd run).  value_sql selects (case_key, value) for
+ * run %lld from "main." tables (two %s). */
+static void gate_judge_trend(gate_run *g, int k, const char *metric, const char *value_sql,
+                        const char *fail_key)
+{
+    sqlite3_stmt *runs, *vals;
+    long long ids[64];
+    int n = 0;
+    if (sqlite3_prepare_v2(g->db, "SELECT run_id FROM main.complete_run"
+                                  " ORDER BY finished_at DESC, run_id DESC LIMIT ?", -1, &runs,
+                           NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int(runs, 1, k < 64 ? k : 64);
+    while (sqlite3_step(runs) == SQLITE_ROW)
+        ids[n++] = sqlite3_column_int64(runs, 0);
+    sqlite3_finalize(runs);
+    if (n < 4) {
+        printf("trend %-20s: %d complete run(s), need 4 (two before the step, two after)\n",
+               metric, n);
+        return;
+    }
+    /* every (case, run index) value, oldest run first */
+    sqlite3_str *q = sqlite3_str_new(g->db);
+    sqlite3_str_appendall(q, "SELECT case_key, r, value FROM (");
+    for (int r = 0; r < n; r++) {
+        char *one = sqlite3_mprintf(value_sql, "main", "main", ids[n - 1 - r]);
+        sqlite3_str_appendf(q, "%sSELECT case_key, %d AS r, value FROM (%s)", r ? " UNION ALL " : "",
+                            r, one);
+        sqlite3_free(one);
+    }
+    sqlite3_str_appendall(q, ") ORDER BY case_key, r");
+    char *sql = sqlite3_str_finish(q);
+    int prc = sql ? sqlite3_prepare_v2(g->db, sql, -1, &vals, NULL) : SQLITE_NOMEM;
+    sqlite3_free(sql);
+    if (prc != SQLITE_OK) {
+        fprintf(stderr, "mapbench gate: trend: %s\n", sqlite3_errmsg(g->db));
+        return;
+    }
+    char *key = NULL;
+    double v[64];
+    int have[64] = { 0 };
+    int steps = 0;
+    for (int rc = sqlite3_step(vals);; rc = sqlite3_step(vals)) {
+        const char *kk = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(vals, 0) : NULL;
+        if (!kk || !key || strcmp(kk, key) != 0) {
+            if (key)
+                steps += gate_trend_decide(g, key, metric, fail_key, n, v, have);
+            free(key);
+            key = kk ? strdup(kk) : NULL;
+            if (!key)
+                break;
+            memset(have, 0, sizeof have);
+        }
+        int r = sqlite3_column_int(vals, 1);
+        v[r] = sqlite3_column_double(vals, 2);
+        have[r] = 1;
+    }
+    sqlite3_finalize(vals);
+    printf("trend %-20s: last %d runs, %d persistent step(s)\n", metric, n, steps);
+}
+
+/* ---- the command ----------------------------------------------------------------- */
+
+/* The gate's command line. */
+typedef struct gate_args {
+    const char *db_path, *baseline, *conf_path; /* conf_path NULL: ci/gate.conf, compiled in */
+    int force, trend;
+} gate_args;
+
+/* Parses gate's arguments; exits on --help and on a usage error. */
+static void gate_parse_args(int argc, char **argv, gate_args *a)
+{
+    const mb_command *cmd = &mb_command_gate;
+    const char *v;
+    *a = (gate_args){ MB_DEFAULT_DB, NULL, NULL, 0, 0 };
+    for (int i = 2; i < argc; i++) {
+        mb_help_exit(argv[i], cmd);
+        if ((v = mb_flag_value(argc, argv, &i, "--db", cmd)))
+            a->db_path = v;
+        else if ((v = mb_flag_value(argc, argv, &i, "--baseline", cmd)))
+            a->baseline = v;
+        else if ((v = mb_flag_value(argc, argv, &i, "--config", cmd)))
+            a->conf_path = v;
+        else if (strcmp(argv[i], "--force") == 0)
+            a->force = 1;
+        else if ((v = mb_flag_value(argc, argv, &i, "--trend", cmd))) {
+            a->trend = (int)mb_parse_count(v, "--trend", cmd);
+            if (a->trend < 4 || a->trend > 64)
+                mb_usage_error(cmd, "--trend wants 4..64 runs");
+        }
+        else
+            mb_usage_error(cmd, "unknown argument '%s'", argv[i]);
+    }
+}
+
+/* Opens the database and picks the current and baseline runs.  Returns 0, or
+ * 2 (cannot judge) after saying why; *why is set when the runs are not
+ * comparable and --force compares them anyway. */
+static int gate_open(gate_run *g, const gate_args *a, const char **why)
+{
+    char err[MB_ERR_LEN];
+    g->db = mb_db_open(a->db_path, 0, err, sizeof err);
+    if (!g->db) {
+        fprintf(stderr, "mapbench: %s\n", err);
+        return 2;
+    }
+    g->cur = gate_one_int(g->db, "SELECT run_id FROM latest_run WHERE ?1 IS NOT NULL", NULL, 0);
+    err[0] = 0;
+    g->base = g->cur < 0 ? -1 : gate_resolve_baseline(g->db, a->baseline, g->cur, &g->schema, err,
+                                                 sizeof err);
+    if (g->cur < 0 || g->base < 0 || (g->base == g->cur && !strcmp(g->schema, "main"))) {
+        fprintf(stderr, "mapbench gate: cannot judge: %s\n",
+                err[0] ? err : "need a complete run and a different complete baseline run");
+        sqlite3_close(g->db);
+        return 2;
+    }
+    *why = gate_incompatible(g->db, g->schema, g->base, g->cur);
+    if (*why && !a->force) {
+        fprintf(stderr, "mapbench gate: cannot judge: the runs are not comparable (%s); "
+                "--force compares them anyway\n", *why);
+        sqlite3_close(g->db);
+        return 2;
+    }
+    if (sqlite3_prepare_v2(g->db,
+            "INSERT INTO main.gate_decision (decided_at, run_id, baseline_run_id, case_key, metric,"
+            " baseline_value, current_value, delta_fraction, threshold, verdict)"
+            " VALUES (?8, ?9, ?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &g->ins, NULL) != SQLITE_OK) {
+        fprintf(stderr, "mapbench: %s\n", sqlite3_errmsg(g->db));
+        sqlite3_close(g->db);
+        return 2;
+    }
+    return 0;
+}
+
+/* Every judgement, in the order the table shows them. */
+static void gate_judge_all(gate_run *g, int trend)
+{
+    gate_judge_values(g, "instructions_per_op", ICOUNT_SQL, "icount.warn", "icount.fail");
+    gate_judge_values(g, "map_bytes_per_entry", BYTES_SQL, NULL, "bytes.fail");
+    gate_judge_values(g, "map_retained_bytes",
+                 "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"
+                 " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes AS value"
+                 " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"
+                 " WHERE p.phase = 'delete_all' AND c.allocator != 'go-runtime'"
+                 " AND c.run_id = %lld",
+                 NULL, "retained.fail");
+    gate_judge_time(g);
+    if (trend) {
+        gate_judge_trend(g, trend, "instructions_per_op", ICOUNT_SQL, "icount.fail");
+        gate_judge_trend(g, trend, "map_bytes_per_entry", BYTES_SQL, "bytes.fail");
+    }
+}
+
+static int mb_cmd_gate(int argc, char **argv)
+{
+    gate_args a;
+    gate_run g;
+    char err[MB_ERR_LEN], now[40];
+    const char *why = NULL;
+
+    memset(&g, 0, sizeof g);
+    gate_parse_args(argc, argv, &a);
+    if (gate_conf_load(&g.conf, a.conf_path, err, sizeof err) != 0) {
+        fprintf(stderr, "mapbench: %s\n", err);
+        return 2;
+    }
+    if (gate_open(&g, &a, &why) != 0)
+        return 2;
+    mb_now_iso(now, sizeof now);
+    sqlite3_bind_text(g.ins, 8, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(g.ins, 9, g.cur);
+    sqlite3_bind_int64(g.ins, 10, g.base);
+    sqlite3_exec(g.db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+    printf("gate: run %lld against baseline run %lld%s%s%s\n", g.cur, g.base,
+           strcmp(g.schema, "main") ? " of " : "", strcmp(g.schema, "main") ? a.baseline : "",
+           why ? " (forced: runs not comparable)" : "");
+    printf("%-62s %-20s %12s %12s %9s  %s\n", "case (only verdicts other than pass)", "metric",
+           "baseline", "current", "delta", "verdict");
+    gate_judge_all(&g, a.trend);
+    sqlite3_finalize(g.ins);
+    int committed = sqlite3_exec(g.db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    sqlite3_close(g.db);
+    if (!committed)
+        fprintf(stderr, "mapbench gate: could not record the decisions (read-only database?)\n");
+    if (g.compared == 0) {
+        fprintf(stderr, "mapbench gate: cannot judge: the runs have no case in common\n");
+        return 2;
+    }
+    printf("gate: %d comparisons: %d fail, %d warn, %d improved, %d in the baseline only"
+           " (listed in gate_decision as 'missing') -> %s\n", g.compared, g.fails, g.warns,
+           g.improved, g.missing, g.fails ? "REGRESSION" : "PASS");
+    return g.fails ? 1 : 0;
+}
+
+const mb_command mb_command_gate = {
+    "gate",
+    "compare the latest run with a baseline; exit 1 on a regression",
+    "usage: mapbench gate [--baseline RUN_ID|GIT-REF|OTHER.db] [--config FILE] [--force]\n"
+    "                     [--trend K] [--db PATH]\n"
+    "  Compares the latest complete run with a baseline (default: the complete run\n"
+    "  before it), case by case: instructions per op (callgrind), map bytes per entry,\n"
+    "  bytes retained after delete_all, and wall time (Mann-Whitney U over every\n"
+    "  sample).  Thresholds: ci/gate.conf.  Refuses runs from another CPU, compiler,\n"
+    "  flags or suite unless --force.  --trend K adds a step check over the last K\n"
+    "  complete runs: a shift beyond the fail threshold that held for the last two\n"
+    "  runs fails.  Every decision goes into gate_decision.\n"
+    "  Exit 0 pass, 1 regression, 2 cannot judge.\n",
+    mb_cmd_gate,
+};

@@ -1,0 +1,235 @@
+/*
+ * timing.c — `mapbench time`: the timed cases, run through Google Benchmark.
+ *
+ * Each case times one phase with mapbench's own monotonic clock and hands
+ * the time to the library as manual iteration time.  The clock covers only
+ * the lean loop of the phase (mb_phase_run_prepared, workloads/workload.h):
+ * its keys are prepared before, its answers verified after.  Lookup phases
+ * build the map once, run one untimed warm-up pass and time a full pass per
+ * iteration; the others build a fresh map per iteration (untimed) and time
+ * the phase on it.  Every iteration checks
+ * the phase's checksum and the map's count afterwards: a wrong answer makes
+ * the case fail (SkipWithError), it never produces a time.
+ *
+ * With --emit-tsv (used by `mapbench run`), every repetition is printed as an
+ * S record (record.h: case, repetition, iterations, ns_per_op)
+ * and every failure as
+ *   E <tab> case name <tab> message
+ * instead of the library's report.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gbench_shim.h"
+#include "probe.h"
+
+/* Each repetition does at least this many operations (several iterations on
+ * small maps), so one repetition is long enough to time and short enough to
+ * repeat. */
+#define MB_OPS_PER_REPETITION 200000u
+
+typedef struct timed_case {
+    const mb_case *c;
+    uint64_t seed;
+    size_t done_reps, total_reps;
+    size_t index, count;      /* for progress */
+    int quiet;
+    int checked;              /* check() ran once on this case's map */
+} timed_case;
+
+/* Runs c's measured phase once on pc's map (pp: the phase prepared for it,
+ * unused by mixed_rw).  Returns the result and the phase's wall time in *ns. */
+static mb_phase_result tc_run_once(const mb_case *c, mb_probe_case *pc, mb_prepared *pp,
+                                   uint64_t *ns)
+{
+    uint64_t t0 = mb_now_ns(), wall;
+    mb_phase_result r;
+    if (c->phase == MB_PHASE_MIXED_RW) {
+        /* a fixed amount of work split between the threads: ns/op is the
+         * inverse of throughput, comparable across thread counts */
+        size_t total = c->n > MB_OPS_PER_REPETITION ? c->n : MB_OPS_PER_REPETITION;
+        r = mb_run_mixed(c->ops, pc->map, &pc->stream, c->n, c->threads, total / c->threads,
+                         &wall);
+        *ns = wall;
+    } else {
+        mb_phase_run_prepared(pp, pc->map);
+        *ns = mb_now_ns() - t0;
+        r = mb_phase_verify(pp);
+    }
+    return r;
+}
+
+static void tc_bench(mbb_state *st, void *ctx)
+{
+    timed_case *tc = ctx;
+    const mb_case *c = tc->c;
+    /* phases that leave the map as they found it reuse one map */
+    int lookup = c->phase == MB_PHASE_LOOKUP_HIT || c->phase == MB_PHASE_LOOKUP_MISS ||
+                 c->phase == MB_PHASE_MIXED_RW || c->phase == MB_PHASE_LOOKUP_HALF_HIT ||
+                 c->phase == MB_PHASE_ITERATE || c->phase == MB_PHASE_LOOKUP_HIT_DEPENDENT ||
+                 c->phase == MB_PHASE_LOOKUP_HIT_COLD;
+    mb_prepared pp; /* the phase's keys and answers, made before the clock (workload.h) */
+    mb_probe_case pc;
+    const char *err = mb_case_open(&pc, c->ops, c->bp, c->dist, c->n, c->hint, tc->seed);
+    double sum_ns_per_op = 0;
+    int64_t iters = 0;
+
+    if (err) {
+        mbb_skip_with_error(st, err);
+        return;
+    }
+    memset(&pp, 0, sizeof pp);
+    /* the keys first, then the map: as a program that has its keys before it
+     * builds a map, the map's lines are the last written when the clock starts */
+    if ((c->phase != MB_PHASE_MIXED_RW &&
+         mb_phase_prepare(&pp, c->ops, &pc.stream, c->phase, c->n) != 0 && (err = pp.error)) ||
+        (lookup && (err = mb_case_build(&pc, c->phase)))) {
+        mb_phase_release(&pp);
+        mb_case_close(&pc);
+        mbb_skip_with_error(st, err);
+        return;
+    }
+    /* phases on one map get one untimed pass first, verified like the timed
+     * ones: they are timed in steady state, not in the transient after the
+     * build (at 1e6 a repetition is a single pass, all of it transient) */
+    if (lookup && c->phase != MB_PHASE_MIXED_RW) {
+        mb_phase_run_prepared(&pp, pc.map);
+        err = mb_phase_verify(&pp).error;
+    }
+    while (!err && mbb_keep_running(st)) {
+        if (!lookup && (err = mb_case_build(&pc, c->phase)))
+            break;
+        uint64_t ns;
+        mb_phase_result r = tc_run_once(c, &pc, &pp, &ns);
+        /* The checksum covers every answer; the count (a stats walk) once per
+         * repetition and the invariant walk once per case keep large cases
+         * from spending their time checking. */
+        if (r.error)
+            err = r.error;
+        else if (iters == 0 && mb_map_count(c->ops, pc.map) != mb_phase_count_after(c->phase, c->n))
+            err = "wrong entry count after the phase";
+        else if (!tc->checked && (tc->checked = 1) && c->ops->check(pc.map))
+            err = c->ops->check(pc.map);
+        if (err)
+            break;
+        mbb_set_iteration_time(st, (double)ns * 1e-9);
+        sum_ns_per_op += (double)ns / (double)r.ops;
+        iters++;
+        if (!lookup)
+            mb_case_drop_map(&pc);
+    }
+    mb_phase_release(&pp);
+    mb_case_close(&pc);
+    if (err) {
+        mbb_skip_with_error(st, err);
+        return;
+    }
+    mbb_set_items_processed(st, iters * (int64_t)c->n);
+    mbb_set_counter(st, "ns_per_op", sum_ns_per_op);
+}
+
+typedef struct tsv_ctx {
+    timed_case *tcs;
+    size_t n;
+    int failures;
+} tsv_ctx;
+
+static void tc_tsv_report(void *ud, const mbb_result *r)
+{
+    tsv_ctx *t = ud;
+    timed_case *tc = NULL;
+    char name[256];
+    /* The library appends "/iterations:N/repeats:R/manual_time": drop it. */
+    snprintf(name, sizeof name, "%s", r->name);
+    char *suffix = strstr(name, "/iterations:");
+    if (suffix)
+        *suffix = 0;
+    for (size_t i = 0; i < t->n && !tc; i++)
+        if (strcmp(t->tcs[i].c->name, name) == 0)
+            tc = &t->tcs[i];
+    if (r->error) {
+        printf("E\t%s\t%s\n", name, r->error);
+        fprintf(stderr, "mapbench: FAILED %s: %s\n", name, r->error);
+        t->failures++;
+    } else {
+        mb_rec_out o;
+        mb_rec_begin(&o, stdout, &mb_rec_sample);
+        mb_rec_text(&o, name);
+        mb_rec_int(&o, (long long)r->repetition_index);
+        mb_rec_int(&o, (long long)r->iterations);
+        mb_rec_real(&o, r->ns_per_op);
+        mb_rec_end(&o);
+    }
+    fflush(stdout);
+    if (tc && ++tc->done_reps == tc->total_reps && !tc->quiet) {
+        /* on a terminal one line that updates in place; otherwise a line per case */
+        int tty = isatty(STDERR_FILENO);
+        fprintf(stderr, "%s  [%zu/%zu] %-52s %10.1f ns/op%s", tty ? "\r\033[K" : "",
+                tc->index + 1, tc->count, name, r->error ? NAN : r->ns_per_op,
+                tty && tc->index + 1 < tc->count ? "" : "\n");
+    }
+}
+
+static int mb_cmd_time(int argc, char **argv)
+{
+    mb_selection sel;
+    int emit_tsv = 0, quiet = 0;
+    char **gb_argv = calloc((size_t)argc + 1, sizeof *gb_argv);
+    int gb_argc = 0;
+
+    gb_argv[gb_argc++] = argv[0];
+    mb_selection_suite(&sel, "quick");
+    for (int i = 2; i < argc; i++) {
+        const char *v;
+        mb_help_exit(argv[i], &mb_command_time);
+        if ((v = mb_flag_value(argc, argv, &i, "--suite", &mb_command_time))) {
+            if (mb_selection_suite(&sel, v) != 0)
+                mb_usage_error(&mb_command_time, "unknown suite '%s' (quick or full)", v);
+        } else if (strcmp(argv[i], "--emit-tsv") == 0) {
+            emit_tsv = 1;
+        } else if (strcmp(argv[i], "--quiet") == 0) {
+            quiet = 1;
+        } else if (strncmp(argv[i], "--benchmark_", 12) == 0) {
+            gb_argv[gb_argc++] = argv[i];
+        } else if (!mb_selection_flag(&sel, argc, argv, &i, &mb_command_time)) {
+            mb_usage_error(&mb_command_time, "unknown argument '%s'", argv[i]);
+        }
+    }
+    mbb_initialize(&gb_argc, gb_argv);
+    if (gb_argc > 1)
+        mb_usage_error(&mb_command_time, "unknown Google Benchmark flag '%s'", gb_argv[1]);
+
+    mb_case *cases;
+    size_t n = mb_cases_build(&sel, &cases);
+    if (n == 0)
+        mb_usage_error(&mb_command_time, "the selection holds no case");
+    timed_case *tcs = calloc(n, sizeof *tcs);
+    for (size_t i = 0; i < n; i++) {
+        size_t ops = cases[i].n;
+        int64_t iters = (int64_t)((MB_OPS_PER_REPETITION + ops - 1) / ops);
+        if (cases[i].phase == MB_PHASE_MIXED_RW)
+            iters = 1; /* already at least MB_OPS_PER_REPETITION operations */
+        tcs[i] = (timed_case){ &cases[i], sel.seed, 0, sel.reps, i, n, quiet || !emit_tsv, 0 };
+        mbb_register(cases[i].name, tc_bench, &tcs[i], iters > 1000 ? 1000 : iters, (int)sel.reps);
+    }
+    tsv_ctx t = { tcs, n, 0 };
+    if (emit_tsv)
+        mb_rec_header(stdout, &mb_rec_sample);
+    mbb_run(emit_tsv ? tc_tsv_report : NULL, &t);
+    free(tcs);
+    free(cases);
+    free(gb_argv);
+    return t.failures ? 1 : 0;
+}
+
+const mb_command mb_command_time = {
+    "time",
+    "run the timed cases through Google Benchmark, print its report",
+    "usage: mapbench time [selection] [--reps R] [--benchmark_* flags]\n"
+    "  Runs the timed cases in this process through Google Benchmark and prints its\n"
+    "  report (--benchmark_format=json gives what tools/compare.py reads).\n",
+    mb_cmd_time,
+};

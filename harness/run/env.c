@@ -1,0 +1,142 @@
+/*
+ * env.c — the environment recorded with every run, and the run's uuid.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gbench_shim.h"
+#include "run_internal.h"
+
+#ifndef MB_SOURCE_DIR
+#define MB_SOURCE_DIR "."
+#endif
+#ifndef MB_COMPILER
+#define MB_COMPILER "unknown"
+#endif
+#ifndef MB_CFLAGS
+#define MB_CFLAGS "unknown"
+#endif
+#ifndef MB_BUILD_TYPE
+#define MB_BUILD_TYPE "unknown"
+#endif
+
+void mb_uuid(char out[37])
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        uint64_t s = mb_now_ns() ^ (uint64_t)getpid() << 32;
+        for (int i = 0; i < 16; i += 8) {
+            uint64_t w = mb_splitmix64(&s);
+            memcpy(b + i, &w, 8);
+        }
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+             b[13], b[14], b[15]);
+}
+
+/* Runs a shell command and returns its first output line in buf ("" on failure). */
+static void env_first_line(const char *cmd, char *buf, size_t len)
+{
+    buf[0] = 0;
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return;
+    if (fgets(buf, (int)len, f))
+        buf[strcspn(buf, "\n")] = 0;
+    pclose(f);
+}
+
+static long env_cache_bytes(int level, const char *type)
+{
+    char path[128], buf[64], t[32];
+    for (int idx = 0; idx < 8; idx++) {
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", idx);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return -1;
+        int lv = fgets(buf, sizeof buf, f) ? atoi(buf) : -1;
+        fclose(f);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", idx);
+        f = fopen(path, "r");
+        t[0] = 0;
+        if (f) {
+            if (fgets(t, sizeof t, f))
+                t[strcspn(t, "\n")] = 0;
+            fclose(f);
+        }
+        if (lv != level || (strcmp(t, type) != 0 && strcmp(t, "Unified") != 0))
+            continue;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", idx);
+        f = fopen(path, "r");
+        if (!f)
+            return -1;
+        long v = -1;
+        if (fgets(buf, sizeof buf, f)) {
+            char *end;
+            v = strtol(buf, &end, 10);
+            if (*end == 'K')
+                v *= 1024;
+            else if (*end == 'M')
+                v *= 1024 * 1024;
+        }
+        fclose(f);
+        return v;
+    }
+    return -1;
+}
+
+void mb_env_capture(mb_env *env)
+{
+    char buf[256];
+    struct utsname u;
+
+    memset(env, 0, sizeof *env);
+    env_first_line("git -C '" MB_SOURCE_DIR "' rev-parse HEAD 2>/dev/null", env->git_sha,
+               sizeof env->git_sha);
+    env_first_line("git -C '" MB_SOURCE_DIR "' status --porcelain --untracked-files=no 2>/dev/null"
+               " | wc -l",
+               buf, sizeof buf);
+    env->git_dirty = env->git_sha[0] ? atoi(buf) > 0 : -1;
+    snprintf(env->compiler, sizeof env->compiler, "%s", MB_COMPILER);
+    snprintf(env->cflags, sizeof env->cflags, "%s", MB_CFLAGS);
+    snprintf(env->build_type, sizeof env->build_type, "%s", MB_BUILD_TYPE);
+    snprintf(env->benchmark_version, sizeof env->benchmark_version, "%s", mbb_version());
+
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        while (fgets(buf, sizeof buf, f))
+            if (strncmp(buf, "model name", 10) == 0) {
+                char *v = strchr(buf, ':');
+                if (v) {
+                    v += v[1] == ' ' ? 2 : 1;
+                    v[strcspn(v, "\n")] = 0;
+                    snprintf(env->cpu_model, sizeof env->cpu_model, "%s", v);
+                }
+                break;
+            }
+        fclose(f);
+    }
+    env->cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (uname(&u) == 0)
+        snprintf(env->kernel, sizeof env->kernel, "%.64s %.64s %.64s", u.sysname, u.release,
+                 u.machine);
+    gethostname(env->hostname, sizeof env->hostname - 1);
+    env->l1d_bytes = env_cache_bytes(1, "Data");
+    env->l2_bytes = env_cache_bytes(2, "Unified");
+    env->l3_bytes = env_cache_bytes(3, "Unified");
+    /* Some VMs hide /sys/.../cache; glibc reads the sizes from CPUID. */
+    if (env->l1d_bytes <= 0)
+        env->l1d_bytes = sysconf(_SC_LEVEL1_DCACHE_SIZE) > 0 ? sysconf(_SC_LEVEL1_DCACHE_SIZE) : -1;
+    if (env->l2_bytes <= 0)
+        env->l2_bytes = sysconf(_SC_LEVEL2_CACHE_SIZE) > 0 ? sysconf(_SC_LEVEL2_CACHE_SIZE) : -1;
+    if (env->l3_bytes <= 0)
+        env->l3_bytes = sysconf(_SC_LEVEL3_CACHE_SIZE) > 0 ? sysconf(_SC_LEVEL3_CACHE_SIZE) : -1;
+}

@@ -1,0 +1,645 @@
+/*
+ * run.c — `mapbench run`: orchestrates one run and stores it.
+ *
+ * 1. Expands the selection into timed cases and memory cases (plan/).
+ * 2. Timing: P fresh processes (`mapbench time --emit-tsv`), one after the
+ *    other, each running every case: the cases are interleaved across
+ *    processes, so process-to-process noise shows up as spread, and every
+ *    repetition is kept with its process index.
+ * 3. Memory: one fresh `mapbench mem-case` process per (map, n, blueprint,
+ *    distribution, allocator); then the real Go map, latency, churn, icount.
+ * 4. Hands everything to the store, which writes it in ONE transaction at
+ *    the end: a run killed before that leaves nothing in the database, and
+ *    two runs into one database both land (WAL + busy timeout).
+ * Every child's records are read by the names in their headers (record.h).
+ * A case whose checksum fails is reported, the run is stored with status
+ * 'failed' (invisible to the views), and the exit status is 1.
+ */
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "run_internal.h"
+
+#define RUN_SELF "/proc/self/exe"
+
+typedef struct run_state {
+    mb_selection sel;
+    mb_case *cases;
+    size_t n_cases;
+    const char *db_path;
+    int do_time, do_mem, do_icount, do_latency, do_churn;
+    char **sel_args;             /* the selection flags, verbatim, for the timing children */
+    int n_sel_args;
+    mb_env env;
+    mb_store_run out;            /* what is stored */
+    mb_not_measured *not_measured; /* left out for a missing package (out.not_measured) */
+    char **not_measured_text;    /* their `what`, owned */
+    size_t n_not_measured;
+    uint64_t t_start;
+    int failures;
+} run_state;
+
+/* ---- what this machine cannot measure ------------------------------------------------ */
+
+/* Records that `what` `name` is left out because `package` is not installed,
+ * and says so: an optional dependency absent on purpose is "not measured" in
+ * the run and the report, never a failure and never silent. */
+static void run_not_measured(run_state *rs, const char *what, const char *name,
+                             const char *package)
+{
+    fprintf(stderr, "mapbench: not measured: %s%s (package %s not installed)\n", what, name,
+            package);
+    size_t n = rs->n_not_measured + 1, len = strlen(what) + strlen(name) + 1;
+    mb_not_measured *nm = realloc(rs->not_measured, n * sizeof *nm);
+    if (nm)
+        rs->not_measured = nm;
+    char **texts = nm ? realloc(rs->not_measured_text, n * sizeof *texts) : NULL;
+    if (texts)
+        rs->not_measured_text = texts;
+    char *text = texts ? malloc(len) : NULL;
+    if (text)
+        snprintf(text, len, "%s%s", what, name);
+    else {
+        fprintf(stderr, "mapbench: out of memory\n");
+        rs->failures++;
+        return;
+    }
+    texts[rs->n_not_measured] = text;
+    nm[rs->n_not_measured++] = (mb_not_measured){ text, package };
+    rs->out.not_measured = rs->not_measured;
+    rs->out.n_not_measured = rs->n_not_measured;
+}
+
+/* Leaves out of the memory plan the suite's allocators whose library is not
+ * installed (an --allocator that names one is refused by plan/ instead). */
+static void run_drop_missing_allocators(run_state *rs)
+{
+    size_t kept = 0;
+    for (size_t a = 0; a < rs->sel.n_allocators; a++) {
+        const mb_allocator_info *al = mb_allocator_find(rs->sel.allocators[a]);
+        if (mb_allocator_available(al)) {
+            rs->sel.allocators[kept++] = rs->sel.allocators[a];
+            continue;
+        }
+        run_not_measured(rs, "memory under ", al->name, al->package);
+    }
+    rs->sel.n_allocators = kept;
+}
+
+/* ---- reading one child ------------------------------------------------------------ */
+
+/* One child being read: its records go into group (or, for S records, into
+ * the bench group of the case they name). */
+typedef struct run_child {
+    run_state *rs;
+    mb_rec_reader reader;
+    mb_store_group *group;
+    int process_index;
+    int bad;                     /* a line that does not match its header, or out of memory */
+    long long calib[2];          /* K record */
+} run_child;
+
+static void run_child_init(run_child *ch, run_state *rs, mb_store_group *g,
+                           const mb_rec_kind *const *kinds)
+{
+    memset(ch, 0, sizeof *ch);
+    ch->rs = rs;
+    ch->group = g;
+    ch->calib[0] = ch->calib[1] = -1;
+    mb_rec_reader_init(&ch->reader, kinds);
+}
+
+/* Returns the bench group of the case named name, or NULL. */
+static mb_store_group *run_bench_named(run_state *rs, const char *name)
+{
+    for (size_t i = 0; i < rs->n_cases; i++)
+        if (strcmp(rs->cases[i].name, name) == 0)
+            return &rs->out.benches[i];
+    return NULL;
+}
+
+static void run_on_line(void *ud, char *line)
+{
+    run_child *ch = ud;
+    const char *vals[MB_REC_MAX_COLS], *err;
+    const mb_rec_kind *k = mb_rec_parse(&ch->reader, line, vals, &err);
+    if (err)
+        ch->bad = 1;
+    if (!k)
+        return;
+    if (k == &mb_rec_calib) {
+        ch->calib[0] = vals[0] ? atoll(vals[0]) : -1;
+        ch->calib[1] = vals[1] ? atoll(vals[1]) : -1;
+        return;
+    }
+    mb_store_group *g = k == &mb_rec_sample ? run_bench_named(ch->rs, vals[0] ? vals[0] : "")
+                                            : ch->group;
+    mb_store_row *row = g ? mb_store_rows_add(&g->rows, k, vals) : NULL;
+    if (row)
+        row->process_index = ch->process_index;
+    else if (g)
+        ch->bad = 1;
+}
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static void run_make_parent_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return;
+    char *dir = dirname(copy);
+    if (strcmp(dir, ".") != 0)
+        mkdir(dir, 0777); /* one level (results/); deeper paths must exist */
+    free(copy);
+}
+
+static void run_fmt_secs(char *buf, size_t len, double s)
+{
+    if (s < 90)
+        snprintf(buf, len, "%.0fs", s);
+    else
+        snprintf(buf, len, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+}
+
+/* The estimated time left after done of total steps that started at t0. */
+static void run_eta(char *buf, size_t len, uint64_t t0, size_t done, size_t total)
+{
+    double el = (double)(mb_now_ns() - t0) * 1e-9;
+    run_fmt_secs(buf, len, el / (double)done * (double)(total - done));
+}
+
+/* The case a group of rows is stored under. */
+static mb_store_case run_case_of(const mb_map_ops *ops, const mb_blueprint *bp, mb_dist dist,
+                                 size_t n, const char *allocator)
+{
+    return (mb_store_case){ ops->name, ops->family, ops->traits, NULL, bp->name,
+                            mb_dist_name(dist), n, 0, 1, allocator };
+}
+
+/* Returns argv joined with spaces (malloc'd). */
+static char *run_argv_text(int argc, char **argv)
+{
+    size_t len = 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = malloc(len), *p = s;
+    if (!s)
+        return NULL;
+    for (int i = 0; i < argc; i++)
+        p += sprintf(p, "%s%s", i ? " " : "", argv[i]);
+    *p = 0;
+    return s;
+}
+
+/* ---- arguments ------------------------------------------------------------------------- */
+
+static void run_metric(run_state *rs, const char *v)
+{
+    char *copy = strdup(v), *save = NULL;
+    rs->do_time = rs->do_mem = rs->do_icount = rs->do_latency = rs->do_churn = 0;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (strcmp(t, "time") == 0)
+            rs->do_time = 1;
+        else if (strcmp(t, "memory") == 0)
+            rs->do_mem = 1;
+        else if (strcmp(t, "icount") == 0)
+            rs->do_icount = 1;
+        else if (strcmp(t, "latency") == 0)
+            rs->do_latency = 1;
+        else if (strcmp(t, "churn") == 0)
+            rs->do_churn = 1;
+        else
+            mb_usage_error(&mb_command_run, "--metric wants time, memory, latency, churn and/or"
+                           " icount, got '%s'", t);
+    }
+    free(copy);
+}
+
+/* Parses the command line into rs; exits on --help and on a usage error. */
+static void run_args(run_state *rs, int argc, char **argv)
+{
+    const mb_command *cmd = &mb_command_run;
+    mb_selection_suite(&rs->sel, "quick");
+    for (int i = 2; i < argc; i++) /* the suite first: other flags refine it */
+        if (strncmp(argv[i], "--suite", 7) == 0) {
+            const char *v = mb_flag_value(argc, argv, &i, "--suite", cmd);
+            if (v && mb_selection_suite(&rs->sel, v) != 0)
+                mb_usage_error(cmd, "unknown suite '%s' (quick or full)", v);
+        }
+    rs->sel_args = calloc((size_t)argc + 1, sizeof *rs->sel_args);
+    for (int i = 2; i < argc; i++) {
+        const char *v;
+        mb_help_exit(argv[i], cmd);
+        if ((v = mb_flag_value(argc, argv, &i, "--suite", cmd)))
+            continue;
+        if ((v = mb_flag_value(argc, argv, &i, "--db", cmd)))
+            rs->db_path = v;
+        else if (strcmp(argv[i], "--quick") == 0)
+            continue; /* the default */
+        else if (strcmp(argv[i], "--no-time") == 0)
+            rs->do_time = 0;
+        else if (strcmp(argv[i], "--no-memory") == 0)
+            rs->do_mem = 0;
+        else if ((v = mb_flag_value(argc, argv, &i, "--metric", cmd)))
+            run_metric(rs, v);
+        else {
+            /* selection flags are kept verbatim for the timing children, so
+             * they rebuild exactly this case list from the same suite */
+            int first = i;
+            if (!mb_selection_flag(&rs->sel, argc, argv, &i, cmd))
+                mb_usage_error(cmd, "unknown argument '%s'", argv[i]);
+            for (int j = first; j <= i; j++)
+                rs->sel_args[rs->n_sel_args++] = argv[j];
+        }
+    }
+}
+
+/* ---- timing -------------------------------------------------------------------------- */
+
+/* Runs the P timing processes; their S records land in the bench groups. */
+static void run_timing(run_state *rs)
+{
+    char eta[32];
+    char **args = calloc((size_t)rs->n_sel_args + 8, sizeof *args);
+    static const mb_rec_kind *const kinds[] = { &mb_rec_sample, NULL };
+    for (unsigned p = 0; p < rs->sel.processes; p++) {
+        size_t k = 0;
+        args[k++] = "mapbench";
+        args[k++] = "time";
+        args[k++] = "--emit-tsv";
+        if (p > 0)
+            args[k++] = "--quiet";
+        args[k++] = "--suite";
+        args[k++] = (char *)rs->sel.suite;
+        for (int j = 0; j < rs->n_sel_args; j++)
+            args[k++] = rs->sel_args[j];
+        args[k] = NULL;
+        if (p > 0)
+            run_eta(eta, sizeof eta, rs->t_start, p, rs->sel.processes);
+        fprintf(stderr, "time: process %u/%u%s%s\n", p + 1, rs->sel.processes,
+                p ? ", timing ETA " : "", p ? eta : "");
+        run_child ch;
+        run_child_init(&ch, rs, NULL, kinds);
+        ch.process_index = (int)p;
+        int st = mb_run_child(RUN_SELF, args, run_on_line, &ch);
+        rs->failures += (int)ch.reader.failures + ch.bad;
+        if (st != 0 && rs->failures == 0) {
+            fprintf(stderr, "mapbench: timing process %u exited with status %d\n", p + 1, st);
+            rs->failures++;
+        }
+    }
+    free(args);
+}
+
+/* Every case the parent expects must have come back from every process. */
+static void run_check_samples(run_state *rs)
+{
+    unsigned want = rs->sel.processes * rs->sel.reps;
+    for (size_t c = 0; c < rs->n_cases; c++) {
+        size_t got = rs->out.benches[c].rows.n_rows;
+        if (got != want) {
+            fprintf(stderr, "mapbench: case %s: %zu samples, expected %u\n", rs->cases[c].name,
+                    got, want);
+            rs->failures++;
+        }
+    }
+}
+
+/* ---- memory ----------------------------------------------------------------------------- */
+
+static void run_calibrate(run_state *rs)
+{
+    static const mb_rec_kind *const kinds[] = { &mb_rec_calib, NULL };
+    char *cargs[] = { "mapbench", "mem-case", "--calibrate", NULL };
+    run_child ch;
+    run_child_init(&ch, rs, NULL, kinds);
+    if (mb_run_child(RUN_SELF, cargs, run_on_line, &ch) != 0 || ch.calib[0] < 0) {
+        fprintf(stderr, "mapbench: memory calibration failed\n");
+        rs->failures++;
+        return;
+    }
+    rs->out.rss_floor_bytes = ch.calib[0];
+    rs->out.calib_64mib_rss_bytes = ch.calib[1];
+    fprintf(stderr, "memory: instrument floor %.1f MiB RSS; a 64 MiB touched mapping reads"
+            " as %.2f MiB\n", (double)ch.calib[0] / 1048576.0, (double)ch.calib[1] / 1048576.0);
+}
+
+/* Runs one memory child (args) into group g; counts a failure. */
+static void run_mem_child(run_state *rs, mb_store_group *g, char **args, const char *preload)
+{
+    static const mb_rec_kind *const kinds[] = { &mb_rec_mem, &mb_rec_go, NULL };
+    run_child ch;
+    run_child_init(&ch, rs, g, kinds);
+    int st = mb_run_child_preload(RUN_SELF, args, preload, run_on_line, &ch);
+    if (st != 0 || ch.reader.failures || ch.bad) {
+        fprintf(stderr, "mapbench: FAILED memory case %s n=%zu\n", g->c.impl, g->c.n);
+        g->failed = 1;
+        rs->failures++;
+    }
+}
+
+static void run_memory(run_state *rs)
+{
+    mb_mem_spec *specs = NULL;
+    size_t total = mb_mem_plan(&rs->sel, &specs);
+    char eta[32], nbuf[32], seedbuf[32];
+    rs->out.mems = calloc(total + rs->sel.n_sizes * rs->sel.n_dists + 1, sizeof *rs->out.mems);
+    uint64_t t_mem = mb_now_ns();
+    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs->sel.seed);
+    for (size_t k = 0; k < total; k++) {
+        const mb_mem_spec *sp = &specs[k];
+        mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
+        g->c = run_case_of(sp->ops, sp->bp, sp->dist, sp->n, sp->allocator);
+        snprintf(nbuf, sizeof nbuf, "%zu", sp->n);
+        char *margs[] = { "mapbench", "mem-case", "--impl", (char *)sp->ops->name, "--n", nbuf,
+                          "--blueprint", (char *)sp->bp->name, "--dist",
+                          (char *)mb_dist_name(sp->dist), "--seed", seedbuf, "--allocator",
+                          (char *)sp->allocator, NULL };
+        run_mem_child(rs, g, margs, mb_allocator_find(sp->allocator)->preload);
+        run_eta(eta, sizeof eta, t_mem, k + 1, total);
+        fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s %-9s n=%-9zu ETA %s\n", k + 1, total,
+                g->c.impl, g->c.blueprint, g->c.allocator, g->c.n, eta);
+    }
+    free(specs);
+}
+
+/* The real Go map, beside gomap: u64->u64 only, its own allocator. */
+static void run_go(run_state *rs)
+{
+    char *probe[] = { "mapbench", "go-mem-case", "--print-keys", "1", NULL };
+    char nbuf[32], seedbuf[32];
+    int st = mb_run_child_quiet(RUN_SELF, probe);
+    if (st == MB_CHILD_EXIT_NOT_BUILT) {
+        run_not_measured(rs, "memory of the real Go map: ", "go_runtime", "golang-go");
+        return;
+    }
+    if (st != 0) {
+        fprintf(stderr, "mapbench: FAILED the real Go map's probe (go-mem-case exit status %d)\n",
+                st);
+        rs->failures++;
+        return;
+    }
+    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs->sel.seed);
+    for (size_t d = 0; d < rs->sel.n_dists; d++)
+        for (size_t s = 0; s < rs->sel.n_sizes; s++) {
+            mb_dist dist = rs->sel.dists[d];
+            size_t n = rs->sel.sizes[s];
+            if (!mb_go_planned(&rs->sel, dist, n))
+                continue;
+            mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
+            g->c = (mb_store_case){ MB_GO_IMPL, MB_GO_FAMILY, MB_GO_TRAITS, NULL, mb_blueprints[0].name,
+                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR };
+            snprintf(nbuf, sizeof nbuf, "%zu", n);
+            char *gargs[] = { "mapbench", "go-mem-case", "--n", nbuf, "--dist",
+                              (char *)mb_dist_name(dist), "--seed", seedbuf, NULL };
+            run_mem_child(rs, g, gargs, NULL);
+            fprintf(stderr, "  memory go_runtime (real Go 1.19 map) n=%zu\n", n);
+        }
+}
+
+/* ---- latency and churn ------------------------------------------------------------------- */
+
+/* Tail latency while growing to the largest n (at most 1e6), or churn at
+ * constant size (at most 1e5): first blueprint and distribution, glibc. */
+static void run_lines(run_state *rs, int churn)
+{
+    static const mb_rec_kind *const lat_kinds[] = { &mb_rec_latency, &mb_rec_bucket, NULL };
+    static const mb_rec_kind *const churn_kinds[] = { &mb_rec_churn, NULL };
+    const char *what = churn ? "churn-case" : "latency-case";
+    size_t n = churn ? mb_churn_n(&rs->sel) : mb_latency_n(&rs->sel);
+    mb_store_group *groups = calloc(rs->sel.n_impls + 1, sizeof *groups);
+    size_t n_groups = 0;
+    char eta[32], nbuf[32], seedbuf[32];
+    uint64_t t0 = mb_now_ns();
+    snprintf(nbuf, sizeof nbuf, "%zu", n);
+    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs->sel.seed);
+    for (size_t i = 0; n >= 4 && i < rs->sel.n_impls; i++) {
+        mb_map_config cfg;
+        const mb_map_ops *ops = rs->sel.impls[i];
+        if (!mb_case_config(ops, rs->sel.blueprints[0], 0, rs->sel.seed, &cfg))
+            continue;
+        mb_store_group *g = &groups[n_groups++];
+        g->c = run_case_of(ops, rs->sel.blueprints[0], rs->sel.dists[0], n, "glibc");
+        char *cargs[] = { "mapbench", (char *)what, "--impl", (char *)ops->name, "--n", nbuf,
+                          "--blueprint", (char *)g->c.blueprint, "--dist",
+                          (char *)g->c.distribution, "--seed", seedbuf, NULL };
+        run_child ch;
+        run_child_init(&ch, rs, g, churn ? churn_kinds : lat_kinds);
+        int st = mb_run_child(RUN_SELF, cargs, run_on_line, &ch);
+        if (st != 0 || ch.reader.failures || ch.bad || g->rows.n_rows == 0) {
+            fprintf(stderr, "mapbench: FAILED %s case %s n=%zu\n", what, ops->name, n);
+            g->failed = 1;
+            rs->failures++;
+        }
+        run_eta(eta, sizeof eta, t0, i + 1, rs->sel.n_impls);
+        fprintf(stderr, "  %s [%zu/%zu] %-14s n=%-9zu ETA %s\n", churn ? "churn" : "latency",
+                i + 1, rs->sel.n_impls, ops->name, n, eta);
+    }
+    if (churn)
+        rs->out.churns = groups, rs->out.n_churns = n_groups;
+    else
+        rs->out.latencies = groups, rs->out.n_latencies = n_groups;
+}
+
+/* ---- instruction counts ----------------------------------------------------------------------- */
+
+static void run_icount(run_state *rs)
+{
+    char err[MB_ERR_LEN], eta[32], ops_text[32];
+    uint64_t t0 = mb_now_ns();
+    for (size_t c = 0; c < rs->n_cases; c++) {
+        long long instructions, ops;
+        if (rs->cases[c].phase == MB_PHASE_MIXED_RW)
+            continue; /* threads: not deterministic */
+        if (mb_icount_measure(&rs->cases[c], rs->sel.seed, &instructions, &ops, err,
+                              sizeof err) != 0) {
+            fprintf(stderr, "mapbench: FAILED icount %s: %s\n", rs->cases[c].name, err);
+            rs->failures++;
+            continue;
+        }
+        mb_store_group *g = &rs->out.benches[c];
+        snprintf(ops_text, sizeof ops_text, "%lld", ops);
+        const char *vals[] = { ops_text };
+        g->instructions = instructions;
+        if (!mb_store_rows_add(&g->rows, &mb_rec_icount, vals))
+            rs->failures++;
+        run_eta(eta, sizeof eta, t0, c + 1, rs->n_cases);
+        fprintf(stderr, "  icount [%zu/%zu] %-52s %9.1f Ir/op  ETA %s\n", c + 1, rs->n_cases,
+                rs->cases[c].name, (double)instructions / (double)ops, eta);
+    }
+}
+
+/* ---- the command ---------------------------------------------------------------------------- */
+
+/* The bench groups, one per timed case (stored when they get records). */
+static void run_benches(run_state *rs)
+{
+    rs->out.benches = calloc(rs->n_cases, sizeof *rs->out.benches);
+    rs->out.n_benches = rs->n_cases;
+    for (size_t c = 0; c < rs->n_cases; c++) {
+        const mb_case *k = &rs->cases[c];
+        mb_store_case *sc = &rs->out.benches[c].c;
+        *sc = run_case_of(k->ops, k->bp, k->dist, k->n, "glibc");
+        sc->phase = mb_phase_name(k->phase);
+        sc->hint = k->hint;
+        sc->threads = k->threads;
+    }
+}
+
+/* Opens the database to store into, before minutes of measuring.  NULL after
+ * saying why. */
+static sqlite3 *run_open_db(const char *db_path)
+{
+    char err[MB_ERR_LEN];
+    run_make_parent_dir(db_path);
+    sqlite3 *db = mb_db_open(db_path, 1, err, sizeof err);
+    if (!db) {
+        fprintf(stderr, "mapbench: %s\n", err);
+        return NULL;
+    }
+    if (sqlite3_db_readonly(db, "main") == 1) {
+        fprintf(stderr, "mapbench: %s: read-only; cannot store a run\n", db_path);
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+/* Runs every selected measurement, one child after another. */
+static void run_measure(run_state *rs)
+{
+    if (rs->do_time) {
+        run_timing(rs);
+        if (rs->failures == 0)
+            run_check_samples(rs);
+    }
+    if (rs->do_mem) {
+        run_drop_missing_allocators(rs);
+        run_calibrate(rs);
+        run_memory(rs);
+        if (rs->sel.blueprints[0] == &mb_blueprints[0])
+            run_go(rs);
+    }
+    if (rs->do_latency)
+        run_lines(rs, 0);
+    if (rs->do_churn)
+        run_lines(rs, 1);
+    if (rs->do_icount) {
+        if (access(MB_VALGRIND_PATH, X_OK) == 0)
+            run_icount(rs);
+        else
+            run_not_measured(rs, "instruction counts: ", "callgrind", "valgrind");
+    }
+}
+
+static void run_free(run_state *rs)
+{
+    mb_store_group *lists[] = { rs->out.benches, rs->out.mems, rs->out.latencies, rs->out.churns };
+    size_t counts[] = { rs->out.n_benches, rs->out.n_mems, rs->out.n_latencies, rs->out.n_churns };
+    for (size_t l = 0; l < 4; l++) {
+        for (size_t i = 0; i < counts[l]; i++)
+            mb_store_rows_free(&lists[l][i].rows);
+        free(lists[l]);
+    }
+    for (size_t i = 0; i < rs->n_not_measured; i++)
+        free(rs->not_measured_text[i]);
+    free(rs->not_measured_text);
+    free(rs->not_measured);
+    free(rs->sel_args);
+    free(rs->cases);
+}
+
+/* Stores the run; returns the command's exit status. */
+static int run_store(run_state *rs, sqlite3 *db, int argc, char **argv, const char *started)
+{
+    char err[MB_ERR_LEN], finished[40], uuid[37], took[32];
+    char *argv_text = run_argv_text(argc, argv);
+    mb_now_iso(finished, sizeof finished);
+    mb_uuid(uuid);
+    rs->out.uuid = uuid;
+    rs->out.started_at = started;
+    rs->out.finished_at = finished;
+    rs->out.status = rs->failures ? "failed" : "complete";
+    rs->out.suite = rs->sel.suite;
+    rs->out.argv = argv_text;
+    rs->out.seed = rs->sel.seed;
+    rs->out.processes = rs->sel.processes;
+    rs->out.env = &rs->env;
+    int rc = argv_text ? mb_store_run_write(db, &rs->out, err, sizeof err) : -1;
+    if (!argv_text)
+        snprintf(err, sizeof err, "out of memory");
+    free(argv_text);
+    if (rc != 0) {
+        fprintf(stderr, "mapbench: could not store the run in %s: %s\n", rs->db_path, err);
+        return 1;
+    }
+    if (rs->failures) {
+        fprintf(stderr, "mapbench: %d case(s) FAILED (wrong checksum, count or invariant); the run "
+                "is stored as failed in %s and hidden from the views\n", rs->failures,
+                rs->db_path);
+        return 1;
+    }
+    run_fmt_secs(took, sizeof took, (double)(mb_now_ns() - rs->t_start) * 1e-9);
+    fprintf(stderr, "mapbench run: complete in %s; results in %s\n", took, rs->db_path);
+    return 0;
+}
+
+static int mb_cmd_run(int argc, char **argv)
+{
+    run_state rs;
+    char started[40];
+    memset(&rs, 0, sizeof rs);
+    rs.db_path = MB_DEFAULT_DB;
+    rs.do_time = rs.do_mem = rs.do_latency = rs.do_churn = 1;
+    rs.out.rss_floor_bytes = rs.out.calib_64mib_rss_bytes = -1;
+    run_args(&rs, argc, argv);
+    rs.n_cases = mb_cases_build(&rs.sel, &rs.cases);
+    if (rs.n_cases == 0)
+        mb_usage_error(&mb_command_run, "the selection holds no case");
+    sqlite3 *db = run_open_db(rs.db_path);
+    if (!db)
+        return 1;
+    run_benches(&rs);
+    mb_env_capture(&rs.env);
+    mb_now_iso(started, sizeof started);
+    rs.t_start = mb_now_ns();
+    fprintf(stderr, "mapbench run: suite %s, %zu timed cases x %u processes x %u repetitions, "
+            "seed %llu%s\n", rs.sel.suite, rs.n_cases, rs.sel.processes, rs.sel.reps,
+            (unsigned long long)rs.sel.seed, rs.env.git_dirty > 0 ? ", uncommitted changes" : "");
+    run_measure(&rs);
+    int rc = run_store(&rs, db, argc, argv, started);
+    sqlite3_close(db);
+    run_free(&rs);
+    return rc;
+}
+
+const mb_command mb_command_run = {
+    "run",
+    "time and measure the selected maps, store the run in SQLite",
+    "usage: mapbench run [--suite quick|full] [selection] [--processes P] [--reps R]\n"
+    "                    [--metric LIST] [--no-time] [--no-memory] [--db PATH]\n"
+    "  Times every selected case in P fresh processes (interleaved), runs the memory\n"
+    "  phase script in a fresh child per (map, n, blueprint, allocator), verifies every\n"
+    "  phase's checksum, and writes the run into the database in one transaction.\n"
+    "  --metric: any of time, memory, latency (every insert timed while growing to\n"
+    "  min(largest n, 1e6)), churn (constant size, min(largest n, 1e5)), icount\n"
+    "  (instructions of every phase under callgrind: slow, use a small --n).\n"
+    "  Default: time,memory,latency,churn.\n"
+    "selection (comma-separated lists; default: the suite's):\n"
+    "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear,mixed_rw,\n"
+    "                        lookup_half_hit,delete_half,iterate,reinsert,\n"
+    "                        lookup_hit_dependent,lookup_hit_cold (by name only)\n"
+    "  --hints none,right,small,big   capacity hints for insert/reinsert (quick: none,right)\n"
+    "  --threads T,T mixed_rw thread counts (thread-safe maps only; default 1,2)\n"
+    "  --n SIZES     --blueprint u64->u64,u64->64B,u64->ptr64,str16->u64,str48->u64\n"
+    "  --dist uniform,sequential,shuffled,zipf  --seed S  --no-hint\n"
+    "  --allocator glibc,jemalloc,mimalloc,tcmalloc  (memory phases; quick: glibc,jemalloc)\n"
+    "  --db PATH     results database (default " MB_DEFAULT_DB ")\n",
+    mb_cmd_run,
+};
