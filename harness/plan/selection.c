@@ -124,7 +124,8 @@ static void sel_all_impls(mb_selection *sel)
 {
     sel->n_impls = 0;
     for (const mb_map_ops *const *p = mb_registry; *p && sel->n_impls < 64; p++)
-        sel->impls[sel->n_impls++] = *p;
+        if (!((*p)->flags & MB_F_CALIBRATION)) /* instruments run only when named */
+            sel->impls[sel->n_impls++] = *p;
 }
 
 int mb_selection_suite(mb_selection *sel, const char *suite)
@@ -178,7 +179,7 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
             sel->blueprints[sel->n_blueprints++] = b;
         for (int d = 1; d < MB_DIST_COUNT_; d++)
             sel->dists[sel->n_dists++] = (mb_dist)d;
-        for (int p = MB_PHASE_MIXED_RW + 1; p < MB_PHASE_COUNT_; p++)
+        for (int p = MB_PHASE_MIXED_RW + 1; p <= MB_PHASE_REINSERT; p++) /* dependent, cold: by name */
             sel->phases[sel->n_phases++] = (mb_phase)p;
         sel->hints[sel->n_hints++] = MB_HINT_SMALL;
         sel->hints[sel->n_hints++] = MB_HINT_BIG;
