@@ -203,7 +203,7 @@ def test_a_v1_database_upgrades_with_every_case_never(tmp_path):
         assert {"heap_inuse_before_gc", "sample_gc_ns", "pause_total_ns"} <= cols
     # foreign keys are on again: deleting the run cascades
     mb("query", "PRAGMA foreign_keys", "--db", db)
-    p = mb("query", "DELETE FROM run; SELECT count(*) AS left FROM sample", "--db", db,
+    p = mb("query", "--write", "DELETE FROM run; SELECT count(*) AS left FROM sample", "--db", db,
            "--format", "csv")
     assert p.stdout.strip().splitlines()[-1] == "0", p.stdout
 
