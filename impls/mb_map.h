@@ -120,6 +120,8 @@ enum mb_map_flags {
     MB_F_BIG_VALUES  = 1u << 2, /* supports val_bytes 64 */
     MB_F_SHRINK      = 1u << 3, /* honours MB_SHRINK_LOW_WATER */
     MB_F_OWN_ALLOC   = 1u << 4, /* every byte goes through mb_alloc */
+    MB_F_CALIBRATION = 1u << 5, /* an instrument, not a map (impls/calibration/):
+                                   left out of suites and generic tests, run only by name */
 };
 
 typedef struct mb_map_ops {

@@ -32,6 +32,7 @@ extern const mb_map_ops mb_judy_ops;
 extern const mb_map_ops mb_cuckoo_ops;
 extern const mb_map_ops mb_tbb_ops;
 extern const mb_map_ops mb_ck_ops;
+extern const mb_map_ops mb_null_map_ops; /* calibration (impls/calibration/): the harness floor */
 
 #ifdef MB_PLANT /* the test suite's defective build (tests/plant/plant.c) */
 extern const mb_map_ops mb_oa_linear_planted_ops;
@@ -66,6 +67,7 @@ const mb_map_ops *const mb_registry[] = {
     &mb_cuckoo_ops,
     &mb_tbb_ops,
     &mb_ck_ops,
+    &mb_null_map_ops,
     NULL,
 };
 

@@ -1,12 +1,16 @@
 # Memory per entry vs N right after inserting N keys (view plot_bytes_per_entry): the map's
 # own bytes per entry (the load-factor sawtooth: each doubling of capacity halves the load)
 # and what the process's RSS grew by per entry.  The dotted line is the payload, 16 bytes.
+# A map whose own bytes the counting allocator cannot see (trait table-bytes-uncounted,
+# GLib) is drawn on the allocator's in-use growth instead (rank_bytes_per_entry), dashed.
 load "plots/common.gp"
 impls = q1(sprintf("SELECT group_concat(impl, ' ') FROM (SELECT DISTINCT impl FROM plot_bytes_per_entry WHERE run_id = %d ORDER BY impl)", run))
 nmin = q1(sprintf("SELECT coalesce(min(n), 1) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
 nmax = q1(sprintf("SELECT coalesce(max(n), 1) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
 sizes = q1(sprintf("SELECT count(DISTINCT n) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
-ymax = q1(sprintf("SELECT coalesce(max(map_bytes_per_entry), 16) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
+ymax = q1(sprintf("SELECT coalesce(max(rank_bytes_per_entry), 16) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
+uncounted = q1(sprintf("SELECT group_concat(impl, ' ') FROM (SELECT DISTINCT impl FROM plot_bytes_per_entry WHERE run_id = %d AND rank_basis != 'map')", run))
+is_uncounted(m) = strstrt(' ' . uncounted . ' ', ' ' . m . ' ') > 0
 rss_ymax = q1(sprintf("SELECT coalesce(max(rss_bytes_per_entry), 16) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
 rss_points = q1(sprintf("SELECT count(rss_bytes_per_entry) FROM plot_bytes_per_entry WHERE run_id = %d", run)) + 0
 # (macros: defined before the blocks that expand them)
@@ -33,11 +37,11 @@ if (words(impls) == 0) {
     set yrange [0 : (ymax > 16 ? ymax : 16) * 1.12]
     unset key
     set label 1 "payload, 16 B" at graph 0.98, first 16 right offset 0, 0.7 font ",9" tc rgb "#444444"
-    set title "held by the map (counting allocator)" font ",11"
+    set title "held by the map (counting allocator; dashed: allocator in-use, own bytes uncounted)" font ",11"
     set ylabel "map bytes per entry"
     plot for [m in impls] \
-        q(sprintf("SELECT n, map_bytes_per_entry FROM plot_bytes_per_entry WHERE run_id = %d AND impl = '%s'", run, m)) \
-        using 1:2 with @pstyle lw 2 pt 7 ps 0.7 lc rgb color(m) title m, \
+        q(sprintf("SELECT n, rank_bytes_per_entry FROM plot_bytes_per_entry WHERE run_id = %d AND impl = '%s'", run, m)) \
+        using 1:2 with @pstyle lw 2 dt 1+is_uncounted(m) pt 7 ps 0.7 lc rgb color(m) title (is_uncounted(m) ? m . ' (allocator in-use)' : m), \
         16 with lines dt 3 lc rgb "#444444" notitle
     set origin 0.41, 0
     set title "process RSS growth (cases where RSS grew by 1 MiB or more)" font ",11"

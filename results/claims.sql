@@ -33,7 +33,7 @@ go_cases AS (
     FROM memory_by_phase ins
     JOIN memory_by_phase half ON half.mem_case_id = ins.mem_case_id AND half.phase = 'delete_half'
     JOIN memory_by_phase del ON del.mem_case_id = ins.mem_case_id AND del.phase = 'delete_all'
-    WHERE ins.impl = 'gomap' AND ins.phase = 'insert'
+    WHERE ins.impl = 'gomap' AND ins.phase = 'insert' AND ins.shrink = 'never'
 ),
 claim_go AS (
     SELECT r.run_id,
@@ -178,7 +178,7 @@ chained_cases AS (
     JOIN memory_by_phase del ON del.mem_case_id = ins.mem_case_id AND del.phase = 'delete_all'
     LEFT JOIN memory_by_phase tr ON tr.mem_case_id = ins.mem_case_id AND tr.phase = 'trim'
     WHERE ins.impl = 'chained' AND ins.phase = 'insert' AND ins.blueprint = 'u64->u64'
-      AND ins.distribution = 'uniform' AND ins.allocator = 'glibc'
+      AND ins.distribution = 'uniform' AND ins.allocator = 'glibc' AND ins.shrink = 'never'
       AND ins.rss_bytes - st.rss_bytes >= 1048576
 ),
 chained_top AS (
@@ -218,6 +218,7 @@ clear_cases AS (
     JOIN mem_phase clr ON clr.mem_case_id = c.mem_case_id AND clr.phase = 'clear'
     WHERE (c.traits LIKE '%clear-keeps%' OR c.traits LIKE '%clear-frees%')
       AND c.blueprint = 'u64->u64' AND c.distribution = 'uniform' AND c.allocator = 'glibc'
+      AND c.shrink = 'never'
 ),
 clear_top AS (
     SELECT c.*,
@@ -246,6 +247,173 @@ claim_clear AS (
     FROM complete_run r LEFT JOIN (SELECT * FROM clear_top ORDER BY impl) c USING (run_id)
     GROUP BY r.run_id
 ),
+-- (g) Deleting every key frees nothing in Go until the map is dropped: the real Go map's
+--     HeapInuse (read after a GC) after deleting every key is at least 90% of what it
+--     was after the inserts, in every go_runtime case whose inserts grew the heap by
+--     1 MiB or more (below that the runtime's own floor blurs it).
+go_real AS (
+    SELECT ins.run_id, ins.n, ins.distribution,
+           ins.map_live_bytes - st.map_live_bytes AS insert_bytes,
+           del.map_live_bytes - st.map_live_bytes AS delete_all_bytes,
+           again.map_live_bytes - st.map_live_bytes AS emptied_bytes,
+           des.map_live_bytes - st.map_live_bytes AS destroy_bytes,
+           des.rss_bytes - st.rss_bytes AS destroy_rss, tad.rss_bytes - st.rss_bytes AS freed_rss,
+           ins.rss_bytes - st.rss_bytes AS insert_rss,
+           reb.map_live_bytes - st.map_live_bytes AS rebuild_bytes,
+           clr.map_live_bytes - st.map_live_bytes AS cleared_bytes
+    FROM memory_by_phase ins
+    JOIN memory_by_phase st ON st.mem_case_id = ins.mem_case_id AND st.phase = 'start'
+    JOIN memory_by_phase del ON del.mem_case_id = ins.mem_case_id AND del.phase = 'delete_all'
+    LEFT JOIN memory_by_phase again ON again.mem_case_id = ins.mem_case_id
+     AND again.phase = 'delete_all_again'
+    LEFT JOIN memory_by_phase des ON des.mem_case_id = ins.mem_case_id AND des.phase = 'destroy'
+    LEFT JOIN memory_by_phase tad ON tad.mem_case_id = ins.mem_case_id
+     AND tad.phase = 'trim_after_destroy'
+    LEFT JOIN memory_by_phase reb ON reb.mem_case_id = ins.mem_case_id AND reb.phase = 'rebuild'
+    LEFT JOIN memory_by_phase clr ON clr.mem_case_id = ins.mem_case_id
+     AND clr.phase = 'trim_after_clear'
+    WHERE ins.impl = 'go_runtime' AND ins.phase = 'insert'
+      AND ins.map_live_bytes - st.map_live_bytes >= 1048576
+),
+go_real_top AS (
+    SELECT g.* FROM go_real g
+    WHERE g.n = (SELECT max(h.n) FROM go_real h WHERE h.run_id = g.run_id)
+      AND g.distribution = (SELECT min(h.distribution) FROM go_real h
+                            WHERE h.run_id = g.run_id AND h.n = g.n)
+),
+claim_go_delete AS (
+    SELECT r.run_id,
+           CASE WHEN count(g.n) = 0 THEN 'not measured'
+                WHEN sum(g.delete_all_bytes < 0.9 * g.insert_bytes) = 0 THEN 'holds'
+                ELSE 'does not hold' END AS verdict,
+           CASE WHEN count(g.n) = 0
+                    THEN 'no real Go map case whose inserts grew the heap by 1 MiB or more'
+                ELSE printf('%d of %d go_runtime cases kept at least 90%% of their heap after '
+                            || 'deleting every key (read after a GC); ',
+                            sum(g.delete_all_bytes >= 0.9 * g.insert_bytes), count(g.n))
+                     || (SELECT printf('n=%d: %.2f MiB after insert, %.2f MiB after deleting every '
+                                       || 'key, %s after m = nil + GC', t.n, t.insert_bytes / 1048576.0,
+                                       t.delete_all_bytes / 1048576.0,
+                                       coalesce(printf('%.2f MiB', t.destroy_bytes / 1048576.0), 'not measured'))
+                         FROM go_real_top t WHERE t.run_id = r.run_id)
+           END AS evidence
+    FROM complete_run r LEFT JOIN go_real g USING (run_id)
+    GROUP BY r.run_id
+),
+-- (h) m = nil + GC gives it back: after a map emptied by deletes is dropped and a GC has
+--     run, the real Go map's heap is back within 10% of its growth (largest n with 1 MiB
+--     or more); RSS follows only with debug.FreeOSMemory (trim_after_destroy), shown.
+claim_go_nil AS (
+    SELECT r.run_id,
+           CASE WHEN t.run_id IS NULL OR t.destroy_bytes IS NULL THEN 'not measured'
+                WHEN t.destroy_bytes <= 0.1 * t.insert_bytes THEN 'holds'
+                ELSE 'does not hold' END AS verdict,
+           CASE WHEN t.run_id IS NULL OR t.destroy_bytes IS NULL
+                    THEN 'no real Go map case with a destroy after delete_all_again and 1 MiB of inserts'
+                ELSE printf('n=%d: heap above start %.2f MiB after deleting every key, %.2f MiB '
+                            || 'after m = nil + GC (%.0f%% of after-insert); RSS above start %.1f MiB '
+                            || 'then, %.1f MiB after debug.FreeOSMemory', t.n,
+                            t.emptied_bytes / 1048576.0, t.destroy_bytes / 1048576.0,
+                            100.0 * t.destroy_bytes / t.insert_bytes, t.destroy_rss / 1048576.0,
+                            t.freed_rss / 1048576.0)
+           END AS evidence
+    FROM complete_run r LEFT JOIN go_real_top t USING (run_id)
+),
+-- (i) Rebuilding the map gives it back: after the rebuild step (a new map, the live
+--     entries copied, the old destroyed) every map at the largest n (u64->u64, uniform,
+--     glibc; the real Go map on its own heap) holds at most 10% of its after-insert bytes
+--     (above the empty map it started as; for a map whose own bytes are uncounted: its
+--     allocator in-use growth).  The step runs on the cleared map (memscript.c).  Judged
+--     on cases whose inserts grew those bytes by 1 MiB or more.
+rebuild_cases AS (
+    SELECT r.run_id, r.impl, r.shrink, r.n, r.bytes_counted,
+           CASE WHEN r.bytes_counted THEN r.map_above_start_bytes
+                ELSE r.alloc_in_use_above_start_bytes END AS rebuilt_bytes,
+           CASE WHEN r.bytes_counted THEN r.map_above_start_after_insert_bytes
+                ELSE r.alloc_in_use_above_start_after_insert_bytes END AS insert_bytes
+    FROM remedies r
+    WHERE r.phase = 'rebuild' AND r.blueprint = 'u64->u64' AND r.distribution = 'uniform'
+      AND r.allocator IN ('glibc', 'go-runtime')
+      AND CASE WHEN r.bytes_counted THEN r.map_above_start_after_insert_bytes
+               ELSE r.alloc_in_use_above_start_after_insert_bytes END >= 1048576
+      AND r.n = (SELECT max(q.n) FROM remedies q WHERE q.run_id = r.run_id AND q.phase = 'rebuild'
+                 AND q.blueprint = 'u64->u64' AND q.distribution = 'uniform'
+                 AND q.map_above_start_after_insert_bytes >= 1048576)
+),
+claim_rebuild AS (
+    SELECT r.run_id,
+           CASE WHEN count(c.impl) = 0 THEN 'not measured'
+                WHEN sum(c.rebuilt_bytes > 0.1 * c.insert_bytes) = 0 THEN 'holds'
+                ELSE 'does not hold' END AS verdict,
+           CASE WHEN count(c.impl) = 0
+                    THEN 'no memory case with a rebuild step whose inserts grew 1 MiB or more'
+                ELSE printf('%d of %d map cases hold at most 10%% of their after-insert bytes once '
+                            || 'rebuilt (n=%d)', sum(c.rebuilt_bytes <= 0.1 * c.insert_bytes),
+                            count(c.impl), max(c.n))
+                     || coalesce((SELECT '; not: ' || group_concat(printf('%s/%s %.0f%%', x.impl, x.shrink,
+                                                     100.0 * x.rebuilt_bytes / x.insert_bytes), ', ')
+                                  FROM rebuild_cases x WHERE x.run_id = r.run_id
+                                   AND x.rebuilt_bytes > 0.1 * x.insert_bytes), '')
+           END AS evidence
+    FROM complete_run r LEFT JOIN rebuild_cases c USING (run_id)
+    GROUP BY r.run_id
+),
+-- (j) Pointer values cost GC time (the GC must mark what map[int]*T points to; a
+--     map[int]T of pointer-free values is never scanned): in real Go, a forced GC with
+--     the pointer map live takes at least twice as long as with the inline map, at the
+--     largest n of 100000 or more.
+gc_top AS (
+    SELECT g.* FROM go_gc_pointer_vs_inline g
+    WHERE g.entries >= 100000
+      AND g.entries = (SELECT max(h.entries) FROM go_gc_pointer_vs_inline h WHERE h.run_id = g.run_id)
+),
+claim_gc AS (
+    SELECT r.run_id,
+           CASE WHEN g.run_id IS NULL THEN 'not measured'
+                WHEN g.pointer_gc_ns >= 2 * g.inline_gc_ns THEN 'holds'
+                ELSE 'does not hold' END AS verdict,
+           CASE WHEN g.run_id IS NULL THEN 'no real Go GC-cost case with 100000 entries or more'
+                ELSE printf('%d entries, T = %d bytes: a forced GC takes %.3f ms with map[uint64]*T '
+                            || 'and %.3f ms with map[uint64]T (%.1fx; median of %d); pauses %.3f vs '
+                            || '%.3f ms in all', g.entries, g.value_bytes, g.pointer_gc_ns / 1e6,
+                            g.inline_gc_ns / 1e6, g.pointer_gc_ns / g.inline_gc_ns, g.forced_gcs,
+                            g.pointer_pause_total_ns / 1e6, g.inline_pause_total_ns / 1e6)
+           END AS evidence
+    FROM complete_run r LEFT JOIN gc_top g USING (run_id)
+),
+-- (k) A shrink policy costs time on delete: the maps that have low-water take longer on
+--     the timed delete_all under it than under never (median of the maps' extra %, at
+--     the largest n timed both ways, u64->u64, uniform, no hint).  The evidence gives X,
+--     the measured cost per map.
+shrink_top AS (
+    SELECT s.* FROM shrink_cost s
+    WHERE s.phase = 'delete_all' AND s.shrink = 'low-water' AND s.blueprint = 'u64->u64'
+      AND s.distribution = 'uniform' AND s.hint = 0 AND s.threads = 1
+      AND s.n = (SELECT max(q.n) FROM shrink_cost q WHERE q.run_id = s.run_id
+                 AND q.phase = 'delete_all' AND q.shrink = 'low-water')
+),
+shrink_ranked AS (
+    SELECT s.*, row_number() OVER (PARTITION BY run_id ORDER BY extra_pct) AS k,
+           count(*) OVER (PARTITION BY run_id) AS maps
+    FROM shrink_top s
+),
+claim_shrink AS (
+    SELECT r.run_id,
+           CASE WHEN count(s.impl) = 0 THEN 'not measured'
+                WHEN avg(s.extra_pct) FILTER (WHERE s.k IN ((s.maps + 1) / 2, (s.maps + 2) / 2)) > 0
+                    THEN 'holds'
+                ELSE 'does not hold' END AS verdict,
+           CASE WHEN count(s.impl) = 0 THEN 'no map timed on delete_all under both policies'
+                ELSE printf('n=%d, delete_all under low-water against never: median %+.0f%% over %d '
+                            || 'maps; ', max(s.n),
+                            avg(s.extra_pct) FILTER (WHERE s.k IN ((s.maps + 1) / 2, (s.maps + 2) / 2)),
+                            count(s.impl))
+                     || group_concat(printf('%s %+.0f%% (%.1f -> %.1f ns)', s.impl, s.extra_pct,
+                                            s.never_ns_per_op, s.ns_per_op), '; ')
+           END AS evidence
+    FROM complete_run r LEFT JOIN (SELECT * FROM shrink_ranked ORDER BY impl) s USING (run_id)
+    GROUP BY r.run_id
+),
 all_claims AS (
     SELECT run_id, 1 AS claim_order, 'gomap_never_shrinks' AS claim_id,
            'A Go-style map (gomap) never shrinks after delete' AS claim, verdict, evidence
@@ -271,6 +439,25 @@ all_claims AS (
     SELECT run_id, 6, 'clear_keeps_capacity',
            'Clear keeps capacity unless the design says otherwise', verdict, evidence
     FROM claim_clear
+    UNION ALL
+    SELECT run_id, 7, 'go_delete_frees_nothing',
+           'Deleting every key frees nothing in Go until the map is dropped', verdict, evidence
+    FROM claim_go_delete
+    UNION ALL
+    SELECT run_id, 8, 'go_nil_gc_gives_back', 'm = nil + GC gives it back (in Go)', verdict,
+           evidence
+    FROM claim_go_nil
+    UNION ALL
+    SELECT run_id, 9, 'rebuild_gives_back', 'Rebuilding the map gives it back', verdict, evidence
+    FROM claim_rebuild
+    UNION ALL
+    SELECT run_id, 10, 'pointer_values_cost_gc', 'Pointer values cost GC time (Go)', verdict,
+           evidence
+    FROM claim_gc
+    UNION ALL
+    SELECT run_id, 11, 'shrink_costs_on_delete',
+           'A shrink policy costs X% on delete (X measured)', verdict, evidence
+    FROM claim_shrink
 )
 SELECT run_id, claim_order, claim_id, claim, verdict, evidence
 FROM all_claims

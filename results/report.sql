@@ -17,8 +17,8 @@ SELECT rr.run_id, (
     WITH d AS (
       SELECT impl, n, map_retained_fraction AS map_kept, rss_retained_fraction AS rss_kept
       FROM retained
-      WHERE run_id = rr.run_id AND phase = 'delete_all' AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
-        AND n = (SELECT max(n) FROM retained WHERE run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc')
+      WHERE shrink = 'never' AND run_id = rr.run_id AND phase = 'delete_all' AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
+        AND n = (SELECT max(n) FROM retained WHERE shrink = 'never' AND run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc')
     ), c AS (
       SELECT impl, n, CASE WHEN map_kept >= 0.5 THEN 1 WHEN rss_kept >= 0.5 THEN 2 ELSE 3 END AS who
       FROM d ORDER BY impl
@@ -41,8 +41,8 @@ SELECT rr.run_id, (
       SELECT impl, n, printf('%.0f%%', 100.0 * map_retained_fraction) AS pct,
              map_retained_fraction AS f
       FROM retained
-      WHERE run_id = rr.run_id AND phase = 'delete_all' AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
-        AND n = (SELECT max(n) FROM retained WHERE run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc')
+      WHERE shrink = 'never' AND run_id = rr.run_id AND phase = 'delete_all' AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
+        AND n = (SELECT max(n) FROM retained WHERE shrink = 'never' AND run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc')
       ORDER BY impl
     ), g AS (
       SELECT pct, group_concat(impl, ', ') AS maps, count(*) AS k, max(f) AS f FROM d
@@ -63,11 +63,11 @@ SELECT rr.run_id, (
                   || 'on top (n = %d): ', max(d.n))
            || group_concat(printf('%s %.0f%% -> %.0f%%', d.impl, 100.0 * d.rss_retained_fraction,
                                   100.0 * t.rss_retained_fraction), '; ') || '.' AS finding
-    FROM (SELECT * FROM retained WHERE run_id = rr.run_id AND phase = 'delete_all' AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
-          AND n = (SELECT max(n) FROM retained WHERE run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc') ORDER BY impl) d
+    FROM (SELECT * FROM retained WHERE shrink = 'never' AND run_id = rr.run_id AND phase = 'delete_all' AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
+          AND n = (SELECT max(n) FROM retained WHERE shrink = 'never' AND run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc') ORDER BY impl) d
     JOIN retained t ON t.run_id = d.run_id AND t.impl = d.impl AND t.n = d.n
      AND t.blueprint = d.blueprint AND t.distribution = d.distribution
-     AND t.allocator = d.allocator AND t.phase = 'trim'
+     AND t.allocator = d.allocator AND t.shrink = d.shrink AND t.phase = 'trim'
 ) FROM run rr;
 
 -- What does clear keep?
@@ -78,8 +78,8 @@ SELECT rr.run_id, (
       SELECT impl, n, printf('%.0f%%', 100.0 * map_retained_fraction) AS pct,
              map_retained_fraction AS f
       FROM retained
-      WHERE run_id = rr.run_id AND phase = 'clear' AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
-        AND n = (SELECT max(n) FROM retained WHERE run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc')
+      WHERE shrink = 'never' AND run_id = rr.run_id AND phase = 'clear' AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
+        AND n = (SELECT max(n) FROM retained WHERE shrink = 'never' AND run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc')
       ORDER BY impl
     ), g AS (
       SELECT pct, group_concat(impl, ', ') AS maps, count(*) AS k, max(f) AS f FROM d
@@ -99,9 +99,10 @@ SELECT rr.run_id, (
       SELECT m.impl, m.n, m.map_live_bytes, m.rss_bytes - s.rss_bytes AS rss_above_start
       FROM memory_by_phase m
       JOIN memory_by_phase s ON s.mem_case_id = m.mem_case_id AND s.phase = 'start'
-      WHERE m.run_id = rr.run_id AND m.phase = 'trim_after_destroy' AND m.blueprint = 'u64->u64'
+      WHERE m.run_id = rr.run_id AND m.phase = 'trim_after_destroy' AND m.shrink = 'never'
+        AND m.blueprint = 'u64->u64'
         AND m.distribution = 'uniform' AND m.allocator = 'glibc'
-        AND m.n = (SELECT max(n) FROM retained WHERE run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc')
+        AND m.n = (SELECT max(n) FROM retained WHERE shrink = 'never' AND run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc')
     )
     SELECT CASE WHEN max(map_live_bytes) = 0 THEN 'After destroy every map holds 0 bytes'
                 ELSE 'After destroy some maps still hold bytes: '
@@ -140,13 +141,16 @@ DROP VIEW IF EXISTS report_finding_bytes_per_entry;
 CREATE VIEW report_finding_bytes_per_entry (run_id, finding) AS
 SELECT rr.run_id, (
     WITH b AS (
-      SELECT impl, n, map_bytes_per_entry AS bpe FROM plot_bytes_per_entry
+      SELECT impl, n, rank_bytes_per_entry AS bpe, rank_basis FROM plot_bytes_per_entry
       WHERE run_id = rr.run_id AND n = (SELECT max(n) FROM plot_bytes_per_entry WHERE run_id = rr.run_id)
       ORDER BY bpe
     )
     SELECT printf('Right after inserting %d keys of 16 bytes (key + value), the maps hold '
-                  || 'these bytes per entry, smallest first: ', max(n))
-           || group_concat(printf('%s %.1f', impl, bpe), '; ')
+                  || 'these bytes per entry, smallest first (a map whose own bytes are not '
+                  || 'counted is ranked on the allocator''s in-use growth, and marked so): ', max(n))
+           || group_concat(printf('%s %.1f%s', impl, bpe,
+                                  CASE WHEN rank_basis = 'map' THEN ''
+                                       ELSE ' (allocator in-use: own bytes uncounted)' END), '; ')
            || printf(' — %.1fx the payload at best, %.1fx at worst.', min(bpe) / 16, max(bpe) / 16)
            AS finding
     FROM b HAVING count(*) > 0
@@ -222,6 +226,111 @@ SELECT rr.run_id, (
     FROM p HAVING count(*) > 0
 ) FROM run rr;
 
+-- What gives the memory back once every key is deleted?  (remedies, view remedies)
+DROP VIEW IF EXISTS report_finding_remedies;
+CREATE VIEW report_finding_remedies (run_id, finding) AS
+SELECT rr.run_id, (
+    WITH r AS (
+      SELECT * FROM remedies
+      WHERE run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform'
+        AND allocator = 'glibc'
+        AND n = (SELECT max(n) FROM remedies WHERE run_id = rr.run_id AND blueprint = 'u64->u64'
+                 AND distribution = 'uniform' AND allocator = 'glibc')
+    ), g AS (
+      SELECT remedy, min(phase_index) AS k, count(*) AS cases,
+             sum(rss_above_start_bytes <= 0.1 * rss_above_start_after_insert_bytes) AS os_back,
+             sum(CASE WHEN bytes_counted THEN map_bytes <= 0.1 * map_bytes_after_insert
+                      ELSE alloc_in_use_above_start_bytes
+                           <= 0.1 * alloc_in_use_above_start_after_insert_bytes END) AS map_back,
+             avg(phase_ns) / 1e6 AS ms
+      FROM r GROUP BY remedy ORDER BY k, remedy
+    )
+    SELECT printf('Of %d map cases (map x shrink policy, n = %d, glibc), after each step of the '
+                  || 'script (in order, on the emptied map): the map holds at most 10%% of its '
+                  || 'after-insert bytes / the process RSS is within 10%% of its start, and the '
+                  || 'step''s mean time (a map whose own bytes are uncounted is judged on its '
+                  || 'allocator in-use bytes): ', max(cases), (SELECT max(n) FROM r))
+           || group_concat(printf('%s %d / %d, %.2f ms', remedy, map_back, os_back, ms), '; ')
+           || '.' AS finding
+    FROM g HAVING count(*) > 0
+) FROM run rr;
+
+-- What does a shrink policy cost, and what does it give back?  (plot_retained_vs_cost)
+DROP VIEW IF EXISTS report_finding_shrink_cost;
+CREATE VIEW report_finding_shrink_cost (run_id, finding) AS
+SELECT rr.run_id, (
+    WITH p AS (
+      SELECT lw.impl, lw.n, lw.held_mib_after_delete_all AS lw_mib, nv.held_mib_after_delete_all AS nv_mib,
+             lw.rss_mib_after_delete_all AS lw_rss, nv.rss_mib_after_delete_all AS nv_rss,
+             lw.delete_extra_pct, lw.churn_extra_pct
+      FROM plot_retained_vs_cost lw
+      JOIN plot_retained_vs_cost nv ON nv.run_id = lw.run_id AND nv.impl = lw.impl
+       AND nv.allocator = lw.allocator AND nv.shrink = 'never'
+      WHERE lw.run_id = rr.run_id AND lw.allocator = 'glibc' AND lw.shrink = 'low-water'
+      ORDER BY lw.impl
+    )
+    SELECT printf('After deleting every key (n = %d, glibc), low-water against never: ', max(n))
+           || group_concat(printf('%s holds %.2f MiB instead of %.2f (RSS above start %.1f vs %.1f MiB) '
+                                  || 'for %s on delete_all and %s on churn', impl, lw_mib, nv_mib,
+                                  lw_rss, nv_rss,
+                                  coalesce(printf('%+.0f%%', delete_extra_pct), 'untimed'),
+                                  coalesce(printf('%+.0f%%', churn_extra_pct), 'unmeasured')), '; ')
+           || ' (timings on a shared machine: compare with the noise finding).' AS finding
+    FROM p HAVING count(*) > 0
+) FROM run rr;
+
+-- Which policies thrash at a shrink boundary?  (thrash_events)
+DROP VIEW IF EXISTS report_finding_thrash;
+CREATE VIEW report_finding_thrash (run_id, finding) AS
+SELECT rr.run_id, (
+    WITH t AS (SELECT * FROM thrash_events WHERE run_id = rr.run_id),
+    bad AS (SELECT * FROM t WHERE thrashes ORDER BY impl, boundary)
+    SELECT CASE WHEN (SELECT count(*) FROM bad) = 0
+                THEN printf('No policy grows and shrinks on every cycle at the boundaries measured '
+                            || '(%d cases: the first shrink on the way down, and the empty map).', count(*))
+                ELSE printf('%d of %d cases grow and shrink on every cycle of a small window '
+                            || 'oscillated at a boundary (no hysteresis there): ', (SELECT count(*) FROM bad), count(*))
+                     || (SELECT group_concat(printf('%s/%s at the %s boundary (%d live): %.1f grows and '
+                                                    || '%.1f shrinks per cycle, %.0f ns/op', impl, shrink,
+                                                    boundary, boundary_entries, grows_per_cycle,
+                                                    shrinks_per_cycle, ns_per_op), '; ') FROM bad)
+                     || '; the others hold their capacity there.' END AS finding
+    FROM t HAVING count(*) > 0
+) FROM run rr;
+
+-- Are the real Go map's rows true?  (every sample after runtime.GC())
+DROP VIEW IF EXISTS report_finding_go_true;
+CREATE VIEW report_finding_go_true (run_id, finding) AS
+SELECT rr.run_id, (
+    SELECT printf('The real Go map (go_runtime) after inserting %d keys, read after a GC: %.2f bytes '
+                  || 'per entry (HeapInuse), against the gomap model''s %.2f (%+.1f%%); before that GC '
+                  || 'the heap held %.2f per entry, the growth''s old bucket arrays being garbage.',
+                  g.n, g.map_bytes_per_entry, m.map_bytes_per_entry,
+                  100.0 * (g.map_bytes_per_entry / m.map_bytes_per_entry - 1),
+                  1.0 * s.heap_inuse_before_gc_bytes / g.n)
+    FROM bytes_per_entry g
+    JOIN bytes_per_entry m ON m.run_id = g.run_id AND m.impl = 'gomap' AND m.n = g.n
+     AND m.blueprint = g.blueprint AND m.distribution = g.distribution AND m.allocator = 'glibc'
+    JOIN go_samples s ON s.run_id = g.run_id AND s.n = g.n AND s.distribution = g.distribution
+     AND s.phase = 'insert'
+    WHERE g.run_id = rr.run_id AND g.impl = 'go_runtime' AND g.distribution = 'uniform'
+    ORDER BY g.n DESC LIMIT 1
+) FROM run rr;
+
+-- Do pointer values cost GC time in real Go?  (go_gc_pointer_vs_inline)
+DROP VIEW IF EXISTS report_finding_go_gc;
+CREATE VIEW report_finding_go_gc (run_id, finding) AS
+SELECT rr.run_id, (
+    SELECT printf('Real Go (go_runtime): a forced GC with a live map of %d entries takes %.3f ms with '
+                  || 'map[uint64]*T and %.3f ms with map[uint64]T (T = %d bytes): %.0fx; the '
+                  || 'stop-the-world pauses of %d such GCs add up to %.3f and %.3f ms: marking runs '
+                  || 'concurrently, so the pointer map''s cost is GC work (its buckets hold pointers '
+                  || 'to mark), not pause.', entries, pointer_gc_ns / 1e6, inline_gc_ns / 1e6,
+                  value_bytes, pointer_over_inline, forced_gcs, pointer_pause_total_ns / 1e6,
+                  inline_pause_total_ns / 1e6)
+    FROM go_gc_pointer_vs_inline WHERE run_id = rr.run_id ORDER BY entries DESC LIMIT 1
+) FROM run rr;
+
 -- The findings in page order: the page shows `title`, then the sentence of
 -- report_finding_<id>, or "Not measured: <missing>".
 DROP VIEW IF EXISTS report_findings;
@@ -235,7 +344,12 @@ CREATE VIEW report_findings (finding_order, id, title, missing) AS VALUES
     (7, 'bytes_per_entry', 'How many bytes per entry?', 'no memory measurements in this run'),
     (8, 'threads', 'Do threads help?', 'no thread-safe map was measured in this run (phase mixed_rw)'),
     (9, 'noise', 'How noisy are the timings?', 'no timings in this run'),
-    (10, 'trend', 'Has anything moved since the first run?', 'no trended measurement in this run');
+    (10, 'trend', 'Has anything moved since the first run?', 'no trended measurement in this run'),
+    (11, 'remedies', 'What gives the memory back once every key is deleted?', 'no memory measurements in this run'),
+    (12, 'shrink_cost', 'What does a shrink policy cost, and what does it give back?', 'no map ran under both shrink policies in this run'),
+    (13, 'thrash', 'Does a shrink policy thrash at its boundary?', 'no thrash cases in this run (metric churn)'),
+    (14, 'go_true', 'Are the real Go map''s rows true?', 'no real Go map and gomap at the same n in this run'),
+    (15, 'go_gc', 'Do pointer values cost GC time in real Go?', 'no real Go map in this run');
 -- ---- the key tables ------------------------------------------------------------------
 -- One view per table, run_id first (the page leaves that column out), rows in page order.
 
@@ -274,6 +388,7 @@ DROP VIEW IF EXISTS report_table_memory;
 CREATE VIEW report_table_memory AS
 SELECT b.run_id, b.impl, b.n,
        round(b.map_bytes_per_entry, 1) AS map_bytes_per_entry,
+       round(b.rank_bytes_per_entry, 1) AS ranked_bytes_per_entry, b.rank_basis,
        round(b.rss_bytes_per_entry, 1) AS rss_bytes_per_entry,
        round(100 * d.map_retained_fraction, 1) AS map_kept_after_delete_all_pct,
        round(100 * d.rss_retained_fraction, 1) AS rss_kept_after_delete_all_pct,
@@ -284,9 +399,10 @@ LEFT JOIN retained d USING (run_id, impl, blueprint, distribution, n, allocator)
 LEFT JOIN retained t USING (run_id, impl, blueprint, distribution, n, allocator)
 LEFT JOIN retained c USING (run_id, impl, blueprint, distribution, n, allocator)
 WHERE d.phase = 'delete_all' AND t.phase = 'trim' AND c.phase = 'clear'
+  AND d.shrink = 'never' AND t.shrink = 'never' AND c.shrink = 'never'
   AND b.blueprint = 'u64->u64' AND b.distribution = 'uniform' AND b.allocator = 'glibc'
   AND b.n = (SELECT max(n) FROM bytes_per_entry x WHERE x.run_id = b.run_id)
-ORDER BY b.run_id, b.map_bytes_per_entry;
+ORDER BY b.run_id, b.rank_bytes_per_entry;
 
 DROP VIEW IF EXISTS report_table_threads;
 CREATE VIEW report_table_threads AS
@@ -306,9 +422,69 @@ FROM insert_latency ORDER BY run_id, max_ns;
 
 DROP VIEW IF EXISTS report_table_churn;
 CREATE VIEW report_table_churn AS
-SELECT run_id, impl, n, max(tombstones) AS max_tombstones, max(capacity) AS max_capacity,
-       round(avg(ns_per_op), 1) AS mean_ns_per_step, round(max(ns_per_op), 1) AS worst_chunk_ns
-FROM churn_sample GROUP BY run_id, impl, n ORDER BY run_id, mean_ns_per_step;
+SELECT run_id, impl, shrink, n, max(tombstones) AS max_tombstones, max(capacity) AS max_capacity,
+       round(avg(ns_per_op), 1) AS mean_ns_per_step, round(max(ns_per_op), 1) AS worst_chunk_ns,
+       max(grow_events) AS grow_events, max(shrink_events) AS shrink_events
+FROM churn_sample GROUP BY run_id, impl, shrink, n ORDER BY run_id, mean_ns_per_step;
+
+-- Remedies at the largest n (u64->u64, uniform keys): map / allocator / OS bytes after each
+-- step once the map is empty, with the step's time, per map, allocator and shrink policy;
+-- the real Go map's rows (allocator go-runtime) beside gomap's.
+DROP VIEW IF EXISTS report_table_remedies;
+CREATE VIEW report_table_remedies AS
+SELECT r.run_id, r.impl, r.allocator, r.shrink, r.remedy,
+       round(r.map_bytes / 1048576.0, 2) AS map_mib,
+       round(r.alloc_in_use_above_start_bytes / 1048576.0, 2) AS alloc_in_use_mib,
+       round(r.alloc_held_above_start_bytes / 1048576.0, 2) AS alloc_held_mib,
+       round(r.rss_above_start_bytes / 1048576.0, 2) AS rss_above_start_mib,
+       round(r.phase_ns / 1e6, 3) AS step_ms
+FROM remedies r
+JOIN (SELECT run_id, max(n) AS n FROM remedies WHERE blueprint = 'u64->u64'
+      AND distribution = 'uniform' GROUP BY run_id) USING (run_id, n)
+WHERE r.blueprint = 'u64->u64' AND r.distribution = 'uniform'
+ORDER BY r.run_id, r.impl = 'go_runtime' DESC, r.impl = 'gomap' DESC, r.allocator, r.impl,
+         r.shrink, r.phase_index;
+
+DROP VIEW IF EXISTS report_table_shrink_cost;
+CREATE VIEW report_table_shrink_cost AS
+SELECT run_id, impl, phase, n, shrink, round(never_ns_per_op, 1) AS never_ns,
+       round(ns_per_op, 1) AS policy_ns, round(extra_pct, 0) AS extra_pct
+FROM shrink_cost WHERE shrink != 'never' AND blueprint = 'u64->u64' AND distribution = 'uniform'
+  AND hint = 0 AND threads = 1
+UNION ALL
+SELECT run_id, impl, 'churn', n, shrink, round(never_ns_per_op, 1), round(ns_per_op, 1),
+       round(extra_pct, 0)
+FROM churn_shrink_cost WHERE shrink != 'never'
+ORDER BY 1, 2, 3, 4;
+
+DROP VIEW IF EXISTS report_table_thrash;
+CREATE VIEW report_table_thrash AS
+SELECT run_id, impl, shrink, boundary, boundary_entries, window, cycles,
+       round(ns_per_op, 1) AS ns_per_op, round(grows_per_cycle, 2) AS grows_per_cycle,
+       round(shrinks_per_cycle, 2) AS shrinks_per_cycle, capacity_low, capacity_high
+FROM thrash_events ORDER BY run_id, impl, shrink, boundary;
+
+DROP VIEW IF EXISTS report_table_go_gc;
+CREATE VIEW report_table_go_gc AS
+SELECT run_id, entries, value_bytes, round(inline_gc_ns / 1e6, 3) AS inline_gc_ms,
+       round(pointer_gc_ns / 1e6, 3) AS pointer_gc_ms, round(pointer_over_inline, 1) AS ratio,
+       round(inline_pause_total_ns / 1e6, 3) AS inline_pause_ms,
+       round(pointer_pause_total_ns / 1e6, 3) AS pointer_pause_ms, forced_gcs,
+       round(inline_heap_inuse_bytes / 1048576.0, 1) AS inline_heap_mib,
+       round(pointer_heap_inuse_bytes / 1048576.0, 1) AS pointer_heap_mib
+FROM go_gc_pointer_vs_inline ORDER BY run_id, entries;
+
+DROP VIEW IF EXISTS report_table_go_samples;
+CREATE VIEW report_table_go_samples AS
+SELECT s.run_id, s.n, s.phase, s.entries,
+       round(s.heap_inuse_after_gc_bytes / 1048576.0, 2) AS heap_inuse_after_gc_mib,
+       round(s.heap_inuse_before_gc_bytes / 1048576.0, 2) AS heap_inuse_before_gc_mib,
+       round(s.rss_bytes / 1048576.0, 1) AS rss_mib, round(s.sample_gc_ns / 1e6, 3) AS sample_gc_ms
+FROM go_samples s
+JOIN (SELECT run_id, max(n) AS n FROM go_samples WHERE distribution = 'uniform' GROUP BY run_id)
+  USING (run_id, n)
+WHERE s.distribution = 'uniform'
+ORDER BY s.run_id, s.phase_index;
 
 DROP VIEW IF EXISTS report_table_calibration;
 CREATE VIEW report_table_calibration AS
@@ -361,4 +537,9 @@ CREATE VIEW report_tables (table_order, id, title) AS VALUES
     (6, 'latency', 'Single-insert latency while growing from empty (ns, TSC)'),
     (7, 'churn', 'Constant-size churn (10 N insert-one/remove-one steps): tombstones and cost'),
     (8, 'calibration', 'The instrument: a bare memory child''s RSS, and a 64 MiB touched mapping as measured'),
-    (9, 'not_measured', 'Not measured in this run, and why');
+    (9, 'remedies', 'Remedies at the largest n: bytes held once every key is deleted, step by step, and what each step took (real Go beside gomap)'),
+    (10, 'shrink_cost', 'What a shrink policy costs: median ns per operation against never'),
+    (11, 'thrash', 'Thrash at a shrink boundary: a small window of keys removed and reinserted over and over'),
+    (12, 'go_gc', 'Real Go: forced GC time with a live map of pointer vs inline values'),
+    (13, 'go_samples', 'Real Go: HeapInuse after each phase, read after a GC, and before it'),
+    (14, 'not_measured', 'Not measured in this run, and why');

@@ -41,8 +41,10 @@ CREATE TABLE IF NOT EXISTS bench (             -- one timed case of one run
     hint          INTEGER NOT NULL,            -- capacity hint given at create (0 = none)
     threads       INTEGER NOT NULL DEFAULT 1,
     allocator     TEXT NOT NULL,
-    lookup_percent INTEGER,                    -- v5: mixed_rw's mix (100 read-only .. 0 write-only); NULL for other phases
-    UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator, lookup_percent)
+    shrink        TEXT NOT NULL DEFAULT 'never', -- v4: the map's shrink policy: never | low-water
+    lookup_percent INTEGER,                    -- v6: mixed_rw's mix (100 read-only .. 0 write-only); NULL for other phases
+    UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator, shrink,
+            lookup_percent)
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS sample (            -- one repetition of a timed case; every one is kept
@@ -51,7 +53,7 @@ CREATE TABLE IF NOT EXISTS sample (            -- one repetition of a timed case
     repetition    INTEGER NOT NULL,            -- Google Benchmark's repetition_index
     iterations    INTEGER NOT NULL,            -- phase runs averaged in this repetition
     ns_per_op     REAL NOT NULL,
-    ceiling_ns_per_op REAL,                    -- v5: mixed_rw: the same scripts unsynchronized on a read-only swiss, run beside this repetition
+    ceiling_ns_per_op REAL,                    -- v6: mixed_rw: the same scripts unsynchronized on a read-only swiss, run beside this repetition
     PRIMARY KEY (bench_id, process_index, repetition)
 ) STRICT;
 
@@ -65,7 +67,8 @@ CREATE TABLE IF NOT EXISTS mem_case (          -- one fresh child process runnin
     distribution  TEXT NOT NULL,
     n             INTEGER NOT NULL,
     allocator     TEXT NOT NULL,
-    UNIQUE (run_id, impl, blueprint, distribution, n, allocator)
+    shrink        TEXT NOT NULL DEFAULT 'never', -- v4: the map's shrink policy: never | low-water
+    UNIQUE (run_id, impl, blueprint, distribution, n, allocator, shrink)
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS mem_phase (         -- a sample taken after each phase of a mem_case
@@ -154,7 +157,10 @@ CREATE TABLE IF NOT EXISTS churn_sample (      -- v2: constant-size churn, sampl
     mean_probe       REAL,
     max_probe        INTEGER,
     map_live_bytes   INTEGER,
-    PRIMARY KEY (run_id, impl, blueprint, distribution, n, allocator, ops_done)
+    shrink           TEXT NOT NULL DEFAULT 'never', -- v4
+    grow_events      INTEGER,                  -- v4: the map's counters so far (NULL = not counted)
+    shrink_events    INTEGER,                  -- v4
+    PRIMARY KEY (run_id, impl, blueprint, distribution, n, allocator, shrink, ops_done)
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS go_memstats (       -- v2: the real Go map's runtime.MemStats per phase
@@ -166,7 +172,46 @@ CREATE TABLE IF NOT EXISTS go_memstats (       -- v2: the real Go map's runtime.
     heap_released  INTEGER NOT NULL,
     heap_sys       INTEGER NOT NULL,
     num_gc         INTEGER NOT NULL,
+    -- v4: every sample is read after a runtime.GC(); the values before it, labelled:
+    heap_alloc_before_gc INTEGER,
+    heap_inuse_before_gc INTEGER,
+    sample_gc_ns   INTEGER,                    -- v4: wall time of that GC (not in phase_ns)
+    pause_total_ns INTEGER,                    -- v4: MemStats.PauseTotalNs, cumulative
     PRIMARY KEY (mem_case_id, phase_index)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS go_gc_cost (        -- v4: forced GCs with a live Go map of inline or pointer values
+    mem_case_id      INTEGER NOT NULL REFERENCES mem_case (mem_case_id) ON DELETE CASCADE,
+    value_kind       TEXT NOT NULL,            -- inline (map[uint64]T) | pointer (map[uint64]*T)
+    entries          INTEGER NOT NULL,
+    value_bytes      INTEGER NOT NULL,         -- sizeof T
+    forced_gcs       INTEGER NOT NULL,         -- runtime.GC() calls timed
+    gc_ns_median     REAL NOT NULL,            -- wall time of one forced GC, median
+    gc_ns_min        REAL NOT NULL,
+    pause_total_ns   INTEGER NOT NULL,         -- PauseTotalNs over the forced GCs (stop-the-world)
+    gc_cpu_fraction  REAL,                     -- MemStats.GCCPUFraction after them
+    heap_inuse_bytes INTEGER NOT NULL,         -- with the map live
+    PRIMARY KEY (mem_case_id, value_kind)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS thrash (            -- v4: churn oscillating around a map's shrink boundary
+    run_id           INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    impl             TEXT NOT NULL,
+    blueprint        TEXT NOT NULL,
+    distribution     TEXT NOT NULL,
+    n                INTEGER NOT NULL,         -- keys filled before walking down
+    allocator        TEXT NOT NULL,
+    shrink           TEXT NOT NULL,
+    boundary         TEXT NOT NULL,            -- first-shrink (never: at n/8 live) | empty
+    boundary_entries INTEGER NOT NULL,         -- live count at the boundary
+    window           INTEGER NOT NULL,         -- keys removed and reinserted per cycle
+    cycles           INTEGER NOT NULL,
+    ns_per_op        REAL NOT NULL,            -- one op = one insert or one remove
+    grow_events      INTEGER,                  -- during the oscillation (NULL = not counted)
+    shrink_events    INTEGER,
+    capacity_low     INTEGER,                  -- after the last remove / the last insert of a cycle
+    capacity_high    INTEGER,
+    PRIMARY KEY (run_id, impl, blueprint, distribution, n, allocator, shrink, boundary)
 ) STRICT;
 
 CREATE INDEX IF NOT EXISTS bench_by_run ON bench (run_id);

@@ -21,7 +21,7 @@ WITH ranked AS (
     FROM sample s
 )
 SELECT b.run_id, b.bench_id, b.impl, b.family, b.phase, b.blueprint, b.distribution, b.n,
-       b.hint, b.threads, b.allocator,
+       b.hint, b.threads, b.allocator, b.shrink,
        avg(r.ns_per_op) FILTER (WHERE r.k IN ((r.cnt + 1) / 2, (r.cnt + 2) / 2)) AS median_ns_per_op,
        min(r.ns_per_op) AS min_ns_per_op,
        max(r.ns_per_op) AS max_ns_per_op,
@@ -40,11 +40,12 @@ DROP VIEW IF EXISTS latest_medians;
 CREATE VIEW latest_medians AS
 SELECT m.* FROM case_medians m JOIN latest_run USING (run_id);
 
--- Every memory sample of every complete run, with bytes per live entry.
+-- Every memory sample of every complete run, with bytes per live entry.  shrink is the
+-- map's policy (never | low-water): a map that has low-water runs the script under both.
 DROP VIEW IF EXISTS memory_by_phase;
 CREATE VIEW memory_by_phase AS
 SELECT c.run_id, c.mem_case_id, c.impl, c.family, c.blueprint, c.distribution, c.n,
-       c.allocator, p.phase_index, p.phase, p.entries, p.map_live_bytes, p.map_peak_bytes,
+       c.allocator, c.shrink, c.traits, p.phase_index, p.phase, p.entries, p.map_live_bytes, p.map_peak_bytes,
        p.alloc_in_use_bytes, p.alloc_held_bytes, p.rss_bytes, p.anon_bytes, p.minor_faults,
        p.phase_ns, p.capacity, p.tombstones, p.overflow, p.object_bytes, p.peak_rss_bytes,
        CASE WHEN p.entries > 0 THEN 1.0 * p.map_live_bytes / p.entries END AS map_bytes_per_entry
@@ -57,24 +58,38 @@ CREATE VIEW latest_memory_by_phase AS
 SELECT m.* FROM memory_by_phase m JOIN latest_run USING (run_id);
 
 -- Bytes per entry right after inserting n keys (map's own bytes, the pointed-to
--- objects' bytes for pointer-value blueprints, and RSS growth).
+-- objects' bytes for pointer-value blueprints, and RSS growth).  Inserting does not
+-- depend on the shrink policy: the 'never' case only.
+--   bytes_counted        0 for a map whose own bytes the counting allocator cannot see
+--                        (trait table-bytes-uncounted, e.g. GLib): map_bytes_per_entry is
+--                        then a part of the truth, never a figure to rank on;
+--   alloc_bytes_per_entry the allocator's in-use growth since start, per entry;
+--   rank_bytes_per_entry / rank_basis  what maps are ranked on: the map's bytes where
+--                        counted, else the allocator's in-use growth ('allocator-in-use').
 DROP VIEW IF EXISTS bytes_per_entry;
 CREATE VIEW bytes_per_entry AS
 SELECT ins.run_id, ins.impl, ins.family, ins.blueprint, ins.distribution, ins.n, ins.allocator,
        1.0 * ins.map_live_bytes / ins.n AS map_bytes_per_entry,
        1.0 * coalesce(ins.object_bytes, 0) / ins.n AS object_bytes_per_entry,
        1.0 * (ins.map_live_bytes + coalesce(ins.object_bytes, 0)) / ins.n AS total_bytes_per_entry,
-       1.0 * (ins.rss_bytes - st.rss_bytes) / ins.n AS rss_bytes_per_entry
+       1.0 * (ins.rss_bytes - st.rss_bytes) / ins.n AS rss_bytes_per_entry,
+       ins.traits NOT LIKE '%table-bytes-uncounted%' AS bytes_counted,
+       1.0 * (ins.alloc_in_use_bytes - st.alloc_in_use_bytes) / ins.n AS alloc_bytes_per_entry,
+       CASE WHEN ins.traits LIKE '%table-bytes-uncounted%'
+            THEN 1.0 * (ins.alloc_in_use_bytes - st.alloc_in_use_bytes) / ins.n
+            ELSE 1.0 * ins.map_live_bytes / ins.n END AS rank_bytes_per_entry,
+       CASE WHEN ins.traits LIKE '%table-bytes-uncounted%' THEN 'allocator-in-use'
+            ELSE 'map' END AS rank_basis
 FROM memory_by_phase ins
 JOIN memory_by_phase st ON st.mem_case_id = ins.mem_case_id AND st.phase = 'start'
-WHERE ins.phase = 'insert';
+WHERE ins.phase = 'insert' AND ins.shrink = 'never';
 
 -- How much of its peak each map (and the process) still holds after each phase:
 -- held by the map = map_live_bytes; held by the allocator = allocator-held bytes the
 -- map does not use; returned to the OS = what RSS gave back.
 DROP VIEW IF EXISTS retained;
 CREATE VIEW retained AS
-SELECT m.run_id, m.impl, m.family, m.blueprint, m.distribution, m.n, m.allocator,
+SELECT m.run_id, m.impl, m.family, m.blueprint, m.distribution, m.n, m.allocator, m.shrink,
        m.phase_index, m.phase,
        m.map_live_bytes, pk.map_live_bytes AS map_bytes_after_insert,
        1.0 * m.map_live_bytes / NULLIF(pk.map_live_bytes, 0) AS map_retained_fraction,
@@ -109,7 +124,7 @@ WITH base AS (
     JOIN memory_by_phase pk ON pk.mem_case_id = m.mem_case_id AND pk.phase = 'insert'
     JOIN memory_by_phase st ON st.mem_case_id = m.mem_case_id AND st.phase = 'start'
 )
-SELECT run_id, impl, family, blueprint, distribution, n, allocator, phase_index, phase,
+SELECT run_id, impl, family, blueprint, distribution, n, allocator, shrink, phase_index, phase,
        peak_rss_above_start_bytes,
        1.0 * min(map_live_bytes + coalesce(object_bytes, 0), max(rss_above_start_bytes, 0))
            / NULLIF(peak_rss_above_start_bytes, 0) AS held_by_map_fraction,
@@ -133,11 +148,11 @@ SELECT c.* FROM churn_sample c JOIN complete_run USING (run_id);
 DROP VIEW IF EXISTS case_trend;
 CREATE VIEW case_trend AS
 SELECT r.finished_at, m.run_id, r.git_sha, m.impl, m.phase, m.blueprint, m.distribution, m.n,
-       m.hint, m.threads, m.allocator, m.median_ns_per_op, m.min_ns_per_op, m.max_ns_per_op,
-       m.lookup_percent
+       m.hint, m.threads, m.allocator, m.shrink, m.median_ns_per_op, m.min_ns_per_op,
+       m.max_ns_per_op, m.lookup_percent
 FROM case_medians m JOIN complete_run r USING (run_id)
 ORDER BY m.impl, m.phase, m.blueprint, m.distribution, m.n, m.hint, m.threads, m.allocator,
-         r.finished_at;
+         m.shrink, r.finished_at;
 
 -- The latest complete run against the complete run before it, case by case.
 DROP VIEW IF EXISTS latest_vs_previous;
@@ -145,13 +160,13 @@ CREATE VIEW latest_vs_previous AS
 WITH two AS (SELECT run_id, row_number() OVER (ORDER BY finished_at DESC, run_id DESC) AS k
              FROM complete_run)
 SELECT c.impl, c.phase, c.blueprint, c.distribution, c.n, c.hint, c.threads, c.allocator,
-       b.median_ns_per_op AS previous_ns_per_op, c.median_ns_per_op AS latest_ns_per_op,
+       c.shrink, b.median_ns_per_op AS previous_ns_per_op, c.median_ns_per_op AS latest_ns_per_op,
        c.median_ns_per_op / b.median_ns_per_op AS ratio
 FROM case_medians c
 JOIN two tc ON tc.run_id = c.run_id AND tc.k = 1
 JOIN case_medians b ON b.impl = c.impl AND b.phase = c.phase AND b.blueprint = c.blueprint
  AND b.distribution = c.distribution AND b.n = c.n AND b.hint = c.hint
- AND b.threads = c.threads AND b.allocator = c.allocator
+ AND b.threads = c.threads AND b.allocator = c.allocator AND b.shrink = c.shrink
  AND b.lookup_percent IS c.lookup_percent
 JOIN two tb ON tb.run_id = b.run_id AND tb.k = 2;
 
@@ -159,8 +174,9 @@ JOIN two tb ON tb.run_id = b.run_id AND tb.k = 2;
 -- latest run, fastest first.
 DROP VIEW IF EXISTS map_ranking;
 CREATE VIEW map_ranking AS
-SELECT phase, blueprint, distribution, n, hint, threads,
-       rank() OVER (PARTITION BY phase, blueprint, distribution, n, hint, threads, lookup_percent
+SELECT phase, blueprint, distribution, n, hint, threads, shrink,
+       rank() OVER (PARTITION BY phase, blueprint, distribution, n, hint, threads, shrink,
+                    lookup_percent
                     ORDER BY median_ns_per_op) AS rank,
        impl, median_ns_per_op
 FROM latest_medians;
@@ -169,7 +185,7 @@ FROM latest_medians;
 DROP VIEW IF EXISTS icount_per_op;
 CREATE VIEW icount_per_op AS
 SELECT b.run_id, b.bench_id, b.impl, b.family, b.phase, b.blueprint, b.distribution, b.n,
-       b.hint, b.allocator, i.instructions, i.ops, 1.0 * i.instructions / i.ops AS instructions_per_op
+       b.hint, b.allocator, b.shrink, i.instructions, i.ops, 1.0 * i.instructions / i.ops AS instructions_per_op
 FROM icount i
 JOIN bench b USING (bench_id)
 JOIN complete_run USING (run_id);
@@ -195,7 +211,7 @@ SELECT run_id, impl, phase,
        n, median_ns_per_op, min_ns_per_op, max_ns_per_op
 FROM case_medians
 WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
-  AND hint = 0 AND threads = 1 AND phase != 'mixed_rw'
+  AND hint = 0 AND threads = 1 AND phase != 'mixed_rw' AND shrink = 'never'
 ORDER BY run_id, impl, phase_order, n;
 
 -- Does memory come back?  After each phase of the memory script at the run's largest n,
@@ -223,7 +239,7 @@ WITH largest AS (
     FROM memory_by_phase m
     JOIN largest USING (run_id, n)
     JOIN memory_by_phase st ON st.mem_case_id = m.mem_case_id AND st.phase = 'start'
-    WHERE m.blueprint = 'u64->u64' AND m.distribution = 'uniform'
+    WHERE m.blueprint = 'u64->u64' AND m.distribution = 'uniform' AND m.shrink = 'never'
 ), split AS (
     SELECT *, max(min(alloc_held_above_start, footprint_bytes) - map_live_bytes, 0)
                   AS allocator_bytes
@@ -242,10 +258,11 @@ ORDER BY run_id, impl, allocator, phase_index;
 
 -- Bytes per entry right after inserting n keys: the load-factor sawtooth.  RSS growth per
 -- entry only where RSS grew by at least 1 MiB (below that, pages and allocator slack
--- dominate).
+-- dominate).  rank_bytes_per_entry / rank_basis: see bytes_per_entry (a map whose own
+-- bytes are uncounted is ranked on the allocator's in-use growth, and says so).
 DROP VIEW IF EXISTS plot_bytes_per_entry;
 CREATE VIEW plot_bytes_per_entry AS
-SELECT run_id, impl, n, map_bytes_per_entry,
+SELECT run_id, impl, n, map_bytes_per_entry, rank_bytes_per_entry, rank_basis,
        CASE WHEN rss_bytes_per_entry * n >= 1048576 THEN rss_bytes_per_entry END
            AS rss_bytes_per_entry
 FROM bytes_per_entry
@@ -263,6 +280,7 @@ FROM retained r
 JOIN (SELECT run_id, max(n) AS n FROM retained
       WHERE blueprint = 'u64->u64' AND distribution = 'uniform' GROUP BY run_id) USING (run_id, n)
 WHERE r.blueprint = 'u64->u64' AND r.distribution = 'uniform' AND r.allocator = 'glibc'
+  AND r.shrink = 'never'
   AND r.phase IN ('delete_half', 'delete_all', 'trim', 'clear', 'trim_after_clear')
 ORDER BY r.run_id, r.impl, r.phase_index;
 
@@ -285,7 +303,7 @@ WITH t AS (
     JOIN (SELECT run_id, max(n) AS n FROM case_medians WHERE phase = 'mixed_rw'
           GROUP BY run_id) USING (run_id, n)
     WHERE m.phase = 'mixed_rw' AND m.blueprint = 'u64->u64' AND m.distribution = 'uniform'
-      AND m.allocator IN ('glibc', 'go-runtime') AND m.hint = 0
+      AND m.allocator IN ('glibc', 'go-runtime') AND m.hint = 0 AND m.shrink = 'never'
 )
 SELECT t.run_id, t.impl, t.n, t.threads, t.median_ns_per_op, t.mops_per_s,
        t.slowest_mops_per_s, t.fastest_mops_per_s, t.lookup_percent,
@@ -328,7 +346,7 @@ CREATE VIEW plot_trend AS
 WITH points AS (
     SELECT 'ns_per_op' AS metric, run_id, impl, n, median_ns_per_op AS value
     FROM case_medians
-    WHERE phase = 'lookup_hit' AND hint = 0 AND threads = 1 AND blueprint = 'u64->u64'
+    WHERE phase = 'lookup_hit' AND hint = 0 AND threads = 1 AND shrink = 'never' AND blueprint = 'u64->u64'
       AND distribution = 'uniform' AND allocator = 'glibc'
     UNION ALL
     SELECT 'instructions_per_op', run_id, impl, n, instructions_per_op
@@ -361,3 +379,153 @@ SELECT run_id, impl, n, max(p50_ns, 1) AS p50_ns, max(p90_ns, 1) AS p90_ns,
        grow_events
 FROM insert_latency
 WHERE blueprint = 'u64->u64' AND hint = 0 AND allocator = 'glibc';
+
+-- ---- what a fix costs: shrink policies, remedies, thrash, the real Go map's GC ----------
+
+-- The remedies: the memory script's steps once the map is empty, each as map / allocator /
+-- OS bytes (allocator and RSS above the case's start) with its own time, per map, shrink
+-- policy and allocator.  The steps run in order in one process (memscript.c): delete_all
+-- (the 'none' row; under low-water the shrink-on-delete row), trim, then reinsert and
+-- clear, clear + trim, rebuild (a new map, the live entries copied, the old destroyed),
+-- rebuild + trim, destroy (Go: m = nil, sampled after the GC), destroy + trim.  For the
+-- arena map, clear is its arena release.  Go's trim is runtime.GC + debug.FreeOSMemory.
+DROP VIEW IF EXISTS remedies;
+CREATE VIEW remedies AS
+SELECT m.run_id, m.mem_case_id, m.impl, m.family, m.blueprint, m.distribution, m.n,
+       m.allocator, m.shrink, m.phase_index, m.phase,
+       m.traits NOT LIKE '%table-bytes-uncounted%' AS bytes_counted,
+       CASE m.phase
+         WHEN 'delete_all' THEN CASE WHEN m.shrink = 'never' THEN 'none (every key deleted)'
+                                     ELSE 'shrink on delete (' || m.shrink || ')' END
+         WHEN 'trim' THEN CASE WHEN m.allocator = 'go-runtime'
+                               THEN 'runtime.GC + debug.FreeOSMemory' ELSE 'malloc trim' END
+         WHEN 'clear' THEN CASE WHEN m.family = 'arena' THEN 'clear (arena release)'
+                                ELSE 'clear' END
+         WHEN 'trim_after_clear' THEN 'clear + trim'
+         WHEN 'rebuild' THEN 'rebuild (copy live entries to a new map, drop the old)'
+         WHEN 'trim_after_rebuild' THEN 'rebuild + trim'
+         WHEN 'destroy' THEN CASE WHEN m.allocator = 'go-runtime' THEN 'm = nil + GC'
+                                  ELSE 'destroy' END
+         WHEN 'trim_after_destroy' THEN 'destroy + trim' END AS remedy,
+       m.map_live_bytes AS map_bytes,
+       m.map_live_bytes - st.map_live_bytes AS map_above_start_bytes, -- Go: the heap's floor off
+       m.alloc_in_use_bytes - st.alloc_in_use_bytes AS alloc_in_use_above_start_bytes,
+       m.alloc_held_bytes - st.alloc_held_bytes AS alloc_held_above_start_bytes,
+       m.rss_bytes - st.rss_bytes AS rss_above_start_bytes,
+       ins.map_live_bytes AS map_bytes_after_insert,
+       ins.map_live_bytes - st.map_live_bytes AS map_above_start_after_insert_bytes,
+       ins.alloc_in_use_bytes - st.alloc_in_use_bytes AS alloc_in_use_above_start_after_insert_bytes,
+       ins.rss_bytes - st.rss_bytes AS rss_above_start_after_insert_bytes,
+       m.phase_ns
+FROM memory_by_phase m
+JOIN memory_by_phase st ON st.mem_case_id = m.mem_case_id AND st.phase = 'start'
+JOIN memory_by_phase ins ON ins.mem_case_id = m.mem_case_id AND ins.phase = 'insert'
+WHERE m.phase IN ('delete_all', 'trim', 'clear', 'trim_after_clear', 'rebuild',
+                  'trim_after_rebuild', 'destroy', 'trim_after_destroy');
+
+-- What a shrink policy costs on the timed removing phases: each policy's median against
+-- the same case under 'never' (0 for 'never' itself).
+DROP VIEW IF EXISTS shrink_cost;
+CREATE VIEW shrink_cost AS
+SELECT p.run_id, p.impl, p.phase, p.blueprint, p.distribution, p.n, p.hint, p.threads,
+       p.allocator, p.shrink, b.median_ns_per_op AS never_ns_per_op,
+       p.median_ns_per_op AS ns_per_op, p.median_ns_per_op - b.median_ns_per_op AS extra_ns_per_op,
+       100.0 * (p.median_ns_per_op / b.median_ns_per_op - 1) AS extra_pct
+FROM case_medians p
+JOIN case_medians b
+  ON b.run_id = p.run_id AND b.impl = p.impl AND b.phase = p.phase AND b.blueprint = p.blueprint
+ AND b.distribution = p.distribution AND b.n = p.n AND b.hint = p.hint AND b.threads = p.threads
+ AND b.allocator = p.allocator AND b.shrink = 'never'
+WHERE p.phase IN ('delete_all', 'delete_half');
+
+-- The same for churn at constant size: mean ns per step (insert + remove) over the run's
+-- chunks, and the map's grow/shrink events by the end, against 'never'.
+DROP VIEW IF EXISTS churn_shrink_cost;
+CREATE VIEW churn_shrink_cost AS
+WITH c AS (
+    SELECT run_id, impl, blueprint, distribution, n, allocator, shrink,
+           avg(ns_per_op) AS ns_per_op, max(grow_events) AS grow_events,
+           max(shrink_events) AS shrink_events
+    FROM churn_timeline WHERE ns_per_op IS NOT NULL
+    GROUP BY run_id, impl, blueprint, distribution, n, allocator, shrink
+)
+SELECT c.*, b.ns_per_op AS never_ns_per_op, c.ns_per_op - b.ns_per_op AS extra_ns_per_op,
+       100.0 * (c.ns_per_op / b.ns_per_op - 1) AS extra_pct
+FROM c JOIN c b ON b.run_id = c.run_id AND b.impl = c.impl AND b.blueprint = c.blueprint
+ AND b.distribution = c.distribution AND b.n = c.n AND b.allocator = c.allocator
+ AND b.shrink = 'never';
+
+-- Thrash at a shrink boundary (churn-case --thrash), complete runs, with events per
+-- cycle: a policy without hysteresis there grows and shrinks on every cycle.
+DROP VIEW IF EXISTS thrash_events;
+CREATE VIEW thrash_events AS
+SELECT t.*, 1.0 * t.grow_events / t.cycles AS grows_per_cycle,
+       1.0 * t.shrink_events / t.cycles AS shrinks_per_cycle,
+       coalesce(t.shrink_events > 0 AND t.grow_events > 0 AND t.shrink_events >= t.cycles, 0)
+           AS thrashes
+FROM thrash t JOIN complete_run USING (run_id);
+
+-- Retained vs cost (plots/retained_vs_cost.gp): per map and policy at the run's largest n
+-- (u64->u64, uniform keys), the bytes still held after deleting every key against the
+-- extra ns/op the policy costs on delete_all (timed, glibc, same n) and on churn.
+-- held_mib is the map's own bytes, or for a map whose own bytes are uncounted (GLib) the
+-- allocator's in-use bytes above start (held_basis says which; the label says so too).
+DROP VIEW IF EXISTS plot_retained_vs_cost;
+CREATE VIEW plot_retained_vs_cost AS
+WITH largest AS (
+    SELECT run_id, max(n) AS n FROM memory_by_phase
+    WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND impl != 'go_runtime'
+    GROUP BY run_id
+)
+SELECT r.run_id, r.impl, r.shrink,
+       r.impl || '/' || r.shrink || CASE WHEN r.bytes_counted THEN '' ELSE ' (allocator in-use)' END
+           AS label, r.allocator, r.n,
+       CASE WHEN r.bytes_counted THEN r.map_bytes ELSE r.alloc_in_use_above_start_bytes END
+           / 1048576.0 AS held_mib_after_delete_all,
+       CASE WHEN r.bytes_counted THEN 'map' ELSE 'allocator-in-use' END AS held_basis,
+       r.map_bytes / 1048576.0 AS map_mib_after_delete_all,
+       r.alloc_in_use_above_start_bytes / 1048576.0 AS alloc_in_use_mib_after_delete_all,
+       r.rss_above_start_bytes / 1048576.0 AS rss_mib_after_delete_all,
+       d.extra_ns_per_op AS delete_extra_ns_per_op, d.extra_pct AS delete_extra_pct,
+       c.extra_ns_per_op AS churn_extra_ns_per_op, c.extra_pct AS churn_extra_pct
+FROM remedies r
+JOIN largest USING (run_id, n)
+LEFT JOIN shrink_cost d
+  ON d.run_id = r.run_id AND d.impl = r.impl AND d.shrink = r.shrink AND d.n = r.n
+ AND d.phase = 'delete_all' AND d.blueprint = r.blueprint AND d.distribution = r.distribution
+ AND d.hint = 0 AND d.threads = 1 AND d.allocator = 'glibc'
+LEFT JOIN churn_shrink_cost c
+  ON c.run_id = r.run_id AND c.impl = r.impl AND c.shrink = r.shrink
+ AND c.blueprint = r.blueprint AND c.distribution = r.distribution
+WHERE r.phase = 'delete_all' AND r.blueprint = 'u64->u64' AND r.distribution = 'uniform'
+  AND r.impl != 'go_runtime'
+ORDER BY r.run_id, r.allocator, r.impl, r.shrink;
+
+-- The real Go map's samples (every one after a runtime.GC()) with the values before that
+-- GC, labelled: HeapInuse after - before is the growth garbage the GC took.
+DROP VIEW IF EXISTS go_samples;
+CREATE VIEW go_samples AS
+SELECT m.run_id, m.mem_case_id, m.distribution, m.n, m.phase_index, m.phase, m.entries,
+       g.heap_inuse AS heap_inuse_after_gc_bytes, g.heap_inuse_before_gc AS heap_inuse_before_gc_bytes,
+       g.heap_alloc AS heap_alloc_after_gc_bytes, g.heap_alloc_before_gc AS heap_alloc_before_gc_bytes,
+       g.heap_released, g.heap_sys, g.num_gc, g.sample_gc_ns, g.pause_total_ns, m.rss_bytes,
+       m.phase_ns
+FROM memory_by_phase m JOIN go_memstats g USING (mem_case_id, phase_index)
+WHERE m.impl = 'go_runtime';
+
+-- GC cost of a live Go map: map[uint64]T (inline 64-byte values: buckets without pointers,
+-- never scanned) against map[uint64]*T (n pointers to mark), per run and n.
+DROP VIEW IF EXISTS go_gc_pointer_vs_inline;
+CREATE VIEW go_gc_pointer_vs_inline AS
+SELECT c.run_id, i.entries, i.value_bytes,
+       i.gc_ns_median AS inline_gc_ns, p.gc_ns_median AS pointer_gc_ns,
+       p.gc_ns_median / i.gc_ns_median AS pointer_over_inline,
+       i.pause_total_ns AS inline_pause_total_ns, p.pause_total_ns AS pointer_pause_total_ns,
+       i.forced_gcs, i.gc_cpu_fraction AS inline_gc_cpu_fraction,
+       p.gc_cpu_fraction AS pointer_gc_cpu_fraction,
+       i.heap_inuse_bytes AS inline_heap_inuse_bytes, p.heap_inuse_bytes AS pointer_heap_inuse_bytes
+FROM go_gc_cost i
+JOIN go_gc_cost p ON p.mem_case_id = i.mem_case_id AND p.value_kind = 'pointer'
+JOIN mem_case c ON c.mem_case_id = i.mem_case_id
+JOIN complete_run USING (run_id)
+WHERE i.value_kind = 'inline';

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import F_THREAD_SAFE, FLAGS, MAPBENCH, MAP_NAMES, ROOT
+from conftest import F_SHRINK, F_THREAD_SAFE, FLAGS, MAPBENCH, MAP_NAMES, ROOT
 
 SMALL = ["--impl", "oa_linear,chained", "--n", "1000,5000", "--processes", "2", "--reps", "2"]
 
@@ -85,12 +85,14 @@ def test_quick_run_times_thread_safe_maps_at_1_and_2_threads(quick_db):
 def test_quick_run_memory_phases_for_every_map(quick_db):
     phases = [r[0] for r in rows(
         quick_db, "SELECT phase FROM memory_by_phase WHERE impl = 'oa_linear' AND n = 1000"
+                  " AND shrink = 'never'"
                   " AND allocator = 'glibc' ORDER BY phase_index")]
     assert phases[:4] == ["start", "insert", "delete_half", "delete_all"]
     assert phases[-2:] == ["destroy", "trim_after_destroy"]
     for impl in MAP_NAMES:
         after = dict(rows(quick_db, "SELECT phase, map_live_bytes FROM memory_by_phase"
-                                    " WHERE impl = ? AND n = 1000000 AND allocator = 'glibc'", impl))
+                                    " WHERE impl = ? AND n = 1000000 AND allocator = 'glibc'"
+                                    " AND shrink = 'never'", impl))
         assert after["insert"] > 1000000 * 8, impl      # at least the keys themselves
         assert after["destroy"] == 0, impl               # destroy frees everything
     bpe = rows(quick_db, "SELECT impl, map_bytes_per_entry FROM bytes_per_entry WHERE n = 1000000"
@@ -244,7 +246,8 @@ def test_gate_needs_two_runs_then_passes_a_rerun_and_catches_a_memory_regression
     with sqlite3.connect(db) as c:
         c.execute("""UPDATE mem_phase SET map_live_bytes = map_live_bytes * 105 / 100
                      WHERE phase = 'insert' AND mem_case_id = (SELECT mem_case_id FROM mem_case
-                     WHERE impl = 'chained' AND run_id = (SELECT max(run_id) FROM run))""")
+                     WHERE impl = 'chained' AND shrink = 'never'
+                     AND run_id = (SELECT max(run_id) FROM run))""")
     p = mb("gate", "--db", db)
     assert p.returncode == 1, p.stdout
     fails = rows(db, "SELECT case_key FROM gate_decision WHERE verdict = 'fail'")
@@ -266,8 +269,10 @@ def test_plots_render_as_valid_png_and_svg(quick_db, tmp_path):
         svg = (out / f"{name}.svg").read_text()
         assert svg.lstrip().startswith("<?xml") and "</svg>" in svg, name
         # every map is a series, labelled in the key; thread scaling draws the
-        # thread-safe maps only (tests/test_report.py counts the series exactly)
-        drawn = [i for i in MAP_NAMES if name != "thread_scaling" or FLAGS[i] & F_THREAD_SAFE]
+        # thread-safe maps only, retained vs cost the maps with two shrink policies
+        # (tests/test_report.py counts the series exactly)
+        only = {"thread_scaling": F_THREAD_SAFE, "retained_vs_cost": F_SHRINK}
+        drawn = [i for i in MAP_NAMES if name not in only or FLAGS[i] & only[name]]
         for impl in drawn:
             assert impl in svg, (name, impl)
 

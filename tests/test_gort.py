@@ -6,12 +6,15 @@ so a missing Go or an unbuilt library is a FAILURE with a message saying what
 to do, not a skip: these tests must not pass silently on a machine that never
 ran the real Go map.
 
-What is held here: the script prints mem-case's ten phases in mem-case's order
-with mem-case's columns; the numbers are sane for a Go map[uint64]uint64; Go's
-map never shrinks (HeapInuse after delete_all is HeapInuse after insert, and a
-full GC leaves the emptied map's buckets in use); the key stream Go generates
-is C's; the clear idiom is compiled to runtime.mapclear; bad arguments exit 2
-with the usage.
+What is held here: the script prints mem-case's phases in mem-case's order
+with mem-case's columns; the numbers are sane for a Go map[uint64]uint64; every
+sample is read after a runtime.GC() (the after-insert bytes are the live map,
+within 5% of the gomap model's, and the before-GC values are kept); Go's map
+never shrinks (HeapInuse after delete_all is HeapInuse after insert, and a full
+GC leaves the emptied map's buckets in use); rebuild and m = nil + GC give it
+back; the GC-cost lines (map[uint64]T against map[uint64]*T) are whole; the key
+stream Go generates is C's; the clear idiom is compiled to runtime.mapclear;
+bad arguments exit 2 with the usage.
 """
 import os
 import pathlib
@@ -24,12 +27,16 @@ from conftest import BUILD, MAPBENCH
 
 LIB = BUILD.resolve() / "gort" / "libmbgort.so"
 PHASES = ["start", "insert", "delete_half", "delete_all", "trim", "reinsert", "clear",
-          "trim_after_clear", "destroy", "trim_after_destroy"]
+          "trim_after_clear", "rebuild", "trim_after_rebuild", "refill", "delete_all_again",
+          "destroy", "trim_after_destroy"]
 M_COLS = ["phase_index", "phase", "entries", "map_live_bytes", "map_peak_bytes",
           "alloc_in_use_bytes", "alloc_held_bytes", "rss_bytes", "anon_bytes", "minor_faults",
           "phase_ns", "capacity", "tombstones", "overflow", "object_bytes", "peak_rss_bytes"]
 G_COLS = ["phase_index", "heap_alloc", "heap_inuse", "heap_idle", "heap_released", "heap_sys",
-          "num_gc", "sys"]
+          "num_gc", "sys", "heap_alloc_before_gc", "heap_inuse_before_gc", "sample_gc_ns",
+          "pause_total_ns"]
+J_COLS = ["value_kind", "entries", "value_bytes", "forced_gcs", "gc_ns_median", "gc_ns_min",
+          "pause_total_ns", "gc_cpu_fraction", "heap_inuse_bytes"]
 N = 100_000
 
 
@@ -55,8 +62,9 @@ def num(v):
     return None if v == "NA" else int(v) if v.lstrip("-").isdigit() else v
 
 
-def parse(stdout):
-    """Returns ({phase: M row}, [G rows]), each a dict by column name."""
+def parse(stdout, gc_cost=None):
+    """Returns ({phase: M row}, [G rows]), each a dict by column name; the J rows
+    go into the list gc_cost when one is given."""
     m, g = {}, []
     for line in stdout.splitlines():
         f = line.split("\t")
@@ -67,6 +75,10 @@ def parse(stdout):
         elif f[0] == "G":
             assert len(f) == 1 + len(G_COLS), line
             g.append(dict(zip(G_COLS, map(int, f[1:]))))
+        elif f[0] == "J":
+            assert len(f) == 1 + len(J_COLS), line
+            if gc_cost is not None:
+                gc_cost.append(dict(zip(J_COLS, [f[1]] + [float(v) for v in f[2:]])))
         else:
             assert line.startswith("#"), f"unexpected line: {line}"
     return m, g
@@ -79,13 +91,20 @@ def case(gort):
     return p.stdout, *parse(p.stdout)
 
 
+@pytest.fixture(scope="module")
+def gc_cost(case):
+    rows = []
+    parse(case[0], rows)
+    return rows
+
+
 # ---- the script and its columns ------------------------------------------------------
 
 def test_same_phases_and_columns_as_mem_case(case):
     out, m, g = case
     assert list(m) == PHASES
-    assert [r["phase_index"] for r in m.values()] == list(range(10))
-    assert [r["phase_index"] for r in g] == list(range(10))
+    assert [r["phase_index"] for r in m.values()] == list(range(len(PHASES)))
+    assert [r["phase_index"] for r in g] == list(range(len(PHASES)))
     c = mb("mem-case", "--impl", "oa_linear", "--n", 1000)
     assert c.returncode == 0, c.stderr
     c_phases = [l.split("\t")[2] for l in c.stdout.splitlines() if l.startswith("M\t")]
@@ -98,7 +117,7 @@ def test_same_phases_and_columns_as_mem_case(case):
 def test_numbers_are_sane(case):
     _, m, g = case
     entries = [m[p]["entries"] for p in PHASES]
-    assert entries == [0, N, N - N // 2, 0, 0, N, 0, 0, 0, 0]
+    assert entries == [0, N, N - N // 2, 0, 0, N, 0, 0, 0, 0, N, 0, 0, 0]
     for p, row in m.items():
         assert row["capacity"] is row["tombstones"] is row["overflow"] is None, p
         assert row["object_bytes"] is row["peak_rss_bytes"] is None, p
@@ -115,12 +134,31 @@ def test_numbers_are_sane(case):
     # A map[uint64]uint64 spends at least its 16 bytes of key and value per entry.
     assert m["insert"]["map_live_bytes"] > N * 16
     assert m["insert"]["rss_bytes"] > m["start"]["rss_bytes"] + N * 16
-    # Every trim is a GC cycle (two: runtime.GC and FreeOSMemory's own).
+    # Every sample is read after a GC of its own, and every trim adds two more
+    # (runtime.GC and FreeOSMemory's own).
     gcs = [gr["num_gc"] for gr in g]
-    assert gcs == sorted(gcs)
+    assert all(b >= a + 1 for a, b in zip(gcs, gcs[1:])), gcs
     for p in ("trim", "trim_after_clear", "trim_after_destroy"):
         i = PHASES.index(p)
-        assert gcs[i] >= gcs[i - 1] + 2, (p, gcs)
+        assert gcs[i] >= gcs[i - 1] + 3, (p, gcs)
+    for gr in g:
+        assert gr["heap_inuse_before_gc"] > 0 and gr["sample_gc_ns"] > 0, gr
+        assert gr["pause_total_ns"] > 0, gr
+
+
+def test_samples_are_after_a_gc_and_true_to_the_model(case):
+    """Read after a GC, the after-insert heap is the live map: the growth's
+    old bucket arrays (garbage) are in the before-GC value only.  The live map
+    is within 5% of the gomap model's bytes on the same keys."""
+    _, m, g = case
+    i = PHASES.index("insert")
+    assert g[i]["heap_inuse_before_gc"] > g[i]["heap_inuse"], g[i]
+    go_map = m["insert"]["map_live_bytes"] - m["start"]["map_live_bytes"]
+    c = mb("mem-case", "--impl", "gomap", "--n", N)
+    assert c.returncode == 0, c.stderr
+    model = next(int(l.split("\t")[4]) for l in c.stdout.splitlines()
+                 if l.startswith("M\t") and l.split("\t")[2] == "insert")
+    assert abs(go_map / model - 1) <= 0.05, (go_map, model)
 
 
 def test_go_maps_never_shrink(case):
@@ -144,13 +182,32 @@ def test_go_maps_never_shrink(case):
     assert m["trim_after_clear"]["map_live_bytes"] > N * 16
 
 
-def test_destroy_frees_only_after_gc(case):
-    _, m, _ = case
-    before = m["trim_after_clear"]["map_live_bytes"]
-    assert m["destroy"]["map_live_bytes"] >= 0.9 * before, "destroy without a GC freed the map?"
-    after = m["trim_after_destroy"]["map_live_bytes"]
-    assert after < 0.2 * before, (before, after)
+def test_nil_and_gc_frees_what_deleting_did_not(case):
+    """m = nil: before the sample's GC the emptied map is garbage still in use;
+    after it, gone.  Rebuild (a new map, the entries copied) gives the cleared
+    map's buckets back the same way."""
+    _, m, g = case
+    emptied = m["delete_all_again"]["map_live_bytes"]
+    assert emptied > N * 16, emptied           # deleting kept the buckets
+    d = PHASES.index("destroy")
+    assert g[d]["heap_inuse_before_gc"] >= 0.9 * emptied, "m = nil freed the map without a GC?"
+    after = m["destroy"]["map_live_bytes"]
+    assert after < 0.2 * emptied, (emptied, after)
     assert after <= 2 * m["start"]["map_live_bytes"] + (1 << 20)
+    cleared = m["trim_after_clear"]["map_live_bytes"]
+    assert m["rebuild"]["map_live_bytes"] < 0.2 * cleared, (cleared, m["rebuild"])
+
+
+def test_gc_cost_lines_inline_and_pointer(gc_cost):
+    """One J line per value kind, whole: n entries of a 64-byte T, 5 forced
+    GCs timed; the pointer map's heap holds the n objects besides the map."""
+    kinds = {r["value_kind"]: r for r in gc_cost}
+    assert set(kinds) == {"inline", "pointer"}
+    for r in kinds.values():
+        assert r["entries"] == N and r["value_bytes"] == 64 and r["forced_gcs"] == 5, r
+        assert 0 < r["gc_ns_min"] <= r["gc_ns_median"], r
+        assert r["heap_inuse_bytes"] >= N * 64, r
+    assert kinds["pointer"]["heap_inuse_bytes"] >= N * (64 + 8), kinds
 
 
 def test_sequential_keys_run_too(gort):

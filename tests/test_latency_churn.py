@@ -19,7 +19,7 @@ L_COLS = ["n", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns", "mean_ns",
           "timer_overhead_ns", "grow_events"]
 H_COLS = ["low_ns", "high_ns", "count"]
 C_COLS = ["ops_done", "ns_per_op_since_last", "count", "capacity", "tombstones", "mean_probe",
-          "max_probe", "map_live_bytes"]
+          "max_probe", "map_live_bytes", "grow_events", "shrink_events"]
 
 
 def mb(*args, exe=MAPBENCH, env=None):

@@ -2,8 +2,11 @@
 #include "workload.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
 
 uint64_t mb_splitmix64(uint64_t *state)
 {
@@ -54,7 +57,8 @@ int mb_decode_bytes(const unsigned char *p, size_t n, uint64_t *x)
 
 static const char *const phase_names[MB_PHASE_COUNT_] = {
     "insert", "lookup_hit", "lookup_miss", "delete_all", "clear", "mixed_rw",
-    "lookup_half_hit", "delete_half", "iterate", "reinsert",
+    "lookup_half_hit", "delete_half", "iterate", "reinsert", "lookup_hit_dependent",
+    "lookup_hit_cold",
 };
 
 const char *mb_phase_name(mb_phase p)
@@ -235,6 +239,15 @@ mb_phase_result mb_run_phase_range(const mb_map_ops *ops, void *m, const mb_stre
         return r;
     }
     switch (p) {
+    case MB_PHASE_LOOKUP_HIT_DEPENDENT:
+    case MB_PHASE_LOOKUP_HIT_COLD: { /* only in the lean form: prepare, run, verify */
+        mb_prepared pp;
+        if (mb_phase_prepare_range(&pp, ops, s, p, begin, end) == 0)
+            mb_phase_run_prepared(&pp, m);
+        r = mb_phase_verify(&pp);
+        mb_phase_release(&pp);
+        return r;
+    }
     case MB_PHASE_INSERT:
     case MB_PHASE_REINSERT:
         for (size_t j = 0; j < n; j++)
@@ -359,4 +372,564 @@ void mb_objects_fini(mb_objects *o)
     mb_objects_free_all(o);
     free(o->by_index);
     o->by_index = NULL;
+}
+
+/* ---- lean timed loops (see workload.h) ------------------------------------------------- */
+
+static uint64_t wl_load64(const void *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+
+/* The last 8 bytes of a blob of n >= 8 bytes (for n == 8, the blob itself). */
+static uint64_t wl_last64(const void *p, size_t n)
+{
+    return wl_load64((const unsigned char *)p + n - 8);
+}
+
+/* The last word of mb_fill_bytes(x, ., n). */
+static uint64_t wl_fill_last64(uint64_t x, size_t n)
+{
+    unsigned char buf[MB_VAL_MAX_BYTES > MB_KEY_MAX_BYTES ? MB_VAL_MAX_BYTES : MB_KEY_MAX_BYTES];
+    mb_fill_bytes(x, buf, n);
+    return wl_last64(buf, n);
+}
+
+size_t mb_cold_target_bytes(void)
+{
+    long llc = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    size_t target = llc > 0 ? 2 * (size_t)llc : 0;
+    if (target < ((size_t)32 << 20))
+        target = (size_t)32 << 20;
+    if (target > ((size_t)256 << 20))
+        target = (size_t)256 << 20;
+    return target;
+}
+
+static int wl_is_lookup(mb_phase p)
+{
+    return p == MB_PHASE_LOOKUP_HIT || p == MB_PHASE_LOOKUP_MISS ||
+           p == MB_PHASE_LOOKUP_HALF_HIT || p == MB_PHASE_LOOKUP_HIT_DEPENDENT ||
+           p == MB_PHASE_LOOKUP_HIT_COLD;
+}
+
+/* The copies' allocator: malloc, with the bytes counted (workloads cannot
+ * use the harness's counting allocator; the copies are not measured, only
+ * sized). */
+struct wl_cold_alloc {
+    size_t live_bytes;
+};
+
+static void *wl_cold_alloc_fn(void *ctx, size_t size, size_t align)
+{
+    struct wl_cold_alloc *c = ctx;
+    void *p = align <= _Alignof(max_align_t) ? malloc(size ? size : 1)
+                                             : aligned_alloc(align, (size + align - 1) & ~(align - 1));
+    if (p)
+        c->live_bytes += size;
+    return p;
+}
+
+static void wl_cold_free_fn(void *ctx, void *p, size_t size, size_t align)
+{
+    struct wl_cold_alloc *c = ctx;
+    if (p)
+        c->live_bytes -= size;
+    free(p);
+}
+
+/* Builds lookup_hit_cold's extra copies: as many as the working set needs. */
+static int wl_prepare_cold(mb_prepared *pp)
+{
+    const mb_stream *s = pp->s;
+    size_t n = pp->end - pp->begin;
+    mb_map_config cfg = { s->key_bytes, s->val_bytes, 0, MB_SHRINK_NEVER, 0, s->seed };
+    if (s->objects) {
+        pp->error = "lookup_hit_cold: inline values only";
+        return MB_ENOMEM;
+    }
+    pp->cold_alloc = calloc(1, sizeof *pp->cold_alloc);
+    if (!pp->cold_alloc) {
+        pp->error = "lookup_hit_cold: out of memory for the copies of the map";
+        return MB_ENOMEM;
+    }
+    mb_alloc a = { wl_cold_alloc_fn, wl_cold_free_fn, pp->cold_alloc };
+    size_t target = mb_cold_target_bytes(), cap = 1, per_map = 0;
+    mb_prepared fill; /* the inserts that fill each copy */
+    if (mb_phase_prepare_range(&fill, pp->ops, s, MB_PHASE_INSERT, pp->begin, pp->end) != 0) {
+        pp->error = fill.error;
+        mb_phase_release(&fill);
+        return MB_ENOMEM;
+    }
+    pp->copies = calloc(cap, sizeof *pp->copies);
+    pp->n_copies = 1; /* copies[0]: the caller's map, set by each run */
+    /* at most target / (16 bytes x n) copies: a real map holds more than 16
+     * bytes per u64 entry, so this bounds only instruments such as the null
+     * map, whose few bytes would otherwise ask for millions of copies */
+    size_t max_copies = target / (16 * (n ? n : 1));
+    max_copies = max_copies < 1 ? 1 : max_copies;
+    while (pp->copies) {
+        if (pp->n_copies >= max_copies || (per_map && pp->n_copies * per_map >= target))
+            break;
+        if (pp->n_copies == cap) {
+            void **c = realloc(pp->copies, 2 * cap * sizeof *c);
+            if (!c)
+                break;
+            pp->copies = c;
+            cap *= 2;
+        }
+        void *m = pp->ops->create(&a, &cfg);
+        if (!m)
+            break;
+        pp->copies[pp->n_copies++] = m;
+        mb_phase_run_prepared(&fill, m);
+        if (mb_phase_verify(&fill).error) {
+            pp->error = "lookup_hit_cold: building a copy of the map failed";
+            break;
+        }
+        if (!per_map) {
+            mb_map_stats st;
+            pp->ops->stats(m, &st);
+            per_map = pp->cold_alloc->live_bytes;
+            if (per_map == 0) /* a map that does not allocate through mb_alloc */
+                per_map = st.bytes != MB_NA ? st.bytes : 2 * n * (s->key_bytes + s->val_bytes);
+            if (per_map == 0)
+                per_map = 1;
+        }
+    }
+    mb_phase_release(&fill);
+    if (pp->error)
+        return MB_ENOMEM;
+    if (!pp->copies || (pp->n_copies < max_copies && pp->n_copies * per_map < target)) {
+        pp->error = "lookup_hit_cold: out of memory for the copies of the map";
+        return MB_ENOMEM;
+    }
+    pp->cold_bytes = pp->n_copies * per_map;
+    return 0;
+}
+
+int mb_phase_prepare_range(mb_prepared *pp, const mb_map_ops *ops, const mb_stream *s,
+                           mb_phase p, size_t begin, size_t end)
+{
+    size_t n = end - begin, kb = s->key_bytes;
+    size_t wide = s->objects ? s->objects->object_bytes : s->val_bytes > 8 ? s->val_bytes : 0;
+    memset(pp, 0, sizeof *pp);
+    pp->ops = ops;
+    pp->s = s;
+    pp->phase = p;
+    pp->begin = begin;
+    pp->end = end;
+    pp->ops_count = n;
+    if (s->objects && (end > s->objects->cap || s->val_bytes != sizeof(void *))) {
+        pp->error = "pointer values: key range beyond the object index, or values not pointers";
+        return MB_ENOMEM;
+    }
+    if (p == MB_PHASE_CLEAR)
+        return 0;
+    if (p == MB_PHASE_ITERATE) {
+        for (size_t i = begin; i < end; i++) {
+            uint64_t k = mb_key_at(s, i), v = mb_val_for(k);
+            pp->want_sum += k * 0x9e3779b97f4a7c15ULL + v;
+            pp->want_tail_sum += (kb > 8 ? wl_fill_last64(k, kb) : k) +
+                                 (wide ? wl_fill_last64(v, wide) : v);
+        }
+        return 0;
+    }
+    if (p == MB_PHASE_MIXED_RW || (unsigned)p >= MB_PHASE_COUNT_) {
+        pp->error = "phase not runnable here (mixed_rw: mb_run_mixed)";
+        return MB_ENOMEM;
+    }
+    int insert = p == MB_PHASE_INSERT || p == MB_PHASE_REINSERT;
+    pp->keys = malloc((n ? n : 1) * kb);
+    if (s->objects)
+        pp->index = malloc((n ? n : 1) * sizeof *pp->index);
+    if (wide && wl_is_lookup(p))
+        pp->tail = malloc((n ? n : 1) * sizeof *pp->tail);
+    if (wide && insert)
+        pp->vals = malloc((n ? n : 1) * wide);
+    int hits = p == MB_PHASE_LOOKUP_HIT || p == MB_PHASE_LOOKUP_HIT_DEPENDENT ||
+               p == MB_PHASE_LOOKUP_HIT_COLD;
+    if (hits && kb == 8 && s->val_bytes == 8 && !s->objects &&
+        !(pp->expect = malloc((n ? n : 1) * sizeof *pp->expect))) {
+        pp->error = "out of memory for the prepared keys";
+        return MB_ENOMEM;
+    }
+    if (!pp->keys || (s->objects && !pp->index) || (wide && wl_is_lookup(p) && !pp->tail) ||
+        (wide && insert && !pp->vals) || (s->objects && end > UINT32_MAX)) {
+        pp->error = "out of memory for the prepared keys";
+        return MB_ENOMEM;
+    }
+    for (size_t j = 0; j < n; j++) {
+        size_t i;
+        int hit = 1;
+        if ((p == MB_PHASE_LOOKUP_HIT || p == MB_PHASE_LOOKUP_HIT_DEPENDENT ||
+             p == MB_PHASE_LOOKUP_HIT_COLD) && s->hot)
+            i = begin + s->hot[j % s->hot_len] % n;
+        else
+            i = wl_index(s, begin, end, j);
+        if (p == MB_PHASE_LOOKUP_HALF_HIT && j % 2) {
+            i += n; /* odd operations miss: a key beyond the range */
+            hit = 0;
+        }
+        if (p == MB_PHASE_LOOKUP_MISS)
+            hit = 0;
+        uint64_t k = mb_key_at(s, i), v = mb_val_for(k);
+        mb_fill_bytes(k, pp->keys + j * kb, kb);
+        if (pp->index)
+            pp->index[j] = (uint32_t)i;
+        if (pp->tail)
+            pp->tail[j] = wl_fill_last64(v, wide);
+        if (pp->vals)
+            mb_fill_bytes(v, pp->vals + j * wide, wide);
+        if (pp->expect) {
+            pp->expect[j] = v;
+            pp->zero_value |= v == 0;
+        }
+        pp->want_found += hit;
+    }
+    if (p == MB_PHASE_LOOKUP_HIT_COLD)
+        return wl_prepare_cold(pp);
+    return 0;
+}
+
+int mb_phase_prepare(mb_prepared *pp, const mb_map_ops *ops, const mb_stream *s, mb_phase p,
+                     size_t n)
+{
+    if (p == MB_PHASE_LOOKUP_MISS)
+        return mb_phase_prepare_range(pp, ops, s, p, n, 2 * n);
+    if (p == MB_PHASE_DELETE_HALF)
+        return mb_phase_prepare_range(pp, ops, s, p, 0, n / 2);
+    return mb_phase_prepare_range(pp, ops, s, p, 0, n);
+}
+
+void mb_phase_release(mb_prepared *pp)
+{
+    for (size_t c = 1; c < pp->n_copies; c++)
+        pp->ops->destroy(pp->copies[c]);
+    free(pp->copies);
+    free(pp->cold_alloc);
+    free(pp->keys);
+    free(pp->index);
+    free(pp->tail);
+    free(pp->vals);
+    free(pp->expect);
+    memset(pp, 0, sizeof *pp);
+}
+
+/* The value word a found answer holds: the value itself, or for pointer
+ * values the first word of the object it points to (following the pointer,
+ * as map[int]*T does).  *last gets the value's (object's) last word. */
+static inline uint64_t wl_found_words(const mb_stream *s, const unsigned char *val, uint64_t *last)
+{
+    if (s->objects) {
+        const unsigned char *o;
+        memcpy(&o, val, sizeof o);
+        if (!o) {
+            *last = 0;
+            return ~(uint64_t)0; /* not mb_val_for of any key a test would meet by chance */
+        }
+        *last = wl_last64(o, s->objects->object_bytes);
+        return wl_load64(o);
+    }
+    *last = wl_last64(val, s->val_bytes);
+    return wl_load64(val);
+}
+
+/* u64 keys and u64 values: the loops the throughput figures come from. */
+static void wl_run_lookup_u64(mb_prepared *pp, void *m)
+{
+    const uint64_t *keys = (const uint64_t *)(void *)pp->keys, *expect = pp->expect;
+    int (*lookup)(void *, const void *, void *) = pp->ops->lookup;
+    size_t n = pp->ops_count, found = 0, bogus = 0, odd_found = 0;
+    uint64_t bad = 0, v = 0;
+    switch (pp->phase) {
+    /* hit and miss: no count at all, every answer must be one value, so one
+     * OR proves them all (rc ^ MB_FOUND and rc are 0 exactly when right) */
+    case MB_PHASE_LOOKUP_HIT:
+        if (pp->zero_value) { /* a value 0 is expected: check the answer code too */
+            for (size_t j = 0; j < n; j++) {
+                int rc = lookup(m, &keys[j], &v);
+                bad |= (v ^ expect[j]) | (uint64_t)(rc ^ MB_FOUND);
+            }
+        } else { /* 0 is no key's value: a lookup that wrote nothing is wrong */
+            for (size_t j = 0; j < n; j++) {
+                v = 0;
+                lookup(m, &keys[j], &v);
+                bad |= v ^ expect[j];
+            }
+        }
+        found = pp->want_found; /* bad == 0 proves every answer was MB_FOUND */
+        break;
+    case MB_PHASE_LOOKUP_MISS:
+        for (size_t j = 0; j < n; j++)
+            bad |= (uint64_t)lookup(m, &keys[j], &v); /* MB_NOTFOUND == 0 */
+        found = pp->want_found; /* proven by bad == 0, as in hit */
+        break;
+    case MB_PHASE_LOOKUP_HALF_HIT: /* even operations hit, odd ones miss */
+        for (size_t j = 0; j < n; j++) {
+            int rc = lookup(m, &keys[j], &v);
+            size_t f = rc == MB_FOUND;
+            found += f;
+            odd_found += f & j;
+            bogus += (unsigned)rc > 1u;
+            bad |= (v ^ mb_val_for(keys[j])) & -(uint64_t)f;
+        }
+        break;
+    case MB_PHASE_LOOKUP_HIT_DEPENDENT: {
+        uint64_t fix = 0; /* v ^ expected of the previous lookup: 0 when it was right */
+        for (size_t j = 0; j < n; j++) {
+            uint64_t k = keys[j] ^ fix;
+            int rc = lookup(m, &k, &v);
+            fix = v ^ expect[j];
+            bad |= fix | (uint64_t)(rc ^ MB_FOUND);
+        }
+        found = pp->want_found; /* bad == 0 proves every answer was MB_FOUND */
+        break;
+    }
+    case MB_PHASE_LOOKUP_HIT_COLD: {
+        void *const *copies = pp->copies;
+        size_t c = pp->cursor, nc = pp->n_copies;
+        for (size_t j = 0; j < n; j++) {
+            int rc = lookup(copies[c], &keys[j], &v);
+            bad |= (v ^ expect[j]) | (uint64_t)(rc ^ MB_FOUND);
+            if (++c == nc)
+                c = 0;
+        }
+        found = pp->want_found; /* bad == 0 proves every answer was MB_FOUND */
+        pp->cursor = c;
+        break;
+    }
+    default:
+        break;
+    }
+    pp->found = found, pp->bogus = bogus, pp->odd_found = odd_found, pp->bad = bad;
+}
+
+/* Any other blueprint: wide keys, wide values, pointer values. */
+static void wl_run_lookup_wide(mb_prepared *pp, void *m)
+{
+    const mb_stream *s = pp->s;
+    size_t kb = s->key_bytes, n = pp->ops_count, c = pp->cursor;
+    unsigned char val[MB_VAL_MAX_BYTES], key[MB_KEY_MAX_BYTES];
+    int half = pp->phase == MB_PHASE_LOOKUP_HALF_HIT, miss = pp->phase == MB_PHASE_LOOKUP_MISS;
+    int dep = pp->phase == MB_PHASE_LOOKUP_HIT_DEPENDENT, cold = pp->copies != NULL;
+    uint64_t fix = 0, bad = 0;
+    size_t found = 0, bogus = 0, odd_found = 0;
+    memset(val, 0, sizeof val);
+    for (size_t j = 0; j < n; j++) {
+        const unsigned char *kp = pp->keys + j * kb;
+        uint64_t k0 = wl_load64(kp);
+        if (dep) { /* the key depends on the previous answer */
+            memcpy(key, kp, kb);
+            uint64_t w = k0 ^ fix;
+            memcpy(key, &w, 8);
+            kp = key;
+        }
+        void *map = m;
+        if (cold) {
+            map = pp->copies[c];
+            if (++c == pp->n_copies)
+                c = 0;
+        }
+        int rc = pp->ops->lookup(map, kp, val);
+        bogus += (unsigned)rc > 1u;
+        if (rc != MB_FOUND || miss) {
+            found += rc == MB_FOUND;
+            fix = 1;
+            continue;
+        }
+        found++;
+        odd_found += j & 1;
+        uint64_t last, v = wl_found_words(s, val, &last);
+        fix = v ^ mb_val_for(k0);
+        bad |= fix | (pp->tail ? last ^ pp->tail[j] : 0);
+    }
+    pp->cursor = c;
+    pp->found = found, pp->bogus = bogus, pp->odd_found = half ? odd_found : 0, pp->bad = bad;
+}
+
+static void wl_run_insert(mb_prepared *pp, void *m)
+{
+    const mb_stream *s = pp->s;
+    mb_objects *obj = s->objects;
+    size_t kb = s->key_bytes, vb = s->val_bytes, n = pp->ops_count, inserted = 0, enomem = 0;
+    int (*insert)(void *, const void *, const void *) = pp->ops->insert;
+    if (!obj && kb == 8 && vb == 8) {
+        const uint64_t *keys = (const uint64_t *)(void *)pp->keys;
+        for (size_t j = 0; j < n; j++) {
+            uint64_t v = mb_val_for(keys[j]);
+            int rc = insert(m, &keys[j], &v);
+            inserted += rc == MB_INSERTED;
+            enomem += rc == MB_ENOMEM;
+        }
+    } else {
+        for (size_t j = 0; j < n; j++) {
+            const unsigned char *kp = pp->keys + j * kb;
+            uint64_t v = mb_val_for(wl_load64(kp));
+            const void *vp = &v;
+            void *o = NULL;
+            if (!obj && vb > 8)
+                vp = pp->vals + j * vb;
+            if (obj) { /* the object is allocated and written as part of the insert */
+                o = mb_alloc_bytes(&obj->alloc, obj->object_bytes, 8);
+                if (!o) {
+                    enomem++;
+                    continue;
+                }
+                memcpy(o, pp->vals + j * obj->object_bytes, obj->object_bytes);
+                vp = &o;
+            }
+            int rc = insert(m, kp, vp);
+            inserted += rc == MB_INSERTED;
+            enomem += rc == MB_ENOMEM;
+            if (obj && rc == MB_INSERTED)
+                obj->by_index[pp->index[j]] = o;
+            else if (obj)
+                mb_free_bytes(&obj->alloc, o, obj->object_bytes, 8);
+        }
+    }
+    pp->inserted = inserted, pp->enomem = enomem;
+}
+
+static void wl_run_remove(mb_prepared *pp, void *m)
+{
+    const mb_stream *s = pp->s;
+    size_t kb = s->key_bytes, n = pp->ops_count, found = 0, bogus = 0;
+    int (*remove)(void *, const void *) = pp->ops->remove;
+    for (size_t j = 0; j < n; j++) {
+        int rc = remove(m, pp->keys + j * kb);
+        found += rc == MB_FOUND;
+        bogus += (unsigned)rc > 1u;
+        if (s->objects && rc == MB_FOUND) {
+            mb_objects *o = s->objects;
+            mb_free_bytes(&o->alloc, o->by_index[pp->index[j]], o->object_bytes, 8);
+            o->by_index[pp->index[j]] = NULL;
+        }
+    }
+    pp->found = found, pp->bogus = bogus;
+}
+
+/* Order-independent sums over the visited entries: first words and last words. */
+static int wl_visit_lean(void *ud, const void *key, const void *val)
+{
+    mb_prepared *pp = ud;
+    const mb_stream *s = pp->s;
+    uint64_t k = wl_load64(key), v, last;
+    if (s->objects || s->val_bytes > 8) {
+        v = wl_found_words(s, val, &last);
+    } else {
+        v = wl_load64(val);
+        last = v;
+    }
+    pp->sum += k * 0x9e3779b97f4a7c15ULL + v;
+    pp->tail_sum += wl_last64(key, s->key_bytes) + last;
+    pp->visits++;
+    return 0;
+}
+
+size_t mb_phase_run_prepared(mb_prepared *pp, void *m)
+{
+    const mb_stream *s = pp->s;
+    pp->found = pp->inserted = pp->enomem = pp->odd_found = pp->bogus = pp->visits = 0;
+    pp->bad = pp->sum = pp->tail_sum = 0;
+    if (pp->copies)
+        pp->copies[0] = m;
+    switch (pp->phase) {
+    case MB_PHASE_INSERT:
+    case MB_PHASE_REINSERT:
+        wl_run_insert(pp, m);
+        break;
+    case MB_PHASE_DELETE_ALL:
+    case MB_PHASE_DELETE_HALF:
+        wl_run_remove(pp, m);
+        break;
+    case MB_PHASE_CLEAR:
+        pp->ops->clear(m); /* reported per entry cleared */
+        if (s->objects)
+            mb_objects_free_all(s->objects);
+        break;
+    case MB_PHASE_ITERATE:
+        pp->ops->iterate(m, wl_visit_lean, pp);
+        break;
+    default:
+        if (!wl_is_lookup(pp->phase))
+            break;
+        if (s->key_bytes == 8 && s->val_bytes == 8 && !s->objects)
+            wl_run_lookup_u64(pp, m);
+        else
+            wl_run_lookup_wide(pp, m);
+        break;
+    }
+    return pp->ops_count;
+}
+
+mb_phase_result mb_phase_verify(const mb_prepared *pp)
+{
+    mb_phase_result r = { 0, 0, pp->ops_count, pp->enomem != 0, NULL };
+    size_t n = pp->ops_count;
+    if (pp->error) {
+        r.error = pp->error;
+        return r;
+    }
+    switch (pp->phase) {
+    case MB_PHASE_INSERT:
+    case MB_PHASE_REINSERT:
+        r.checksum = pp->inserted, r.expected = n;
+        if (pp->enomem)
+            r.error = "out of memory during the phase";
+        else if (pp->inserted != n)
+            r.error = "checksum mismatch (an inserted key was already present)";
+        break;
+    case MB_PHASE_DELETE_ALL:
+    case MB_PHASE_DELETE_HALF:
+        r.checksum = pp->found, r.expected = n;
+        if (pp->found != n || pp->bogus)
+            r.error = "checksum mismatch (a removed key was not found)";
+        break;
+    case MB_PHASE_CLEAR:
+        break;
+    case MB_PHASE_ITERATE:
+        r.checksum = pp->sum ^ pp->tail_sum, r.expected = pp->want_sum ^ pp->want_tail_sum;
+        if (pp->visits != n)
+            r.error = "checksum mismatch (iterate visited the wrong number of entries)";
+        else if (pp->sum != pp->want_sum || pp->tail_sum != pp->want_tail_sum)
+            r.error = "checksum mismatch (iterate saw wrong keys or values)";
+        break;
+    default:
+        r.checksum = pp->found, r.expected = pp->want_found;
+        if (pp->found != pp->want_found || pp->bogus || pp->odd_found)
+            r.error = "checksum mismatch (wrong found / not-found answers)";
+        else if (pp->bad)
+            r.error = "checksum mismatch (a wrong value, or a wrong found / not-found answer)";
+        break;
+    }
+    return r;
+}
+
+/* ---- transparent huge pages ---------------------------------------------------------- */
+
+int mb_thp_parse(const char *text, char *out, size_t outlen)
+{
+    const char *a = strchr(text, '['), *b = a ? strchr(a, ']') : NULL;
+    if (!a || !b || b == a + 1 || (size_t)(b - a - 1) >= outlen) {
+        snprintf(out, outlen, "unknown");
+        return -1;
+    }
+    memcpy(out, a + 1, (size_t)(b - a - 1));
+    out[b - a - 1] = 0;
+    return 0;
+}
+
+int mb_thp_mode(const char *which, char *out, size_t outlen)
+{
+    char path[128], text[256];
+    snprintf(path, sizeof path, "/sys/kernel/mm/transparent_hugepage/%s", which);
+    FILE *f = fopen(path, "r");
+    size_t got = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[got] = 0;
+    return mb_thp_parse(text, out, outlen);
 }

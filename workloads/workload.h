@@ -81,6 +81,8 @@ typedef enum mb_phase {
     MB_PHASE_DELETE_HALF,    /* remove keys [0, N/2): N - N/2 stay */
     MB_PHASE_ITERATE,        /* visit every entry once: sum of keys and values */
     MB_PHASE_REINSERT,       /* insert keys [0, N) into a map that held them and was cleared */
+    MB_PHASE_LOOKUP_HIT_DEPENDENT, /* lookup_hit as a dependence chain: latency, not throughput */
+    MB_PHASE_LOOKUP_HIT_COLD,      /* lookup_hit spread over many copies of the map: cold caches */
     MB_PHASE_COUNT_
 } mb_phase;
 
@@ -151,6 +153,104 @@ int mb_mixed_expected(const mb_stream *s, size_t n, const mb_mixed_spec *spec, i
  * and sets *ops_out, or NULL with *error set. */
 void *mb_ceiling_map_build(const mb_alloc *a, const mb_stream *s, size_t n,
                            const mb_map_ops **ops_out, const char **error);
+
+/* ---- lean timed loops ----------------------------------------------------------
+ *
+ * mb_run_phase generates every key, expands its bytes and mixes every answer
+ * into a serial checksum inside its loop: right for untimed uses, but around a
+ * 10 ns lookup those ~80 instructions are most of what a clock would measure.
+ * For timing, a phase is split in three:
+ *
+ *   mb_phase_prepare       untimed: the phase's keys, in operation order, into
+ *                          an array (key bytes for string keys, the value bytes
+ *                          an insert stores, the expected last value word of
+ *                          wide values), and the answers the phase must give.
+ *   mb_phase_run_prepared  timed: per operation, one array load and the map
+ *                          call, plus bookkeeping with no serial chain.  u64
+ *                          hits: the value word is zeroed before the call and
+ *                          OR |= value ^ expected[j] after it (expected values
+ *                          come from prepare, and prepare has checked none is 0,
+ *                          so an unwritten value is wrong too; otherwise the
+ *                          answer code is checked as well); misses: OR |= the
+ *                          answer code (MB_NOTFOUND is 0); half hits: counts.
+ *                          Wide values: their first word against mb_val_for(k)
+ *                          and last word against the array.  Any wrong answer
+ *                          leaves the OR nonzero or a count off.
+ *   mb_phase_verify        untimed: compares what the run saw with what the
+ *                          phase must give; error names the first difference.
+ *
+ * A prepared phase may be run any number of times (a lookup phase on one map,
+ * or an insert phase on a fresh map per run); verify after each run.
+ *
+ * lookup_hit_dependent: the key of operation j is keys[j] ^ (v_{j-1} ^
+ * mb_val_for(k_{j-1})), which is keys[j] for a right answer, but the CPU can
+ * only know that once the previous lookup returned: one lookup at a time, the
+ * latency a chain of lookups in real code pays.  A wrong value makes the next
+ * key wrong, so the run misses and fails.
+ *
+ * lookup_hit_cold: prepare builds extra copies of the map (same ops, same keys
+ * [0, n), its own malloc-backed allocator that counts their bytes) until all copies together hold at least
+ * mb_cold_target_bytes(); operation j of the r-th run looks up keys[j] in copy
+ * (r n + j) mod copies, so consecutive lookups touch different maps and the
+ * working set is larger than the last-level cache, as google/hashtable-
+ * benchmarks' "cold" sets are.  Inline values only. */
+
+typedef struct mb_prepared {
+    const mb_map_ops *ops;
+    const mb_stream *s;
+    mb_phase phase;
+    size_t begin, end;          /* the key range of mb_run_phase_range */
+    size_t ops_count;           /* operations per run */
+    unsigned char *keys;        /* ops_count keys of s->key_bytes, in operation order */
+    uint32_t *index;            /* pointer values: key index per operation */
+    uint64_t *tail;             /* wide values: expected last value word per operation */
+    unsigned char *vals;        /* insert of wide values: the value bytes per operation */
+    uint64_t *expect;           /* u64 -> u64 hit lookups: mb_val_for(key) per operation */
+    int zero_value;             /* some expect[j] == 0, so 0 cannot mark "not written" */
+    /* expected (computed in prepare) */
+    size_t want_found;          /* lookups / removes that must answer MB_FOUND */
+    uint64_t want_sum, want_tail_sum; /* iterate: sums over the entries */
+    /* seen (set by each run) */
+    size_t found, inserted, enomem, odd_found, bogus, visits;
+    uint64_t bad, sum, tail_sum;
+    /* lookup_hit_cold */
+    void **copies;              /* copies[0] is the caller's map, set by each run */
+    size_t n_copies, cursor;
+    size_t cold_bytes;          /* bytes of all copies together (map bytes, or an estimate) */
+    struct wl_cold_alloc *cold_alloc; /* the copies' allocator (malloc, counted) */
+    const char *error;          /* prepare failed: why */
+} mb_prepared;
+
+/* Prepares phase p over keys [begin, end) of s for maps of ops (m: the map
+ * the phase will run on; lookup_hit_cold copies its configuration from the
+ * stream, not from m).  Returns 0, or MB_ENOMEM with pp->error set.
+ * mb_phase_release frees what it holds, also after a failure. */
+int mb_phase_prepare_range(mb_prepared *pp, const mb_map_ops *ops, const mb_stream *s,
+                           mb_phase p, size_t begin, size_t end);
+/* The same over the key range mb_run_phase uses for n keys. */
+int mb_phase_prepare(mb_prepared *pp, const mb_map_ops *ops, const mb_stream *s, mb_phase p,
+                     size_t n);
+/* Runs the prepared phase once against map m: the timed loop.  Returns the
+ * operations done (the ops of mb_phase_result). */
+size_t mb_phase_run_prepared(mb_prepared *pp, void *m);
+/* Compares the last run with what the phase must give (untimed). */
+mb_phase_result mb_phase_verify(const mb_prepared *pp);
+void mb_phase_release(mb_prepared *pp);
+
+/* The working set lookup_hit_cold aims for: twice the last-level cache
+ * (sysconf), clamped to [32 MiB, 256 MiB] so a VM that reports its host's
+ * cache does not make the phase allocate gigabytes. */
+size_t mb_cold_target_bytes(void);
+
+/* ---- what the memory system was --------------------------------------------------- */
+
+/* Writes the transparent-hugepage setting `which` ("enabled" or "defrag"),
+ * the bracketed word of /sys/kernel/mm/transparent_hugepage/<which> (e.g.
+ * "madvise", "never"), into out.  Returns 0, or -1 when the file is absent
+ * or unreadable or holds no bracketed word (out then holds "unknown"). */
+int mb_thp_mode(const char *which, char *out, size_t outlen);
+/* The same from the text of such a file: "always [madvise] never" -> "madvise". */
+int mb_thp_parse(const char *text, char *out, size_t outlen);
 
 /* Returns the expected live count after phase p ran on a map of n entries. */
 size_t mb_phase_count_after(mb_phase p, size_t n);

@@ -60,6 +60,11 @@ static const mb_rec_col go_cols[] = {
     { "heap_sys_bytes", MB_REC_INT, "heap_sys" },
     { "num_gc", MB_REC_INT, "num_gc" },
     { "sys_bytes", MB_REC_INT, NULL },
+    /* every G sample is read after a runtime.GC(); these are from just before it */
+    { "heap_alloc_before_gc_bytes", MB_REC_INT, "heap_alloc_before_gc" },
+    { "heap_inuse_before_gc_bytes", MB_REC_INT, "heap_inuse_before_gc" },
+    { "sample_gc_ns", MB_REC_INT, "sample_gc_ns" },
+    { "pause_total_ns", MB_REC_INT, "pause_total_ns" },
 };
 MB_KIND(mb_rec_go, "G", "#G", "go_memstats", NULL, "mem_case_id", NULL, go_cols);
 
@@ -93,8 +98,36 @@ static const mb_rec_col churn_cols[] = {
     { "mean_probe", MB_REC_REAL, "mean_probe" },
     { "max_probe", MB_REC_INT, "max_probe" },
     { "map_live_bytes", MB_REC_INT, "map_live_bytes" },
+    { "grow_events", MB_REC_INT, "grow_events" },
+    { "shrink_events", MB_REC_INT, "shrink_events" },
 };
 MB_KIND(mb_rec_churn, "C", "#C", "churn_sample", NULL, "run_id", NULL, churn_cols);
+
+static const mb_rec_col thrash_cols[] = {
+    { "boundary", MB_REC_TEXT, "boundary" },
+    { "boundary_entries", MB_REC_INT, "boundary_entries" },
+    { "window", MB_REC_INT, "window" },
+    { "cycles", MB_REC_INT, "cycles" },
+    { "ns_per_op", MB_REC_REAL, "ns_per_op" },
+    { "grow_events", MB_REC_INT, "grow_events" },
+    { "shrink_events", MB_REC_INT, "shrink_events" },
+    { "capacity_low", MB_REC_INT, "capacity_low" },
+    { "capacity_high", MB_REC_INT, "capacity_high" },
+};
+MB_KIND(mb_rec_thrash, "T", "#T", "thrash", NULL, "run_id", NULL, thrash_cols);
+
+static const mb_rec_col gccost_cols[] = {
+    { "value_kind", MB_REC_TEXT, "value_kind" },
+    { "entries", MB_REC_INT, "entries" },
+    { "value_bytes", MB_REC_INT, "value_bytes" },
+    { "forced_gcs", MB_REC_INT, "forced_gcs" },
+    { "gc_ns_median", MB_REC_REAL, "gc_ns_median" },
+    { "gc_ns_min", MB_REC_REAL, "gc_ns_min" },
+    { "pause_total_ns", MB_REC_INT, "pause_total_ns" },
+    { "gc_cpu_fraction", MB_REC_REAL, "gc_cpu_fraction" },
+    { "heap_inuse_bytes", MB_REC_INT, "heap_inuse_bytes" },
+};
+MB_KIND(mb_rec_gccost, "J", "#J", "go_gc_cost", NULL, "mem_case_id", NULL, gccost_cols);
 
 int mb_rec_col_index(const mb_rec_kind *k, const char *name)
 {

@@ -49,6 +49,8 @@ extern const mb_rec_kind mb_rec_go;       /* G: the real Go map's runtime.MemSta
 extern const mb_rec_kind mb_rec_latency;  /* L: per-insert latency percentiles */
 extern const mb_rec_kind mb_rec_bucket;   /* H: one log2 latency histogram bucket */
 extern const mb_rec_kind mb_rec_churn;    /* C: a churn sample */
+extern const mb_rec_kind mb_rec_thrash;   /* T: churn oscillating around the shrink boundary */
+extern const mb_rec_kind mb_rec_gccost;   /* J: forced GCs with a live Go map (go-mem-case) */
 
 /* Returns the index of the column named name in k, or -1. */
 int mb_rec_col_index(const mb_rec_kind *k, const char *name);

@@ -41,6 +41,13 @@ const char *mb_hint_name(mb_hint h);
 int mb_hint_parse(const char *s);
 size_t mb_hint_size(mb_hint h, size_t n);
 
+/* Shrink policies (mb_map.h) by name: "never", "low-water". */
+const char *mb_shrink_name(mb_shrink_policy p);
+int mb_shrink_parse(const char *s); /* -1 if unknown */
+/* Returns 1 for the timed phases whose cost depends on the shrink policy
+ * (they remove keys: delete_all, delete_half); the others run under "never". */
+int mb_shrink_phase(mb_phase p);
+
 /* The seed of every suite and of a single case without --seed ("mapbe"). */
 #define MB_DEFAULT_SEED 0x6d61706265ULL
 
@@ -98,6 +105,8 @@ typedef struct mb_selection {
     unsigned processes;                  /* timing processes */
     const char *allocators[4];
     size_t n_allocators;
+    mb_shrink_policy shrinks[4];         /* removing phases, memory, churn: per map that supports it */
+    size_t n_shrinks;
 } mb_selection;
 
 /* One timed case. */
@@ -109,7 +118,9 @@ typedef struct mb_case {
     size_t n, hint;
     unsigned threads;   /* 1, or mixed_rw's thread count */
     unsigned lookup_percent; /* mixed_rw: percent of ops that are lookups (the mix) */
-    char name[192];     /* impl/phase/blueprint/dist/n:N/hint:H[/threads:T/mix:M] — the benchmark's name */
+    mb_shrink_policy shrink;
+    char name[192];     /* impl/phase/blueprint/dist/n:N/hint:H[/threads:T/mix:M][/shrink:P] —
+                         * the benchmark's name (no /shrink: part for "never") */
 } mb_case;
 
 /* The readable name of a mix: "read-only" (100), "write-only" (0), else the
@@ -145,6 +156,7 @@ typedef struct mb_mem_spec {
     mb_dist dist;
     size_t n;
     const char *allocator;
+    mb_shrink_policy shrink;
 } mb_mem_spec;
 
 /* Which memory cases a selection runs (see selection.c).  Returns the count;
@@ -167,10 +179,11 @@ typedef struct mb_case_args {
     mb_dist dist;            /* --dist, default uniform */
     size_t n;                /* --n (required) */
     uint64_t seed;           /* --seed */
+    mb_shrink_policy shrink; /* --shrink, default never */
 } mb_case_args;
 
 void mb_case_args_init(mb_case_args *a);
-/* Consumes argv[*i] when it is --impl, --n, --blueprint, --dist or --seed
+/* Consumes argv[*i] when it is --impl, --n, --blueprint, --dist, --seed or --shrink
  * (returns 1); bad values are usage errors (exit 2).  Returns 0 otherwise. */
 int mb_case_arg(mb_case_args *a, int argc, char **argv, int *i, const mb_command *cmd);
 
@@ -182,7 +195,7 @@ void mb_inline_case_args(mb_case_args *a, int argc, char **argv, const mb_comman
                          const char *count_flag, size_t *count);
 
 /* Returns 1 and *cfg when the map supports the blueprint. */
-int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint, uint64_t seed,
-                   mb_map_config *cfg);
+int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint,
+                   mb_shrink_policy shrink, uint64_t seed, mb_map_config *cfg);
 
 #endif

@@ -149,11 +149,32 @@ static void sel_drop_preloaded(mb_selection *sel)
     sel->n_allocators = k;
 }
 
+static const char *const shrink_names[] = { "never", "low-water" };
+
+const char *mb_shrink_name(mb_shrink_policy p)
+{
+    return (unsigned)p < 2 ? shrink_names[p] : "?";
+}
+
+int mb_shrink_parse(const char *s)
+{
+    for (int p = 0; p < 2; p++)
+        if (strcmp(s, shrink_names[p]) == 0)
+            return p;
+    return -1;
+}
+
+int mb_shrink_phase(mb_phase p)
+{
+    return p == MB_PHASE_DELETE_ALL || p == MB_PHASE_DELETE_HALF;
+}
+
 static void sel_all_impls(mb_selection *sel)
 {
     sel->n_impls = 0;
     for (const mb_map_ops *const *p = mb_registry; *p && sel->n_impls < 64; p++)
-        sel->impls[sel->n_impls++] = *p;
+        if (!((*p)->flags & MB_F_CALIBRATION)) /* instruments run only when named */
+            sel->impls[sel->n_impls++] = *p;
 }
 
 int mb_selection_suite(mb_selection *sel, const char *suite)
@@ -171,6 +192,9 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
     sel->mixes[sel->n_mixes++] = MB_MIX_DEFAULT_LOOKUP_PERCENT; /* quick: 90/10 only (time) */
     sel->allocators[sel->n_allocators++] = "glibc";
     sel->dists[sel->n_dists++] = MB_DIST_UNIFORM;
+    /* both policies, for the maps that honour low-water (MB_F_SHRINK) */
+    sel->shrinks[sel->n_shrinks++] = MB_SHRINK_NEVER;
+    sel->shrinks[sel->n_shrinks++] = MB_SHRINK_LOW_WATER;
     if (strcmp(suite, "quick") == 0) {
         sel->suite = "quick";
         memcpy(sel->sizes, quick_sizes, sizeof quick_sizes);
@@ -205,7 +229,7 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
             sel->blueprints[sel->n_blueprints++] = b;
         for (int d = 1; d < MB_DIST_COUNT_; d++)
             sel->dists[sel->n_dists++] = (mb_dist)d;
-        for (int p = MB_PHASE_MIXED_RW + 1; p < MB_PHASE_COUNT_; p++)
+        for (int p = MB_PHASE_MIXED_RW + 1; p <= MB_PHASE_REINSERT; p++) /* dependent, cold: by name */
             sel->phases[sel->n_phases++] = (mb_phase)p;
         sel->hints[sel->n_hints++] = MB_HINT_SMALL;
         sel->hints[sel->n_hints++] = MB_HINT_BIG;
@@ -373,6 +397,14 @@ static int sel_how_flag(mb_selection *sel, int argc, char **argv, int *i, const 
                 mb_usage_error(cmd, "no hint named '%s' (none, right, small, big)", l.items[k]);
             sel->hints[sel->n_hints++] = (mb_hint)h;
         }
+    } else if (sel_list_flag(&l, SEL_MAX(sel->shrinks), argc, argv, i, "--shrink", cmd)) {
+        sel->n_shrinks = 0;
+        for (size_t k = 0; k < l.n; k++) {
+            int p = mb_shrink_parse(l.items[k]);
+            if (p < 0)
+                mb_usage_error(cmd, "no shrink policy named '%s' (never, low-water)", l.items[k]);
+            sel->shrinks[sel->n_shrinks++] = (mb_shrink_policy)p;
+        }
     } else {
         return 0;
     }
@@ -405,7 +437,8 @@ int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const mb
 
 void mb_case_args_init(mb_case_args *a)
 {
-    *a = (mb_case_args){ NULL, &mb_blueprints[0], MB_DIST_UNIFORM, 0, MB_DEFAULT_SEED };
+    *a = (mb_case_args){ NULL, &mb_blueprints[0], MB_DIST_UNIFORM, 0, MB_DEFAULT_SEED,
+                         MB_SHRINK_NEVER };
 }
 
 int mb_case_arg(mb_case_args *a, int argc, char **argv, int *i, const mb_command *cmd)
@@ -426,6 +459,11 @@ int mb_case_arg(mb_case_args *a, int argc, char **argv, int *i, const mb_command
         a->dist = (mb_dist)d;
     } else if ((v = mb_flag_value(argc, argv, i, "--seed", cmd))) {
         a->seed = mb_parse_count(v, "--seed", cmd);
+    } else if ((v = mb_flag_value(argc, argv, i, "--shrink", cmd))) {
+        int p = mb_shrink_parse(v);
+        if (p < 0)
+            mb_usage_error(cmd, "no shrink policy named '%s' (never, low-water)", v);
+        a->shrink = (mb_shrink_policy)p;
     } else {
         return 0;
     }
@@ -450,14 +488,14 @@ void mb_inline_case_args(mb_case_args *a, int argc, char **argv, const mb_comman
         mb_usage_error(cmd, "pointer-value blueprints are measured by mem-case and time only");
 }
 
-int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint, uint64_t seed,
-                   mb_map_config *cfg)
+int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint,
+                   mb_shrink_policy shrink, uint64_t seed, mb_map_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->key_bytes = bp->key_bytes;
     cfg->val_bytes = bp->val_bytes;
     cfg->capacity_hint = hint;
-    cfg->shrink = MB_SHRINK_NEVER;
+    cfg->shrink = shrink;
     cfg->seed = seed;
     return mb_config_unsupported(ops, cfg) == NULL;
 }
@@ -465,7 +503,7 @@ int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint, u
 /* Appends one case; grows the array as needed. */
 static void sel_add_case(mb_case **cs, size_t *n, size_t *cap, const mb_map_ops *ops, mb_phase phase,
                      const mb_blueprint *bp, mb_dist dist, size_t size, size_t hint,
-                     unsigned threads, unsigned lookup_percent)
+                     unsigned threads, unsigned lookup_percent, mb_shrink_policy shrink)
 {
     if (*n == *cap)
         *cs = realloc(*cs, (*cap *= 2) * sizeof **cs);
@@ -478,12 +516,17 @@ static void sel_add_case(mb_case **cs, size_t *n, size_t *cap, const mb_map_ops 
     c->hint = hint;
     c->threads = threads;
     c->lookup_percent = lookup_percent;
+    c->shrink = shrink;
     char mix[16];
     int k = snprintf(c->name, sizeof c->name, "%s/%s/%s/%s/n:%zu/hint:%zu", ops->name,
                      mb_phase_name(phase), bp->name, mb_dist_name(dist), size, hint);
     if (k >= 0 && (size_t)k < sizeof c->name && phase == MB_PHASE_MIXED_RW)
         k += snprintf(c->name + k, sizeof c->name - (size_t)k, "/threads:%u/mix:%s", threads,
                       mb_mix_name(lookup_percent, mix, sizeof mix));
+    /* "never" keeps the names older runs were stored under */
+    if (k >= 0 && (size_t)k < sizeof c->name && shrink != MB_SHRINK_NEVER)
+        k += snprintf(c->name + k, sizeof c->name - (size_t)k, "/shrink:%s",
+                      mb_shrink_name(shrink));
     if (k < 0 || (size_t)k >= sizeof c->name) {
         /* names are how the timing children's samples find their case: a cut
          * one could match another case.  Only a map name of ~100 bytes gets here. */
@@ -535,21 +578,26 @@ static void sel_add_phase(const mb_selection *sel, size_t b, size_t d, mb_phase 
     const mb_blueprint *bp = sel->blueprints[b];
     int hinted = phase == MB_PHASE_INSERT || phase == MB_PHASE_REINSERT;
     size_t variants = sel_variants(sel, phase, n, side);
+    static const mb_shrink_policy never_only[] = { MB_SHRINK_NEVER };
+    /* removing phases under every selected policy; the others under "never" */
+    const mb_shrink_policy *shrinks = mb_shrink_phase(phase) ? sel->shrinks : never_only;
+    size_t n_shrinks = mb_shrink_phase(phase) ? sel->n_shrinks : 1;
     mb_map_config cfg;
     for (size_t v = 0; v < variants; v++)
-        for (size_t i = 0; i < sel->n_impls; i++) {
-            const mb_map_ops *ops = sel->impls[i];
-            size_t hint = hinted ? mb_hint_size(sel->hints[v], n) : 0;
-            if (!mb_case_config(ops, bp, hint, sel->seed, &cfg))
-                continue;
-            if (phase == MB_PHASE_MIXED_RW &&
-                (!(ops->flags & MB_F_THREAD_SAFE) || bp->object_bytes))
-                continue; /* maps shared between threads, inline values */
-            int mixed = phase == MB_PHASE_MIXED_RW;
-            sel_add_case(cs, count, cap, ops, phase, bp, sel->dists[d], n, hint,
-                         mixed ? sel->threads[v % sel->n_threads] : 1,
-                         mixed ? sel->mixes[v / sel->n_threads] : 0);
-        }
+        for (size_t p = 0; p < n_shrinks; p++)
+            for (size_t i = 0; i < sel->n_impls; i++) {
+                const mb_map_ops *ops = sel->impls[i];
+                size_t hint = hinted ? mb_hint_size(sel->hints[v], n) : 0;
+                if (!mb_case_config(ops, bp, hint, shrinks[p], sel->seed, &cfg))
+                    continue; /* unsupported, or a policy the map does not have */
+                if (phase == MB_PHASE_MIXED_RW &&
+                    (!(ops->flags & MB_F_THREAD_SAFE) || bp->object_bytes))
+                    continue; /* maps shared between threads, inline values */
+                int mixed = phase == MB_PHASE_MIXED_RW;
+                sel_add_case(cs, count, cap, ops, phase, bp, sel->dists[d], n, hint,
+                             mixed ? sel->threads[v % sel->n_threads] : 1,
+                             mixed ? sel->mixes[v / sel->n_threads] : 0, shrinks[p]);
+            }
 }
 
 size_t mb_cases_build(const mb_selection *sel, mb_case **out)
@@ -598,23 +646,30 @@ size_t mb_mem_plan(const mb_selection *sel, mb_mem_spec **out)
             if (!sel_sizes_for(sel, b, d, &sizes, &n_sizes, &side))
                 continue; /* as the timed cases: one thing varied at a time */
             size_t n_alloc = side ? 1 : sel->n_allocators;
+            /* side runs vary one thing at a time: the first policy only */
+            size_t n_pol = side ? 1 : sel->n_shrinks;
             for (size_t a = 0; a < n_alloc; a++)
                 for (size_t s = 0; s < n_sizes; s++)
-                    for (size_t i = 0; i < sel->n_impls; i++) {
-                        if (sizes[s] < 2 || (sel->big_n && sizes[s] > sel->big_n) ||
-                            !mb_case_config(sel->impls[i], sel->blueprints[b], 0, sel->seed, &cfg))
-                            continue;
-                        sel_add_mem(&sp, &n, &cap,
-                                    (mb_mem_spec){ sel->impls[i], sel->blueprints[b],
-                                                   sel->dists[d], sizes[s], sel->allocators[a] });
-                    }
+                    for (size_t p = 0; p < n_pol; p++)
+                        for (size_t i = 0; i < sel->n_impls; i++) {
+                            if (sizes[s] < 2 || (sel->big_n && sizes[s] > sel->big_n) ||
+                                !mb_case_config(sel->impls[i], sel->blueprints[b], 0,
+                                                sel->shrinks[p], sel->seed, &cfg))
+                                continue;
+                            sel_add_mem(&sp, &n, &cap,
+                                        (mb_mem_spec){ sel->impls[i], sel->blueprints[b],
+                                                       sel->dists[d], sizes[s], sel->allocators[a],
+                                                       sel->shrinks[p] });
+                        }
         }
     for (size_t b = 0; b < sel->n_mem_extra; b++)
         for (size_t i = 0; i < sel->n_impls; i++)
-            if (mb_case_config(sel->impls[i], sel->mem_extra[b], 0, sel->seed, &cfg))
+            if (mb_case_config(sel->impls[i], sel->mem_extra[b], 0, sel->shrinks[0], sel->seed,
+                               &cfg))
                 sel_add_mem(&sp, &n, &cap,
                             (mb_mem_spec){ sel->impls[i], sel->mem_extra[b], sel->dists[0],
-                                           sel->mem_extra_n, sel->allocators[0] });
+                                           sel->mem_extra_n, sel->allocators[0],
+                                           sel->shrinks[0] });
     *out = sp;
     return n;
 }

@@ -465,19 +465,23 @@ static void gate_judge_values(gate_run *g, const char *metric, const char *view_
 #define BENCH_KEY                                                                         \
     "b.impl || '/' || b.phase || '/' || b.blueprint || '/' || b.distribution || '/n:' || b.n" \
     " || '/hint:' || b.hint || '/threads:' || b.threads"                                  \
-    " || coalesce('/mix:' || b.lookup_percent, '') || '/' || b.allocator"
+    " || coalesce('/mix:' || b.lookup_percent, '') || '/' || b.allocator"                 \
+    " || CASE WHEN b.shrink = 'never' THEN '' ELSE '/shrink:' || b.shrink END"
 
 /* (case_key, value) of run %lld, from "%s." tables */
 #define ICOUNT_SQL                                                                      \
     "SELECT " BENCH_KEY " AS case_key, i.instructions * 1.0 / i.ops AS value"            \
     " FROM %s.icount i JOIN %s.bench b USING (bench_id) WHERE b.run_id = %lld"
 /* The real Go map's bytes are Go's HeapInuse, which moves with the garbage
- * collector's timing: not deterministic, so not gated here. */
+ * collector's timing: not deterministic, so not gated here.  Inserting does
+ * not depend on the shrink policy: the 'never' case is judged (as in view
+ * bytes_per_entry); what is kept after delete_all is judged per policy. */
 #define BYTES_SQL                                                                       \
     "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"    \
     " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes / c.n AS value"             \
     " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"                        \
-    " WHERE p.phase = 'insert' AND c.allocator != 'go-runtime' AND c.run_id = %lld"
+    " WHERE p.phase = 'insert' AND c.allocator != 'go-runtime' AND c.shrink = 'never'"   \
+    " AND c.run_id = %lld"
 
 /* Every sample of one case (a growing array). */
 typedef struct gate_samples {
@@ -524,6 +528,7 @@ static void gate_judge_time(gate_run *g)
              " AND c.phase = b.phase AND c.blueprint = b.blueprint AND c.distribution = b.distribution"
              " AND c.n = b.n AND c.hint = b.hint AND c.threads = b.threads AND c.allocator = b.allocator"
              " AND c.lookup_percent IS b.lookup_percent"
+             " AND c.shrink = b.shrink"
              " WHERE b.run_id = ?1 AND EXISTS (SELECT 1 FROM %s.sample s WHERE s.bench_id = b.bench_id)"
              " ORDER BY case_key",
              g->schema, g->schema, g->schema, g->schema);
@@ -778,7 +783,8 @@ static void gate_judge_all(gate_run *g, int trend)
     gate_judge_values(g, "map_bytes_per_entry", BYTES_SQL, NULL, "bytes.fail");
     gate_judge_values(g, "map_retained_bytes",
                  "SELECT c.impl || '/' || c.blueprint || '/' || c.distribution || '/n:' || c.n ||"
-                 " '/' || c.allocator AS case_key, 1.0 * p.map_live_bytes AS value"
+                 " '/' || c.allocator || CASE WHEN c.shrink = 'never' THEN '' ELSE"
+                 " '/shrink:' || c.shrink END AS case_key, 1.0 * p.map_live_bytes AS value"
                  " FROM %s.mem_phase p JOIN %s.mem_case c USING (mem_case_id)"
                  " WHERE p.phase = 'delete_all' AND c.allocator != 'go-runtime'"
                  " AND c.run_id = %lld",

@@ -29,14 +29,15 @@ static int pc_stream(mb_probe_case *pc, mb_dist dist, uint64_t seed, size_t key_
 }
 
 const char *mb_case_open(mb_probe_case *pc, const mb_map_ops *ops, const mb_blueprint *bp,
-                         mb_dist dist, size_t n, size_t hint, uint64_t seed)
+                         mb_dist dist, size_t n, size_t hint, mb_shrink_policy shrink,
+                         uint64_t seed)
 {
     memset(pc, 0, sizeof *pc);
     pc->ops = ops;
     pc->bp = bp;
     pc->n = n;
-    if (!mb_case_config(ops, bp, hint, seed, &pc->cfg))
-        return "the map does not support this blueprint";
+    if (!mb_case_config(ops, bp, hint, shrink, seed, &pc->cfg))
+        return "the map does not support this blueprint or shrink policy";
     mb_counter_init(&pc->ctr);
     pc->alloc = mb_counter_alloc(&pc->ctr);
     if (pc_stream(pc, dist, seed, 2 * n) != 0) {

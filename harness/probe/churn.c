@@ -69,6 +69,8 @@ static const char *churn_sample(const mb_map_ops *ops, void *m, const mb_counter
         mb_rec_real(&o, st.mean_probe);
     churn_put_stat(&o, st.max_probe);
     mb_rec_int(&o, (long long)ctr->live_bytes);
+    churn_put_stat(&o, st.grow_events);
+    churn_put_stat(&o, st.shrink_events);
     mb_rec_end(&o);
     return st.count == n ? NULL : "the map's count is not n at a sample";
 }
@@ -101,12 +103,157 @@ static int churn_fail(const mb_map_ops *ops, size_t n, const char *what, const c
     return 1;
 }
 
+/* ---- thrash: oscillating around a shrink boundary ------------------------------------- */
+
+/* Inserts (insert = 1) or removes keys [lo, hi) of the stream; every insert
+ * must be new and every remove found.  Returns NULL, or what was wrong. */
+static const char *churn_keys(const mb_map_ops *ops, void *m, const mb_stream *s, size_t lo,
+                              size_t hi, int insert)
+{
+    unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
+    for (size_t i = lo; i < hi; i++) {
+        uint64_t k = mb_key_at(s, i);
+        mb_fill_bytes(k, key, s->key_bytes);
+        mb_fill_bytes(mb_val_for(k), val, s->val_bytes);
+        if (insert ? ops->insert(m, key, val) != MB_INSERTED : ops->remove(m, key) != MB_FOUND)
+            return insert ? "an insert was not new" : "a remove did not find its key";
+    }
+    return NULL;
+}
+
+/* A counter as a record value: NA where the map does not count it. */
+static long long churn_count(size_t v)
+{
+    return v == MB_NA ? -1 : (long long)v;
+}
+
+/* Oscillates keys [lo, hi) (absent when called): cycles x (insert them all,
+ * remove them all), timed; prints one T line.  The map ends as it started. */
+static const char *churn_oscillate(const mb_map_ops *ops, void *m, const mb_stream *s,
+                                   const char *boundary, size_t lo, size_t hi)
+{
+    size_t w = hi - lo, cycles = 1000000 / (2 * w) > 200 ? 1000000 / (2 * w) : 200;
+    size_t live = mb_map_count(ops, m);
+    mb_map_stats before, after, low, high;
+    const char *why = NULL;
+    ops->stats(m, &before);
+    uint64_t t0 = mb_now_ns();
+    for (size_t c = 0; c < cycles && !why; c++) {
+        why = churn_keys(ops, m, s, lo, hi, 1);
+        if (!why)
+            why = churn_keys(ops, m, s, lo, hi, 0);
+    }
+    uint64_t ns = mb_now_ns() - t0;
+    if (why)
+        return why;
+    ops->stats(m, &after);
+    /* one more cycle, untimed, for the capacity at its top and bottom */
+    if ((why = churn_keys(ops, m, s, lo, hi, 1)))
+        return why;
+    ops->stats(m, &high);
+    if ((why = churn_keys(ops, m, s, lo, hi, 0)))
+        return why;
+    ops->stats(m, &low);
+    if (mb_map_count(ops, m) != live)
+        return "the oscillation changed the live count";
+    if ((why = ops->check(m)))
+        return why;
+    mb_rec_out o;
+    mb_rec_begin(&o, stdout, &mb_rec_thrash);
+    mb_rec_text(&o, boundary);
+    mb_rec_int(&o, (long long)live);
+    mb_rec_int(&o, (long long)w);
+    mb_rec_int(&o, (long long)cycles);
+    mb_rec_real(&o, (double)ns / (double)(2 * w * cycles));
+    /* the events of the timed cycles */
+    int counted = before.grow_events != MB_NA && after.grow_events != MB_NA;
+    mb_rec_count(&o, counted ? (long long)(after.grow_events - before.grow_events) : -1);
+    counted = before.shrink_events != MB_NA && after.shrink_events != MB_NA;
+    mb_rec_count(&o, counted ? (long long)(after.shrink_events - before.shrink_events) : -1);
+    mb_rec_count(&o, churn_count(low.capacity));
+    mb_rec_count(&o, churn_count(high.capacity));
+    mb_rec_end(&o);
+    return NULL;
+}
+
+/* --thrash: fill n keys, remove them in order until the map first shrinks
+ * (never: until n/8 are live), oscillate the last removed keys there; then
+ * remove the rest and oscillate a few keys around the empty map. */
+static const char *churn_thrash(mb_probe_case *pc)
+{
+    const mb_map_ops *ops = pc->ops;
+    void *m = pc->map;
+    const mb_stream *s = &pc->stream;
+    size_t n = pc->n, b = 0;
+    mb_map_stats st;
+    const char *why = churn_keys(ops, m, s, 0, n, 1);
+    if (why)
+        return why;
+    ops->stats(m, &st);
+    size_t shrinks0 = st.shrink_events;
+    int low_water = pc->cfg.shrink == MB_SHRINK_LOW_WATER && shrinks0 != MB_NA;
+    for (b = 0; b < n; b++) {
+        if ((why = churn_keys(ops, m, s, b, b + 1, 0)))
+            return why;
+        if (!low_water) {
+            if (n - b - 1 <= n / 8)
+                break;
+            continue;
+        }
+        ops->stats(m, &st);
+        if (st.shrink_events != shrinks0)
+            break;
+    }
+    size_t live = n - (b < n ? b + 1 : n);
+    if (b < n) {
+        size_t w = live / 32 ? live / 32 : 1;
+        if (w > b + 1)
+            w = b + 1;
+        if ((why = churn_oscillate(ops, m, s, "first-shrink", b + 1 - w, b + 1)))
+            return why;
+        if ((why = churn_keys(ops, m, s, b + 1, n, 0)))
+            return why;
+    }
+    size_t w = n < 8 ? n : 8;
+    return churn_oscillate(ops, m, s, "empty", 0, w);
+}
+
+/* Removes every argv[i] equal to flag (a switch the shared parser does not
+ * know).  Returns 1 when there was one. */
+static int churn_take_switch(int *argc, char **argv, const char *flag)
+{
+    int found = 0;
+    for (int i = 2; i < *argc; i++)
+        if (strcmp(argv[i], flag) == 0) {
+            found = 1;
+            memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof *argv);
+            (*argc)--, i--;
+        }
+    return found;
+}
+
+/* churn-case --thrash on the opened case pc (closed here).  Returns the exit status. */
+static int churn_thrash_case(mb_probe_case *pc)
+{
+    printf("# churn-case --thrash impl=%s n=%zu shrink=%s: one op = one insert or one "
+           "remove of a key window oscillated at a boundary\n", pc->ops->name, pc->n,
+           mb_shrink_name(pc->cfg.shrink));
+    mb_rec_header(stdout, &mb_rec_thrash);
+    const char *why = mb_case_build(pc, MB_PHASE_INSERT);
+    if (!why)
+        why = churn_thrash(pc);
+    mb_case_close(pc);
+    if (!why && pc->ctr.live_bytes != 0)
+        why = "destroy left bytes live";
+    return why ? churn_fail(pc->ops, pc->n, "thrash", why) : 0;
+}
+
 static int mb_cmd_churn_case(int argc, char **argv)
 {
     const mb_command *cmd = &mb_command_churn_case;
     mb_case_args args;
     size_t rounds = 10;
-
+    int thrash = churn_take_switch(&argc, argv, "--thrash");
     mb_inline_case_args(&args, argc, argv, cmd, "--rounds", &rounds);
     const mb_map_ops *ops = args.ops;
     const mb_blueprint *bp = args.bp;
@@ -116,17 +263,20 @@ static int mb_cmd_churn_case(int argc, char **argv)
     if (rounds > ((size_t)1 << 40) / n)
         mb_usage_error(cmd, "--rounds x --n is too large");
     mb_map_config cfg;
-    if (!mb_case_config(ops, bp, 0, args.seed, &cfg))
-        mb_usage_error(cmd, "%s does not support blueprint %s", ops->name, bp->name);
+    if (!mb_case_config(ops, bp, 0, args.shrink, args.seed, &cfg))
+        mb_usage_error(cmd, "%s does not support blueprint %s with shrink %s", ops->name, bp->name,
+                       mb_shrink_name(args.shrink));
 
     mb_probe_case pc;
-    const char *why = mb_case_open(&pc, ops, bp, args.dist, n, 0, args.seed);
+    const char *why = mb_case_open(&pc, ops, bp, args.dist, n, 0, args.shrink, args.seed);
     if (why) {
         fprintf(stderr, "mapbench: churn-case %s: %s\n", ops->name, why);
         return 1;
     }
     size_t total = rounds * n, every = n / 4 ? n / 4 : 1;
     char msg[MB_ERR_LEN];
+    if (thrash)
+        return churn_thrash_case(&pc);
 
     printf("# churn-case impl=%s n=%zu rounds=%zu blueprint=%s dist=%s seed=%llu\n", ops->name,
            n, rounds, bp->name, mb_dist_name(args.dist), (unsigned long long)args.seed);
@@ -185,9 +335,12 @@ const mb_command mb_command_churn_case = {
     "churn-case",
     "insert+remove at constant size: tombstones, probes over time",
     "usage: mapbench churn-case --impl NAME --n N [--rounds R] [--blueprint B] [--dist D]\n"
-    "                           [--seed S]\n"
+    "                           [--seed S] [--shrink never|low-water] [--thrash]\n"
     "  Fills the map with N keys, then R*N steps (default R = 10) of insert-one-new,\n"
     "  remove-the-oldest at constant size; every N/4 steps prints ns per step and the\n"
-    "  map's count, capacity, tombstones, probe lengths and live bytes (C lines).\n",
+    "  map's count, capacity, tombstones, probe lengths and live bytes (C lines).\n"
+    "  --thrash: fill N, remove keys until the map first shrinks (never: N/8 live),\n"
+    "  insert and remove the last removed keys there over and over, then the same\n"
+    "  with a few keys around the empty map: ns/op, grow and shrink events (T lines).\n",
     mb_cmd_churn_case,
 };

@@ -19,6 +19,25 @@ static void cnt_raise_peak(mb_counter *c, int64_t live)
         ;
 }
 
+/* Returns size bytes of fresh mapping starting on a 2 MiB boundary (so THP
+ * can back it from the first byte) with MADV_HUGEPAGE, or NULL.  The slack
+ * around the aligned part is unmapped, so munmap(p, size) frees all of it. */
+static void *cnt_mmap_huge(size_t size)
+{
+    size_t span = size + MB_HUGE_BYTES;
+    unsigned char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    unsigned char *p = (unsigned char *)(((uintptr_t)raw + MB_HUGE_BYTES - 1) & ~(uintptr_t)(MB_HUGE_BYTES - 1));
+    size_t mapped = (size + MB_PAGE_BYTES - 1) & ~(size_t)(MB_PAGE_BYTES - 1);
+    if (p > raw)
+        munmap(raw, (size_t)(p - raw));
+    if (raw + span > p + mapped)
+        munmap(p + mapped, (size_t)(raw + span - (p + mapped)));
+    madvise(p, mapped, MADV_HUGEPAGE); /* advice: refused (THP "never") is not an error */
+    return p;
+}
+
 /* Returns 1 when injection says this allocation must fail. */
 static int cnt_injected_failure(mb_counter *c)
 {
@@ -39,7 +58,9 @@ static void *cnt_alloc(void *ctx, size_t size, size_t align)
         cnt_add(&c->failed_calls, 1);
         return NULL;
     }
-    if (align >= MB_PAGE_BYTES) {
+    if (c->hugepages && size >= MB_HUGE_BYTES) {
+        p = cnt_mmap_huge(size);
+    } else if (align >= MB_PAGE_BYTES) {
         p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             p = NULL;
@@ -68,7 +89,7 @@ static void cnt_free(void *ctx, void *p, size_t size, size_t align)
         size = 1;
     cnt_add(&c->live_bytes, -(int64_t)size);
     cnt_add(&c->free_calls, 1);
-    if (align >= MB_PAGE_BYTES)
+    if (align >= MB_PAGE_BYTES || (c->hugepages && size >= MB_HUGE_BYTES))
         munmap(p, size);
     else
         free(p);

@@ -26,7 +26,12 @@ typedef struct mb_counter {
     int64_t free_calls;    /* frees of non-NULL pointers */
     int64_t failed_calls;  /* allocations refused by injection or by the system */
     int64_t fail_after;    /* allocations left before injected failures start */
+    int hugepages;         /* 1: blocks of MB_HUGE_BYTES or more come from mmap, 2 MiB-aligned,
+                              madvise(MADV_HUGEPAGE)'d (THP in madvise mode); 0: off.
+                              PRECONDITION: set before the first allocation, never changed */
 } mb_counter;
+
+#define MB_HUGE_BYTES ((size_t)2 << 20) /* one x86-64 transparent huge page */
 
 /* Zeroes the counters; injection off. */
 void mb_counter_init(mb_counter *c);

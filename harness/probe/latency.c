@@ -224,7 +224,7 @@ static int mb_cmd_latency_case(int argc, char **argv)
     const mb_map_ops *ops = args.ops;
     size_t n = args.n;
     mb_map_config cfg;
-    if (!mb_case_config(ops, args.bp, hint, args.seed, &cfg))
+    if (!mb_case_config(ops, args.bp, hint, args.shrink, args.seed, &cfg))
         mb_usage_error(cmd, "%s does not support blueprint %s", ops->name, args.bp->name);
 
     /* The samples first, faulted in, outside the map's allocator. */
@@ -236,7 +236,7 @@ static int mb_cmd_latency_case(int argc, char **argv)
     memset(ticks, 0, n * sizeof *ticks);
 
     mb_probe_case pc;
-    const char *why = mb_case_open(&pc, ops, args.bp, args.dist, n, hint, args.seed);
+    const char *why = mb_case_open(&pc, ops, args.bp, args.dist, n, hint, args.shrink, args.seed);
     uint64_t cal_ns0 = mb_now_ns(), cal_tick0 = lt_read();
     uint64_t resolution;
     uint64_t overhead = lt_timer_overhead(&resolution);

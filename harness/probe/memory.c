@@ -12,6 +12,10 @@
  *   reinsert            n new keys [n, 2n)
  *   clear               clear(): the map is empty
  *   trim_after_clear    the allocator's purge
+ *   rebuild             a new map, the live entries copied, the old destroyed
+ *   trim_after_rebuild  the allocator's purge
+ *   refill              keys [n, 2n) into the rebuilt map
+ *   delete_all_again    keys [n, 2n) removed
  *   destroy             the map is gone
  *   trim_after_destroy  the allocator's purge
  *
@@ -157,6 +161,33 @@ static int mem_calibrate(void)
     return 0;
 }
 
+/* The visitor of mem_rebuild: inserts each entry into the new map. */
+static int mem_copy_entry(void *ud, const void *key, const void *val)
+{
+    void **dst = ud; /* { ops, map } */
+    const mb_map_ops *ops = dst[0];
+    return ops->insert(dst[1], key, val) != MB_INSERTED;
+}
+
+/* The remedy "rebuild the map": a new map with the same config (and the same
+ * counting allocator), every live entry copied into it, the old one
+ * destroyed.  Returns NULL, or what is wrong (the old map is kept then). */
+static const char *mem_rebuild(mb_probe_case *pc)
+{
+    const mb_map_ops *ops = pc->ops;
+    void *m2 = ops->create(&pc->alloc, &pc->cfg);
+    if (!m2)
+        return "rebuild: create failed";
+    void *dst[] = { (void *)ops, m2 };
+    if (ops->iterate(pc->map, mem_copy_entry, dst) != 0) {
+        ops->destroy(m2);
+        return "rebuild: an entry was not copied (out of memory or a duplicate)";
+    }
+    ops->destroy(pc->map);
+    pc->map = m2;
+    return NULL;
+}
+
 /* Runs one step of the script on pc's map.  Returns NULL, or what is wrong. */
 static const char *mem_step(mb_probe_case *pc, const mb_mem_step *step)
 {
@@ -170,6 +201,8 @@ static const char *mem_step(mb_probe_case *pc, const mb_mem_step *step)
         mb_allocator_trim();
         return NULL;
     }
+    if (step->op == MB_MEM_REBUILD)
+        return mem_rebuild(pc);
     return mb_run_phase_range(pc->ops, pc->map, &pc->stream, phase_of[step->op], lo, hi).error;
 }
 
@@ -200,8 +233,9 @@ static void mem_args(int argc, char **argv, mb_case_args *a, const char **alloca
     mb_map_config cfg;
     if (!a->ops || a->n < 2)
         mb_usage_error(cmd, "needs --impl NAME and --n N (N >= 2)");
-    if (!mb_case_config(a->ops, a->bp, 0, a->seed, &cfg))
-        mb_usage_error(cmd, "%s does not support blueprint %s", a->ops->name, a->bp->name);
+    if (!mb_case_config(a->ops, a->bp, 0, a->shrink, a->seed, &cfg))
+        mb_usage_error(cmd, "%s does not support blueprint %s with shrink %s", a->ops->name,
+                       a->bp->name, mb_shrink_name(a->shrink));
 }
 
 /* Returns 0 when the allocator serving malloc is want (or want is NULL);
@@ -259,7 +293,7 @@ static int mb_cmd_mem_case(int argc, char **argv)
         return 1;
 
     mb_probe_case pc;
-    const char *err = mb_case_open(&pc, a.ops, a.bp, a.dist, a.n, 0, a.seed);
+    const char *err = mb_case_open(&pc, a.ops, a.bp, a.dist, a.n, 0, a.shrink, a.seed);
     if (err) {
         fprintf(stderr, "mapbench: %s\n", err);
         return 1;
@@ -301,6 +335,7 @@ const mb_command mb_command_mem_case = {
     "run the memory phase script for one case, print the samples",
     "usage: mapbench mem-case --impl NAME --n N [--blueprint B] [--dist D] [--seed S]\n"
     "                         [--allocator glibc|jemalloc|mimalloc|tcmalloc]\n"
+    "                         [--shrink never|low-water]\n"
     "       mapbench mem-case --calibrate\n"
     "  Runs the memory phase script once in this process and prints one tab-separated\n"
     "  sample per phase (map bytes, allocator bytes, RSS, faults, time).\n"

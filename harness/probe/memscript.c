@@ -10,6 +10,14 @@
  *   reinsert            n new keys [n, 2n)
  *   clear               clear(): the map is empty
  *   trim_after_clear    the allocator's purge
+ *   rebuild             the remedy "rebuild the map": a new map, the live
+ *                       entries copied (none: the map was cleared), the old
+ *                       destroyed (Go: m2 := make(...) + copy, m dropped)
+ *   trim_after_rebuild  the allocator's purge
+ *   refill              keys [n, 2n) again, into the rebuilt map
+ *   delete_all_again    keys [n, 2n) removed: a full-size map emptied by deletes,
+ *                       so that destroy (Go: m = nil + GC) is judged on one
+ *                       (after the rebuild it would drop an empty, small map)
  *   destroy             the map is gone                      (not in the table)
  *   trim_after_destroy  the allocator's purge                (not in the table)
  */
@@ -23,6 +31,10 @@ const mb_mem_step mb_mem_script[] = {
     { "reinsert", MB_MEM_INSERT, 2, 4, 2, 4 },
     { "clear", MB_MEM_CLEAR, 0, 0, 0, 0 },
     { "trim_after_clear", MB_MEM_TRIM, 0, 0, 0, 0 },
+    { "rebuild", MB_MEM_REBUILD, 0, 0, 0, 0 },
+    { "trim_after_rebuild", MB_MEM_TRIM, 0, 0, 0, 0 },
+    { "refill", MB_MEM_INSERT, 2, 4, 2, 4 },
+    { "delete_all_again", MB_MEM_DELETE, 2, 4, 0, 0 },
 };
 const size_t mb_mem_script_len = sizeof mb_mem_script / sizeof *mb_mem_script;
 

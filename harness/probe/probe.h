@@ -56,10 +56,11 @@ typedef struct mb_probe_case {
     void *map;            /* NULL until mb_case_build */
 } mb_probe_case;
 
-/* Sets up pc for n keys of (ops, bp, dist), capacity hint and seed.
+/* Sets up pc for n keys of (ops, bp, dist), capacity hint, shrink policy and seed.
  * Returns NULL, or why the case cannot run (pc is then closed). */
 const char *mb_case_open(mb_probe_case *pc, const mb_map_ops *ops, const mb_blueprint *bp,
-                         mb_dist dist, size_t n, size_t hint, uint64_t seed);
+                         mb_dist dist, size_t n, size_t hint, mb_shrink_policy shrink,
+                         uint64_t seed);
 /* Creates the map (counter reset) in the state phase is measured from: empty
  * for insert, n keys for the other phases, n keys then cleared for reinsert.
  * Returns NULL, or why not (no map is left then). */
@@ -71,7 +72,13 @@ void mb_case_close(mb_probe_case *pc);
 
 /* ---- the memory phase script (memscript.c) ---------------------------------------------- */
 
-typedef enum mb_mem_op { MB_MEM_INSERT, MB_MEM_DELETE, MB_MEM_TRIM, MB_MEM_CLEAR } mb_mem_op;
+typedef enum mb_mem_op {
+    MB_MEM_INSERT,
+    MB_MEM_DELETE,
+    MB_MEM_TRIM,
+    MB_MEM_CLEAR,
+    MB_MEM_REBUILD, /* copy the live entries into a new map, destroy the old */
+} mb_mem_op;
 
 /* One step of the script.  Key ranges are in halves of n (mb_mem_pos):
  * the step works on keys [from, to) and leaves keys [live_from, live_to) live. */

@@ -55,7 +55,8 @@ int mb_icount_measure(const mb_case *c, uint64_t seed, long long *instructions, 
                      outflag, exe, "icount-case", "--impl", (char *)c->ops->name,
                      "--phase", (char *)mb_phase_name(c->phase), "--blueprint",
                      (char *)c->bp->name, "--dist", (char *)mb_dist_name(c->dist), "--n", nbuf,
-                     "--hint", hbuf, "--seed", sbuf, NULL };
+                     "--hint", hbuf, "--seed", sbuf, "--shrink",
+                     (char *)mb_shrink_name(c->shrink), NULL };
     ic_child ch = { .ops = -1 };
     static const mb_rec_kind *const kinds[] = { &mb_rec_icount, NULL };
     mb_rec_reader_init(&ch.reader, kinds);

@@ -194,10 +194,11 @@ static void run_eta(char *buf, size_t len, uint64_t t0, size_t done, size_t tota
 
 /* The case a group of rows is stored under. */
 static mb_store_case run_case_of(const mb_map_ops *ops, const mb_blueprint *bp, mb_dist dist,
-                                 size_t n, const char *allocator)
+                                 size_t n, const char *allocator, mb_shrink_policy shrink)
 {
     return (mb_store_case){ ops->name, ops->family, ops->traits, NULL, bp->name,
-                            mb_dist_name(dist), n, 0, 1, allocator, 0 };
+                            mb_dist_name(dist), n, 0, 1, allocator, mb_shrink_name(shrink),
+                            0 };
 }
 
 /* Returns argv joined with spaces (malloc'd). */
@@ -413,7 +414,7 @@ static void run_go_threads(run_state *rs)
             memset(g, 0, sizeof *g);
             g->c = (mb_store_case){ m->impl, MB_GO_FAMILY, m->traits, "mixed_rw", k->bp->name,
                                     mb_dist_name(k->dist), k->n, 0, k->threads,
-                                    MB_GO_ALLOCATOR, k->lookup_percent };
+                                    MB_GO_ALLOCATOR, "never", k->lookup_percent };
             rs->out.n_benches = have;
             int st = run_go_threads_case(rs, g, k);
             if (st == MB_CHILD_EXIT_NOT_BUILT) {
@@ -450,7 +451,7 @@ static void run_calibrate(run_state *rs)
 /* Runs one memory child (args) into group g; counts a failure. */
 static void run_mem_child(run_state *rs, mb_store_group *g, char **args, const char *preload)
 {
-    static const mb_rec_kind *const kinds[] = { &mb_rec_mem, &mb_rec_go, NULL };
+    static const mb_rec_kind *const kinds[] = { &mb_rec_mem, &mb_rec_go, &mb_rec_gccost, NULL };
     run_child ch;
     run_child_init(&ch, rs, g, kinds);
     int st = mb_run_child_preload(RUN_SELF, args, preload, run_on_line, &ch);
@@ -473,16 +474,16 @@ static void run_memory(run_state *rs)
     for (size_t k = 0; k < total; k++) {
         const mb_mem_spec *sp = &specs[k];
         mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
-        g->c = run_case_of(sp->ops, sp->bp, sp->dist, sp->n, sp->allocator);
+        g->c = run_case_of(sp->ops, sp->bp, sp->dist, sp->n, sp->allocator, sp->shrink);
         snprintf(nbuf, sizeof nbuf, "%zu", sp->n);
         char *margs[] = { "mapbench", "mem-case", "--impl", (char *)sp->ops->name, "--n", nbuf,
                           "--blueprint", (char *)sp->bp->name, "--dist",
                           (char *)mb_dist_name(sp->dist), "--seed", seedbuf, "--allocator",
-                          (char *)sp->allocator, NULL };
+                          (char *)sp->allocator, "--shrink", (char *)g->c.shrink, NULL };
         run_mem_child(rs, g, margs, mb_allocator_find(sp->allocator)->preload);
         run_eta(eta, sizeof eta, t_mem, k + 1, total);
-        fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s %-9s n=%-9zu ETA %s\n", k + 1, total,
-                g->c.impl, g->c.blueprint, g->c.allocator, g->c.n, eta);
+        fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s %-9s %-9s n=%-9zu ETA %s\n", k + 1, total,
+                g->c.impl, g->c.blueprint, g->c.allocator, g->c.shrink, g->c.n, eta);
     }
     free(specs);
 }
@@ -518,7 +519,7 @@ static void run_go(run_state *rs)
                 continue;
             mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
             g->c = (mb_store_case){ MB_GO_IMPL, MB_GO_FAMILY, MB_GO_TRAITS, NULL, mb_blueprints[0].name,
-                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR, 0 };
+                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR, "never", 0 };
             snprintf(nbuf, sizeof nbuf, "%zu", n);
             char *gargs[] = { "mapbench", "go-mem-case", "--n", nbuf, "--dist",
                               (char *)mb_dist_name(dist), "--seed", seedbuf, NULL };
@@ -529,6 +530,22 @@ static void run_go(run_state *rs)
 
 /* ---- latency and churn ------------------------------------------------------------------- */
 
+/* Runs one latency, churn or thrash child into g; a failed one is counted and
+ * its records are not stored. */
+static void run_line_child(run_state *rs, mb_store_group *g, char **args,
+                           const mb_rec_kind *const *kinds, const char *what)
+{
+    run_child ch;
+    run_child_init(&ch, rs, g, kinds);
+    int st = mb_run_child(RUN_SELF, args, run_on_line, &ch);
+    if (st != 0 || ch.reader.failures || ch.bad || g->rows.n_rows == 0) {
+        fprintf(stderr, "mapbench: FAILED %s case %s n=%zu%s\n", what, g->c.impl, g->c.n,
+                ch.oom ? ": out of memory" : "");
+        g->failed = 1;
+        run_count_failure(rs, &ch, st);
+    }
+}
+
 /* Tail latency while growing to the largest n (at most 1e6), or churn at
  * constant size (at most 1e5): first blueprint and distribution, glibc. */
 static void run_lines(run_state *rs, int churn)
@@ -537,34 +554,48 @@ static void run_lines(run_state *rs, int churn)
     static const mb_rec_kind *const churn_kinds[] = { &mb_rec_churn, NULL };
     const char *what = churn ? "churn-case" : "latency-case";
     size_t n = churn ? mb_churn_n(&rs->sel) : mb_latency_n(&rs->sel);
-    mb_store_group *groups = calloc(rs->sel.n_impls + 1, sizeof *groups);
+    /* churn: under every selected shrink policy the map has; latency: never */
+    static const mb_shrink_policy never_only[] = { MB_SHRINK_NEVER };
+    const mb_shrink_policy *pols = churn ? rs->sel.shrinks : never_only;
+    size_t n_pols = churn ? rs->sel.n_shrinks : 1, total = rs->sel.n_impls * n_pols, done = 0;
+    /* churn: each case also runs --thrash (at most 4096 keys: it reads the
+     * map's stats after every remove on the way down) */
+    mb_store_group *groups = calloc(2 * total + 1, sizeof *groups);
     size_t n_groups = 0;
     char eta[32], nbuf[32], seedbuf[32];
     uint64_t t0 = mb_now_ns();
     snprintf(nbuf, sizeof nbuf, "%zu", n);
     snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs->sel.seed);
-    for (size_t i = 0; n >= 4 && i < rs->sel.n_impls; i++) {
+    for (size_t k = 0; n >= 4 && k < total; k++) {
         mb_map_config cfg;
-        const mb_map_ops *ops = rs->sel.impls[i];
-        if (!mb_case_config(ops, rs->sel.blueprints[0], 0, rs->sel.seed, &cfg))
+        const mb_map_ops *ops = rs->sel.impls[k / n_pols];
+        mb_shrink_policy pol = pols[k % n_pols];
+        if (!mb_case_config(ops, rs->sel.blueprints[0], 0, pol, rs->sel.seed, &cfg))
             continue;
         mb_store_group *g = &groups[n_groups++];
-        g->c = run_case_of(ops, rs->sel.blueprints[0], rs->sel.dists[0], n, "glibc");
+        g->c = run_case_of(ops, rs->sel.blueprints[0], rs->sel.dists[0], n, "glibc", pol);
         char *cargs[] = { "mapbench", (char *)what, "--impl", (char *)ops->name, "--n", nbuf,
                           "--blueprint", (char *)g->c.blueprint, "--dist",
-                          (char *)g->c.distribution, "--seed", seedbuf, NULL };
-        run_child ch;
-        run_child_init(&ch, rs, g, churn ? churn_kinds : lat_kinds);
-        int st = mb_run_child(RUN_SELF, cargs, run_on_line, &ch);
-        if (st != 0 || ch.reader.failures || ch.bad || g->rows.n_rows == 0) {
-            fprintf(stderr, "mapbench: FAILED %s case %s n=%zu%s\n", what, ops->name, n,
-                    ch.oom ? ": out of memory" : "");
-            g->failed = 1;
-            run_count_failure(rs, &ch, st);
+                          (char *)g->c.distribution, "--seed", seedbuf, "--shrink",
+                          (char *)g->c.shrink, NULL };
+        run_line_child(rs, g, cargs, churn ? churn_kinds : lat_kinds, what);
+        if (churn) {
+            mb_store_group *t = &groups[n_groups++];
+            char tbuf[32];
+            t->c = g->c;
+            t->c.n = n < 4096 ? n : 4096;
+            snprintf(tbuf, sizeof tbuf, "%zu", t->c.n);
+            char *targs[] = { "mapbench", "churn-case", "--thrash", "--impl", (char *)ops->name,
+                              "--n", tbuf, "--blueprint", (char *)g->c.blueprint, "--dist",
+                              (char *)g->c.distribution, "--seed", seedbuf, "--shrink",
+                              (char *)g->c.shrink, NULL };
+            static const mb_rec_kind *const thrash_kinds[] = { &mb_rec_thrash, NULL };
+            run_line_child(rs, t, targs, thrash_kinds, "churn-case --thrash");
         }
-        run_eta(eta, sizeof eta, t0, i + 1, rs->sel.n_impls);
-        fprintf(stderr, "  %s [%zu/%zu] %-14s n=%-9zu ETA %s\n", churn ? "churn" : "latency",
-                i + 1, rs->sel.n_impls, ops->name, n, eta);
+        done++;
+        run_eta(eta, sizeof eta, t0, k + 1, total);
+        fprintf(stderr, "  %s [%zu] %-14s %-9s n=%-9zu ETA %s\n", churn ? "churn" : "latency",
+                done, ops->name, g->c.shrink, n, eta);
     }
     if (churn)
         rs->out.churns = groups, rs->out.n_churns = n_groups;
@@ -611,7 +642,7 @@ static void run_benches(run_state *rs)
     for (size_t c = 0; c < rs->n_cases; c++) {
         const mb_case *k = &rs->cases[c];
         mb_store_case *sc = &rs->out.benches[c].c;
-        *sc = run_case_of(k->ops, k->bp, k->dist, k->n, "glibc");
+        *sc = run_case_of(k->ops, k->bp, k->dist, k->n, "glibc", k->shrink);
         sc->phase = mb_phase_name(k->phase);
         sc->hint = k->hint;
         sc->threads = k->threads;
@@ -778,7 +809,8 @@ const mb_command mb_command_run = {
     "  Default: time,memory,latency,churn.\n"
     "selection (comma-separated lists; default: the suite's):\n"
     "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear,mixed_rw,\n"
-    "                        lookup_half_hit,delete_half,iterate,reinsert\n"
+    "                        lookup_half_hit,delete_half,iterate,reinsert,\n"
+    "                        lookup_hit_dependent,lookup_hit_cold (by name only)\n"
     "  --hints none,right,small,big   capacity hints for insert/reinsert (quick: none,right)\n"
     "  --threads T,T mixed_rw thread counts (thread-safe maps only; default 1,2)\n"
     "  --mix M,M     mixed_rw mixes: read-only, write-only or a lookup percent (90, 90/10);\n"
@@ -787,6 +819,9 @@ const mb_command mb_command_run = {
     "  --n SIZES     --blueprint u64->u64,u64->64B,u64->ptr64,str16->u64,str48->u64\n"
     "  --dist uniform,sequential,shuffled,zipf  --seed S  --no-hint\n"
     "  --allocator glibc,jemalloc,mimalloc,tcmalloc  (memory phases; quick: glibc,jemalloc)\n"
+    "  --shrink never,low-water   shrink policies for delete_all/delete_half, the memory\n"
+    "                script and churn (+ thrash), for the maps that honour low-water;\n"
+    "                the other phases run under never (default: both)\n"
     "  --db PATH     results database (default " MB_DEFAULT_DB ")\n",
     mb_cmd_run,
 };

@@ -36,7 +36,7 @@ extern const char mb_views_sql[];
 extern const char mb_claims_sql[]; /* reads the views: installed after them */
 extern const char mb_report_sql[]; /* the report's queries: read views and claims */
 
-#define MB_SCHEMA_VERSION 5
+#define MB_SCHEMA_VERSION 6
 
 /* migrations[v] upgrades a version-v database to v+1.  Tables that are new in
  * a version come from schema.sql itself (CREATE TABLE IF NOT EXISTS), which
@@ -49,26 +49,85 @@ static const char *const migrations[MB_SCHEMA_VERSION] = {
     "ALTER TABLE mem_phase ADD COLUMN object_bytes INTEGER;",
     /* 2 -> 3: the RSS high-water mark within each memory phase */
     "ALTER TABLE mem_phase ADD COLUMN peak_rss_bytes INTEGER;",
-    NULL, /* 3 -> 4: table not_measured (schema.sql creates it) */
-    /* 4 -> 5 (issue 14): mixed_rw's mix is part of a case (bench rebuilt, its
-     * UNIQUE key gains lookup_percent; older mixed_rw rows were 90/10, the
-     * only mix they ran), and each sample of it carries the ceiling run
-     * beside it.  Rebuilt with foreign keys off (db_install), so dropping the
-     * old bench cascades nothing into sample/icount. */
-    "CREATE TABLE bench_v5 ("
+    /* 3 -> 4: the shrink policy is part of a case (bench, mem_case, churn_sample:
+     * rebuilt, their UNIQUE keys gain it; old rows are 'never', the one policy
+     * older runs measured); churn counts grow/shrink events; every go_memstats
+     * sample is after a GC, with the values before it.  A version-1 file has
+     * no churn_sample or go_memstats yet: they are made first, as version 3
+     * had them. */
+    "CREATE TABLE IF NOT EXISTS churn_sample (run_id INTEGER NOT NULL, impl TEXT NOT NULL,"
+    " blueprint TEXT NOT NULL, distribution TEXT NOT NULL, n INTEGER NOT NULL,"
+    " allocator TEXT NOT NULL, ops_done INTEGER NOT NULL, ns_per_op REAL, entries INTEGER,"
+    " capacity INTEGER, tombstones INTEGER, mean_probe REAL, max_probe INTEGER,"
+    " map_live_bytes INTEGER) STRICT;"
+    "CREATE TABLE IF NOT EXISTS go_memstats ("
+    " mem_case_id INTEGER NOT NULL REFERENCES mem_case (mem_case_id) ON DELETE CASCADE,"
+    " phase_index INTEGER NOT NULL, heap_alloc INTEGER NOT NULL, heap_inuse INTEGER NOT NULL,"
+    " heap_idle INTEGER NOT NULL, heap_released INTEGER NOT NULL, heap_sys INTEGER NOT NULL,"
+    " num_gc INTEGER NOT NULL, PRIMARY KEY (mem_case_id, phase_index)) STRICT;"
+    "CREATE TABLE bench_v4 ("
     " bench_id INTEGER PRIMARY KEY,"
     " run_id INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,"
     " impl TEXT NOT NULL, family TEXT NOT NULL, traits TEXT NOT NULL, phase TEXT NOT NULL,"
     " blueprint TEXT NOT NULL, distribution TEXT NOT NULL, n INTEGER NOT NULL,"
     " hint INTEGER NOT NULL, threads INTEGER NOT NULL DEFAULT 1, allocator TEXT NOT NULL,"
-    " lookup_percent INTEGER,"
-    " UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator,"
+    " shrink TEXT NOT NULL DEFAULT 'never',"
+    " UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator, shrink)"
+    ") STRICT;"
+    "INSERT INTO bench_v4 SELECT bench_id, run_id, impl, family, traits, phase, blueprint,"
+    " distribution, n, hint, threads, allocator, 'never' FROM bench;"
+    "DROP TABLE bench;"
+    "ALTER TABLE bench_v4 RENAME TO bench;"
+    "CREATE TABLE mem_case_v4 ("
+    " mem_case_id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,"
+    " impl TEXT NOT NULL, family TEXT NOT NULL, traits TEXT NOT NULL, blueprint TEXT NOT NULL,"
+    " distribution TEXT NOT NULL, n INTEGER NOT NULL, allocator TEXT NOT NULL,"
+    " shrink TEXT NOT NULL DEFAULT 'never',"
+    " UNIQUE (run_id, impl, blueprint, distribution, n, allocator, shrink)"
+    ") STRICT;"
+    "INSERT INTO mem_case_v4 SELECT mem_case_id, run_id, impl, family, traits, blueprint,"
+    " distribution, n, allocator, 'never' FROM mem_case;"
+    "DROP TABLE mem_case;"
+    "ALTER TABLE mem_case_v4 RENAME TO mem_case;"
+    "CREATE TABLE churn_sample_v4 ("
+    " run_id INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,"
+    " impl TEXT NOT NULL, blueprint TEXT NOT NULL, distribution TEXT NOT NULL,"
+    " n INTEGER NOT NULL, allocator TEXT NOT NULL, ops_done INTEGER NOT NULL, ns_per_op REAL,"
+    " entries INTEGER, capacity INTEGER, tombstones INTEGER, mean_probe REAL,"
+    " max_probe INTEGER, map_live_bytes INTEGER, shrink TEXT NOT NULL DEFAULT 'never',"
+    " grow_events INTEGER, shrink_events INTEGER,"
+    " PRIMARY KEY (run_id, impl, blueprint, distribution, n, allocator, shrink, ops_done)"
+    ") STRICT;"
+    "INSERT INTO churn_sample_v4 SELECT run_id, impl, blueprint, distribution, n, allocator,"
+    " ops_done, ns_per_op, entries, capacity, tombstones, mean_probe, max_probe,"
+    " map_live_bytes, 'never', NULL, NULL FROM churn_sample;"
+    "DROP TABLE churn_sample;"
+    "ALTER TABLE churn_sample_v4 RENAME TO churn_sample;"
+    "ALTER TABLE go_memstats ADD COLUMN heap_alloc_before_gc INTEGER;"
+    "ALTER TABLE go_memstats ADD COLUMN heap_inuse_before_gc INTEGER;"
+    "ALTER TABLE go_memstats ADD COLUMN sample_gc_ns INTEGER;"
+    "ALTER TABLE go_memstats ADD COLUMN pause_total_ns INTEGER;",
+    NULL, /* 4 -> 5: table not_measured (schema.sql creates it) */
+    /* 5 -> 6 (issue 14): mixed_rw's mix is part of a case (bench rebuilt, its
+     * UNIQUE key gains lookup_percent; older mixed_rw rows were 90/10, the
+     * only mix they ran), and each sample of it carries the ceiling run
+     * beside it.  Rebuilt with foreign keys off (mb_db_open), so dropping the
+     * old bench cascades nothing into sample/icount. */
+    "CREATE TABLE bench_v6 ("
+    " bench_id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,"
+    " impl TEXT NOT NULL, family TEXT NOT NULL, traits TEXT NOT NULL, phase TEXT NOT NULL,"
+    " blueprint TEXT NOT NULL, distribution TEXT NOT NULL, n INTEGER NOT NULL,"
+    " hint INTEGER NOT NULL, threads INTEGER NOT NULL DEFAULT 1, allocator TEXT NOT NULL,"
+    " shrink TEXT NOT NULL DEFAULT 'never', lookup_percent INTEGER,"
+    " UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator, shrink,"
     " lookup_percent)) STRICT;"
-    "INSERT INTO bench_v5 SELECT bench_id, run_id, impl, family, traits, phase, blueprint,"
-    " distribution, n, hint, threads, allocator,"
+    "INSERT INTO bench_v6 SELECT bench_id, run_id, impl, family, traits, phase, blueprint,"
+    " distribution, n, hint, threads, allocator, shrink,"
     " CASE WHEN phase = 'mixed_rw' THEN 90 END FROM bench;"
     "DROP TABLE bench;"
-    "ALTER TABLE bench_v5 RENAME TO bench;"
+    "ALTER TABLE bench_v6 RENAME TO bench;"
     "ALTER TABLE sample ADD COLUMN ceiling_ns_per_op REAL;",
 };
 
@@ -369,7 +428,11 @@ void mb_db_guard(sqlite3 *db)
 /* ---- the write door ---------------------------------------------------------------------- */
 
 /* Switches db to WAL and begins the write transaction.  Returns 0 or -1 with err. */
-static int db_begin_write(sqlite3 *db, char *err, size_t errlen)
+/* Switches db to WAL and begins the write transaction.  With migrating set,
+ * first turns foreign keys off (they can only be switched outside a
+ * transaction): a table a migration rebuilds must be dropped without its
+ * cascade; db_end_migration turns them on again. */
+static int db_begin_write(sqlite3 *db, int migrating, char *err, size_t errlen)
 {
     /* Switching a new file to WAL does not wait on the busy handler: when two
      * runs create one database at once, retry for as long as the busy timeout. */
@@ -381,7 +444,17 @@ static int db_begin_write(sqlite3 *db, char *err, size_t errlen)
         if (rc_wal != 0)
             sqlite3_sleep(100);
     }
+    if (rc_wal == 0 && migrating &&
+        mb_db_exec(db, "PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON", err,
+                   errlen) != 0)
+        return -1;
     return rc_wal != 0 ? -1 : mb_db_exec(db, "BEGIN IMMEDIATE", err, errlen);
+}
+
+static int db_end_migration(sqlite3 *db, char *err, size_t errlen)
+{
+    return mb_db_exec(db, "PRAGMA legacy_alter_table = OFF; PRAGMA foreign_keys = ON", err,
+                      errlen);
 }
 
 /* Inside the write transaction: upgrades db from schema version `from`
@@ -467,17 +540,8 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
     }
     if (tables > 0 && db_quick_check(db, path, err, errlen) != 0)
         goto fail;
-    /* An upgrade may rebuild a table (create new, copy, drop, rename): foreign
-     * keys off, so dropping the old copy cascades nothing, and the legacy
-     * rename, so the views (recreated after) are not parsed half-way.  Both
-     * can only be switched outside a transaction; on again after it. */
     int migrating = tables > 0 && version < MB_SCHEMA_VERSION;
-    if (migrating && mb_db_exec(db, "PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON",
-                                e2, sizeof e2) != 0) {
-        snprintf(err, errlen, "%s: %s", path, e2);
-        goto fail;
-    }
-    if (db_begin_write(db, e2, sizeof e2) != 0) {
+    if (db_begin_write(db, migrating, e2, sizeof e2) != 0) {
         snprintf(err, errlen, "%s: %s", path, e2);
         goto fail;
     }
@@ -489,8 +553,7 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, e2);
         goto rollback;
     }
-    if (migrating && mb_db_exec(db, "PRAGMA legacy_alter_table = OFF; PRAGMA foreign_keys = ON",
-                                e2, sizeof e2) != 0) {
+    if (migrating && db_end_migration(db, e2, sizeof e2) != 0) {
         snprintf(err, errlen, "%s: %s", path, e2);
         goto fail;
     }

@@ -198,6 +198,7 @@ static int st_bench(sqlite3 *db, st_cache *c, sqlite3_int64 run_id, const mb_sto
         CT("traits", k->traits), CT("phase", k->phase), CT("blueprint", k->blueprint),
         CT("distribution", k->distribution), CI("n", k->n), CI("hint", k->hint),
         CI("threads", k->threads), CT("allocator", k->allocator),
+        CT("shrink", k->shrink ? k->shrink : "never"),
         CN("lookup_percent",
            k->phase && strcmp(k->phase, "mixed_rw") == 0 ? (long long)k->lookup_percent : -1),
     };
@@ -228,6 +229,7 @@ static int st_mem(sqlite3 *db, st_cache *c, sqlite3_int64 run_id, const mb_store
         CI("run_id", run_id), CT("impl", k->impl), CT("family", k->family),
         CT("traits", k->traits), CT("blueprint", k->blueprint),
         CT("distribution", k->distribution), CI("n", k->n), CT("allocator", k->allocator),
+        CT("shrink", k->shrink ? k->shrink : "never"),
     };
     if (st_insert(db, c, "mem_case", mc, N_CTX(mc), NULL, NULL, &id, err, errlen))
         return -1;
@@ -268,7 +270,8 @@ static int st_case_rows(sqlite3 *db, st_cache *c, sqlite3_int64 run_id, const mb
         const st_ctx churn[] = { CI("run_id", run_id), CT("impl", k->impl),
                                  CT("blueprint", k->blueprint),
                                  CT("distribution", k->distribution), CI("n", k->n),
-                                 CT("allocator", k->allocator) };
+                                 CT("allocator", k->allocator),
+                                 CT("shrink", k->shrink ? k->shrink : "never") };
         int is_lat = kind == &mb_rec_latency;
         if (st_insert(db, c, kind->table, is_lat ? lat : churn, is_lat ? N_CTX(lat) : N_CTX(churn),
                       kind, row->vals, &last_id, err, errlen))

@@ -91,6 +91,7 @@ typedef struct mb_store_case {
     size_t n, hint;
     unsigned threads;
     const char *allocator;
+    const char *shrink;        /* the map's shrink policy: never | low-water (NULL = never) */
     unsigned lookup_percent;   /* mixed_rw bench rows: the mix (stored NULL for other phases) */
 } mb_store_case;
 

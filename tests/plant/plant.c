@@ -12,6 +12,11 @@
  *   capacity      the table is created much larger than needed (bytes per entry up)
  *   wrong_value   every 1000th found value comes back with one bit flipped
  *                 (the checksum must fail the case)
+ *   wrong_answer  every 1000th miss answers MB_FOUND, every 1000th new key's
+ *                 insert answers MB_REPLACED, every 1000th removal answers
+ *                 MB_NOTFOUND (and removes nothing), iterate skips every
+ *                 1000th entry: the phases that never look at a value must
+ *                 fail too (tests/test_timing_lean.py)
  *   unset/other   no defect: behaves exactly like oa_linear
  */
 #include <stdlib.h>
@@ -21,12 +26,13 @@
 
 extern const mb_map_ops mb_oa_linear_ops;
 
-typedef enum { PL_NONE, PL_LOOKUP_WORK, PL_CAPACITY, PL_WRONG_VALUE } pl_kind;
+typedef enum { PL_NONE, PL_LOOKUP_WORK, PL_CAPACITY, PL_WRONG_VALUE, PL_WRONG_ANSWER } pl_kind;
 
 typedef struct pl_map {
     void *inner;
     pl_kind kind;
     unsigned long lookups;
+    unsigned long misses, inserts, removes; /* wrong_answer's counters */
     mb_alloc alloc;
 } pl_map;
 
@@ -41,6 +47,8 @@ static pl_kind pl_kind_from_env(void)
         return PL_CAPACITY;
     if (strcmp(v, "wrong_value") == 0)
         return PL_WRONG_VALUE;
+    if (strcmp(v, "wrong_answer") == 0)
+        return PL_WRONG_ANSWER;
     return PL_NONE;
 }
 
@@ -51,7 +59,7 @@ static void *pl_create(const mb_alloc *a, const mb_map_config *cfg)
         return NULL;
     mb_map_config c = *cfg;
     m->kind = pl_kind_from_env();
-    m->lookups = 0;
+    m->lookups = m->misses = m->inserts = m->removes = 0;
     m->alloc = *a;
     if (m->kind == PL_CAPACITY)
         c.capacity_hint = 4 * cfg->capacity_hint + 16384; /* 4x a small map's table */
@@ -73,7 +81,11 @@ static void pl_destroy(void *mp)
 
 static int pl_insert(void *mp, const void *k, const void *v)
 {
-    return mb_oa_linear_ops.insert(((pl_map *)mp)->inner, k, v);
+    pl_map *m = mp;
+    int rc = mb_oa_linear_ops.insert(m->inner, k, v);
+    if (m->kind == PL_WRONG_ANSWER && rc == MB_INSERTED && ++m->inserts % 1000 == 0)
+        rc = MB_REPLACED;
+    return rc;
 }
 
 static int pl_lookup(void *mp, const void *k, void *out)
@@ -92,12 +104,17 @@ static int pl_lookup(void *mp, const void *k, void *out)
     }
     if (m->kind == PL_WRONG_VALUE && rc == MB_FOUND && out && ++m->lookups % 1000 == 0)
         ((unsigned char *)out)[0] ^= 1;
+    if (m->kind == PL_WRONG_ANSWER && rc == MB_NOTFOUND && ++m->misses % 1000 == 0)
+        rc = MB_FOUND; /* out keeps whatever it held */
     return rc;
 }
 
 static int pl_remove(void *mp, const void *k)
 {
-    return mb_oa_linear_ops.remove(((pl_map *)mp)->inner, k);
+    pl_map *m = mp;
+    if (m->kind == PL_WRONG_ANSWER && ++m->removes % 1000 == 0)
+        return MB_NOTFOUND;
+    return mb_oa_linear_ops.remove(m->inner, k);
 }
 
 static void pl_clear(void *mp)
@@ -105,9 +122,26 @@ static void pl_clear(void *mp)
     mb_oa_linear_ops.clear(((pl_map *)mp)->inner);
 }
 
+typedef struct pl_skip {
+    mb_visit_fn fn;
+    void *ud;
+    unsigned long seen;
+} pl_skip;
+
+static int pl_visit_skipping(void *ud, const void *k, const void *v)
+{
+    pl_skip *sk = ud;
+    return ++sk->seen % 1000 == 0 ? 0 : sk->fn(sk->ud, k, v);
+}
+
 static int pl_iterate(void *mp, mb_visit_fn fn, void *ud)
 {
-    return mb_oa_linear_ops.iterate(((pl_map *)mp)->inner, fn, ud);
+    pl_map *m = mp;
+    if (m->kind == PL_WRONG_ANSWER) {
+        pl_skip sk = { fn, ud, 0 };
+        return mb_oa_linear_ops.iterate(m->inner, pl_visit_skipping, &sk);
+    }
+    return mb_oa_linear_ops.iterate(m->inner, fn, ud);
 }
 
 static void pl_stats(const void *mp, mb_map_stats *out)

@@ -26,7 +26,9 @@ import "C"
 import (
 	"runtime"
 	"runtime/debug"
+	"sort"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -190,6 +192,109 @@ func GortGC() {
 	debug.FreeOSMemory()
 }
 
+// GortGCOnly runs one full, blocking GC cycle (runtime.GC also finishes the
+// sweep) and returns nothing to the OS: go-mem-case reads every sample after
+// it, so HeapInuse is the live heap, not the live heap plus garbage that the
+// next cycle would free (growth's old bucket arrays above all).
+//
+//export GortGCOnly
+func GortGCOnly() {
+	runtime.GC()
+}
+
+// GortRebuild is the remedy "rebuild the map": a new map sized for the live
+// entries, every entry copied, and the handle moved to it.  The old map is
+// garbage, freed by the next GC cycle.  Returns 0, or -1 for a bad handle.
+//
+//export GortRebuild
+func GortRebuild(h C.int) C.int {
+	tabMu.Lock()
+	defer tabMu.Unlock()
+	if h < 1 || int(h) > len(tab) || tab[h-1] == nil {
+		return -1
+	}
+	old := tab[h-1]
+	m2 := make(map[uint64]uint64, len(old))
+	for k, v := range old {
+		m2[k] = v
+	}
+	tab[h-1] = m2
+	return 0
+}
+
+// gcValue is the 64-byte T of GortGCCost: no pointers, so map[uint64]T's
+// buckets are noscan and the GC never looks inside them, while
+// map[uint64]*T's buckets hold n pointers the mark phase must follow.
+type gcValue [8]uint64
+
+// gcCostKey is the i-th key of GortGCCost's maps: distinct (an odd multiplier
+// is a bijection on uint64) and spread.
+func gcCostKey(i uint64) uint64 { return i * 0x9e3779b97f4a7c15 }
+
+// timeGCs runs gcs forced GCs and fills out's timing fields.
+func timeGCs(gcs int, out *C.gort_gccost) {
+	var before, after runtime.MemStats
+	runtime.GC() // the map's own growth garbage goes first: it is not the map
+	runtime.ReadMemStats(&before)
+	ns := make([]float64, gcs)
+	for j := range ns {
+		t0 := time.Now()
+		runtime.GC()
+		ns[j] = float64(time.Since(t0).Nanoseconds())
+	}
+	runtime.ReadMemStats(&after)
+	sort.Float64s(ns)
+	out.forced_gcs = C.uint64_t(gcs)
+	out.gc_ns_min = C.double(ns[0])
+	if gcs%2 == 1 {
+		out.gc_ns_median = C.double(ns[gcs/2])
+	} else {
+		out.gc_ns_median = C.double((ns[gcs/2-1] + ns[gcs/2]) / 2)
+	}
+	out.pause_total_ns = C.uint64_t(after.PauseTotalNs - before.PauseTotalNs)
+	out.gc_cpu_fraction = C.double(after.GCCPUFraction)
+	out.heap_inuse = C.uint64_t(after.HeapInuse)
+}
+
+// GortGCCost: see gort.h.  The map is checked (len and every value) after
+// the GCs, and dropped and collected before returning.
+//
+//export GortGCCost
+func GortGCCost(kind C.int, n C.uint64_t, gcs C.int, out *C.gort_gccost) C.int {
+	if gcs < 1 || (kind != C.GORT_VALUES_INLINE && kind != C.GORT_VALUES_POINTER) {
+		return -1
+	}
+	count := uint64(n)
+	ok := true
+	if kind == C.GORT_VALUES_INLINE {
+		m := make(map[uint64]gcValue)
+		for i := uint64(0); i < count; i++ {
+			m[gcCostKey(i)] = gcValue{gcCostKey(i)}
+		}
+		timeGCs(int(gcs), out)
+		for i := uint64(0); i < count; i++ {
+			ok = ok && m[gcCostKey(i)][0] == gcCostKey(i)
+		}
+		out.entries = C.uint64_t(len(m))
+	} else {
+		m := make(map[uint64]*gcValue)
+		for i := uint64(0); i < count; i++ {
+			m[gcCostKey(i)] = &gcValue{gcCostKey(i)}
+		}
+		timeGCs(int(gcs), out)
+		for i := uint64(0); i < count; i++ {
+			ok = ok && m[gcCostKey(i)][0] == gcCostKey(i)
+		}
+		out.entries = C.uint64_t(len(m))
+	}
+	out.value_bytes = C.uint64_t(unsafe.Sizeof(gcValue{}))
+	runtime.GC() // the map is dropped: leave the heap as it was
+	if !ok {
+		return -1
+	}
+	return 0
+}
+
 // GortMemStats fills *out from runtime.ReadMemStats (which stops the world
 // for a moment).
 //
@@ -204,6 +309,8 @@ func GortMemStats(out *C.gort_memstats) {
 	out.heap_sys = C.uint64_t(ms.HeapSys)
 	out.sys = C.uint64_t(ms.Sys)
 	out.num_gc = C.uint64_t(ms.NumGC)
+	out.pause_total_ns = C.uint64_t(ms.PauseTotalNs)
+	out.gc_cpu_fraction = C.double(ms.GCCPUFraction)
 }
 
 // GortKeyStream writes keys lo..lo+n-1 of the stream and their values into

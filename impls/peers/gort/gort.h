@@ -26,6 +26,13 @@
  *   int     GortClear(int h)                the clear idiom (runtime.mapclear)
  *   int     GortFree(int h)                 drops the table's reference; no GC
  *   void    GortGC(void)                    runtime.GC() + debug.FreeOSMemory()
+ *   void    GortGCOnly(void)                runtime.GC(): what every sample is read after
+ *   int     GortRebuild(int h)              m2 := make(map, len(m)); copy; the handle
+ *               now names m2 and m is garbage (the remedy "rebuild the map")
+ *   int     GortGCCost(int kind, uint64_t n, int gcs, gort_gccost *out)
+ *               builds a map[uint64]T (GORT_VALUES_INLINE) or map[uint64]*T
+ *               (GORT_VALUES_POINTER) of n entries, T 64 bytes, times gcs
+ *               forced GCs with it live, drops it; 0, or -1 for a bad argument
  *   void    GortMemStats(gort_memstats *out)   runtime.ReadMemStats
  *   int     GortKeyStream(uint64_t seed, int dist, uint64_t lo, uint64_t n,
  *                         uint64_t *keys, uint64_t *vals)
@@ -53,7 +60,24 @@ typedef struct gort_memstats {
     uint64_t heap_sys;       /* heap address space obtained from the OS */
     uint64_t sys;            /* everything the runtime obtained from the OS */
     uint64_t num_gc;         /* completed GC cycles */
+    uint64_t pause_total_ns; /* cumulative stop-the-world pause time */
+    double gc_cpu_fraction;  /* share of CPU time the GC used since the program started */
 } gort_memstats;
+
+/* GortGCCost's answer: forced GCs with a live map of n entries whose values
+ * are a 64-byte T inline (map[uint64]T) or pointers to one (map[uint64]*T). */
+typedef struct gort_gccost {
+    uint64_t entries;        /* len(m), checked */
+    uint64_t value_bytes;    /* sizeof T */
+    uint64_t forced_gcs;     /* runtime.GC() calls timed */
+    double gc_ns_median;     /* wall time of one of them */
+    double gc_ns_min;
+    uint64_t pause_total_ns; /* PauseTotalNs over them */
+    double gc_cpu_fraction;  /* GCCPUFraction after them */
+    uint64_t heap_inuse;     /* HeapInuse with the map live */
+} gort_gccost;
+
+enum { GORT_VALUES_INLINE = 0, GORT_VALUES_POINTER = 1 };
 
 /* Key distributions: the values of mb_dist in workloads/workload.h. */
 enum { GORT_DIST_UNIFORM = 0, GORT_DIST_SEQUENTIAL = 1 };
