@@ -61,7 +61,6 @@
  * range with the right values (workload.c's lookup checksum).  A failure
  * prints an "E" line and the exit status is 1.
  */
-#include <dlfcn.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +70,6 @@
 #include "../../impls/peers/gort/gort.h"
 #include "probe.h"
 
-#ifndef MB_GORT_LIB
-#define MB_GORT_LIB "" /* Go was not found when configuring */
-#endif
 
 _Static_assert((int)MB_DIST_UNIFORM == GORT_DIST_UNIFORM &&
                    (int)MB_DIST_SEQUENTIAL == GORT_DIST_SEQUENTIAL,
@@ -101,22 +97,11 @@ typedef struct gomem_api {
     int (*version)(char *buf, int n);
 } gomem_api;
 
-/* Returns the library's path: $MB_GORT_LIB if set, else the built one
- * ("" when the build had no Go). */
-static const char *gomem_lib_path(void)
-{
-    const char *env = getenv("MB_GORT_LIB");
-    return env && *env ? env : MB_GORT_LIB;
-}
-
 /* Loads the library and fills api.  Returns 0, or -1 with err filled.
  * The library stays loaded: a Go runtime cannot be unloaded. */
 static int gomem_load(gomem_api *api, char *err, size_t errlen)
 {
-    static const struct {
-        const char *name;
-        size_t offset;
-    } syms[] = {
+    static const mb_gort_sym syms[] = {
         { "GortNew", offsetof(gomem_api, new_map) },
         { "GortLen", offsetof(gomem_api, len) },
         { "GortInsertRange", offsetof(gomem_api, insert_range) },
@@ -132,26 +117,7 @@ static int gomem_load(gomem_api *api, char *err, size_t errlen)
         { "GortKeyStream", offsetof(gomem_api, key_stream) },
         { "GortVersion", offsetof(gomem_api, version) },
     };
-    const char *path = gomem_lib_path();
-    if (!*path) {
-        snprintf(err, errlen, "go was not found when mapbench was configured");
-        return -1;
-    }
-    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        snprintf(err, errlen, "%s", dlerror());
-        return -1;
-    }
-    for (size_t i = 0; i < sizeof syms / sizeof *syms; i++) {
-        void *p = dlsym(lib, syms[i].name);
-        if (!p) {
-            snprintf(err, errlen, "%s: no symbol %s", path, syms[i].name);
-            return -1;
-        }
-        /* POSIX: a data pointer from dlsym converts to the function pointer. */
-        memcpy((char *)api + syms[i].offset, &p, sizeof p);
-    }
-    return 0;
+    return mb_gort_load(api, syms, sizeof syms / sizeof *syms, err, errlen);
 }
 
 /* ---- samples ------------------------------------------------------------------ */
@@ -441,7 +407,7 @@ static int mb_cmd_go_mem_case(int argc, char **argv)
     g.version(version, sizeof version);
     const char *gogc = getenv("GOGC"), *limit = getenv("GOMEMLIMIT");
     printf("# gort: the real Go runtime map, map[uint64]uint64, %s, %s, GOGC=%s GOMEMLIMIT=%s\n",
-           version, gomem_lib_path(), gogc ? gogc : "unset", limit ? limit : "unset");
+           version, mb_gort_lib_path(), gogc ? gogc : "unset", limit ? limit : "unset");
     printf("# map_live_bytes = alloc_in_use_bytes = Go HeapInuse (the map's own bytes cannot be "
            "told apart from the Go heap); map_peak_bytes = highest HeapInuse at a sample; "
            "alloc_held_bytes = HeapSys - HeapReleased; every sample after a runtime.GC() "

@@ -19,7 +19,6 @@
  * a wrong answer prints an E record and exits 1, never a time.  Exit 3
  * (MB_CHILD_EXIT_NOT_BUILT) when the Go peer is not built.
  */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +26,6 @@
 #include "../../impls/peers/gort/gort.h"
 #include "probe.h"
 
-#ifndef MB_GORT_LIB
-#define MB_GORT_LIB "" /* Go was not found when configuring */
-#endif
 
 #define GT_KEY_CHECK 1000 /* keys compared with C's before the case */
 
@@ -57,10 +53,7 @@ typedef struct gt_args {
  * with err.  The library stays loaded: a Go runtime cannot be unloaded. */
 static int gt_load(gt_api *api, char *err, size_t errlen)
 {
-    static const struct {
-        const char *name;
-        size_t offset;
-    } syms[] = {
+    static const mb_gort_sym syms[] = {
         { "GortThreadsNew", offsetof(gt_api, new_map) },
         { "GortThreadsLen", offsetof(gt_api, len) },
         { "GortThreadsFree", offsetof(gt_api, free_map) },
@@ -68,25 +61,7 @@ static int gt_load(gt_api *api, char *err, size_t errlen)
         { "GortThreadsMixed", offsetof(gt_api, mixed) },
         { "GortKeyStream", offsetof(gt_api, key_stream) },
     };
-    const char *env = getenv("MB_GORT_LIB"), *path = env && *env ? env : MB_GORT_LIB;
-    if (!*path) {
-        snprintf(err, errlen, "go was not found when mapbench was configured");
-        return -1;
-    }
-    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!lib) {
-        snprintf(err, errlen, "%s", dlerror());
-        return -1;
-    }
-    for (size_t i = 0; i < sizeof syms / sizeof *syms; i++) {
-        void *p = dlsym(lib, syms[i].name);
-        if (!p) {
-            snprintf(err, errlen, "%s: no symbol %s", path, syms[i].name);
-            return -1;
-        }
-        memcpy((char *)api + syms[i].offset, &p, sizeof p); /* POSIX: data -> function pointer */
-    }
-    return 0;
+    return mb_gort_load(api, syms, sizeof syms / sizeof *syms, err, errlen);
 }
 
 static void gt_parse(gt_args *a, int argc, char **argv)

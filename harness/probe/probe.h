@@ -96,6 +96,21 @@ extern const size_t mb_mem_script_len;
  * the second half is the larger). */
 size_t mb_mem_pos(int halves, size_t n);
 
+/* ---- the real Go map's library (gort_load.c) --------------------------------------------- */
+
+/* One entry point of libmbgort.so and where its pointer goes in an api struct. */
+typedef struct mb_gort_sym {
+    const char *name;
+    size_t offset;
+} mb_gort_sym;
+
+/* libmbgort.so's path: $MB_GORT_LIB if set, else the built one ("" without Go). */
+const char *mb_gort_lib_path(void);
+/* Loads the library and stores each symbol's address at api + its offset.
+ * Returns 0, or -1 with err filled.  The library stays loaded: a Go runtime
+ * cannot be unloaded. */
+int mb_gort_load(void *api, const mb_gort_sym *syms, size_t n_syms, char *err, size_t errlen);
+
 /* ---- the allocator this child runs on (allocators.c) ------------------------------------ */
 
 /* The allocator actually serving malloc. */
