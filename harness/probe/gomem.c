@@ -6,7 +6,8 @@
  * The map is a Go map[uint64]uint64 (blueprint u64->u64 only) inside
  * libmbgort.so, a Go c-shared library (impls/peers/gort, Debian golang-go).
  * The library is dlopen()ed, not linked: mapbench builds and runs without Go,
- * and then this command says the peer is not built and exits 1.  Its path is
+ * and then this command says the peer is not built and exits 3
+ * (MB_CHILD_EXIT_NOT_BUILT: run reports "not measured").  Its path is
  * $MB_GORT_LIB, else the one CMake built (MB_GORT_LIB, compiled in).
  *
  * Each phase is one call into Go, which generates the phase's keys from the
