@@ -26,6 +26,33 @@ SELECT b.run_id, b.bench_id, b.impl, b.family, b.phase, b.blueprint, b.distribut
 FROM ranked r
 JOIN bench b USING (bench_id)
 JOIN complete_run USING (run_id)
+WHERE b.family != 'calibration' -- the floor's instrument is no map: view phase_floor
+GROUP BY r.bench_id;
+
+-- The harness floor: what each timed phase costs per operation with no map behind it
+-- (the calibration map null_map, impls/calibration/null_map.c: it answers from the key),
+-- timed by every run with timings on the phases and sizes it times, u64->u64 uniform keys,
+-- no hint, in a process beside each timing process.  floor_ns_per_op is the median over
+-- every repetition of every process; a figure's share that is the map is
+-- (ns - floor) / ns.
+DROP VIEW IF EXISTS phase_floor;
+CREATE VIEW phase_floor AS
+WITH ranked AS (
+    SELECT s.bench_id, s.ns_per_op,
+           row_number() OVER (PARTITION BY s.bench_id ORDER BY s.ns_per_op) AS k,
+           count(*) OVER (PARTITION BY s.bench_id) AS cnt
+    FROM sample s
+)
+SELECT b.run_id, b.phase, b.n, b.impl AS instrument,
+       avg(r.ns_per_op) FILTER (WHERE r.k IN ((r.cnt + 1) / 2, (r.cnt + 2) / 2)) AS floor_ns_per_op,
+       min(r.ns_per_op) AS floor_min_ns_per_op,
+       max(r.ns_per_op) AS floor_max_ns_per_op,
+       max(r.cnt) AS samples
+FROM ranked r
+JOIN bench b USING (bench_id)
+JOIN complete_run USING (run_id)
+WHERE b.family = 'calibration' AND b.blueprint = 'u64->u64' AND b.distribution = 'uniform'
+  AND b.hint = 0 AND b.threads = 1 AND b.shrink = 'never'
 GROUP BY r.bench_id;
 
 DROP VIEW IF EXISTS latest_medians;
@@ -97,7 +124,7 @@ DROP VIEW IF EXISTS runs;
 CREATE VIEW runs AS
 SELECT r.run_id, r.run_uuid, r.started_at, r.finished_at, r.status, r.suite, r.git_sha,
        r.git_dirty, r.allocator_list AS allocators, r.cpu_model,
-       (SELECT count(*) FROM bench b WHERE b.run_id = r.run_id) AS timed_cases,
+       (SELECT count(*) FROM bench b WHERE b.run_id = r.run_id AND b.family != 'calibration') AS timed_cases,
        (SELECT count(*) FROM mem_case c WHERE c.run_id = r.run_id) AS memory_cases
 FROM (SELECT run.*, (SELECT group_concat(DISTINCT allocator) FROM mem_case c
                      WHERE c.run_id = run.run_id) AS allocator_list FROM run) r
@@ -203,6 +230,12 @@ FROM case_medians
 WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
   AND hint = 0 AND threads = 1 AND phase != 'mixed_rw' AND shrink = 'never'
 ORDER BY run_id, impl, phase_order, n;
+
+-- The floor beside plot_ns_per_op: the same phases and sizes with no map (phase_floor).
+DROP VIEW IF EXISTS plot_floor;
+CREATE VIEW plot_floor AS
+SELECT run_id, phase, n, floor_ns_per_op, floor_min_ns_per_op, floor_max_ns_per_op
+FROM phase_floor ORDER BY run_id, phase, n;
 
 -- Does memory come back?  After each phase of the memory script at the run's largest n,
 -- the high-water mark so far split three ways:

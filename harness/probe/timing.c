@@ -11,6 +11,14 @@
  * the phase's checksum and the map's count afterwards: a wrong answer makes
  * the case fail (SkipWithError), it never produces a time.
  *
+ * A repetition's ns_per_op (the S record, the ns_per_op counter) is the
+ * median over its iterations of each iteration's ns per op: on a shared
+ * machine one iteration preempted by the scheduler (a 2 ms slice in a 2 ms
+ * repetition reads 3-10x) would otherwise move the whole repetition, and the
+ * gate's rank test with it.  A large case runs one iteration per repetition,
+ * where the median is that iteration.  Google Benchmark's real_time stays
+ * the mean of the iterations' manual times.
+ *
  * With --emit-tsv (used by `mapbench run`), every repetition is printed as an
  * S record (record.h: case, repetition, iterations, ns_per_op)
  * and every failure as
@@ -62,6 +70,21 @@ static mb_phase_result tc_run_once(const mb_case *c, mb_probe_case *pc, mb_prepa
     return r;
 }
 
+static int tc_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of v[0..n) (sorted in place); NAN for none. */
+static double tc_median(double *v, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    qsort(v, n, sizeof *v, tc_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static void tc_bench(mbb_state *st, void *ctx)
 {
     timed_case *tc = ctx;
@@ -74,7 +97,8 @@ static void tc_bench(mbb_state *st, void *ctx)
     mb_prepared pp; /* the phase's keys and answers, made before the clock (workload.h) */
     mb_probe_case pc;
     const char *err = mb_case_open(&pc, c->ops, c->bp, c->dist, c->n, c->hint, c->shrink, tc->seed);
-    double sum_ns_per_op = 0;
+    double *per_iter = NULL; /* each iteration's ns per op, for the median */
+    size_t per_cap = 0;
     int64_t iters = 0;
 
     if (err) {
@@ -116,7 +140,16 @@ static void tc_bench(mbb_state *st, void *ctx)
         if (err)
             break;
         mbb_set_iteration_time(st, (double)ns * 1e-9);
-        sum_ns_per_op += (double)ns / (double)r.ops;
+        if ((size_t)iters == per_cap) {
+            size_t cap = per_cap ? 2 * per_cap : 64;
+            double *grown = realloc(per_iter, cap * sizeof *grown);
+            if (!grown) {
+                err = "out of memory keeping the iteration times";
+                break;
+            }
+            per_iter = grown, per_cap = cap;
+        }
+        per_iter[iters] = (double)ns / (double)r.ops;
         iters++;
         if (!lookup)
             mb_case_drop_map(&pc);
@@ -124,11 +157,14 @@ static void tc_bench(mbb_state *st, void *ctx)
     mb_phase_release(&pp);
     mb_case_close(&pc);
     if (err) {
+        free(per_iter);
         mbb_skip_with_error(st, err);
         return;
     }
     mbb_set_items_processed(st, iters * (int64_t)c->n);
-    mbb_set_counter(st, "ns_per_op", sum_ns_per_op);
+    /* the counter is averaged over the iterations: median x iterations */
+    mbb_set_counter(st, "ns_per_op", tc_median(per_iter, (size_t)iters) * (double)iters);
+    free(per_iter);
 }
 
 typedef struct tsv_ctx {
