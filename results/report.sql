@@ -522,7 +522,8 @@ SELECT run_id, key AS field, value FROM run, json_each(json_object(
   'compiler', compiler, 'cflags', cflags, 'build_type', build_type,
   'benchmark_version', benchmark_version, 'cpu_model', cpu_model, 'cores', cores,
   'kernel', kernel, 'hostname', hostname, 'l1d_bytes', l1d_bytes, 'l2_bytes', l2_bytes,
-  'l3_bytes', l3_bytes, 'timing_processes', processes, 'argv', argv,
+  'l3_bytes', l3_bytes, 'thp_enabled', thp_enabled, 'thp_defrag', thp_defrag,
+  'timing_processes', processes, 'argv', argv,
   'allocators', (SELECT group_concat(DISTINCT allocator) FROM mem_case c WHERE c.run_id = run.run_id)));
 
 -- The line under the page's title.

@@ -25,7 +25,9 @@ CREATE TABLE IF NOT EXISTS run (               -- one `mapbench run`, with its e
     processes         INTEGER NOT NULL,        -- timing processes per case
     argv              TEXT,
     rss_floor_bytes   INTEGER,                 -- v2: RSS of a bare memory child (the instrument's floor)
-    calib_64mib_rss_bytes INTEGER              -- v2: RSS growth measured for 64 MiB touched (should be 67108864)
+    calib_64mib_rss_bytes INTEGER,             -- v2: RSS growth measured for 64 MiB touched (should be 67108864)
+    thp_enabled       TEXT,                    -- v6: transparent hugepages: always | madvise | never
+    thp_defrag        TEXT                     -- v6: THP defrag: always | defer | defer+madvise | madvise | never
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS bench (             -- one timed case of one run

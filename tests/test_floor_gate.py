@@ -173,3 +173,41 @@ def test_gate_says_it_cannot_judge_wall_time_with_3_vs_3_samples(tmp_path):
     assert "cannot judge wall time" not in g.stdout, g.stdout
     assert rows(db, "SELECT count(*) FROM sample s JOIN bench b USING (bench_id) WHERE b.run_id = 4"
                     " AND b.impl = 'oa_linear'") == [(6,)]
+
+
+# ---- what the memory system was: THP mode with the run -----------------------------------
+
+def thp(which):
+    try:
+        text = pathlib.Path(f"/sys/kernel/mm/transparent_hugepage/{which}").read_text()
+    except OSError:
+        return None
+    return text[text.index("[") + 1:text.index("]")] if "[" in text else None
+
+
+def test_thp_mode_is_stored_with_the_run_and_shown(tmp_path):
+    db = tmp_path / "thp.db"
+    p = mb("run", "--impl", "swiss", "--phase", "lookup_hit", "--n", 1000, "--no-hint",
+           "--processes", 1, "--metric", "time", "--db", db)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert rows(db, "SELECT thp_enabled, thp_defrag FROM run") == [(thp("enabled"), thp("defrag"))]
+    env = dict(rows(db, "SELECT field, value FROM report_table_environment"))
+    assert env["thp_enabled"] == thp("enabled") and env["thp_defrag"] == thp("defrag")
+    assert "thp_enabled" in mb("show", 1, "--db", db).stdout
+
+
+def test_a_version_5_file_is_upgraded_to_6_with_thp_columns(tmp_path):
+    db = tmp_path / "v5.db"
+    sel = ["--impl", "swiss", "--phase", "lookup_hit", "--n", 1000, "--no-hint", "--processes", 1,
+           "--metric", "time", "--db", db]
+    assert mb("run", *sel).returncode == 0
+    with sqlite3.connect(db) as c:   # what version 5 had: no THP columns (nor views reading them)
+        for (v,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
+            c.execute(f"DROP VIEW {v}")
+        c.execute("ALTER TABLE run DROP COLUMN thp_enabled")
+        c.execute("ALTER TABLE run DROP COLUMN thp_defrag")
+        c.execute("PRAGMA user_version = 5")
+    p = mb("run", *sel)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert rows(db, "PRAGMA user_version") == [(6,)]
+    assert rows(db, "SELECT run_id, thp_enabled FROM run ORDER BY 1") == [(1, None), (2, thp("enabled"))]

@@ -36,7 +36,7 @@ extern const char mb_views_sql[];
 extern const char mb_claims_sql[]; /* reads the views: installed after them */
 extern const char mb_report_sql[]; /* the report's queries: read views and claims */
 
-#define MB_SCHEMA_VERSION 5
+#define MB_SCHEMA_VERSION 6
 
 /* migrations[v] upgrades a version-v database to v+1.  Tables that are new in
  * a version come from schema.sql itself (CREATE TABLE IF NOT EXISTS), which
@@ -109,6 +109,9 @@ static const char *const migrations[MB_SCHEMA_VERSION] = {
     "ALTER TABLE go_memstats ADD COLUMN sample_gc_ns INTEGER;"
     "ALTER TABLE go_memstats ADD COLUMN pause_total_ns INTEGER;",
     NULL, /* 4 -> 5: table not_measured (schema.sql creates it) */
+    /* 5 -> 6: the transparent-hugepage mode with the run (issue 12) */
+    "ALTER TABLE run ADD COLUMN thp_enabled TEXT;"
+    "ALTER TABLE run ADD COLUMN thp_defrag TEXT;",
 };
 
 int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)

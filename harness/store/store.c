@@ -181,6 +181,8 @@ static int st_run_row(sqlite3 *db, st_cache *c, const mb_store_run *r, sqlite3_i
         CN("l3_bytes", e->l3_bytes), CI("processes", r->processes), CT("argv", r->argv),
         CN("rss_floor_bytes", r->rss_floor_bytes),
         CN("calib_64mib_rss_bytes", r->calib_64mib_rss_bytes),
+        CT("thp_enabled", e->thp_enabled[0] ? e->thp_enabled : NULL),
+        CT("thp_defrag", e->thp_defrag[0] ? e->thp_defrag : NULL),
     };
     return st_insert(db, c, "run", ctx, N_CTX(ctx), NULL, NULL, run_id, err, errlen);
 }
