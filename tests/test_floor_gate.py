@@ -211,3 +211,18 @@ def test_a_version_5_file_is_upgraded_to_6_with_thp_columns(tmp_path):
     assert p.returncode == 0, p.stderr[-2000:]
     assert rows(db, "PRAGMA user_version") == [(6,)]
     assert rows(db, "SELECT run_id, thp_enabled FROM run ORDER BY 1") == [(1, None), (2, thp("enabled"))]
+
+
+# ---- a failed allocation stops the phase (issue 17's leftover) ---------------------------
+
+@pytest.mark.parametrize("impl", ["oa_linear", "swiss", "chained", "gomap"])
+@pytest.mark.parametrize("config", [[], ["--key-bytes", "16"], ["--val-bytes", "64"]])
+def test_an_insert_that_runs_out_of_memory_ends_the_phase_at_once(impl, config):
+    from conftest import MBTEST
+    p = subprocess.run([str(MBTEST), "enomem", "--impl", impl, "--n", "50000", *config],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    got = dict(l.split(" ", 1) for l in p.stdout.splitlines())
+    # both forms of the insert phase: one failed allocation, then the phase stops and says so
+    assert got == {"phase": "failed_calls=1 error=out of memory during the phase",
+                   "lean": "failed_calls=1 error=out of memory during the phase"}, p.stdout
