@@ -226,3 +226,30 @@ def test_an_insert_that_runs_out_of_memory_ends_the_phase_at_once(impl, config):
     # both forms of the insert phase: one failed allocation, then the phase stops and says so
     assert got == {"phase": "failed_calls=1 error=out of memory during the phase",
                    "lean": "failed_calls=1 error=out of memory during the phase"}, p.stdout
+
+
+# ---- Google Benchmark conventions ---------------------------------------------------------
+
+def gb_json(*args):
+    import json
+    p = mb("time", "--impl", "swiss", "--phase", "lookup_hit,insert", "--n", 1000, "--no-hint",
+           "--benchmark_format=json", *args)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return [b for b in json.loads(p.stdout)["benchmarks"] if b["run_type"] == "iteration"]
+
+
+def test_benchmark_repetitions_works_and_names_do_not_carry_it():
+    two = gb_json("--benchmark_repetitions=2")
+    three = gb_json("--reps", 3)
+    assert len(two) == 4 and len(three) == 6
+    names = {b["name"] for b in two}
+    assert names == {b["name"] for b in three}       # the same case, the same name
+    assert all("repeats:" not in n and "/n:1000/" in n for n in names)
+    for bad in ("--benchmark_repetitions=0", "--benchmark_repetitions=x", "--benchmark_repetitions"):
+        p = mb("time", "--impl", "swiss", "--n", 100, bad)
+        assert p.returncode == 2 and "--benchmark_repetitions wants" in p.stderr
+
+
+def test_help_says_what_cpu_time_is():
+    p = mb("time", "--help")
+    assert "cpu_time is the library's own" in p.stdout and "real_time is the timed region" in p.stdout

@@ -216,7 +216,7 @@ static int mb_cmd_time(int argc, char **argv)
 {
     mb_selection sel;
     int emit_tsv = 0, quiet = 0;
-    char **gb_argv = calloc((size_t)argc + 1, sizeof *gb_argv);
+    char **gb_argv = calloc((size_t)argc + 2, sizeof *gb_argv);
     int gb_argc = 0;
 
     gb_argv[gb_argc++] = argv[0];
@@ -231,6 +231,15 @@ static int mb_cmd_time(int argc, char **argv)
             emit_tsv = 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             quiet = 1;
+        } else if (strncmp(argv[i], "--benchmark_repetitions", 23) == 0) {
+            /* the library's own flag, as --reps: the repetitions are given to
+             * it by that flag, not per case, so a name carries no repeats:R */
+            char *end;
+            long r = argv[i][23] == '=' ? strtol(argv[i] + 24, &end, 10) : -1;
+            if (r < 1 || r > 1000 || *end)
+                mb_usage_error(&mb_command_time, "--benchmark_repetitions wants =1..1000, got '%s'",
+                               argv[i]);
+            sel.reps = (unsigned)r;
         } else if (strncmp(argv[i], "--benchmark_", 12) == 0) {
             /* Google Benchmark compiles the filter with std::regex, which
              * recurses per character: a long one overflows the stack. */
@@ -243,6 +252,9 @@ static int mb_cmd_time(int argc, char **argv)
             mb_usage_error(&mb_command_time, "unknown argument '%s'", argv[i]);
         }
     }
+    char reps_flag[64];
+    snprintf(reps_flag, sizeof reps_flag, "--benchmark_repetitions=%u", sel.reps);
+    gb_argv[gb_argc++] = reps_flag; /* --reps R and --benchmark_repetitions=R alike */
     mbb_initialize(&gb_argc, gb_argv);
     if (gb_argc > 1)
         mb_usage_error(&mb_command_time, "unknown Google Benchmark flag '%s'", gb_argv[1]);
@@ -258,7 +270,7 @@ static int mb_cmd_time(int argc, char **argv)
         if (cases[i].phase == MB_PHASE_MIXED_RW)
             iters = 1; /* already at least MB_OPS_PER_REPETITION operations */
         tcs[i] = (timed_case){ &cases[i], sel.seed, 0, sel.reps, i, n, quiet || !emit_tsv, 0 };
-        mbb_register(cases[i].name, tc_bench, &tcs[i], iters > 1000 ? 1000 : iters, (int)sel.reps);
+        mbb_register(cases[i].name, tc_bench, &tcs[i], iters > 1000 ? 1000 : iters, 0);
     }
     tsv_ctx t = { tcs, n, 0 };
     if (emit_tsv)
@@ -275,6 +287,16 @@ const mb_command mb_command_time = {
     "run the timed cases through Google Benchmark, print its report",
     "usage: mapbench time [selection] [--reps R] [--benchmark_* flags]\n"
     "  Runs the timed cases in this process through Google Benchmark and prints its\n"
-    "  report (--benchmark_format=json gives what tools/compare.py reads).\n",
+    "  report (--benchmark_format=json gives what tools/compare.py reads).\n"
+    "  --benchmark_repetitions=R is --reps R.  A benchmark's name is the case\n"
+    "  (impl/phase/blueprint/dist/n:N/hint:H...) then the library's\n"
+    "  /iterations:K/manual_time, K fixed by n: the same case has the same name\n"
+    "  whatever the repetitions.  real_time is the timed region only (mapbench's\n"
+    "  clock, manual time: the lean loop, keys prepared before it, answers checked\n"
+    "  after); cpu_time is the library's own, the thread's CPU over the whole\n"
+    "  benchmark loop, so it includes the untimed setup (building a fresh map per\n"
+    "  iteration for insert, delete and clear phases) and reads above real_time\n"
+    "  there.  The counter ns_per_op is the median iteration's.  mixed_rw runs its\n"
+    "  threads itself: the report's \"threads\" is 1, the case name says threads:T.\n",
     mb_cmd_time,
 };
