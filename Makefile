@@ -92,11 +92,16 @@ FUZZ_DIR     := build-fuzz
 FUZZ_FLAGS   := -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -DMB_FUZZ -Iharness/base -Iharness/plan -Iimpls -Iworkloads
 FUZZ_IMPLS   := $(filter-out impls/peers/%,$(wildcard impls/*/*.c))
-FUZZ_ARGS_SRC := fuzz/fuzz_args.c fuzz/peers_stub.c harness/base/args.c harness/plan/selection.c \
+FUZZ_ARGS_SRC := fuzz/fuzz_args.c $(FUZZ_DIR)/peers_stub.c harness/base/args.c harness/plan/selection.c \
                  harness/plan/allocators.c impls/registry.c $(FUZZ_IMPLS) $(wildcard workloads/*.c)
 FUZZ_RECORD_SRC := fuzz/fuzz_record.c harness/base/record.c
 
 .PHONY: fuzz fuzz-build fuzz-smoke
+
+# the peers' names only, derived from the registry (fuzz/peers_stub.sh)
+$(FUZZ_DIR)/peers_stub.c: impls/registry.c fuzz/peers_stub.sh $(FUZZ_IMPLS)
+	@mkdir -p $(FUZZ_DIR)
+	sh fuzz/peers_stub.sh impls/registry.c $(FUZZ_IMPLS) > $@
 
 $(FUZZ_DIR)/fuzz_args: $(FUZZ_ARGS_SRC) harness/base/args.h harness/plan/plan.h
 	@mkdir -p $(FUZZ_DIR)
