@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS bench (             -- one timed case of one run
     threads       INTEGER NOT NULL DEFAULT 1,
     allocator     TEXT NOT NULL,
     shrink        TEXT NOT NULL DEFAULT 'never', -- v4: the map's shrink policy: never | low-water
+    hugepages     INTEGER NOT NULL DEFAULT 0,  -- v6: 1 = run --hugepages (counting allocator madvises 2 MiB+ blocks)
     UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator, shrink)
 ) STRICT;
 
@@ -67,6 +68,7 @@ CREATE TABLE IF NOT EXISTS mem_case (          -- one fresh child process runnin
     n             INTEGER NOT NULL,
     allocator     TEXT NOT NULL,
     shrink        TEXT NOT NULL DEFAULT 'never', -- v4: the map's shrink policy: never | low-water
+    hugepages     INTEGER NOT NULL DEFAULT 0,  -- v6: 1 = run --hugepages
     UNIQUE (run_id, impl, blueprint, distribution, n, allocator, shrink)
 ) STRICT;
 

@@ -18,7 +18,7 @@ WITH ranked AS (
     FROM sample s
 )
 SELECT b.run_id, b.bench_id, b.impl, b.family, b.phase, b.blueprint, b.distribution, b.n,
-       b.hint, b.threads, b.allocator, b.shrink,
+       b.hint, b.threads, b.allocator, b.shrink, b.hugepages,
        avg(r.ns_per_op) FILTER (WHERE r.k IN ((r.cnt + 1) / 2, (r.cnt + 2) / 2)) AS median_ns_per_op,
        min(r.ns_per_op) AS min_ns_per_op,
        max(r.ns_per_op) AS max_ns_per_op,
@@ -230,6 +230,28 @@ FROM case_medians
 WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
   AND hint = 0 AND threads = 1 AND phase != 'mixed_rw' AND shrink = 'never'
 ORDER BY run_id, impl, phase_order, n;
+
+-- THP off vs madvised hugepages: every case of a run made with --hugepages against the
+-- same case (hugepages = 0) in the latest complete run without it; ratio > 1: slower
+-- with hugepages.  Maps with their own allocator (MB_F_OWN_ALLOC) are not affected by
+-- the flag and read as noise here.
+DROP VIEW IF EXISTS hugepages_effect;
+CREATE VIEW hugepages_effect AS
+SELECT h.run_id, o.run_id AS baseline_run_id, h.impl, h.phase, h.blueprint, h.distribution,
+       h.n, h.hint, h.threads, h.shrink, o.median_ns_per_op AS thp_off_ns_per_op,
+       h.median_ns_per_op AS hugepages_ns_per_op,
+       h.median_ns_per_op / o.median_ns_per_op AS ratio
+FROM case_medians h
+JOIN case_medians o ON o.hugepages = 0 AND o.impl = h.impl AND o.phase = h.phase
+ AND o.blueprint = h.blueprint AND o.distribution = h.distribution AND o.n = h.n
+ AND o.hint = h.hint AND o.threads = h.threads AND o.shrink = h.shrink
+ AND o.run_id = (SELECT c.run_id FROM case_medians c JOIN complete_run r USING (run_id)
+                 WHERE c.hugepages = 0 AND c.impl = h.impl AND c.phase = h.phase
+                   AND c.blueprint = h.blueprint AND c.distribution = h.distribution
+                   AND c.n = h.n AND c.hint = h.hint AND c.threads = h.threads
+                   AND c.shrink = h.shrink
+                 ORDER BY r.finished_at DESC, r.run_id DESC LIMIT 1)
+WHERE h.hugepages = 1;
 
 -- The floor beside plot_ns_per_op: the same phases and sizes with no map (phase_floor).
 DROP VIEW IF EXISTS plot_floor;

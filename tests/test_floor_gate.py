@@ -206,11 +206,14 @@ def test_a_version_5_file_is_upgraded_to_6_with_thp_columns(tmp_path):
             c.execute(f"DROP VIEW {v}")
         c.execute("ALTER TABLE run DROP COLUMN thp_enabled")
         c.execute("ALTER TABLE run DROP COLUMN thp_defrag")
+        c.execute("ALTER TABLE bench DROP COLUMN hugepages")
+        c.execute("ALTER TABLE mem_case DROP COLUMN hugepages")
         c.execute("PRAGMA user_version = 5")
     p = mb("run", *sel)
     assert p.returncode == 0, p.stderr[-2000:]
     assert rows(db, "PRAGMA user_version") == [(6,)]
     assert rows(db, "SELECT run_id, thp_enabled FROM run ORDER BY 1") == [(1, None), (2, thp("enabled"))]
+    assert rows(db, "SELECT DISTINCT hugepages FROM bench") == [(0,)]   # the old rows: THP off
 
 
 # ---- a failed allocation stops the phase (issue 17's leftover) ---------------------------
@@ -253,3 +256,28 @@ def test_benchmark_repetitions_works_and_names_do_not_carry_it():
 def test_help_says_what_cpu_time_is():
     p = mb("time", "--help")
     assert "cpu_time is the library's own" in p.stdout and "real_time is the timed region" in p.stdout
+
+
+# ---- the hugepages axis ----------------------------------------------------------------------
+
+def test_hugepages_is_an_axis_stored_on_the_case_and_compared(tmp_path):
+    db = tmp_path / "hp.db"
+    sel = ["--impl", "swiss,chained", "--phase", "insert,lookup_hit", "--n", 150000, "--no-hint",
+           "--processes", 1, "--metric", "time,memory", "--allocator", "glibc", "--db", db]
+    for extra in ([], ["--hugepages"]):
+        p = mb("run", *sel, *extra)
+        assert p.returncode == 0, p.stderr[-2000:]
+    assert rows(db, "SELECT DISTINCT run_id, hugepages FROM bench WHERE impl != 'null_map' ORDER BY 1") == \
+        [(1, 0), (2, 1)]
+    assert rows(db, "SELECT DISTINCT run_id, hugepages FROM mem_case WHERE impl != 'go_runtime'"
+                    " ORDER BY 1") == [(1, 0), (2, 1)]
+    eff = rows(db, "SELECT impl, phase, n, baseline_run_id, thp_off_ns_per_op > 0,"
+                   " hugepages_ns_per_op > 0 FROM hugepages_effect WHERE run_id = 2 ORDER BY 1, 2")
+    assert eff == [(i, ph, 150000, 1, 1, 1) for i in ("chained", "swiss") for ph in ("insert", "lookup_hit")]
+    # the name carries it, so a timing child's samples find their own case
+    p = mb("time", "--impl", "swiss", "--phase", "lookup_hit", "--n", 1000, "--no-hint", "--hugepages",
+           "--benchmark_list_tests=true")
+    assert [n.split("/iterations:")[0] for n in p.stdout.split()] == \
+        ["swiss/lookup_hit/u64->u64/uniform/n:1000/hint:0/hugepages"]
+    p = mb("mem-case", "--impl", "swiss", "--n", 150000, "--hugepages")
+    assert p.returncode == 0, p.stderr

@@ -369,6 +369,8 @@ int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const mb
     } else if (strcmp(argv[*i], "--no-hint") == 0) {
         sel->n_hints = 1;
         sel->hints[0] = MB_HINT_NONE;
+    } else if (strcmp(argv[*i], "--hugepages") == 0) {
+        sel->hugepages = 1;
     } else {
         return 0;
     }
@@ -378,7 +380,7 @@ int mb_selection_flag(mb_selection *sel, int argc, char **argv, int *i, const mb
 void mb_case_args_init(mb_case_args *a)
 {
     *a = (mb_case_args){ NULL, &mb_blueprints[0], MB_DIST_UNIFORM, 0, MB_DEFAULT_SEED,
-                         MB_SHRINK_NEVER };
+                         MB_SHRINK_NEVER, 0 };
 }
 
 int mb_case_arg(mb_case_args *a, int argc, char **argv, int *i, const mb_command *cmd)
@@ -404,6 +406,8 @@ int mb_case_arg(mb_case_args *a, int argc, char **argv, int *i, const mb_command
         if (p < 0)
             mb_usage_error(cmd, "no shrink policy named '%s' (never, low-water)", v);
         a->shrink = (mb_shrink_policy)p;
+    } else if (strcmp(argv[*i], "--hugepages") == 0) {
+        a->hugepages = 1;
     } else {
         return 0;
     }
@@ -456,6 +460,7 @@ static void sel_add_case(mb_case **cs, size_t *n, size_t *cap, const mb_map_ops 
     c->hint = hint;
     c->threads = threads;
     c->shrink = shrink;
+    c->hugepages = 0;
     int k = snprintf(c->name, sizeof c->name, "%s/%s/%s/%s/n:%zu/hint:%zu", ops->name,
                      mb_phase_name(phase), bp->name, mb_dist_name(dist), size, hint);
     if (k >= 0 && (size_t)k < sizeof c->name && phase == MB_PHASE_MIXED_RW)
@@ -551,6 +556,16 @@ size_t mb_cases_build(const mb_selection *sel, mb_case **out)
                 for (size_t ph = 0; ph < sel->n_phases; ph++)
                     sel_add_phase(sel, b, d, sel->phases[ph], sizes[s], side, &cs, &n, &cap);
         }
+    for (size_t i = 0; sel->hugepages && i < n; i++) { /* an axis: in the name too */
+        size_t len = strlen(cs[i].name);
+        if (len + 11 >= sizeof cs[i].name) {
+            fprintf(stderr, "mapbench: case name longer than %zu bytes: %s/hugepages\n",
+                    sizeof cs[i].name - 1, cs[i].name);
+            abort();
+        }
+        memcpy(cs[i].name + len, "/hugepages", 11);
+        cs[i].hugepages = 1;
+    }
     *out = cs;
     return n;
 }

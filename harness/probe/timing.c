@@ -105,6 +105,7 @@ static void tc_bench(mbb_state *st, void *ctx)
         mbb_skip_with_error(st, err);
         return;
     }
+    mb_case_hugepages(&pc, c->hugepages);
     memset(&pp, 0, sizeof pp);
     /* the keys first, then the map: as a program that has its keys before it
      * builds a map, the map's lines are the last written when the clock starts */

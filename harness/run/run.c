@@ -198,7 +198,7 @@ static mb_store_case run_case_of(const mb_map_ops *ops, const mb_blueprint *bp, 
                                  size_t n, const char *allocator, mb_shrink_policy shrink)
 {
     return (mb_store_case){ ops->name, ops->family, ops->traits, NULL, bp->name,
-                            mb_dist_name(dist), n, 0, 1, allocator, mb_shrink_name(shrink) };
+                            mb_dist_name(dist), n, 0, 1, allocator, mb_shrink_name(shrink), 0 };
 }
 
 /* Returns argv joined with spaces (malloc'd). */
@@ -486,10 +486,12 @@ static void run_memory(run_state *rs)
         mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
         g->c = run_case_of(sp->ops, sp->bp, sp->dist, sp->n, sp->allocator, sp->shrink);
         snprintf(nbuf, sizeof nbuf, "%zu", sp->n);
+        g->c.hugepages = rs->sel.hugepages;
         char *margs[] = { "mapbench", "mem-case", "--impl", (char *)sp->ops->name, "--n", nbuf,
                           "--blueprint", (char *)sp->bp->name, "--dist",
                           (char *)mb_dist_name(sp->dist), "--seed", seedbuf, "--allocator",
-                          (char *)sp->allocator, "--shrink", (char *)g->c.shrink, NULL };
+                          (char *)sp->allocator, "--shrink", (char *)g->c.shrink,
+                          rs->sel.hugepages ? "--hugepages" : NULL, NULL };
         run_mem_child(rs, g, margs, mb_allocator_find(sp->allocator)->preload);
         run_eta(eta, sizeof eta, t_mem, k + 1, total);
         fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s %-9s %-9s n=%-9zu ETA %s\n", k + 1, total,
@@ -529,7 +531,7 @@ static void run_go(run_state *rs)
                 continue;
             mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
             g->c = (mb_store_case){ MB_GO_IMPL, MB_GO_FAMILY, MB_GO_TRAITS, NULL, mb_blueprints[0].name,
-                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR, "never" };
+                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR, "never", 0 };
             snprintf(nbuf, sizeof nbuf, "%zu", n);
             char *gargs[] = { "mapbench", "go-mem-case", "--n", nbuf, "--dist",
                               (char *)mb_dist_name(dist), "--seed", seedbuf, NULL };
@@ -656,6 +658,7 @@ static void run_benches(run_state *rs)
         sc->phase = mb_phase_name(k->phase);
         sc->hint = k->hint;
         sc->threads = k->threads;
+        sc->hugepages = k->hugepages;
     }
 }
 
@@ -839,6 +842,10 @@ const mb_command mb_command_run = {
     "  --shrink never,low-water   shrink policies for delete_all/delete_half, the memory\n"
     "                script and churn (+ thrash), for the maps that honour low-water;\n"
     "                the other phases run under never (default: both)\n"
+    "  --hugepages   the counting allocator mmaps blocks of 2 MiB+ 2 MiB-aligned and\n"
+    "                madvises them MADV_HUGEPAGE (timed and memory cases; an axis:\n"
+    "                names end /hugepages, column hugepages; view hugepages_effect\n"
+    "                compares with the latest run without it)\n"
     "  --db PATH     results database (default " MB_DEFAULT_DB ")\n",
     mb_cmd_run,
 };

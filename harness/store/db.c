@@ -111,7 +111,10 @@ static const char *const migrations[MB_SCHEMA_VERSION] = {
     NULL, /* 4 -> 5: table not_measured (schema.sql creates it) */
     /* 5 -> 6: the transparent-hugepage mode with the run (issue 12) */
     "ALTER TABLE run ADD COLUMN thp_enabled TEXT;"
-    "ALTER TABLE run ADD COLUMN thp_defrag TEXT;",
+    "ALTER TABLE run ADD COLUMN thp_defrag TEXT;"
+    /* ... and the hugepages axis on the cases (--hugepages) */
+    "ALTER TABLE bench ADD COLUMN hugepages INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE mem_case ADD COLUMN hugepages INTEGER NOT NULL DEFAULT 0;",
 };
 
 int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)

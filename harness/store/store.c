@@ -200,7 +200,7 @@ static int st_bench(sqlite3 *db, st_cache *c, sqlite3_int64 run_id, const mb_sto
         CT("traits", k->traits), CT("phase", k->phase), CT("blueprint", k->blueprint),
         CT("distribution", k->distribution), CI("n", k->n), CI("hint", k->hint),
         CI("threads", k->threads), CT("allocator", k->allocator),
-        CT("shrink", k->shrink ? k->shrink : "never"),
+        CT("shrink", k->shrink ? k->shrink : "never"), CI("hugepages", k->hugepages),
     };
     if (st_insert(db, c, "bench", bench, N_CTX(bench), NULL, NULL, &bench_id, err, errlen))
         return -1;
@@ -229,7 +229,7 @@ static int st_mem(sqlite3 *db, st_cache *c, sqlite3_int64 run_id, const mb_store
         CI("run_id", run_id), CT("impl", k->impl), CT("family", k->family),
         CT("traits", k->traits), CT("blueprint", k->blueprint),
         CT("distribution", k->distribution), CI("n", k->n), CT("allocator", k->allocator),
-        CT("shrink", k->shrink ? k->shrink : "never"),
+        CT("shrink", k->shrink ? k->shrink : "never"), CI("hugepages", k->hugepages),
     };
     if (st_insert(db, c, "mem_case", mc, N_CTX(mc), NULL, NULL, &id, err, errlen))
         return -1;
