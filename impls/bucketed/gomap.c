@@ -21,7 +21,7 @@
  * would have it for these types.  The bucket array holds 2^B buckets, and for
  * B >= 4 makeBucketArray appends 2^(B-4) preallocated overflow buckets,
  * rounded up to fill Go's malloc size class (roundupsize, size classes from
- * runtime/sizeclasses.go; page-rounded above 32 KiB).  Overflow buckets come
+ * runtime/sizeclasses.go; page-rounded above 32 KiB; go_malloc.h).  Overflow buckets come
  * from that tail first (extra.nextOverflow; the last one's overflow pointer is
  * the non-nil sentinel "buckets", as in Go), then one allocation each.
  * Because our keys and elems hold no pointers, Go also records every overflow
@@ -110,6 +110,7 @@
 #include <string.h>
 
 #include "../mb_map.h"
+#include "go_malloc.h"
 
 /* ---- constants (map.go) --------------------------------------------------- */
 
@@ -142,19 +143,8 @@ enum { sameSizeGrow = 8 }; /* the current grow keeps the number of buckets */
  * ("experiments suggest that 1024 is overkill", O(1) safeguard). */
 #define GM_EVAC_SCAN_MAX 1024u
 
-/* Go's allocator rounds: size classes below _MaxSmallSize, pages above. */
-#define GM_MAX_SMALL_SIZE 32768u
-#define GM_PAGE_SIZE 8192u
+/* Go's heap limit (the size classes and page rounding are in go_malloc.h). */
 #define GM_MAX_ALLOC ((size_t)1 << 48) /* maxAlloc on linux/amd64 */
-
-static const uint16_t gm_class_to_size[] = {
-    0,     8,     16,    24,    32,    48,    64,    80,    96,    112,   128,   144,
-    160,   176,   192,   208,   224,   240,   256,   288,   320,   352,   384,   416,
-    448,   480,   512,   576,   640,   704,   768,   896,   1024,  1152,  1280,  1408,
-    1536,  1792,  2048,  2304,  2688,  3072,  3200,  3456,  4096,  4864,  5376,  6144,
-    6528,  6784,  6912,  8192,  9472,  9728,  10240, 10880, 12288, 13568, 14336, 16384,
-    18432, 19072, 20480, 21760, 24576, 27264, 28672, 32768,
-};
 
 /* ---- layout ----------------------------------------------------------------- */
 
@@ -313,25 +303,6 @@ static size_t gm_oldbucketmask(const hmap *h)
 
 /* ---- Go's allocator sizes ---------------------------------------------------- */
 
-/* roundupsize (msize.go): the size Go's malloc really hands out. */
-static size_t gm_roundupsize(size_t size)
-{
-    if (size < GM_MAX_SMALL_SIZE) {
-        size_t lo = 0, hi = sizeof gm_class_to_size / sizeof gm_class_to_size[0] - 1;
-        while (lo < hi) { /* smallest class >= size */
-            size_t mid = (lo + hi) / 2;
-            if (gm_class_to_size[mid] >= size)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        return gm_class_to_size[lo];
-    }
-    if (size + GM_PAGE_SIZE < size)
-        return size;
-    return (size + GM_PAGE_SIZE - 1) & ~(size_t)(GM_PAGE_SIZE - 1);
-}
-
 /* The number of buckets makeBucketArray allocates for 2^b: for b >= 4,
  * 2^(b-4) preallocated overflow buckets, then as many as fill the size class. */
 static size_t gm_nbuckets_for(size_t bucketsize, unsigned b)
@@ -339,7 +310,7 @@ static size_t gm_nbuckets_for(size_t bucketsize, unsigned b)
     size_t base = gm_bucketShift(b), nbuckets = base;
     if (b >= 4) {
         nbuckets += gm_bucketShift(b - 4);
-        size_t sz = bucketsize * nbuckets, up = gm_roundupsize(sz);
+        size_t sz = bucketsize * nbuckets, up = go_roundupsize(sz);
         if (up != sz)
             nbuckets = up / bucketsize;
     }
@@ -358,7 +329,7 @@ static size_t gm_growslice_cap(size_t cap, size_t need)
         while (newcap < need)
             newcap += (newcap + 3 * 256) / 4;
     }
-    return gm_roundupsize(newcap * sizeof(bmap *)) / sizeof(bmap *);
+    return go_roundupsize(newcap * sizeof(bmap *)) / sizeof(bmap *);
 }
 
 /* ---- allocation ---------------------------------------------------------------- */

@@ -152,6 +152,7 @@
 #include <string.h>
 
 #include "../mb_map.h"
+#include "go_malloc.h"
 
 /* ---- constants (group.go, table.go, abi) ------------------------------------ */
 
@@ -174,19 +175,8 @@ enum {
 #define bitsetMSB 0x8080808080808080ULL
 #define bitsetEmpty (bitsetLSB * (uint64_t)ctrlEmpty)
 
-/* Go's allocator rounds: size classes below _MaxSmallSize, pages above. */
-#define GS_MAX_SMALL_SIZE 32768u
-#define GS_PAGE_SIZE 8192u
+/* Go's heap limit (the size classes and page rounding are in go_malloc.h). */
 #define GS_MAX_ALLOC ((uint64_t)1 << 48) /* maxAlloc on linux/amd64 */
-
-static const uint16_t gs_class_to_size[] = {
-    0,     8,     16,    24,    32,    48,    64,    80,    96,    112,   128,   144,
-    160,   176,   192,   208,   224,   240,   256,   288,   320,   352,   384,   416,
-    448,   480,   512,   576,   640,   704,   768,   896,   1024,  1152,  1280,  1408,
-    1536,  1792,  2048,  2304,  2688,  3072,  3200,  3456,  4096,  4864,  5376,  6144,
-    6528,  6784,  6912,  8192,  9472,  9728,  10240, 10880, 12288, 13568, 14336, 16384,
-    18432, 19072, 20480, 21760, 24576, 27264, 28672, 32768,
-};
 
 /* ---- layout ----------------------------------------------------------------- */
 
@@ -236,34 +226,15 @@ typedef struct Map {
 
 /* ---- Go's allocator sizes ---------------------------------------------------- */
 
-/* roundupsize (msize.go): the size Go's malloc really hands out. */
-static size_t gs_roundupsize(size_t size)
-{
-    if (size < GS_MAX_SMALL_SIZE) {
-        size_t lo = 0, hi = sizeof gs_class_to_size / sizeof gs_class_to_size[0] - 1;
-        while (lo < hi) { /* smallest class >= size */
-            size_t mid = (lo + hi) / 2;
-            if (gs_class_to_size[mid] >= size)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        return gs_class_to_size[lo];
-    }
-    if (size + GS_PAGE_SIZE < size)
-        return size;
-    return (size + GS_PAGE_SIZE - 1) & ~(size_t)(GS_PAGE_SIZE - 1);
-}
-
 /* mallocgc stand-in: size bytes (rounded like Go), not zeroed, or NULL. */
 static void *gs_mallocgc(const Map *m, size_t size)
 {
-    return mb_alloc_bytes(&m->alloc, gs_roundupsize(size), _Alignof(uint64_t));
+    return mb_alloc_bytes(&m->alloc, go_roundupsize(size), _Alignof(uint64_t));
 }
 
 static void gs_freegc(const Map *m, void *p, size_t size)
 {
-    mb_free_bytes(&m->alloc, p, gs_roundupsize(size), _Alignof(uint64_t));
+    mb_free_bytes(&m->alloc, p, go_roundupsize(size), _Alignof(uint64_t));
 }
 
 /* ---- group.go -------------------------------------------------------------- */
@@ -1125,19 +1096,19 @@ static void gs_stats(const void *mp, mb_map_stats *out)
     out->capacity = 0;
     out->tombstones = 0;
     out->max_probe = 0;
-    out->bytes = gs_roundupsize(sizeof *m);
+    out->bytes = go_roundupsize(sizeof *m);
     if (m->dirLen == 0 && m->dirPtr) {
         out->capacity = SwissMapGroupSlots;
-        out->bytes += gs_roundupsize(m->typ.GroupSize);
+        out->bytes += go_roundupsize(m->typ.GroupSize);
         total = (size_t)m->used; /* one group: every hit loads one */
         out->max_probe = m->used ? 1 : 0;
     } else if (m->dirLen) {
-        out->bytes += gs_roundupsize(m->dirLen * sizeof(table *));
+        out->bytes += go_roundupsize(m->dirLen * sizeof(table *));
         for (size_t i = 0; i < m->dirLen;) {
             const table *t = gs_directoryAt(m, i);
             out->capacity += t->capacity;
-            out->bytes += gs_roundupsize(sizeof *t) +
-                          gs_roundupsize(gs_groups_bytes(m, t->groups.lengthMask + 1));
+            out->bytes += go_roundupsize(sizeof *t) +
+                          go_roundupsize(gs_groups_bytes(m, t->groups.lengthMask + 1));
             gs_stats_table(m, t, out, &total);
             i += (size_t)1 << (m->globalDepth - t->localDepth);
         }

@@ -24,12 +24,12 @@
  * Each (K, V) is one template instantiation; a small per-map table of
  * function pointers picks it at create time.
  *
- * Memory: the map's allocator template parameter is ab_allocator, a std
- * allocator over the map's mb_alloc, so every byte of the table goes through
+ * Memory: the map's allocator template parameter is mb_std_allocator
+ * (mb_std_alloc.hpp), a std allocator over the map's mb_alloc, so every byte of the table goes through
  * the counting allocator (flag MB_F_OWN_ALLOC); the adapter struct, which
  * holds the flat_hash_map object itself, does too.
  *
- * Failure: ab_allocator throws std::bad_alloc when mb_alloc returns NULL; the
+ * Failure: mb_std_allocator throws std::bad_alloc when mb_alloc returns NULL; the
  * adapter catches it and returns MB_ENOMEM.  absl 20220623 does NOT leave the
  * map unchanged by itself: raw_hash_set::resize() stores the new capacity_
  * before initialize_slots() allocates, so after the throw capacity_ is the new
@@ -46,15 +46,9 @@
  *
  * The capacity hint is passed to reserve().
  */
-extern "C" {
-#include "../mb_map.h"
-}
+#include "mb_peer_adapter.hpp"
 
-#include <array>
-#include <cstdint>
-#include <cstring>
 #include <functional>
-#include <new>
 #include <utility>
 
 #include <absl/base/config.h>
@@ -66,63 +60,6 @@ extern "C" {
 #endif
 
 namespace {
-
-/* ---- allocator ------------------------------------------------------------- */
-
-/* What every instantiation shares: the map's allocator and its byte count. */
-struct ab_state {
-    mb_alloc alloc;
-    size_t table_bytes;  /* live bytes absl holds through ab_allocator */
-};
-
-/* A std allocator over mb_alloc.  allocate() throws std::bad_alloc on NULL. */
-template <class T>
-struct ab_allocator {
-    using value_type = T;
-    ab_state *st;
-
-    explicit ab_allocator(ab_state *s) noexcept : st(s) {}
-    template <class U>
-    ab_allocator(const ab_allocator<U> &o) noexcept : st(o.st) {}
-
-    T *allocate(size_t n)
-    {
-        size_t bytes = n * sizeof(T);
-        void *p = mb_alloc_bytes(&st->alloc, bytes, alignof(T));
-        if (!p)
-            throw std::bad_alloc();
-        st->table_bytes += bytes;
-        return static_cast<T *>(p);
-    }
-
-    void deallocate(T *p, size_t n) noexcept
-    {
-        st->table_bytes -= n * sizeof(T);
-        mb_free_bytes(&st->alloc, p, n * sizeof(T), alignof(T));
-    }
-
-    template <class U>
-    bool operator==(const ab_allocator<U> &o) const noexcept { return st == o.st; }
-    template <class U>
-    bool operator!=(const ab_allocator<U> &o) const noexcept { return st != o.st; }
-};
-
-/* ---- key and value types ------------------------------------------------------ */
-
-struct ab_val64 {
-    unsigned char b[64];
-};
-
-template <size_t N>
-using ab_str_key = std::array<unsigned char, N>;
-
-template <class T>
-T ab_load(const void *p)
-{
-    T x;
-    std::memcpy(&x, p, sizeof x);
-    return x;
-}
 
 /* ---- repair: the private capacity_ of a raw_hash_set --------------------------- */
 
@@ -146,21 +83,11 @@ struct ab_rob {
 /* ---- one instantiation per blueprint ---------------------------------------- */
 
 struct ab_map;
-
-struct ab_vtable {
-    void (*destroy)(ab_map *m);
-    int (*insert)(ab_map *m, const void *key, const void *val);
-    int (*lookup)(ab_map *m, const void *key, void *val_out);
-    int (*remove)(ab_map *m, const void *key);
-    void (*clear)(ab_map *m);
-    int (*iterate)(ab_map *m, mb_visit_fn fn, void *ud);
-    void (*stats)(const ab_map *m, mb_map_stats *out);
-    const char *(*check)(const ab_map *m);
-};
+using ab_vtable = mb_peer_vtable<ab_map>;
 
 /* The part of every map the extern "C" ops read. */
 struct ab_map {
-    ab_state st;
+    mb_std_state st;
     const ab_vtable *vt;
     size_t grow_events;  /* capacity increases seen by insert */
 };
@@ -169,12 +96,12 @@ template <class K, class V>
 struct ab_typed : ab_map {
     using value_type = std::pair<const K, V>;
     using map_type =
-        absl::flat_hash_map<K, V, absl::Hash<K>, std::equal_to<K>, ab_allocator<value_type>>;
+        absl::flat_hash_map<K, V, absl::Hash<K>, std::equal_to<K>, mb_std_allocator<value_type>>;
     using set_type = typename map_type::raw_hash_set;  /* the base holding capacity_ */
 
     map_type map;
 
-    ab_typed() : map(ab_allocator<value_type>(&st)) {}
+    ab_typed() : map(mb_std_allocator<value_type>(&st)) {}
 
     static ab_typed *of(ab_map *m) { return static_cast<ab_typed *>(m); }
     static const ab_typed *of(const ab_map *m) { return static_cast<const ab_typed *>(m); }
@@ -196,6 +123,7 @@ struct ab_typed : ab_map {
         ab_typed *m = new (mem) ab_typed();
         m->st.alloc = *a;
         m->st.table_bytes = 0;
+        m->st.alloc_calls = 0;
         m->vt = &vtable;
         m->grow_events = 0;
         if (hint) {
@@ -223,9 +151,9 @@ struct ab_typed : ab_map {
         ab_typed *m = of(mp);
         size_t cap = m->map.capacity();
         try {
-            auto r = m->map.try_emplace(ab_load<K>(key), ab_load<V>(val));
+            auto r = m->map.try_emplace(mb_load<K>(key), mb_load<V>(val));
             if (!r.second) {
-                r.first->second = ab_load<V>(val);
+                r.first->second = mb_load<V>(val);
                 return MB_REPLACED;
             }
         } catch (const std::bad_alloc &) {
@@ -239,31 +167,19 @@ struct ab_typed : ab_map {
 
     static int lookup(ab_map *mp, const void *key, void *val_out)
     {
-        ab_typed *m = of(mp);
-        auto it = m->map.find(ab_load<K>(key));
-        if (it == m->map.end())
-            return MB_NOTFOUND;
-        if (val_out)
-            std::memcpy(val_out, &it->second, sizeof(V));
-        return MB_FOUND;
+        return mb_pairs_lookup(of(mp)->map, mb_load<K>(key), val_out);
     }
 
     static int remove(ab_map *mp, const void *key)
     {
-        return of(mp)->map.erase(ab_load<K>(key)) ? MB_FOUND : MB_NOTFOUND;
+        return of(mp)->map.erase(mb_load<K>(key)) ? MB_FOUND : MB_NOTFOUND;
     }
 
     static void clear(ab_map *mp) { of(mp)->map.clear(); }
 
     static int iterate(ab_map *mp, mb_visit_fn fn, void *ud)
     {
-        int r = 0;
-        for (const auto &kv : of(mp)->map) {
-            r = fn(ud, &kv.first, &kv.second);
-            if (r)
-                break;
-        }
-        return r;
+        return mb_pairs_iterate(of(mp)->map, fn, ud);
     }
 
     static void stats(const ab_map *mp, mb_map_stats *out)
@@ -279,7 +195,7 @@ struct ab_typed : ab_map {
     static const char *check(const ab_map *mp)
     {
         const ab_typed *m = of(mp);
-        size_t cap = m->map.capacity(), visited = 0;
+        size_t cap = m->map.capacity();
 
         if (cap != 0 && ((cap + 1) & cap) != 0)
             return "capacity is not 2^k - 1";
@@ -289,16 +205,7 @@ struct ab_typed : ab_map {
                      : m->st.table_bytes != absl::container_internal::AllocSize(
                                                 cap, sizeof(value_type), alignof(value_type)))
             return "bytes held do not match the capacity's backing array";
-        for (const auto &kv : m->map) {
-            if (++visited > m->map.size())
-                return "iteration visits more entries than size()";
-            auto it = m->map.find(kv.first);
-            if (it == m->map.end() || &*it != &kv)
-                return "an iterated key is not found by lookup (or is stored twice)";
-        }
-        if (visited != m->map.size())
-            return "size() does not match iteration";
-        return nullptr;
+        return mb_pairs_walk(m->map);
     }
 };
 
@@ -311,71 +218,12 @@ const ab_vtable ab_typed<K, V>::vtable = {
     template struct ab_rob<ab_capacity_tag<ab_typed<K, V>::set_type>, \
                            &ab_typed<K, V>::set_type::capacity_>;
 AB_BLUEPRINT(uint64_t, uint64_t)
-AB_BLUEPRINT(uint64_t, ab_val64)
-AB_BLUEPRINT(ab_str_key<16>, uint64_t)
-AB_BLUEPRINT(ab_str_key<16>, ab_val64)
-AB_BLUEPRINT(ab_str_key<48>, uint64_t)
-AB_BLUEPRINT(ab_str_key<48>, ab_val64)
+AB_BLUEPRINT(uint64_t, mb_val64)
+AB_BLUEPRINT(mb_str_key<16>, uint64_t)
+AB_BLUEPRINT(mb_str_key<16>, mb_val64)
+AB_BLUEPRINT(mb_str_key<48>, uint64_t)
+AB_BLUEPRINT(mb_str_key<48>, mb_val64)
 #undef AB_BLUEPRINT
-
-template <class K>
-ab_map *ab_create_for_key(const mb_alloc *a, const mb_map_config *cfg)
-{
-    if (cfg->val_bytes == 8)
-        return ab_typed<K, uint64_t>::create(a, cfg->capacity_hint);
-    return ab_typed<K, ab_val64>::create(a, cfg->capacity_hint);
-}
-
-/* ---- ops ------------------------------------------------------------------ */
-
-void *ab_create(const mb_alloc *a, const mb_map_config *cfg)
-{
-    if (cfg->key_bytes == 8)
-        return ab_create_for_key<uint64_t>(a, cfg);
-    if (cfg->key_bytes == 16)
-        return ab_create_for_key<ab_str_key<16>>(a, cfg);
-    return ab_create_for_key<ab_str_key<48>>(a, cfg);
-}
-
-void ab_destroy(void *m)
-{
-    static_cast<ab_map *>(m)->vt->destroy(static_cast<ab_map *>(m));
-}
-
-int ab_insert(void *m, const void *key, const void *val)
-{
-    return static_cast<ab_map *>(m)->vt->insert(static_cast<ab_map *>(m), key, val);
-}
-
-int ab_lookup(void *m, const void *key, void *val_out)
-{
-    return static_cast<ab_map *>(m)->vt->lookup(static_cast<ab_map *>(m), key, val_out);
-}
-
-int ab_remove(void *m, const void *key)
-{
-    return static_cast<ab_map *>(m)->vt->remove(static_cast<ab_map *>(m), key);
-}
-
-void ab_clear(void *m)
-{
-    static_cast<ab_map *>(m)->vt->clear(static_cast<ab_map *>(m));
-}
-
-int ab_iterate(void *m, mb_visit_fn fn, void *ud)
-{
-    return static_cast<ab_map *>(m)->vt->iterate(static_cast<ab_map *>(m), fn, ud);
-}
-
-void ab_stats(const void *m, mb_map_stats *out)
-{
-    static_cast<const ab_map *>(m)->vt->stats(static_cast<const ab_map *>(m), out);
-}
-
-const char *ab_check(const void *m)
-{
-    return static_cast<const ab_map *>(m)->vt->check(static_cast<const ab_map *>(m));
-}
 
 }  // namespace
 
@@ -385,13 +233,13 @@ extern "C" const mb_map_ops mb_absl_ops = {
     "swiss,tombstones,absl-hash,aslr-seeded,no-shrink,clear-frees-large,"
     "oom-repair-capacity",
     MB_F_STR_KEYS | MB_F_BIG_VALUES | MB_F_OWN_ALLOC,
-    ab_create,
-    ab_destroy,
-    ab_insert,
-    ab_lookup,
-    ab_remove,
-    ab_clear,
-    ab_iterate,
-    ab_stats,
-    ab_check,
+    mb_peer_create<ab_typed>,
+    mb_vt_destroy<ab_map>,
+    mb_vt_insert<ab_map>,
+    mb_vt_lookup<ab_map>,
+    mb_vt_remove<ab_map>,
+    mb_vt_clear<ab_map>,
+    mb_vt_iterate<ab_map>,
+    mb_vt_stats<ab_map>,
+    mb_vt_check<ab_map>,
 };

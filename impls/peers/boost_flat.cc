@@ -42,9 +42,8 @@
  *
  * The capacity hint is passed to reserve().
  */
-#include "mb_std_alloc.hpp"
+#include "mb_peer_adapter.hpp"
 
-#include <array>
 #include <functional>
 #include <utility>
 
@@ -58,21 +57,8 @@
 
 namespace {
 
-template <size_t N>
-using bf_str_key = std::array<unsigned char, N>;
-
 struct bf_map;
-
-struct bf_vtable {
-    void (*destroy)(bf_map *m);
-    int (*insert)(bf_map *m, const void *key, const void *val);
-    int (*lookup)(bf_map *m, const void *key, void *val_out);
-    int (*remove)(bf_map *m, const void *key);
-    void (*clear)(bf_map *m);
-    int (*iterate)(bf_map *m, mb_visit_fn fn, void *ud);
-    void (*stats)(const bf_map *m, mb_map_stats *out);
-    const char *(*check)(const bf_map *m);
-};
+using bf_vtable = mb_peer_vtable<bf_map>;
 
 /* The part of every map the extern "C" ops read. */
 struct bf_map {
@@ -150,13 +136,7 @@ struct bf_typed : bf_map {
 
     static int lookup(bf_map *mp, const void *key, void *val_out)
     {
-        bf_typed *m = of(mp);
-        auto it = m->map.find(mb_load<K>(key));
-        if (it == m->map.end())
-            return MB_NOTFOUND;
-        if (val_out)
-            std::memcpy(val_out, &it->second, sizeof(V));
-        return MB_FOUND;
+        return mb_pairs_lookup(of(mp)->map, mb_load<K>(key), val_out);
     }
 
     static int remove(bf_map *mp, const void *key)
@@ -168,13 +148,7 @@ struct bf_typed : bf_map {
 
     static int iterate(bf_map *mp, mb_visit_fn fn, void *ud)
     {
-        int r = 0;
-        for (const auto &kv : of(mp)->map) {
-            r = fn(ud, &kv.first, &kv.second);
-            if (r)
-                break;
-        }
-        return r;
+        return mb_pairs_iterate(of(mp)->map, fn, ud);
     }
 
     static void stats(const bf_map *mp, mb_map_stats *out)
@@ -201,7 +175,7 @@ struct bf_typed : bf_map {
     static const char *check(const bf_map *mp)
     {
         const bf_typed *m = of(mp);
-        size_t cap = m->map.bucket_count(), visited = 0;
+        size_t cap = m->map.bucket_count();
 
         if (cap != 0) {
             size_t groups = (cap + 1) / group_slots;
@@ -212,16 +186,7 @@ struct bf_typed : bf_map {
             return "size exceeds capacity";
         if (m->st.table_bytes != (cap ? buffer_bytes_for(cap) : 0))
             return "bytes held do not match the capacity's buffer";
-        for (const auto &kv : m->map) {
-            if (++visited > m->map.size())
-                return "iteration visits more entries than size()";
-            auto it = m->map.find(kv.first);
-            if (it == m->map.end() || &*it != &kv)
-                return "an iterated key is not found by lookup (or is stored twice)";
-        }
-        if (visited != m->map.size())
-            return "size() does not match iteration";
-        return nullptr;
+        return mb_pairs_walk(m->map);
     }
 };
 
@@ -230,27 +195,9 @@ const bf_vtable bf_typed<K, V>::vtable = {
     destroy, insert, lookup, remove, clear, iterate, stats, check,
 };
 
-template <class K>
-bf_map *bf_create_for_key(const mb_alloc *a, const mb_map_config *cfg)
-{
-    if (cfg->val_bytes == 8)
-        return bf_typed<K, uint64_t>::create(a, cfg->capacity_hint);
-    return bf_typed<K, mb_val64>::create(a, cfg->capacity_hint);
-}
-
 /* ---- ops ------------------------------------------------------------------ */
 
-void *bf_create(const mb_alloc *a, const mb_map_config *cfg)
-{
-    if (cfg->key_bytes == 8)
-        return bf_create_for_key<uint64_t>(a, cfg);
-    if (cfg->key_bytes == 16)
-        return bf_create_for_key<bf_str_key<16>>(a, cfg);
-    return bf_create_for_key<bf_str_key<48>>(a, cfg);
-}
-
 bf_map *bf_of(void *m) { return static_cast<bf_map *>(m); }
-const bf_map *bf_of(const void *m) { return static_cast<const bf_map *>(m); }
 
 /* The hot ops call the u64 -> u64 instantiation directly (inlined) when the
  * map is one, and go through the per-map vtable otherwise: one compare
@@ -258,7 +205,6 @@ const bf_map *bf_of(const void *m) { return static_cast<const bf_map *>(m); }
 using bf_u64 = bf_typed<uint64_t, uint64_t>;
 bool bf_is_u64(const bf_map *m) { return m->vt == &bf_u64::vtable; }
 
-void bf_destroy(void *m) { bf_of(m)->vt->destroy(bf_of(m)); }
 int bf_insert(void *m, const void *key, const void *val)
 {
     if (bf_is_u64(bf_of(m)))
@@ -277,13 +223,6 @@ int bf_remove(void *m, const void *key)
         return bf_u64::remove(bf_of(m), key);
     return bf_of(m)->vt->remove(bf_of(m), key);
 }
-void bf_clear(void *m) { bf_of(m)->vt->clear(bf_of(m)); }
-int bf_iterate(void *m, mb_visit_fn fn, void *ud)
-{
-    return bf_of(m)->vt->iterate(bf_of(m), fn, ud);
-}
-void bf_stats(const void *m, mb_map_stats *out) { bf_of(m)->vt->stats(bf_of(m), out); }
-const char *bf_check(const void *m) { return bf_of(m)->vt->check(bf_of(m)); }
 
 }  // namespace
 
@@ -293,13 +232,13 @@ extern "C" const mb_map_ops mb_boost_flat_ops = {
     "swiss-like,group15,overflow-bits,no-tombstones,anti-drift,boost-hash,unseeded,"
     "no-shrink,clear-keeps-capacity",
     MB_F_STR_KEYS | MB_F_BIG_VALUES | MB_F_OWN_ALLOC,
-    bf_create,
-    bf_destroy,
+    mb_peer_create<bf_typed>,
+    mb_vt_destroy<bf_map>,
     bf_insert,
     bf_lookup,
     bf_remove,
-    bf_clear,
-    bf_iterate,
-    bf_stats,
-    bf_check,
+    mb_vt_clear<bf_map>,
+    mb_vt_iterate<bf_map>,
+    mb_vt_stats<bf_map>,
+    mb_vt_check<bf_map>,
 };

@@ -38,15 +38,15 @@
  *
  * Blueprints: u64 -> u64 only (trait u64-only).
  *
- * Memory: cu_allocator, a std allocator over the map's mb_alloc, is the
- * map's Allocator; libcuckoo rebinds it for its buckets and for its lock
- * arrays, so every byte goes through the counting allocator
- * (MB_F_OWN_ALLOC); the adapter struct holding the cuckoohash_map object
+ * Memory: mb_atomic_std_allocator (mb_std_alloc.hpp), a std allocator over
+ * the map's mb_alloc, is the map's Allocator; libcuckoo rebinds it for its
+ * buckets and for its lock arrays, so every byte goes through the counting
+ * allocator (MB_F_OWN_ALLOC); the adapter struct holding the cuckoohash_map object
  * does too.  The byte count is atomic: libcuckoo may allocate from any
  * writer thread.
  *
- * Failure: cu_allocator throws std::bad_alloc when mb_alloc returns NULL;
- * the adapter catches it and returns MB_ENOMEM.  libcuckoo 0.3.1 does NOT
+ * Failure: mb_atomic_std_allocator throws std::bad_alloc when mb_alloc
+ * returns NULL; the adapter catches it and returns MB_ENOMEM.  libcuckoo 0.3.1 does NOT
  * leave the table intact when the grow itself fails: cuckoo_fast_double()
  * does `old_buckets_.swap(buckets_); buckets_ = buckets_t(new_hp, ...)`, so
  * when that allocation throws, buckets_ is the (deallocated) previous
@@ -67,9 +67,7 @@
  * asks for room for 1 entry, the smallest table, so an empty map starts small
  * as the other maps do (libcuckoo's own default reserves 65536 entries).
  */
-extern "C" {
-#include "../mb_map.h"
-}
+#include "mb_std_alloc.hpp"
 
 #include <pthread.h>
 
@@ -83,49 +81,16 @@ extern "C" {
 
 namespace {
 
-struct cu_state {
-    mb_alloc alloc;
-    std::atomic<size_t> table_bytes{0}; /* bytes libcuckoo holds through cu_allocator */
-};
-
-template <class T>
-struct cu_allocator {
-    using value_type = T;
-    cu_state *st;
-
-    explicit cu_allocator(cu_state *s) noexcept : st(s) {}
-    template <class U>
-    cu_allocator(const cu_allocator<U> &o) noexcept : st(o.st) {}
-
-    T *allocate(size_t n)
-    {
-        size_t bytes = n * sizeof(T);
-        void *p = mb_alloc_bytes(&st->alloc, bytes, alignof(T));
-        if (!p)
-            throw std::bad_alloc();
-        st->table_bytes.fetch_add(bytes, std::memory_order_relaxed);
-        return static_cast<T *>(p);
-    }
-
-    void deallocate(T *p, size_t n) noexcept
-    {
-        st->table_bytes.fetch_sub(n * sizeof(T), std::memory_order_relaxed);
-        mb_free_bytes(&st->alloc, p, n * sizeof(T), alignof(T));
-    }
-
-    template <class U>
-    bool operator==(const cu_allocator<U> &o) const noexcept { return st == o.st; }
-    template <class U>
-    bool operator!=(const cu_allocator<U> &o) const noexcept { return st != o.st; }
-};
+/* The table's allocator: every byte through the map's mb_alloc. */
+using cu_alloc = mb_atomic_std_allocator<std::pair<const uint64_t, uint64_t>>;
 
 struct cu_hash {
     uint64_t seed;
     size_t operator()(uint64_t k) const noexcept { return (size_t)mb_hash_u64(k, seed); }
 };
 
-using cu_table = libcuckoo::cuckoohash_map<uint64_t, uint64_t, cu_hash, std::equal_to<uint64_t>,
-                                           cu_allocator<std::pair<const uint64_t, uint64_t>>>;
+using cu_table =
+    libcuckoo::cuckoohash_map<uint64_t, uint64_t, cu_hash, std::equal_to<uint64_t>, cu_alloc>;
 
 /* ---- repair: the private bucket containers of a cuckoohash_map --------------- */
 
@@ -138,9 +103,8 @@ static_assert(sizeof(MB_LIBCUCKOO_VERSION) == sizeof("0.3.1") &&
               "cuckoo.cc repairs cuckoo_fast_double() of libcuckoo 0.3.1; re-verify it");
 
 /* cuckoohash_map's private buckets_t, spelled through the public template */
-using cu_buckets = libcuckoo::bucket_container<uint64_t, uint64_t,
-                                               cu_allocator<std::pair<const uint64_t, uint64_t>>,
-                                               uint8_t, cu_table::slot_per_bucket()>;
+using cu_buckets = libcuckoo::bucket_container<uint64_t, uint64_t, cu_alloc, uint8_t,
+                                               cu_table::slot_per_bucket()>;
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnon-template-friend"
@@ -173,7 +137,7 @@ void cu_repair(cu_table &t)
 }
 
 struct cu_map {
-    cu_state st;
+    mb_atomic_std_state st;
     pthread_rwlock_t resize_lock; /* read: every op; write: an insert that grows */
     size_t initial_hashpower;
     cu_table table;  /* constructed in place by cu_create, after st */
@@ -199,20 +163,20 @@ static void *cu_create(const mb_alloc *a, const mb_map_config *cfg)
         return nullptr;
     /* the state must hold the allocator before the table allocates */
     cu_map *m = static_cast<cu_map *>(mem);
-    new (&m->st) cu_state();
+    new (&m->st) mb_atomic_std_state();
     m->st.alloc = *a;
     try {
         new (&m->table) cu_table(cfg->capacity_hint ? cfg->capacity_hint : 1,
                                  cu_hash{ cfg->seed }, std::equal_to<uint64_t>(),
-                                 cu_allocator<std::pair<const uint64_t, uint64_t>>(&m->st));
+                                 cu_alloc(&m->st));
     } catch (const std::bad_alloc &) {
-        m->st.~cu_state();
+        m->st.~mb_atomic_std_state();
         mb_free_bytes(a, mem, sizeof(cu_map), alignof(cu_map));
         return nullptr;
     }
     if (pthread_rwlock_init(&m->resize_lock, nullptr) != 0) {
         m->table.~cu_table();
-        m->st.~cu_state();
+        m->st.~mb_atomic_std_state();
         mb_free_bytes(a, mem, sizeof(cu_map), alignof(cu_map));
         return nullptr;
     }
@@ -227,7 +191,7 @@ static void cu_destroy(void *mp)
     mb_alloc a = m->st.alloc;
     pthread_rwlock_destroy(&m->resize_lock);
     m->table.~cu_table();
-    m->st.~cu_state();
+    m->st.~mb_atomic_std_state();
     mb_free_bytes(&a, m, sizeof(cu_map), alignof(cu_map));
 }
 

@@ -31,10 +31,10 @@
 namespace {
 SH_BLUEPRINT(SH_DENSE, uint64_t, uint64_t)
 SH_BLUEPRINT(SH_DENSE, uint64_t, mb_val64)
-SH_BLUEPRINT(SH_DENSE, sh_str_key<16>, uint64_t)
-SH_BLUEPRINT(SH_DENSE, sh_str_key<16>, mb_val64)
-SH_BLUEPRINT(SH_DENSE, sh_str_key<48>, uint64_t)
-SH_BLUEPRINT(SH_DENSE, sh_str_key<48>, mb_val64)
+SH_BLUEPRINT(SH_DENSE, mb_str_key<16>, uint64_t)
+SH_BLUEPRINT(SH_DENSE, mb_str_key<16>, mb_val64)
+SH_BLUEPRINT(SH_DENSE, mb_str_key<48>, uint64_t)
+SH_BLUEPRINT(SH_DENSE, mb_str_key<48>, mb_val64)
 }  // namespace
 
 extern "C" const mb_map_ops mb_dense_hash_ops = {
@@ -44,12 +44,12 @@ extern "C" const mb_map_ops mb_dense_hash_ops = {
     "identity-hash,mb-hash-for-byte-keys,unseeded,shrinks-on-insert,clear-shrinks",
     MB_F_STR_KEYS | MB_F_BIG_VALUES | MB_F_OWN_ALLOC,
     sh_create<SH_DENSE>,
-    sh_destroy,
+    mb_vt_destroy<sh_map>,
     sh_insert<SH_DENSE>,
     sh_lookup<SH_DENSE>,
     sh_remove<SH_DENSE>,
-    sh_clear,
-    sh_iterate,
-    sh_stats,
-    sh_check,
+    mb_vt_clear<sh_map>,
+    mb_vt_iterate<sh_map>,
+    mb_vt_stats<sh_map>,
+    mb_vt_check<sh_map>,
 };

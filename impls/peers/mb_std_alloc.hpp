@@ -1,7 +1,9 @@
 /*
  * mb_std_alloc.hpp — a C++ std allocator over a map's mb_alloc, shared by the
- * C++ peers that take an allocator (boost_flat.cc, dense_hash.cc,
- * sparse_hash.cc).  absl.cc keeps its own copy (it predates this header).
+ * C++ peers that take an allocator: mb_std_allocator for the single-threaded
+ * ones (absl.cc, boost_flat.cc, dense_hash.cc, sparse_hash.cc) and
+ * mb_atomic_std_allocator, whose byte count is atomic, for the concurrent
+ * ones (cuckoo.cc, tbb.cc: the library allocates from any writer thread).
  *
  * mb_std_state is what every rebound copy of the allocator points at: the
  * map's mb_alloc and the live bytes the library holds through it, so stats()
@@ -16,6 +18,7 @@ extern "C" {
 #include "../mb_map.h"
 }
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -86,6 +89,49 @@ struct mb_std_allocator {
     bool operator==(const mb_std_allocator<U> &o) const noexcept { return st == o.st; }
     template <class U>
     bool operator!=(const mb_std_allocator<U> &o) const noexcept { return st != o.st; }
+};
+
+/* What every rebound copy of mb_atomic_std_allocator points at; the byte
+ * count is relaxed-atomic (read by stats() once the writers are done). */
+struct mb_atomic_std_state {
+    mb_alloc alloc;
+    std::atomic<size_t> table_bytes{0}; /* live bytes the library holds through it */
+};
+
+/* mb_std_allocator for a library that allocates from several threads: the
+ * same calls, the byte count kept with relaxed atomics.  The mb_alloc itself
+ * must be thread-safe (the concurrent maps' contract). */
+template <class T>
+struct mb_atomic_std_allocator {
+    using value_type = T;
+    mb_atomic_std_state *st;
+
+    explicit mb_atomic_std_allocator(mb_atomic_std_state *s) noexcept : st(s) {}
+    template <class U>
+    mb_atomic_std_allocator(const mb_atomic_std_allocator<U> &o) noexcept : st(o.st) {}
+
+    /* Returns n objects' worth of storage; throws std::bad_alloc on NULL. */
+    T *allocate(size_t n)
+    {
+        size_t bytes = n * sizeof(T);
+        void *p = mb_alloc_bytes(&st->alloc, bytes, alignof(T));
+        if (!p)
+            throw std::bad_alloc();
+        st->table_bytes.fetch_add(bytes, std::memory_order_relaxed);
+        return static_cast<T *>(p);
+    }
+
+    /* PRECONDITION: p came from allocate(n) of an allocator over the same state. */
+    void deallocate(T *p, size_t n) noexcept
+    {
+        st->table_bytes.fetch_sub(n * sizeof(T), std::memory_order_relaxed);
+        mb_free_bytes(&st->alloc, p, n * sizeof(T), alignof(T));
+    }
+
+    template <class U>
+    bool operator==(const mb_atomic_std_allocator<U> &o) const noexcept { return st == o.st; }
+    template <class U>
+    bool operator!=(const mb_atomic_std_allocator<U> &o) const noexcept { return st != o.st; }
 };
 
 /* A 64-byte value and fixed-length string keys, as the blueprints need them. */

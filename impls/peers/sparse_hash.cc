@@ -35,10 +35,10 @@
 namespace {
 SH_BLUEPRINT(SH_SPARSE, uint64_t, uint64_t)
 SH_BLUEPRINT(SH_SPARSE, uint64_t, mb_val64)
-SH_BLUEPRINT(SH_SPARSE, sh_str_key<16>, uint64_t)
-SH_BLUEPRINT(SH_SPARSE, sh_str_key<16>, mb_val64)
-SH_BLUEPRINT(SH_SPARSE, sh_str_key<48>, uint64_t)
-SH_BLUEPRINT(SH_SPARSE, sh_str_key<48>, mb_val64)
+SH_BLUEPRINT(SH_SPARSE, mb_str_key<16>, uint64_t)
+SH_BLUEPRINT(SH_SPARSE, mb_str_key<16>, mb_val64)
+SH_BLUEPRINT(SH_SPARSE, mb_str_key<48>, uint64_t)
+SH_BLUEPRINT(SH_SPARSE, mb_str_key<48>, mb_val64)
 }  // namespace
 
 extern "C" const mb_map_ops mb_sparse_hash_ops = {
@@ -49,12 +49,12 @@ extern "C" const mb_map_ops mb_sparse_hash_ops = {
     "alloc-copy-per-insert,adapter-grows-by-copy,clear-keeps-buckets",
     MB_F_STR_KEYS | MB_F_BIG_VALUES | MB_F_OWN_ALLOC,
     sh_create<SH_SPARSE>,
-    sh_destroy,
+    mb_vt_destroy<sh_map>,
     sh_insert<SH_SPARSE>,
     sh_lookup<SH_SPARSE>,
     sh_remove<SH_SPARSE>,
-    sh_clear,
-    sh_iterate,
-    sh_stats,
-    sh_check,
+    mb_vt_clear<sh_map>,
+    mb_vt_iterate<sh_map>,
+    mb_vt_stats<sh_map>,
+    mb_vt_check<sh_map>,
 };

@@ -39,9 +39,8 @@
 #ifndef MB_SPARSEHASH_ADAPTER_HPP
 #define MB_SPARSEHASH_ADAPTER_HPP
 
-#include "mb_std_alloc.hpp"
+#include "mb_peer_adapter.hpp"
 
-#include <array>
 #include <functional>
 #include <type_traits>
 #include <utility>
@@ -51,13 +50,10 @@
 
 namespace {
 
-template <size_t N>
-using sh_str_key = std::array<unsigned char, N>;
-
 /* Hash for the byte-array keys (std::hash has none). */
 struct sh_bytes_hash {
     template <size_t N>
-    size_t operator()(const sh_str_key<N> &k) const
+    size_t operator()(const mb_str_key<N> &k) const
     {
         return (size_t)mb_hash_key(k.data(), N, 0);
     }
@@ -79,15 +75,15 @@ struct sh_reserved<uint64_t> {
 };
 
 template <size_t N>
-struct sh_reserved<sh_str_key<N>> {
-    static sh_str_key<N> key(int i)
+struct sh_reserved<mb_str_key<N>> {
+    static mb_str_key<N> key(int i)
     {
-        sh_str_key<N> k;
+        mb_str_key<N> k;
         k.fill(0xff);
         k[N - 1] = (unsigned char)(0xff - i);
         return k;
     }
-    static int index(const sh_str_key<N> &k)
+    static int index(const mb_str_key<N> &k)
     {
         for (size_t i = 0; i + 1 < N; i++)
             if (k[i] != 0xff)
@@ -127,17 +123,7 @@ struct sh_rob {
 /* ---- the adapter --------------------------------------------------------------- */
 
 struct sh_map;
-
-struct sh_vtable {
-    void (*destroy)(sh_map *m);
-    int (*insert)(sh_map *m, const void *key, const void *val);
-    int (*lookup)(sh_map *m, const void *key, void *val_out);
-    int (*remove)(sh_map *m, const void *key);
-    void (*clear)(sh_map *m);
-    int (*iterate)(sh_map *m, mb_visit_fn fn, void *ud);
-    void (*stats)(const sh_map *m, mb_map_stats *out);
-    const char *(*check)(const sh_map *m);
-};
+using sh_vtable = mb_peer_vtable<sh_map>;
 
 /* The part of every map the extern "C" ops read. */
 struct sh_map {
@@ -384,12 +370,7 @@ struct sh_typed : sh_map {
                 std::memcpy(val_out, &m->side_val[r], sizeof(V));
             return MB_FOUND;
         }
-        auto it = m->map.find(k);
-        if (it == m->map.end())
-            return MB_NOTFOUND;
-        if (val_out)
-            std::memcpy(val_out, &it->second, sizeof(V));
-        return MB_FOUND;
+        return mb_pairs_lookup(m->map, k, val_out);
     }
 
     static int remove(sh_map *mp, const void *key)
@@ -431,12 +412,9 @@ struct sh_typed : sh_map {
     static int iterate(sh_map *mp, mb_visit_fn fn, void *ud)
     {
         sh_typed *m = of(mp);
-        int r = 0;
-        for (const auto &kv : m->map) {
-            r = fn(ud, &kv.first, &kv.second);
-            if (r)
-                return r;
-        }
+        int r = mb_pairs_iterate(m->map, fn, ud);
+        if (r)
+            return r;
         for (int i = 0; i < 2; i++) {
             if (!m->side_used[i])
                 continue;
@@ -466,7 +444,7 @@ struct sh_typed : sh_map {
     static const char *check(const sh_map *mp)
     {
         const sh_typed *m = of(mp);
-        size_type buckets = m->map.bucket_count(), visited = 0;
+        size_type buckets = m->map.bucket_count();
 
         if (buckets < 4 || (buckets & (buckets - 1)) != 0)
             return "bucket count is not a power of two >= 4";
@@ -483,18 +461,10 @@ struct sh_typed : sh_map {
             if (m->unpredicted_grows)
                 return "the library resized by itself (the adapter's resize forecast is wrong)";
         }
-        for (const auto &kv : m->map) {
-            if (++visited > m->map.size())
-                return "iteration visits more entries than size()";
-            if (sh_reserved<K>::index(kv.first) >= 0)
-                return "a reserved key is stored in the table";
-            auto it = m->map.find(kv.first);
-            if (it == m->map.end() || &*it != &kv)
-                return "an iterated key is not found by lookup (or is stored twice)";
-        }
-        if (visited != m->map.size())
-            return "size() does not match iteration";
-        return nullptr;
+        return mb_pairs_walk(m->map, [](const value_type &kv) -> const char * {
+            return sh_reserved<K>::index(kv.first) >= 0 ? "a reserved key is stored in the table"
+                                                        : nullptr;
+        });
     }
 };
 
@@ -503,26 +473,20 @@ const sh_vtable sh_typed<Kind, K, V>::vtable = {
     destroy, insert, lookup, remove, clear, iterate, stats, check,
 };
 
-template <sh_kind Kind, class K>
-sh_map *sh_create_for_key(const mb_alloc *a, const mb_map_config *cfg)
-{
-    if (cfg->val_bytes == 8)
-        return sh_typed<Kind, K, uint64_t>::create(a, cfg->capacity_hint);
-    return sh_typed<Kind, K, mb_val64>::create(a, cfg->capacity_hint);
-}
+/* The blueprints of one kind, as mb_peer_create takes them. */
+template <sh_kind Kind>
+struct sh_kind_of {
+    template <class K, class V>
+    using typed = sh_typed<Kind, K, V>;
+};
 
 template <sh_kind Kind>
 void *sh_create(const mb_alloc *a, const mb_map_config *cfg)
 {
-    if (cfg->key_bytes == 8)
-        return sh_create_for_key<Kind, uint64_t>(a, cfg);
-    if (cfg->key_bytes == 16)
-        return sh_create_for_key<Kind, sh_str_key<16>>(a, cfg);
-    return sh_create_for_key<Kind, sh_str_key<48>>(a, cfg);
+    return mb_peer_create<sh_kind_of<Kind>::template typed>(a, cfg);
 }
 
 sh_map *sh_of(void *m) { return static_cast<sh_map *>(m); }
-const sh_map *sh_of(const void *m) { return static_cast<const sh_map *>(m); }
 
 /* The hot ops call the u64 -> u64 instantiation directly (inlined) when the
  * map is one, and go through the per-map vtable otherwise: one compare
@@ -555,14 +519,6 @@ __attribute__((flatten)) int sh_remove(void *m, const void *key)
         return sh_u64<Kind>::remove(sh_of(m), key);
     return sh_of(m)->vt->remove(sh_of(m), key);
 }
-void sh_destroy(void *m) { sh_of(m)->vt->destroy(sh_of(m)); }
-void sh_clear(void *m) { sh_of(m)->vt->clear(sh_of(m)); }
-int sh_iterate(void *m, mb_visit_fn fn, void *ud)
-{
-    return sh_of(m)->vt->iterate(sh_of(m), fn, ud);
-}
-void sh_stats(const void *m, mb_map_stats *out) { sh_of(m)->vt->stats(sh_of(m), out); }
-const char *sh_check(const void *m) { return sh_of(m)->vt->check(sh_of(m)); }
 
 }  // namespace
 

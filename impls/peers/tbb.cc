@@ -21,16 +21,16 @@
  *
  * Blueprints: u64 -> u64 only (trait u64-only).
  *
- * Memory: tb_allocator, a std allocator over the map's mb_alloc, is the
- * map's Allocator; TBB rebinds it for nodes and bucket segments, so every
- * byte goes through the counting allocator (MB_F_OWN_ALLOC); the adapter
- * struct holding the table object does too.  The count is atomic: any
- * thread may allocate.
+ * Memory: mb_atomic_std_allocator (mb_std_alloc.hpp), a std allocator over
+ * the map's mb_alloc, is the map's Allocator; TBB rebinds it for nodes and
+ * bucket segments, so every byte goes through the counting allocator
+ * (MB_F_OWN_ALLOC); the adapter struct holding the table object does too.
+ * The count is atomic: any thread may allocate.
  *
- * Failure: tb_allocator throws std::bad_alloc when mb_alloc returns NULL;
- * the adapter catches it.  A failed node allocation leaves the table as it
- * was: MB_ENOMEM.  But TBB links the new node first and only then enables
- * the next bucket segment when the table passed its load, and that
+ * Failure: mb_atomic_std_allocator throws std::bad_alloc when mb_alloc
+ * returns NULL; the adapter catches it.  A failed node allocation leaves the
+ * table as it was: MB_ENOMEM.  But TBB links the new node first and only
+ * then enables the next bucket segment when the table passed its load, and that
  * allocation may throw with the node already in (found by the allocation-
  * failure sweep: the key was present after an MB_ENOMEM).  The table is
  * valid then (the old mask stays; the next insert retries the segment), so
@@ -40,9 +40,7 @@
  *
  * The capacity hint is passed to the constructor (TBB's initial buckets).
  */
-extern "C" {
-#include "../mb_map.h"
-}
+#include "mb_std_alloc.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -54,41 +52,8 @@ extern "C" {
 
 namespace {
 
-struct tb_state {
-    mb_alloc alloc;
-    std::atomic<size_t> table_bytes{0};
-};
-
-template <class T>
-struct tb_allocator {
-    using value_type = T;
-    tb_state *st;
-
-    explicit tb_allocator(tb_state *s) noexcept : st(s) {}
-    template <class U>
-    tb_allocator(const tb_allocator<U> &o) noexcept : st(o.st) {}
-
-    T *allocate(size_t n)
-    {
-        size_t bytes = n * sizeof(T);
-        void *p = mb_alloc_bytes(&st->alloc, bytes, alignof(T));
-        if (!p)
-            throw std::bad_alloc();
-        st->table_bytes.fetch_add(bytes, std::memory_order_relaxed);
-        return static_cast<T *>(p);
-    }
-
-    void deallocate(T *p, size_t n) noexcept
-    {
-        st->table_bytes.fetch_sub(n * sizeof(T), std::memory_order_relaxed);
-        mb_free_bytes(&st->alloc, p, n * sizeof(T), alignof(T));
-    }
-
-    template <class U>
-    bool operator==(const tb_allocator<U> &o) const noexcept { return st == o.st; }
-    template <class U>
-    bool operator!=(const tb_allocator<U> &o) const noexcept { return st != o.st; }
-};
+/* The table's allocator: every byte through the map's mb_alloc. */
+using tb_alloc = mb_atomic_std_allocator<std::pair<const uint64_t, uint64_t>>;
 
 struct tb_hash_compare {
     uint64_t seed;
@@ -96,11 +61,10 @@ struct tb_hash_compare {
     bool equal(uint64_t a, uint64_t b) const noexcept { return a == b; }
 };
 
-using tb_table = tbb::concurrent_hash_map<uint64_t, uint64_t, tb_hash_compare,
-                                          tb_allocator<std::pair<const uint64_t, uint64_t>>>;
+using tb_table = tbb::concurrent_hash_map<uint64_t, uint64_t, tb_hash_compare, tb_alloc>;
 
 struct tb_map {
-    tb_state st;
+    mb_atomic_std_state st;
     size_t initial_buckets;
     size_t grow_events;      /* bucket_count increases seen by insert (atomic) */
     tb_table table;          /* constructed in place by tb_create, after st */
@@ -125,14 +89,14 @@ static void *tb_create(const mb_alloc *a, const mb_map_config *cfg)
     if (!mem)
         return nullptr;
     tb_map *m = static_cast<tb_map *>(mem);
-    new (&m->st) tb_state();
+    new (&m->st) mb_atomic_std_state();
     m->st.alloc = *a;
     m->grow_events = 0;
     try {
         new (&m->table) tb_table(cfg->capacity_hint, tb_hash_compare{ cfg->seed },
-                                 tb_allocator<std::pair<const uint64_t, uint64_t>>(&m->st));
+                                 tb_alloc(&m->st));
     } catch (const std::bad_alloc &) {
-        m->st.~tb_state();
+        m->st.~mb_atomic_std_state();
         mb_free_bytes(a, mem, sizeof(tb_map), alignof(tb_map));
         return nullptr;
     }
@@ -145,7 +109,7 @@ static void tb_destroy(void *mp)
     tb_map *m = static_cast<tb_map *>(mp);
     mb_alloc a = m->st.alloc;
     m->table.~tb_table();
-    m->st.~tb_state();
+    m->st.~mb_atomic_std_state();
     mb_free_bytes(&a, m, sizeof(tb_map), alignof(tb_map));
 }
 
