@@ -101,25 +101,21 @@ static int pl_lookup(void *mp, const void *k, void *out)
 {
     pl_map *m = mp;
     int rc = mb_oa_linear_ops.lookup(m->inner, k, out);
-    if (m->kind == PL_LOOKUP_WORK) {
+    if (m->kind == PL_LOOKUP_WORK || m->kind == PL_SLOW_LOOKUP) {
+        /* one branch for both: the path with no plant pays no extra compare */
         uint64_t x;
         memcpy(&x, k, 8);
         for (int i = 0; i < 3; i++) {
             x = x * 0x9e3779b97f4a7c15ULL + (uint64_t)i;
             __asm__ volatile("" : "+r"(x)); /* work the optimiser cannot remove */
         }
+        if (m->kind == PL_SLOW_LOOKUP)
+            for (int i = 3; i < PL_SLOW_STEPS; i++) {
+                x = x * 0x9e3779b97f4a7c15ULL + (uint64_t)i;
+                __asm__ volatile("" : "+r"(x));
+            }
         if (x == 0x5eed5eed5eed5eedULL)
             rc = mb_oa_linear_ops.lookup(m->inner, k, out);
-    }
-    if (m->kind == PL_SLOW_LOOKUP) {
-        /* the answer depends on the chain: the out-of-order core cannot skip it */
-        uint64_t x;
-        memcpy(&x, k, 8);
-        for (int i = 0; i < PL_SLOW_STEPS; i++) {
-            x = x * 0x9e3779b97f4a7c15ULL + (uint64_t)i;
-            __asm__ volatile("" : "+r"(x));
-        }
-        rc ^= (int)(x == 0x5eed5eed5eed5eedULL); /* (practically) never flips the answer */
     }
     if (m->kind == PL_WRONG_VALUE && rc == MB_FOUND && out && ++m->lookups % 1000 == 0)
         ((unsigned char *)out)[0] ^= 1;
