@@ -137,6 +137,7 @@ thread_cases AS (
     FROM case_medians
     WHERE phase = 'mixed_rw' AND impl IN ('sharded', 'locked') AND hint = 0
       AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
+      AND lookup_percent = 90 -- the 90/10 mix the claim is about
 ),
 thread_pairs AS (
     SELECT s.run_id, s.n, s.threads, s.median_ns_per_op AS sharded_ns, l.median_ns_per_op AS locked_ns

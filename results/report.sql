@@ -160,17 +160,22 @@ SELECT rr.run_id, (
 DROP VIEW IF EXISTS report_finding_threads;
 CREATE VIEW report_finding_threads (run_id, finding) AS
 SELECT rr.run_id, (
-    WITH t AS (
-      SELECT impl, n, threads, mops_per_s FROM plot_thread_scaling WHERE run_id = rr.run_id
+    WITH p AS (SELECT * FROM plot_thread_scaling WHERE run_id = rr.run_id),
+    -- the 90/10 mix when it ran, else the mix with the most lookups
+    t AS (
+      SELECT * FROM p WHERE lookup_percent IS (
+        SELECT lookup_percent FROM p ORDER BY lookup_percent = 90 DESC, lookup_percent DESC LIMIT 1)
     ), top AS (
-      SELECT t.impl, t.n, t.threads, t.mops_per_s, o.mops_per_s AS one_thread
-      FROM t LEFT JOIN t o ON o.impl = t.impl AND o.threads = 1
-      WHERE t.threads = (SELECT max(threads) FROM t) ORDER BY t.mops_per_s DESC
+      SELECT * FROM t WHERE threads = (SELECT max(threads) FROM t) ORDER BY mops_per_s DESC
     )
-    SELECT printf('Mixed read/write at %d threads (n = %d), throughput and speed-up over one thread: ',
-                  max(threads), max(n))
-           || group_concat(printf('%s %.1f Mops/s (%s)', impl, mops_per_s,
-                                  coalesce(printf('%.2fx', mops_per_s / one_thread), 'no 1-thread run')),
+    SELECT printf('Mixed read/write (%s) at %d threads%s (n = %d), throughput, speed-up over one'
+                  || ' thread and share of the unsynchronized ceiling: ',
+                  max(mix), max(threads),
+                  CASE WHEN max(oversubscribed) = 1 THEN printf(', more than the %d cores', max(cores))
+                       ELSE '' END, max(n))
+           || group_concat(printf('%s %.1f Mops/s (%s, %s of the ceiling)', impl, mops_per_s,
+                                  coalesce(printf('%.2fx', speedup), 'no 1-thread run'),
+                                  coalesce(printf('%.0f%%', 100 * of_ceiling), 'no ceiling')),
                            '; ') || '.' AS finding
     FROM top HAVING count(*) > 0
 ) FROM run rr;
@@ -417,9 +422,13 @@ ORDER BY b.run_id, b.rank_bytes_per_entry;
 
 DROP VIEW IF EXISTS report_table_threads;
 CREATE VIEW report_table_threads AS
-SELECT run_id, impl, n, threads, round(median_ns_per_op, 1) AS median_ns_per_op,
-       round(mops_per_s, 2) AS mops_per_s
-FROM plot_thread_scaling ORDER BY run_id, impl, threads;
+SELECT run_id, mix, impl, n, threads, round(median_ns_per_op, 1) AS median_ns_per_op,
+       round(mops_per_s, 2) AS mops_per_s, round(speedup, 2) AS ratio_to_1_thread,
+       round(ceiling_mops_per_s, 2) AS ceiling_mops_per_s,
+       round(of_ceiling, 2) AS ratio_to_ceiling,
+       CASE oversubscribed WHEN 1 THEN printf('yes (%d cores)', cores) WHEN 0 THEN 'no' END
+           AS oversubscribed
+FROM plot_thread_scaling ORDER BY run_id, lookup_percent DESC, impl, threads;
 
 DROP VIEW IF EXISTS report_table_latency;
 CREATE VIEW report_table_latency AS

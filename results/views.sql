@@ -8,13 +8,16 @@ CREATE VIEW latest_run AS
 SELECT * FROM complete_run ORDER BY finished_at DESC, run_id DESC LIMIT 1;
 
 -- One row per timed case of every complete run: median, min, max over all repetitions
--- of all processes.
+-- of all processes.  mixed_rw cases also carry their mix (lookup_percent) and the
+-- median of the ceiling run beside each repetition (NULL for other phases).
 DROP VIEW IF EXISTS case_medians;
 CREATE VIEW case_medians AS
 WITH ranked AS (
-    SELECT s.bench_id, s.ns_per_op,
+    SELECT s.bench_id, s.ns_per_op, s.ceiling_ns_per_op,
            row_number() OVER (PARTITION BY s.bench_id ORDER BY s.ns_per_op) AS k,
-           count(*) OVER (PARTITION BY s.bench_id) AS cnt
+           row_number() OVER (PARTITION BY s.bench_id ORDER BY s.ceiling_ns_per_op) AS kc,
+           count(*) OVER (PARTITION BY s.bench_id) AS cnt,
+           count(s.ceiling_ns_per_op) OVER (PARTITION BY s.bench_id) AS cnt_c
     FROM sample s
 )
 SELECT b.run_id, b.bench_id, b.impl, b.family, b.phase, b.blueprint, b.distribution, b.n,
@@ -22,7 +25,12 @@ SELECT b.run_id, b.bench_id, b.impl, b.family, b.phase, b.blueprint, b.distribut
        avg(r.ns_per_op) FILTER (WHERE r.k IN ((r.cnt + 1) / 2, (r.cnt + 2) / 2)) AS median_ns_per_op,
        min(r.ns_per_op) AS min_ns_per_op,
        max(r.ns_per_op) AS max_ns_per_op,
-       max(r.cnt) AS samples
+       max(r.cnt) AS samples,
+       b.lookup_percent,
+       -- NULLs sort first: the ceiling's rank counts past the samples without one
+       avg(r.ceiling_ns_per_op) FILTER (WHERE r.kc - (r.cnt - r.cnt_c)
+                                        IN ((r.cnt_c + 1) / 2, (r.cnt_c + 2) / 2))
+           AS median_ceiling_ns_per_op
 FROM ranked r
 JOIN bench b USING (bench_id)
 JOIN complete_run USING (run_id)
@@ -168,7 +176,7 @@ DROP VIEW IF EXISTS case_trend;
 CREATE VIEW case_trend AS
 SELECT r.finished_at, m.run_id, r.git_sha, m.impl, m.phase, m.blueprint, m.distribution, m.n,
        m.hint, m.threads, m.allocator, m.shrink, m.median_ns_per_op, m.min_ns_per_op,
-       m.max_ns_per_op
+       m.max_ns_per_op, m.lookup_percent
 FROM case_medians m JOIN complete_run r USING (run_id)
 ORDER BY m.impl, m.phase, m.blueprint, m.distribution, m.n, m.hint, m.threads, m.allocator,
          m.shrink, r.finished_at;
@@ -186,6 +194,7 @@ JOIN two tc ON tc.run_id = c.run_id AND tc.k = 1
 JOIN case_medians b ON b.impl = c.impl AND b.phase = c.phase AND b.blueprint = c.blueprint
  AND b.distribution = c.distribution AND b.n = c.n AND b.hint = c.hint
  AND b.threads = c.threads AND b.allocator = c.allocator AND b.shrink = c.shrink
+ AND b.lookup_percent IS c.lookup_percent
 JOIN two tb ON tb.run_id = b.run_id AND tb.k = 2;
 
 -- Maps ranked per workload (phase, blueprint, distribution, n, hint, threads) in the
@@ -193,7 +202,8 @@ JOIN two tb ON tb.run_id = b.run_id AND tb.k = 2;
 DROP VIEW IF EXISTS map_ranking;
 CREATE VIEW map_ranking AS
 SELECT phase, blueprint, distribution, n, hint, threads, shrink,
-       rank() OVER (PARTITION BY phase, blueprint, distribution, n, hint, threads, shrink
+       rank() OVER (PARTITION BY phase, blueprint, distribution, n, hint, threads, shrink,
+                    lookup_percent
                     ORDER BY median_ns_per_op) AS rank,
        impl, median_ns_per_op
 FROM latest_medians;
@@ -330,19 +340,41 @@ WHERE r.blueprint = 'u64->u64' AND r.distribution = 'uniform' AND r.allocator = 
 ORDER BY r.run_id, r.impl, r.phase_index;
 
 -- Thread scaling: mixed_rw throughput (ns_per_op is wall time over all threads' ops, so
--- Mops/s = 1000 / ns_per_op) at the run's largest mixed_rw n.
+-- Mops/s = 1000 / ns_per_op) at the run's largest mixed_rw n, per mix (lookup_percent,
+-- mix: read-only / 90 / 50 / write-only), C maps (glibc) and the real Go maps
+-- (go-runtime) side by side.  ceiling_mops_per_s: the same scripts unsynchronized on a
+-- read-only swiss, run beside each repetition of this case (median); of_ceiling is the
+-- map's share of it; speedup is over the map's own 1-thread figure of the same mix;
+-- oversubscribed: more threads than the run's online CPUs (run.cores).
 DROP VIEW IF EXISTS plot_thread_scaling;
 CREATE VIEW plot_thread_scaling AS
-SELECT m.run_id, m.impl, m.n, m.threads, m.median_ns_per_op,
-       1000.0 / m.median_ns_per_op AS mops_per_s,
-       1000.0 / m.max_ns_per_op AS slowest_mops_per_s,
-       1000.0 / m.min_ns_per_op AS fastest_mops_per_s
-FROM case_medians m
-JOIN (SELECT run_id, max(n) AS n FROM case_medians WHERE phase = 'mixed_rw'
-      GROUP BY run_id) USING (run_id, n)
-WHERE m.phase = 'mixed_rw' AND m.blueprint = 'u64->u64' AND m.distribution = 'uniform'
-  AND m.allocator = 'glibc' AND m.hint = 0
-ORDER BY m.run_id, m.impl, m.threads;
+WITH t AS (
+    SELECT m.run_id, m.impl, m.n, m.threads, m.lookup_percent, m.median_ns_per_op,
+           1000.0 / m.median_ns_per_op AS mops_per_s,
+           1000.0 / m.max_ns_per_op AS slowest_mops_per_s,
+           1000.0 / m.min_ns_per_op AS fastest_mops_per_s,
+           1000.0 / m.median_ceiling_ns_per_op AS ceiling_mops_per_s
+    FROM case_medians m
+    JOIN (SELECT run_id, max(n) AS n FROM case_medians WHERE phase = 'mixed_rw'
+          GROUP BY run_id) USING (run_id, n)
+    WHERE m.phase = 'mixed_rw' AND m.blueprint = 'u64->u64' AND m.distribution = 'uniform'
+      AND m.allocator IN ('glibc', 'go-runtime') AND m.hint = 0 AND m.shrink = 'never'
+)
+SELECT t.run_id, t.impl, t.n, t.threads, t.median_ns_per_op, t.mops_per_s,
+       t.slowest_mops_per_s, t.fastest_mops_per_s, t.lookup_percent,
+       CASE t.lookup_percent WHEN 100 THEN 'read-only' WHEN 0 THEN 'write-only'
+            ELSE printf('%d/%d', t.lookup_percent, 100 - t.lookup_percent) END AS mix,
+       t.ceiling_mops_per_s,
+       t.mops_per_s / t.ceiling_mops_per_s AS of_ceiling,
+       t.mops_per_s / o.mops_per_s AS speedup,
+       r.cores,
+       CASE WHEN r.cores IS NULL THEN NULL WHEN t.threads > r.cores THEN 1 ELSE 0 END
+           AS oversubscribed
+FROM t
+JOIN run r USING (run_id)
+LEFT JOIN t o ON o.run_id = t.run_id AND o.impl = t.impl AND o.threads = 1
+             AND o.lookup_percent IS t.lookup_percent
+ORDER BY t.run_id, t.lookup_percent DESC, t.impl, t.threads;
 
 -- The gate's bands, one per trended metric (fraction around the baseline), read from
 -- the gate's own thresholds: view gate_threshold is ci/gate.conf, compiled into mapbench

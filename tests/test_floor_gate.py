@@ -196,22 +196,22 @@ def test_thp_mode_is_stored_with_the_run_and_shown(tmp_path):
     assert "thp_enabled" in mb("show", 1, "--db", db).stdout
 
 
-def test_a_version_5_file_is_upgraded_to_6_with_thp_columns(tmp_path):
-    db = tmp_path / "v5.db"
+def test_a_version_6_file_is_upgraded_to_7_with_thp_columns(tmp_path):
+    db = tmp_path / "v6.db"
     sel = ["--impl", "swiss", "--phase", "lookup_hit", "--n", 1000, "--no-hint", "--processes", 1,
            "--metric", "time", "--db", db]
     assert mb("run", *sel).returncode == 0
-    with sqlite3.connect(db) as c:   # what version 5 had: no THP columns (nor views reading them)
+    with sqlite3.connect(db) as c:   # what version 6 had: no THP columns (nor views reading them)
         for (v,) in c.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall():
             c.execute(f"DROP VIEW {v}")
         c.execute("ALTER TABLE run DROP COLUMN thp_enabled")
         c.execute("ALTER TABLE run DROP COLUMN thp_defrag")
         c.execute("ALTER TABLE bench DROP COLUMN hugepages")
         c.execute("ALTER TABLE mem_case DROP COLUMN hugepages")
-        c.execute("PRAGMA user_version = 5")
+        c.execute("PRAGMA user_version = 6")
     p = mb("run", *sel)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert rows(db, "PRAGMA user_version") == [(6,)]
+    assert rows(db, "PRAGMA user_version") == [(7,)]
     assert rows(db, "SELECT run_id, thp_enabled FROM run ORDER BY 1") == [(1, None), (2, thp("enabled"))]
     assert rows(db, "SELECT DISTINCT hugepages FROM bench") == [(0,)]   # the old rows: THP off
 

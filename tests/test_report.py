@@ -84,12 +84,16 @@ def add_run(c, tag, finished_at, *, hint_factor, sharded_ns_at_4, chained_lookup
     run = cur.lastrowid
 
     def bench(impl, phase, n, hint, threads, ns, instructions=None):
+        mixed = phase == "mixed_rw"  # the 90/10 mix, with a ceiling beside each sample
         b = c.execute("INSERT INTO bench (run_id, impl, family, traits, phase, blueprint,"
-                      " distribution, n, hint, threads, allocator) VALUES"
-                      " (?, ?, ?, ?, ?, 'u64->u64', 'uniform', ?, ?, ?, 'glibc')",
-                      (run, impl, FAMILY[impl], TRAITS[impl], phase, n, hint, threads)).lastrowid
+                      " distribution, n, hint, threads, allocator, lookup_percent) VALUES"
+                      " (?, ?, ?, ?, ?, 'u64->u64', 'uniform', ?, ?, ?, 'glibc', ?)",
+                      (run, impl, FAMILY[impl], TRAITS[impl], phase, n, hint, threads,
+                       90 if mixed else None)).lastrowid
         for proc, f in enumerate([0.95, 1.0, 1.1]):
-            c.execute("INSERT INTO sample VALUES (?, ?, 0, 10, ?)", (b, proc, ns * f))
+            c.execute("INSERT INTO sample (bench_id, process_index, repetition, iterations,"
+                      " ns_per_op, ceiling_ns_per_op) VALUES (?, ?, 0, 10, ?, ?)",
+                      (b, proc, ns * f, 20.0 / threads if mixed else None))
         if instructions is not None:
             c.execute("INSERT INTO icount VALUES (?, ?, ?)", (b, int(instructions * n), n))
 

@@ -92,7 +92,7 @@ def test_reals_are_printed_to_read_back_exactly():
     assert p.returncode == 0, p.stderr
     header = next(l for l in p.stdout.splitlines() if l.startswith("#S\t"))
     cols = header.split("\t")[1:]
-    assert cols == ["case", "repetition", "iterations", "ns_per_op"]
+    assert cols == ["case", "repetition", "iterations", "ns_per_op", "ceiling_ns_per_op"]
     reals = [l.split("\t")[1 + cols.index("ns_per_op")] for l in p.stdout.splitlines()
              if l.startswith("S\t")]
     assert len(reals) == 2

@@ -257,6 +257,24 @@ static mb_phase_result mx_run(const mb_map_ops *ops, void *m, const mb_stream *s
     return r;
 }
 
+int mb_mixed_expected(const mb_stream *s, size_t n, const mb_mixed_spec *spec, int ceiling,
+                      uint64_t *expected)
+{
+    *expected = 0;
+    for (unsigned t = 0; t < spec->threads; t++) {
+        mx_thread x;
+        memset(&x, 0, sizeof x);
+        x.s = s, x.n = n, x.ops_per_thread = spec->ops_per_thread, x.id = t;
+        x.lookup_percent = spec->lookup_percent, x.ceiling = ceiling;
+        int rc = mx_build_script(&x);
+        mx_free_script(&x);
+        if (rc != 0)
+            return -1;
+        *expected += x.expected;
+    }
+    return 0;
+}
+
 mb_phase_result mb_run_mixed_spec(const mb_map_ops *ops, void *m, const mb_stream *s, size_t n,
                                   const mb_mixed_spec *spec, uint64_t *wall_ns)
 {

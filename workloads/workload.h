@@ -142,6 +142,13 @@ mb_phase_result mb_run_mixed_spec(const mb_map_ops *ops, void *m, const mb_strea
 #define MB_CEILING_MAP "swiss"
 mb_phase_result mb_run_mixed_ceiling(const mb_map_ops *ops, void *m, const mb_stream *s,
                                      size_t n, const mb_mixed_spec *spec, uint64_t *wall_ns);
+/* The checksum a correct map gives for spec's scripts on keys [0, n) of s
+ * (the sum over the threads; ceiling: the ceiling run's).  For a peer that
+ * runs the same scripts outside C (the real Go maps, go-threads-case): its
+ * checksum is held against this one, so its key stream and every answer are
+ * verified by C.  Returns 0, or -1 when the scripts cannot be allocated. */
+int mb_mixed_expected(const mb_stream *s, size_t n, const mb_mixed_spec *spec, int ceiling,
+                      uint64_t *expected);
 /* Returns a new MB_CEILING_MAP holding keys [0, n) of s (inserted untimed)
  * and sets *ops_out, or NULL with *error set. */
 void *mb_ceiling_map_build(const mb_alloc *a, const mb_stream *s, size_t n,

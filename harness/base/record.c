@@ -16,6 +16,7 @@ static const mb_rec_col sample_cols[] = {
     { "repetition", MB_REC_INT, "repetition" },
     { "iterations", MB_REC_INT, "iterations" },
     { "ns_per_op", MB_REC_REAL, "ns_per_op" },
+    { "ceiling_ns_per_op", MB_REC_REAL, "ceiling_ns_per_op" }, /* mixed_rw only, else NA */
 };
 MB_KIND(mb_rec_sample, "S", "#S", "sample", NULL, "bench_id", NULL, sample_cols);
 

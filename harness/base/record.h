@@ -41,7 +41,7 @@ typedef struct mb_rec_kind {
     size_t n_cols;
 } mb_rec_kind;
 
-extern const mb_rec_kind mb_rec_sample;   /* S: one repetition of a timed case (time) */
+extern const mb_rec_kind mb_rec_sample;   /* S: one repetition of a timed case (time, go-threads-case) */
 extern const mb_rec_kind mb_rec_icount;   /* I: a counted phase's ops (icount-case) */
 extern const mb_rec_kind mb_rec_calib;    /* K: the memory instrument's calibration */
 extern const mb_rec_kind mb_rec_mem;      /* M: a sample after one memory phase */

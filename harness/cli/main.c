@@ -33,7 +33,7 @@ static const mb_command *const commands[] = {
     &mb_command_churn_case,   &mb_command_query,        &mb_command_runs,
     &mb_command_show,         &mb_command_merge,        &mb_command_export,
     &mb_command_gate,         &mb_command_plot,         &mb_command_report,
-    &mb_command_icount_case,
+    &mb_command_icount_case,  &mb_command_go_threads_case,
 };
 
 /* `mapbench --help`: every listed command with its summary. */

@@ -33,6 +33,8 @@ class ForwardingReporter : public benchmark::BenchmarkReporter {
             out.real_seconds = r.real_accumulated_time;
             auto it = r.counters.find("ns_per_op");
             out.ns_per_op = it == r.counters.end() ? NAN : double(it->second);
+            it = r.counters.find("ceiling_ns_per_op");
+            out.ceiling_ns_per_op = it == r.counters.end() ? NAN : double(it->second);
             out.error = r.error_occurred ? r.error_message.c_str() : nullptr;
             fn_(ud_, &out);
         }

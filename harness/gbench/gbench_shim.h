@@ -36,6 +36,7 @@ typedef struct mbb_result {
     int64_t iterations;
     double real_seconds;      /* total manual time of all iterations */
     double ns_per_op;         /* counter "ns_per_op" (NaN if absent) */
+    double ceiling_ns_per_op; /* counter "ceiling_ns_per_op" (NaN if absent: not mixed_rw) */
     const char *error;        /* NULL unless the run failed */
 } mbb_result;
 typedef void (*mbb_report_fn)(void *ud, const mbb_result *r);

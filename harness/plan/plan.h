@@ -98,6 +98,8 @@ typedef struct mb_selection {
     size_t n_mem_extra, mem_extra_n;     /* ... and the one size they run at */
     unsigned threads[8];                 /* mixed_rw thread counts (thread-safe maps) */
     size_t n_threads;
+    unsigned mixes[8];                   /* mixed_rw lookup percents (100 read-only .. 0 write-only) */
+    size_t n_mixes;
     uint64_t seed;
     unsigned reps;                       /* repetitions per process */
     unsigned processes;                  /* timing processes */
@@ -118,11 +120,28 @@ typedef struct mb_case {
     mb_dist dist;
     size_t n, hint;
     unsigned threads;   /* 1, or mixed_rw's thread count */
+    unsigned lookup_percent; /* mixed_rw: percent of ops that are lookups (the mix) */
     mb_shrink_policy shrink;
     int hugepages;      /* mb_selection.hugepages: the name ends /hugepages */
-    char name[192];     /* impl/phase/blueprint/dist/n:N/hint:H[/threads:T][/shrink:P] — the
-                         * benchmark's name (no /shrink: part for "never") */
+    char name[192];     /* impl/phase/blueprint/dist/n:N/hint:H[/threads:T/mix:M][/shrink:P] —
+                         * the benchmark's name (no /shrink: part for "never") */
 } mb_case;
+
+/* The readable name of a mix: "read-only" (100), "write-only" (0), else the
+ * lookup percent ("90", "50").  mb_mix_parse takes those names, or a percent
+ * 0..100 with an optional "%" or "/W" ("90/10"); -1 if it is neither. */
+const char *mb_mix_name(unsigned lookup_percent, char *buf, size_t len);
+int mb_mix_parse(const char *s);
+
+/* The real Go maps under threads (go-threads-case, impls/peers/gort/threads.go):
+ * stored as their own impls beside the C rows of mixed_rw. */
+typedef struct mb_go_thread_map {
+    const char *impl;    /* "go_syncmap" */
+    int kind;            /* GortThreadsRun's map kind */
+    const char *traits;
+} mb_go_thread_map;
+extern const mb_go_thread_map mb_go_thread_maps[]; /* NULL-impl terminated */
+const mb_go_thread_map *mb_go_thread_map_find(const char *impl);
 
 /* Fills sel with a suite's defaults.  Returns 0, or -1 for an unknown suite. */
 int mb_selection_suite(mb_selection *sel, const char *suite);

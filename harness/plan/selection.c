@@ -76,6 +76,55 @@ size_t mb_hint_size(mb_hint h, size_t n)
     }
 }
 
+const char *mb_mix_name(unsigned lookup_percent, char *buf, size_t len)
+{
+    if (lookup_percent == 100)
+        return "read-only";
+    if (lookup_percent == 0)
+        return "write-only";
+    snprintf(buf, len, "%u", lookup_percent);
+    return buf;
+}
+
+int mb_mix_parse(const char *s)
+{
+    char *end;
+    if (strcmp(s, "read-only") == 0)
+        return 100;
+    if (strcmp(s, "write-only") == 0)
+        return 0;
+    if (*s < '0' || *s > '9')
+        return -1;
+    long v = strtol(s, &end, 10);
+    if (v > 100)
+        return -1;
+    if (*end == '%')
+        end++;
+    else if (*end == '/') { /* "90/10": the write share must complete it to 100 */
+        char *w = end + 1;
+        long wv = *w >= '0' && *w <= '9' ? strtol(w, &end, 10) : -1;
+        if (wv != 100 - v)
+            return -1;
+    }
+    return *end ? -1 : (int)v;
+}
+
+const mb_go_thread_map mb_go_thread_maps[] = {
+    /* kinds: GortThreadsNew in impls/peers/gort/threads.go */
+    { "go_syncmap", 0, "real-go,sync.Map,any-keys-boxed,lock-free-reads-after-promotion,gc-managed" },
+    { "go_rwmutex_map", 1, "real-go,map[uint64]uint64+sync.RWMutex,one-lock,gc-managed" },
+    { "go_sharded_map", 2, "real-go,64-shards,map[uint64]uint64+sync.RWMutex-each,gc-managed" },
+    { NULL, 0, NULL },
+};
+
+const mb_go_thread_map *mb_go_thread_map_find(const char *impl)
+{
+    for (const mb_go_thread_map *g = mb_go_thread_maps; g->impl; g++)
+        if (strcmp(g->impl, impl) == 0)
+            return g;
+    return NULL;
+}
+
 /* An ASan build's children cannot run on a preloaded allocator: the ASan
  * runtime must come first and its malloc would shadow the preloaded one.
  * There only glibc is measured (suites drop the others; --allocator refuses
@@ -143,6 +192,7 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
     sel->hints[sel->n_hints++] = MB_HINT_RIGHT;
     sel->threads[sel->n_threads++] = 1;
     sel->threads[sel->n_threads++] = 2;
+    sel->mixes[sel->n_mixes++] = MB_MIX_DEFAULT_LOOKUP_PERCENT; /* quick: 90/10 only (time) */
     sel->allocators[sel->n_allocators++] = "glibc";
     sel->dists[sel->n_dists++] = MB_DIST_UNIFORM;
     /* both policies, for the maps that honour low-water (MB_F_SHRINK) */
@@ -191,6 +241,11 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
         sel->hints[sel->n_hints++] = MB_HINT_SMALL;
         sel->hints[sel->n_hints++] = MB_HINT_BIG;
         sel->threads[sel->n_threads++] = 4;
+        sel->n_mixes = 0; /* every mix: read-only, 90/10, 50/50, write-only */
+        sel->mixes[sel->n_mixes++] = 100;
+        sel->mixes[sel->n_mixes++] = 90;
+        sel->mixes[sel->n_mixes++] = 50;
+        sel->mixes[sel->n_mixes++] = 0;
         sel->allocators[sel->n_allocators++] = "jemalloc";
         sel->allocators[sel->n_allocators++] = "mimalloc";
         sel->allocators[sel->n_allocators++] = "tcmalloc";
@@ -329,6 +384,18 @@ static int sel_how_flag(mb_selection *sel, int argc, char **argv, int *i, const 
                     mb_usage_error(cmd, "--threads lists %zu twice", t);
             sel->threads[sel->n_threads++] = (unsigned)t;
         }
+    } else if (sel_list_flag(&l, SEL_MAX(sel->mixes), argc, argv, i, "--mix", cmd)) {
+        sel->n_mixes = 0;
+        for (size_t k = 0; k < l.n; k++) {
+            int m = mb_mix_parse(l.items[k]);
+            if (m < 0)
+                mb_usage_error(cmd, "--mix wants read-only, write-only or a lookup percent"
+                               " 0..100 (90, 90%%, 90/10), got '%s'", l.items[k]);
+            for (size_t j = 0; j < sel->n_mixes; j++)
+                if (sel->mixes[j] == (unsigned)m)
+                    mb_usage_error(cmd, "--mix names the mix '%s' twice", l.items[k]);
+            sel->mixes[sel->n_mixes++] = (unsigned)m;
+        }
     } else if (sel_list_flag(&l, SEL_MAX(sel->hints), argc, argv, i, "--hints", cmd)) {
         sel->n_hints = 0;
         for (size_t k = 0; k < l.n; k++) {
@@ -447,7 +514,7 @@ int mb_case_config(const mb_map_ops *ops, const mb_blueprint *bp, size_t hint,
 /* Appends one case; grows the array as needed. */
 static void sel_add_case(mb_case **cs, size_t *n, size_t *cap, const mb_map_ops *ops, mb_phase phase,
                      const mb_blueprint *bp, mb_dist dist, size_t size, size_t hint,
-                     unsigned threads, mb_shrink_policy shrink)
+                     unsigned threads, unsigned lookup_percent, mb_shrink_policy shrink)
 {
     if (*n == *cap)
         *cs = realloc(*cs, (*cap *= 2) * sizeof **cs);
@@ -459,12 +526,15 @@ static void sel_add_case(mb_case **cs, size_t *n, size_t *cap, const mb_map_ops 
     c->n = size;
     c->hint = hint;
     c->threads = threads;
+    c->lookup_percent = lookup_percent;
     c->shrink = shrink;
+    char mix[16];
     c->hugepages = 0;
     int k = snprintf(c->name, sizeof c->name, "%s/%s/%s/%s/n:%zu/hint:%zu", ops->name,
                      mb_phase_name(phase), bp->name, mb_dist_name(dist), size, hint);
     if (k >= 0 && (size_t)k < sizeof c->name && phase == MB_PHASE_MIXED_RW)
-        k += snprintf(c->name + k, sizeof c->name - (size_t)k, "/threads:%u", threads);
+        k += snprintf(c->name + k, sizeof c->name - (size_t)k, "/threads:%u/mix:%s", threads,
+                      mb_mix_name(lookup_percent, mix, sizeof mix));
     /* "never" keeps the names older runs were stored under */
     if (k >= 0 && (size_t)k < sizeof c->name && shrink != MB_SHRINK_NEVER)
         k += snprintf(c->name + k, sizeof c->name - (size_t)k, "/shrink:%s",
@@ -504,7 +574,7 @@ static size_t sel_variants(const mb_selection *sel, mb_phase phase, size_t n, in
     if (side && phase > MB_PHASE_MIXED_RW)
         return 0; /* side runs: the classic phases and threads */
     if (phase == MB_PHASE_MIXED_RW)
-        return sel->n_threads;
+        return sel->n_threads * sel->n_mixes; /* thread count x mix */
     if (phase != MB_PHASE_INSERT && phase != MB_PHASE_REINSERT)
         return 1;
     if (big)
@@ -535,8 +605,10 @@ static void sel_add_phase(const mb_selection *sel, size_t b, size_t d, mb_phase 
                 if (phase == MB_PHASE_MIXED_RW &&
                     (!(ops->flags & MB_F_THREAD_SAFE) || bp->object_bytes))
                     continue; /* maps shared between threads, inline values */
+                int mixed = phase == MB_PHASE_MIXED_RW;
                 sel_add_case(cs, count, cap, ops, phase, bp, sel->dists[d], n, hint,
-                             phase == MB_PHASE_MIXED_RW ? sel->threads[v] : 1, shrinks[p]);
+                             mixed ? sel->threads[v % sel->n_threads] : 1,
+                             mixed ? sel->mixes[v / sel->n_threads] : 0, shrinks[p]);
             }
 }
 

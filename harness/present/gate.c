@@ -516,7 +516,8 @@ static void gate_judge_values(gate_run *g, const char *metric, const char *view_
 
 #define BENCH_KEY                                                                         \
     "b.impl || '/' || b.phase || '/' || b.blueprint || '/' || b.distribution || '/n:' || b.n" \
-    " || '/hint:' || b.hint || '/threads:' || b.threads || '/' || b.allocator"                \
+    " || '/hint:' || b.hint || '/threads:' || b.threads"                                  \
+    " || coalesce('/mix:' || b.lookup_percent, '') || '/' || b.allocator"                 \
     " || CASE WHEN b.shrink = 'never' THEN '' ELSE '/shrink:' || b.shrink END"             \
     " || CASE WHEN b.hugepages THEN '/hugepages' ELSE '' END"
 
@@ -579,6 +580,7 @@ static void gate_judge_time(gate_run *g)
              " FROM %s.bench b LEFT JOIN main.bench c ON c.run_id = ?2 AND c.impl = b.impl"
              " AND c.phase = b.phase AND c.blueprint = b.blueprint AND c.distribution = b.distribution"
              " AND c.n = b.n AND c.hint = b.hint AND c.threads = b.threads AND c.allocator = b.allocator"
+             " AND c.lookup_percent IS b.lookup_percent"
              " AND c.shrink = b.shrink AND c.hugepages = b.hugepages"
              " WHERE b.run_id = ?1 AND b.family != 'calibration'" /* the floor: no map */
              " AND EXISTS (SELECT 1 FROM %s.sample s WHERE s.bench_id = b.bench_id)"

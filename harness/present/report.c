@@ -144,20 +144,28 @@ static const char *const rp_palette[] = {
     "#c49c94", "#dbdb8d", "#9edae5", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173",
 };
 #define RP_GO_COLOR "#0b6e79"
+/* the real Go maps under threads, in mb_go_thread_maps order */
+static const char *const rp_go_thread_palette[] = { "#00838f", "#6a1b9a", "#ef6c00" };
 
 /* Returns "name colour name colour ..." for every registered map and the real
  * Go map (malloc'd): gnuplot's map_colors, which common.gp's color(m) reads. */
 static char *rp_map_colors(void)
 {
     size_t n = sizeof rp_palette / sizeof *rp_palette, len = strlen(MB_GO_IMPL) + 10;
+    size_t n_go = sizeof rp_go_thread_palette / sizeof *rp_go_thread_palette;
     for (const mb_map_ops *const *p = mb_registry; *p; p++)
         len += strlen((*p)->name) + 10;
+    for (const mb_go_thread_map *g = mb_go_thread_maps; g->impl; g++)
+        len += strlen(g->impl) + 10;
     char *s = malloc(len), *w = s;
     if (!s)
         return NULL;
     size_t i = 0;
     for (const mb_map_ops *const *p = mb_registry; *p; p++, i++)
         w += sprintf(w, "%s %s ", (*p)->name, rp_palette[i % n]);
+    i = 0;
+    for (const mb_go_thread_map *g = mb_go_thread_maps; g->impl; g++, i++)
+        w += sprintf(w, "%s %s ", g->impl, rp_go_thread_palette[i % n_go]);
     sprintf(w, "%s %s", MB_GO_IMPL, RP_GO_COLOR);
     return s;
 }

@@ -26,11 +26,18 @@
 extern const mb_command mb_command_time;
 extern const mb_command mb_command_mem_case;
 extern const mb_command mb_command_go_mem_case;
+extern const mb_command mb_command_go_threads_case;
 extern const mb_command mb_command_icount_case;
 extern const mb_command mb_command_latency_case;
 extern const mb_command mb_command_churn_case;
 
 /* ---- one case setup (case.c) --------------------------------------------------------- */
+
+/* Each timed repetition does at least this many operations (several
+ * iterations on small maps; mixed_rw: max(n, this) split between the
+ * threads, in C (time) and in Go (go-threads-case) alike), so one repetition
+ * is long enough to time and short enough to repeat. */
+#define MB_OPS_PER_REPETITION 200000u
 
 /* Everything one case needs, set up the one way every probe uses: the map's
  * config, its counting allocator, the key stream (with the zipf hot set and,

@@ -19,8 +19,16 @@
  * where the median is that iteration.  Google Benchmark's real_time stays
  * the mean of the iterations' manual times.
  *
+ * mixed_rw (T threads, the case's mix) is read against its ceiling: the
+ * same scripts run unsynchronized on a read-only swiss (workloads/mixed.c),
+ * built once per case and run right after each timed run of the map, so
+ * both see the machine in the same moment; its ns/op is the repetition's
+ * ceiling_ns_per_op.  Before the first timed run of mixed_rw an untimed,
+ * verified lookup pass runs over the map (a syncmap promotes its dirty map
+ * there, as a Go program's warm sync.Map would have).
+ *
  * With --emit-tsv (used by `mapbench run`), every repetition is printed as an
- * S record (record.h: case, repetition, iterations, ns_per_op)
+ * S record (record.h: case, repetition, iterations, ns_per_op, ceiling_ns_per_op)
  * and every failure as
  *   E <tab> case name <tab> message
  * instead of the library's report.
@@ -34,11 +42,6 @@
 #include "gbench_shim.h"
 #include "probe.h"
 
-/* Each repetition does at least this many operations (several iterations on
- * small maps), so one repetition is long enough to time and short enough to
- * repeat. */
-#define MB_OPS_PER_REPETITION 200000u
-
 typedef struct timed_case {
     const mb_case *c;
     uint64_t seed;
@@ -48,20 +51,52 @@ typedef struct timed_case {
     int checked;              /* check() ran once on this case's map */
 } timed_case;
 
+/* The ceiling map of a mixed_rw case (NULL for other phases). */
+typedef struct tc_ceiling {
+    const mb_map_ops *ops;
+    void *map;
+    mb_counter ctr;
+    mb_alloc alloc;
+} tc_ceiling;
+
+/* mixed_rw's spec: a fixed amount of work split between the threads, so
+ * ns/op is the inverse of throughput, comparable across thread counts. */
+static mb_mixed_spec tc_mixed_spec(const mb_case *c)
+{
+    size_t total = c->n > MB_OPS_PER_REPETITION ? c->n : MB_OPS_PER_REPETITION;
+    return (mb_mixed_spec){ c->threads, total / c->threads, c->lookup_percent };
+}
+
+/* The untimed warm-up of mixed_rw: one verified lookup pass over the map. */
+static const char *tc_warm_up(const mb_case *c, mb_probe_case *pc)
+{
+    mb_phase_result r = mb_run_phase(c->ops, pc->map, &pc->stream, MB_PHASE_LOOKUP_HIT, c->n);
+    if (r.error)
+        return r.error;
+    return r.checksum == r.expected ? NULL : "warm-up lookups: checksum mismatch";
+}
+
 /* Runs c's measured phase once on pc's map (pp: the phase prepared for it,
- * unused by mixed_rw).  Returns the result and the phase's wall time in *ns. */
+ * unused by mixed_rw).  Returns the result and the phase's wall time in *ns;
+ * mixed_rw also runs its ceiling (ceil) and sets *ceil_ns (an error of the
+ * ceiling is the result's error). */
 static mb_phase_result tc_run_once(const mb_case *c, mb_probe_case *pc, mb_prepared *pp,
-                                   uint64_t *ns)
+                                   const tc_ceiling *ceil, uint64_t *ns, uint64_t *ceil_ns)
 {
     uint64_t t0 = mb_now_ns(), wall;
     mb_phase_result r;
     if (c->phase == MB_PHASE_MIXED_RW) {
-        /* a fixed amount of work split between the threads: ns/op is the
-         * inverse of throughput, comparable across thread counts */
-        size_t total = c->n > MB_OPS_PER_REPETITION ? c->n : MB_OPS_PER_REPETITION;
-        r = mb_run_mixed(c->ops, pc->map, &pc->stream, c->n, c->threads, total / c->threads,
-                         &wall);
+        mb_mixed_spec spec = tc_mixed_spec(c);
+        r = mb_run_mixed_spec(c->ops, pc->map, &pc->stream, c->n, &spec, &wall);
         *ns = wall;
+        if (!r.error && r.checksum == r.expected) {
+            mb_phase_result cr =
+                mb_run_mixed_ceiling(ceil->ops, ceil->map, &pc->stream, c->n, &spec, ceil_ns);
+            if (cr.error)
+                r.error = cr.error;
+            else if (cr.checksum != cr.expected)
+                r.error = "ceiling run: checksum mismatch";
+        }
     } else {
         mb_phase_run_prepared(pp, pc->map);
         *ns = mb_now_ns() - t0;
@@ -99,6 +134,8 @@ static void tc_bench(mbb_state *st, void *ctx)
     const char *err = mb_case_open(&pc, c->ops, c->bp, c->dist, c->n, c->hint, c->shrink, tc->seed);
     double *per_iter = NULL; /* each iteration's ns per op, for the median */
     size_t per_cap = 0;
+    double sum_ceiling_ns_per_op = 0;
+    tc_ceiling ceil = { NULL, NULL, { 0 }, { 0 } };
     int64_t iters = 0;
 
     if (err) {
@@ -119,16 +156,24 @@ static void tc_bench(mbb_state *st, void *ctx)
     }
     /* phases on one map get one untimed pass first, verified like the timed
      * ones: they are timed in steady state, not in the transient after the
-     * build (at 1e6 a repetition is a single pass, all of it transient) */
+     * build (at 1e6 a repetition is a single pass, all of it transient);
+     * mixed_rw's is a lookup pass (tc_warm_up), and it builds its ceiling */
     if (lookup && c->phase != MB_PHASE_MIXED_RW) {
         mb_phase_run_prepared(&pp, pc.map);
         err = mb_phase_verify(&pp).error;
     }
+    if (c->phase == MB_PHASE_MIXED_RW) {
+        mb_counter_init(&ceil.ctr);
+        ceil.alloc = mb_counter_alloc(&ceil.ctr);
+        ceil.map = mb_ceiling_map_build(&ceil.alloc, &pc.stream, c->n, &ceil.ops, &err);
+        if (!err)
+            err = tc_warm_up(c, &pc);
+    }
     while (!err && mbb_keep_running(st)) {
         if (!lookup && (err = mb_case_build(&pc, c->phase)))
             break;
-        uint64_t ns;
-        mb_phase_result r = tc_run_once(c, &pc, &pp, &ns);
+        uint64_t ns, ceil_ns = 0;
+        mb_phase_result r = tc_run_once(c, &pc, &pp, &ceil, &ns, &ceil_ns);
         /* The checksum covers every answer; the count (a stats walk) once per
          * repetition and the invariant walk once per case keep large cases
          * from spending their time checking. */
@@ -151,12 +196,15 @@ static void tc_bench(mbb_state *st, void *ctx)
             per_iter = grown, per_cap = cap;
         }
         per_iter[iters] = (double)ns / (double)r.ops;
+        sum_ceiling_ns_per_op += (double)ceil_ns / (double)r.ops;
         iters++;
         if (!lookup)
             mb_case_drop_map(&pc);
     }
     mb_phase_release(&pp);
     mb_case_close(&pc);
+    if (ceil.map)
+        ceil.ops->destroy(ceil.map);
     if (err) {
         free(per_iter);
         mbb_skip_with_error(st, err);
@@ -166,6 +214,8 @@ static void tc_bench(mbb_state *st, void *ctx)
     /* the counter is averaged over the iterations: median x iterations */
     mbb_set_counter(st, "ns_per_op", tc_median(per_iter, (size_t)iters) * (double)iters);
     free(per_iter);
+    if (ceil.map)
+        mbb_set_counter(st, "ceiling_ns_per_op", sum_ceiling_ns_per_op);
 }
 
 typedef struct tsv_ctx {
@@ -198,6 +248,10 @@ static void tc_tsv_report(void *ud, const mbb_result *r)
         mb_rec_int(&o, (long long)r->repetition_index);
         mb_rec_int(&o, (long long)r->iterations);
         mb_rec_real(&o, r->ns_per_op);
+        if (isnan(r->ceiling_ns_per_op))
+            mb_rec_na(&o);
+        else
+            mb_rec_real(&o, r->ceiling_ns_per_op);
         mb_rec_end(&o);
     }
     fflush(stdout);

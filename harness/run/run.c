@@ -146,8 +146,11 @@ static void run_on_line(void *ud, char *line)
         ch->calib[1] = vals[1] ? atoll(vals[1]) : -1;
         return;
     }
-    mb_store_group *g = k == &mb_rec_sample ? run_bench_named(ch->rs, vals[0] ? vals[0] : "")
-                                            : ch->group;
+    /* a timing process's samples find their case by name; a child run for
+     * one case (go-threads-case) stores into its group */
+    mb_store_group *g = k == &mb_rec_sample && !ch->group
+                            ? run_bench_named(ch->rs, vals[0] ? vals[0] : "")
+                            : ch->group;
     mb_store_row *row = g ? mb_store_rows_add(&g->rows, k, vals) : NULL;
     if (row)
         row->process_index = ch->process_index;
@@ -198,7 +201,8 @@ static mb_store_case run_case_of(const mb_map_ops *ops, const mb_blueprint *bp, 
                                  size_t n, const char *allocator, mb_shrink_policy shrink)
 {
     return (mb_store_case){ ops->name, ops->family, ops->traits, NULL, bp->name,
-                            mb_dist_name(dist), n, 0, 1, allocator, mb_shrink_name(shrink), 0 };
+                            mb_dist_name(dist), n, 0, 1, allocator, mb_shrink_name(shrink),
+                            0, 0 };
 }
 
 /* Returns argv joined with spaces (malloc'd). */
@@ -439,6 +443,94 @@ static void run_check_samples(run_state *rs)
     }
 }
 
+/* ---- the real Go maps under threads ----------------------------------------------------- */
+
+/* Returns 1 when an earlier mixed_rw case of the plan (before index c) has
+ * c's workload: the Go maps run once per workload, not once per C map. */
+static int run_go_threads_seen(const run_state *rs, size_t c)
+{
+    const mb_case *k = &rs->cases[c];
+    for (size_t j = 0; j < c; j++) {
+        const mb_case *o = &rs->cases[j];
+        if (o->phase == MB_PHASE_MIXED_RW && o->bp == k->bp && o->dist == k->dist &&
+            o->n == k->n && o->threads == k->threads && o->lookup_percent == k->lookup_percent)
+            return 1;
+    }
+    return 0;
+}
+
+/* Runs one Go map's case in every timing process into group g.  Returns the
+ * first child's exit status (MB_CHILD_EXIT_NOT_BUILT: no Go). */
+static int run_go_threads_case(run_state *rs, mb_store_group *g, const mb_case *k)
+{
+    static const mb_rec_kind *const kinds[] = { &mb_rec_sample, NULL };
+    char nbuf[32], seedbuf[32], tbuf[16], mbuf[16], rbuf[16];
+    snprintf(nbuf, sizeof nbuf, "%zu", k->n);
+    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs->sel.seed);
+    snprintf(tbuf, sizeof tbuf, "%u", k->threads);
+    snprintf(mbuf, sizeof mbuf, "%u", k->lookup_percent);
+    snprintf(rbuf, sizeof rbuf, "%u", rs->sel.reps);
+    char *args[] = { "mapbench", "go-threads-case", "--impl", (char *)g->c.impl, "--n", nbuf,
+                     "--dist", (char *)mb_dist_name(k->dist), "--seed", seedbuf, "--threads",
+                     tbuf, "--mix", mbuf, "--reps", rbuf, NULL };
+    for (unsigned p = 0; p < rs->sel.processes; p++) {
+        run_child ch;
+        run_child_init(&ch, rs, g, kinds);
+        ch.process_index = (int)p;
+        int st = mb_run_child(RUN_SELF, args, run_on_line, &ch);
+        if (st == MB_CHILD_EXIT_NOT_BUILT && p == 0)
+            return st;
+        if (st != 0 || ch.reader.failures || ch.bad) {
+            fprintf(stderr, "mapbench: FAILED go-threads-case %s n=%zu threads=%u mix=%u\n",
+                    g->c.impl, k->n, k->threads, k->lookup_percent);
+            rs->failures++;
+            return st ? st : 1;
+        }
+    }
+    return 0;
+}
+
+/* sync.Map, map + RWMutex and a sharded Go map, on every mixed_rw workload
+ * of the plan the Go side can run (u64->u64; uniform or sequential keys):
+ * bench rows of their own (family peer, allocator go-runtime) beside the C
+ * maps' rows. */
+static void run_go_threads(run_state *rs)
+{
+    size_t n_go = 0, have = rs->out.n_benches;
+    for (const mb_go_thread_map *m = mb_go_thread_maps; m->impl; m++)
+        n_go++;
+    for (size_t c = 0; c < rs->n_cases; c++) {
+        const mb_case *k = &rs->cases[c];
+        if (k->phase != MB_PHASE_MIXED_RW || k->bp != &mb_blueprints[0] ||
+            (k->dist != MB_DIST_UNIFORM && k->dist != MB_DIST_SEQUENTIAL) ||
+            run_go_threads_seen(rs, c))
+            continue;
+        mb_store_group *b = realloc(rs->out.benches, (have + n_go) * sizeof *b);
+        if (!b) {
+            rs->failures++;
+            return;
+        }
+        rs->out.benches = b;
+        for (const mb_go_thread_map *m = mb_go_thread_maps; m->impl; m++) {
+            mb_store_group *g = &rs->out.benches[have++];
+            memset(g, 0, sizeof *g);
+            g->c = (mb_store_case){ m->impl, MB_GO_FAMILY, m->traits, "mixed_rw", k->bp->name,
+                                    mb_dist_name(k->dist), k->n, 0, k->threads,
+                                    MB_GO_ALLOCATOR, "never", k->lookup_percent, 0 };
+            rs->out.n_benches = have;
+            int st = run_go_threads_case(rs, g, k);
+            if (st == MB_CHILD_EXIT_NOT_BUILT) {
+                rs->out.n_benches = have - 1;
+                run_not_measured(rs, "mixed_rw of the real Go maps: ",
+                                 "go_syncmap, go_rwmutex_map, go_sharded_map", "golang-go");
+                return;
+            }
+            fprintf(stderr, "  go threads %-15s n=%zu threads=%u mix=%u\n", m->impl, k->n,
+                    k->threads, k->lookup_percent);
+        }
+    }
+}
+
 /* ---- memory ----------------------------------------------------------------------------- */
 
 static void run_calibrate(run_state *rs)
@@ -531,7 +623,7 @@ static void run_go(run_state *rs)
                 continue;
             mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
             g->c = (mb_store_case){ MB_GO_IMPL, MB_GO_FAMILY, MB_GO_TRAITS, NULL, mb_blueprints[0].name,
-                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR, "never", 0 };
+                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR, "never", 0, 0 };
             snprintf(nbuf, sizeof nbuf, "%zu", n);
             char *gargs[] = { "mapbench", "go-mem-case", "--n", nbuf, "--dist",
                               (char *)mb_dist_name(dist), "--seed", seedbuf, NULL };
@@ -658,6 +750,7 @@ static void run_benches(run_state *rs)
         sc->phase = mb_phase_name(k->phase);
         sc->hint = k->hint;
         sc->threads = k->threads;
+        sc->lookup_percent = k->lookup_percent;
         sc->hugepages = k->hugepages;
     }
 }
@@ -688,6 +781,8 @@ static void run_measure(run_state *rs)
         run_timing(rs);
         if (rs->failures == 0)
             run_check_samples(rs);
+        if (rs->failures == 0)
+            run_go_threads(rs);
     }
     if (rs->do_mem) {
         run_drop_missing_allocators(rs);
@@ -836,6 +931,9 @@ const mb_command mb_command_run = {
     "                        lookup_hit_dependent,lookup_hit_cold (by name only)\n"
     "  --hints none,right,small,big   capacity hints for insert/reinsert (quick: none,right)\n"
     "  --threads T,T mixed_rw thread counts (thread-safe maps only; default 1,2)\n"
+    "  --mix M,M     mixed_rw mixes: read-only, write-only or a lookup percent (90, 90/10);\n"
+    "                quick: 90, full: read-only,90,50,write-only.  Every mixed_rw case also\n"
+    "                stores its ceiling, and runs the real Go maps (go-threads-case)\n"
     "  --n SIZES     --blueprint u64->u64,u64->64B,u64->ptr64,str16->u64,str48->u64\n"
     "  --dist uniform,sequential,shuffled,zipf  --seed S  --no-hint\n"
     "  --allocator glibc,jemalloc,mimalloc,tcmalloc  (memory phases; quick: glibc,jemalloc)\n"

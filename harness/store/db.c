@@ -36,7 +36,7 @@ extern const char mb_views_sql[];
 extern const char mb_claims_sql[]; /* reads the views: installed after them */
 extern const char mb_report_sql[]; /* the report's queries: read views and claims */
 
-#define MB_SCHEMA_VERSION 6
+#define MB_SCHEMA_VERSION 7
 
 /* migrations[v] upgrades a version-v database to v+1.  Tables that are new in
  * a version come from schema.sql itself (CREATE TABLE IF NOT EXISTS), which
@@ -109,7 +109,27 @@ static const char *const migrations[MB_SCHEMA_VERSION] = {
     "ALTER TABLE go_memstats ADD COLUMN sample_gc_ns INTEGER;"
     "ALTER TABLE go_memstats ADD COLUMN pause_total_ns INTEGER;",
     NULL, /* 4 -> 5: table not_measured (schema.sql creates it) */
-    /* 5 -> 6: the transparent-hugepage mode with the run (issue 12) */
+    /* 5 -> 6 (issue 14): mixed_rw's mix is part of a case (bench rebuilt, its
+     * UNIQUE key gains lookup_percent; older mixed_rw rows were 90/10, the
+     * only mix they ran), and each sample of it carries the ceiling run
+     * beside it.  Rebuilt with foreign keys off (mb_db_open), so dropping the
+     * old bench cascades nothing into sample/icount. */
+    "CREATE TABLE bench_v6 ("
+    " bench_id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,"
+    " impl TEXT NOT NULL, family TEXT NOT NULL, traits TEXT NOT NULL, phase TEXT NOT NULL,"
+    " blueprint TEXT NOT NULL, distribution TEXT NOT NULL, n INTEGER NOT NULL,"
+    " hint INTEGER NOT NULL, threads INTEGER NOT NULL DEFAULT 1, allocator TEXT NOT NULL,"
+    " shrink TEXT NOT NULL DEFAULT 'never', lookup_percent INTEGER,"
+    " UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator, shrink,"
+    " lookup_percent)) STRICT;"
+    "INSERT INTO bench_v6 SELECT bench_id, run_id, impl, family, traits, phase, blueprint,"
+    " distribution, n, hint, threads, allocator, shrink,"
+    " CASE WHEN phase = 'mixed_rw' THEN 90 END FROM bench;"
+    "DROP TABLE bench;"
+    "ALTER TABLE bench_v6 RENAME TO bench;"
+    "ALTER TABLE sample ADD COLUMN ceiling_ns_per_op REAL;",
+    /* 6 -> 7: the transparent-hugepage mode with the run (issue 12) */
     "ALTER TABLE run ADD COLUMN thp_enabled TEXT;"
     "ALTER TABLE run ADD COLUMN thp_defrag TEXT;"
     /* ... and the hugepages axis on the cases (--hugepages) */

@@ -200,7 +200,10 @@ static int st_bench(sqlite3 *db, st_cache *c, sqlite3_int64 run_id, const mb_sto
         CT("traits", k->traits), CT("phase", k->phase), CT("blueprint", k->blueprint),
         CT("distribution", k->distribution), CI("n", k->n), CI("hint", k->hint),
         CI("threads", k->threads), CT("allocator", k->allocator),
-        CT("shrink", k->shrink ? k->shrink : "never"), CI("hugepages", k->hugepages),
+        CT("shrink", k->shrink ? k->shrink : "never"),
+        CN("lookup_percent",
+           k->phase && strcmp(k->phase, "mixed_rw") == 0 ? (long long)k->lookup_percent : -1),
+        CI("hugepages", k->hugepages),
     };
     if (st_insert(db, c, "bench", bench, N_CTX(bench), NULL, NULL, &bench_id, err, errlen))
         return -1;

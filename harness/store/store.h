@@ -95,6 +95,7 @@ typedef struct mb_store_case {
     unsigned threads;
     const char *allocator;
     const char *shrink;        /* the map's shrink policy: never | low-water (NULL = never) */
+    unsigned lookup_percent;   /* mixed_rw bench rows: the mix (stored NULL for other phases) */
     int hugepages;             /* bench, mem_case: the counting allocator's hugepages were on */
 } mb_store_case;
 
