@@ -1,5 +1,7 @@
 # Speed: ns per operation vs N, one panel per phase, one line per map (view plot_ns_per_op).
 # Points are medians over every repetition of every process; bars span min..max.
+# The black dotted line is the harness floor (view plot_floor): the same timed loop with
+# no map behind it (null_map), so the gap above it is what the map costs.
 # Dashed lines mark where N entries of 16 bytes (u64 key + u64 value) fill L1d, L2 and L3.
 load "plots/common.gp"
 impls = q1(sprintf("SELECT group_concat(impl, ' ') FROM (SELECT DISTINCT impl FROM plot_ns_per_op WHERE run_id = %d ORDER BY impl)", run))
@@ -10,6 +12,8 @@ l1 = q1(sprintf("SELECT coalesce(l1d_bytes, 0) FROM complete_run WHERE run_id = 
 l2 = q1(sprintf("SELECT coalesce(l2_bytes, 0) FROM complete_run WHERE run_id = %d", run)) + 0
 l3 = q1(sprintf("SELECT coalesce(l3_bytes, 0) FROM complete_run WHERE run_id = %d", run)) + 0
 size_text(b) = b >= 1048576 ? sprintf("%g MiB", b / 1048576.0) : sprintf("%g KiB", b / 1024.0)
+has_floor = q1(sprintf("SELECT count(*) FROM plot_floor WHERE run_id = %d", run)) + 0
+floor_q(ph) = q(sprintf("SELECT n, floor_ns_per_op FROM plot_floor WHERE run_id = %d AND phase = '%s'", run, ph))
 xlo = nmin / 2.0
 xhi = nmax * 2.0
 
@@ -44,11 +48,26 @@ do for [ph in phases] {
                 at b / 16.0, graph 0.03 rotate by 90 left offset -0.7, 0 font ",8" tc rgb "#666666"
         }
     }
-    plot for [m in impls] \
-        q(sprintf("SELECT n, median_ns_per_op, min_ns_per_op, max_ns_per_op FROM plot_ns_per_op WHERE run_id = %d AND impl = '%s' AND phase = '%s'", run, m, ph)) \
-        using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.7 lc rgb color(m) title m
+    ph_floor = q1(sprintf("SELECT count(*) FROM plot_floor WHERE run_id = %d AND phase = '%s'", run, ph)) + 0
+    if (ph_floor > 0) {
+        plot for [m in impls] \
+            q(sprintf("SELECT n, median_ns_per_op, min_ns_per_op, max_ns_per_op FROM plot_ns_per_op WHERE run_id = %d AND impl = '%s' AND phase = '%s'", run, m, ph)) \
+            using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.7 lc rgb color(m) title m, \
+            floor_q(ph) using 1:2 with linespoints dt 3 lw 2 pt 1 lc rgb "#000000" title "floor (null_map)"
+    } else {
+        plot for [m in impls] \
+            q(sprintf("SELECT n, median_ns_per_op, min_ns_per_op, max_ns_per_op FROM plot_ns_per_op WHERE run_id = %d AND impl = '%s' AND phase = '%s'", run, m, ph)) \
+            using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.7 lc rgb color(m) title m
+    }
 }
 if (np > 0) {
-    eval key_panel
+    eval key_setup
+    if (has_floor > 0) {
+        plot for [m in impls] -1 with linespoints lw 2 pt 7 lc rgb color(m) title m, \
+             -1 with linespoints dt 3 lw 2 pt 1 lc rgb "#000000" title "floor: the loop with no map (null_map)"
+        set border; set tics; set grid
+    } else {
+        eval key_plot
+    }
 }
 unset multiplot

@@ -355,21 +355,37 @@ CREATE VIEW report_findings (finding_order, id, title, missing) AS VALUES
 
 DROP VIEW IF EXISTS report_table_maps;
 CREATE VIEW report_table_maps AS
-SELECT run_id, impl, family, traits FROM bench
+SELECT run_id, impl, family, traits FROM bench WHERE family != 'calibration'
 UNION SELECT run_id, impl, family, traits FROM mem_case
 ORDER BY run_id, impl;
 
 DROP VIEW IF EXISTS report_table_speed;
 CREATE VIEW report_table_speed AS
-SELECT p.run_id, impl, n,
-       round(max(CASE phase WHEN 'insert' THEN median_ns_per_op END), 1) AS insert_ns,
-       round(max(CASE phase WHEN 'lookup_hit' THEN median_ns_per_op END), 1) AS lookup_hit_ns,
-       round(max(CASE phase WHEN 'lookup_miss' THEN median_ns_per_op END), 1) AS lookup_miss_ns,
-       round(max(CASE phase WHEN 'delete_all' THEN median_ns_per_op END), 1) AS delete_all_ns,
-       round(max(CASE phase WHEN 'clear' THEN median_ns_per_op END), 2) AS clear_ns
-FROM plot_ns_per_op p
-WHERE n = (SELECT max(n) FROM plot_ns_per_op q WHERE q.run_id = p.run_id)
-GROUP BY p.run_id, impl ORDER BY p.run_id, lookup_hit_ns;
+WITH f AS (
+    SELECT p.run_id, p.impl, p.n, p.phase, p.median_ns_per_op AS ns, fl.floor_ns_per_op AS floor
+    FROM plot_ns_per_op p
+    LEFT JOIN phase_floor fl ON fl.run_id = p.run_id AND fl.phase = p.phase AND fl.n = p.n
+    WHERE p.n = (SELECT max(n) FROM plot_ns_per_op q WHERE q.run_id = p.run_id)
+)
+-- beside each figure the harness floor (phase_floor) and the share of the figure that is
+-- the map, (ns - floor) / ns
+SELECT run_id, impl, n,
+       round(max(CASE phase WHEN 'insert' THEN ns END), 1) AS insert_ns,
+       round(max(CASE phase WHEN 'insert' THEN floor END), 1) AS insert_floor_ns,
+       round(max(CASE phase WHEN 'insert' THEN (ns - floor) / ns END), 2) AS insert_map_share,
+       round(max(CASE phase WHEN 'lookup_hit' THEN ns END), 1) AS lookup_hit_ns,
+       round(max(CASE phase WHEN 'lookup_hit' THEN floor END), 1) AS lookup_hit_floor_ns,
+       round(max(CASE phase WHEN 'lookup_hit' THEN (ns - floor) / ns END), 2) AS lookup_hit_map_share,
+       round(max(CASE phase WHEN 'lookup_miss' THEN ns END), 1) AS lookup_miss_ns,
+       round(max(CASE phase WHEN 'lookup_miss' THEN floor END), 1) AS lookup_miss_floor_ns,
+       round(max(CASE phase WHEN 'lookup_miss' THEN (ns - floor) / ns END), 2) AS lookup_miss_map_share,
+       round(max(CASE phase WHEN 'delete_all' THEN ns END), 1) AS delete_all_ns,
+       round(max(CASE phase WHEN 'delete_all' THEN floor END), 1) AS delete_all_floor_ns,
+       round(max(CASE phase WHEN 'delete_all' THEN (ns - floor) / ns END), 2) AS delete_all_map_share,
+       round(max(CASE phase WHEN 'clear' THEN ns END), 2) AS clear_ns,
+       round(max(CASE phase WHEN 'clear' THEN floor END), 2) AS clear_floor_ns
+FROM f
+GROUP BY run_id, impl ORDER BY run_id, lookup_hit_ns;
 
 DROP VIEW IF EXISTS report_table_hint;
 CREATE VIEW report_table_hint AS
@@ -515,7 +531,8 @@ SELECT run_id, key AS field, value FROM run, json_each(json_object(
   'compiler', compiler, 'cflags', cflags, 'build_type', build_type,
   'benchmark_version', benchmark_version, 'cpu_model', cpu_model, 'cores', cores,
   'kernel', kernel, 'hostname', hostname, 'l1d_bytes', l1d_bytes, 'l2_bytes', l2_bytes,
-  'l3_bytes', l3_bytes, 'timing_processes', processes, 'argv', argv,
+  'l3_bytes', l3_bytes, 'thp_enabled', thp_enabled, 'thp_defrag', thp_defrag,
+  'timing_processes', processes, 'argv', argv,
   'allocators', (SELECT group_concat(DISTINCT allocator) FROM mem_case c WHERE c.run_id = run.run_id)));
 
 -- The line under the page's title.

@@ -25,7 +25,9 @@ CREATE TABLE IF NOT EXISTS run (               -- one `mapbench run`, with its e
     processes         INTEGER NOT NULL,        -- timing processes per case
     argv              TEXT,
     rss_floor_bytes   INTEGER,                 -- v2: RSS of a bare memory child (the instrument's floor)
-    calib_64mib_rss_bytes INTEGER              -- v2: RSS growth measured for 64 MiB touched (should be 67108864)
+    calib_64mib_rss_bytes INTEGER,             -- v2: RSS growth measured for 64 MiB touched (should be 67108864)
+    thp_enabled       TEXT,                    -- v7: transparent hugepages: always | madvise | never
+    thp_defrag        TEXT                     -- v7: THP defrag: always | defer | defer+madvise | madvise | never
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS bench (             -- one timed case of one run
@@ -43,6 +45,7 @@ CREATE TABLE IF NOT EXISTS bench (             -- one timed case of one run
     allocator     TEXT NOT NULL,
     shrink        TEXT NOT NULL DEFAULT 'never', -- v4: the map's shrink policy: never | low-water
     lookup_percent INTEGER,                    -- v6: mixed_rw's mix (100 read-only .. 0 write-only); NULL for other phases
+    hugepages     INTEGER NOT NULL DEFAULT 0,  -- v7: 1 = run --hugepages (counting allocator madvises 2 MiB+ blocks)
     UNIQUE (run_id, impl, phase, blueprint, distribution, n, hint, threads, allocator, shrink,
             lookup_percent)
 ) STRICT;
@@ -68,6 +71,7 @@ CREATE TABLE IF NOT EXISTS mem_case (          -- one fresh child process runnin
     n             INTEGER NOT NULL,
     allocator     TEXT NOT NULL,
     shrink        TEXT NOT NULL DEFAULT 'never', -- v4: the map's shrink policy: never | low-water
+    hugepages     INTEGER NOT NULL DEFAULT 0,  -- v7: 1 = run --hugepages
     UNIQUE (run_id, impl, blueprint, distribution, n, allocator, shrink)
 ) STRICT;
 

@@ -21,7 +21,7 @@ WITH ranked AS (
     FROM sample s
 )
 SELECT b.run_id, b.bench_id, b.impl, b.family, b.phase, b.blueprint, b.distribution, b.n,
-       b.hint, b.threads, b.allocator, b.shrink,
+       b.hint, b.threads, b.allocator, b.shrink, b.hugepages,
        avg(r.ns_per_op) FILTER (WHERE r.k IN ((r.cnt + 1) / 2, (r.cnt + 2) / 2)) AS median_ns_per_op,
        min(r.ns_per_op) AS min_ns_per_op,
        max(r.ns_per_op) AS max_ns_per_op,
@@ -34,6 +34,33 @@ SELECT b.run_id, b.bench_id, b.impl, b.family, b.phase, b.blueprint, b.distribut
 FROM ranked r
 JOIN bench b USING (bench_id)
 JOIN complete_run USING (run_id)
+WHERE b.family != 'calibration' -- the floor's instrument is no map: view phase_floor
+GROUP BY r.bench_id;
+
+-- The harness floor: what each timed phase costs per operation with no map behind it
+-- (the calibration map null_map, impls/calibration/null_map.c: it answers from the key),
+-- timed by every run with timings on the phases and sizes it times, u64->u64 uniform keys,
+-- no hint, in a process beside each timing process.  floor_ns_per_op is the median over
+-- every repetition of every process; a figure's share that is the map is
+-- (ns - floor) / ns.
+DROP VIEW IF EXISTS phase_floor;
+CREATE VIEW phase_floor AS
+WITH ranked AS (
+    SELECT s.bench_id, s.ns_per_op,
+           row_number() OVER (PARTITION BY s.bench_id ORDER BY s.ns_per_op) AS k,
+           count(*) OVER (PARTITION BY s.bench_id) AS cnt
+    FROM sample s
+)
+SELECT b.run_id, b.phase, b.n, b.impl AS instrument,
+       avg(r.ns_per_op) FILTER (WHERE r.k IN ((r.cnt + 1) / 2, (r.cnt + 2) / 2)) AS floor_ns_per_op,
+       min(r.ns_per_op) AS floor_min_ns_per_op,
+       max(r.ns_per_op) AS floor_max_ns_per_op,
+       max(r.cnt) AS samples
+FROM ranked r
+JOIN bench b USING (bench_id)
+JOIN complete_run USING (run_id)
+WHERE b.family = 'calibration' AND b.blueprint = 'u64->u64' AND b.distribution = 'uniform'
+  AND b.hint = 0 AND b.threads = 1 AND b.shrink = 'never'
 GROUP BY r.bench_id;
 
 DROP VIEW IF EXISTS latest_medians;
@@ -105,7 +132,7 @@ DROP VIEW IF EXISTS runs;
 CREATE VIEW runs AS
 SELECT r.run_id, r.run_uuid, r.started_at, r.finished_at, r.status, r.suite, r.git_sha,
        r.git_dirty, r.allocator_list AS allocators, r.cpu_model,
-       (SELECT count(*) FROM bench b WHERE b.run_id = r.run_id) AS timed_cases,
+       (SELECT count(*) FROM bench b WHERE b.run_id = r.run_id AND b.family != 'calibration') AS timed_cases,
        (SELECT count(*) FROM mem_case c WHERE c.run_id = r.run_id) AS memory_cases
 FROM (SELECT run.*, (SELECT group_concat(DISTINCT allocator) FROM mem_case c
                      WHERE c.run_id = run.run_id) AS allocator_list FROM run) r
@@ -213,6 +240,34 @@ FROM case_medians
 WHERE blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
   AND hint = 0 AND threads = 1 AND phase != 'mixed_rw' AND shrink = 'never'
 ORDER BY run_id, impl, phase_order, n;
+
+-- THP off vs madvised hugepages: every case of a run made with --hugepages against the
+-- same case (hugepages = 0) in the latest complete run without it; ratio > 1: slower
+-- with hugepages.  Maps with their own allocator (MB_F_OWN_ALLOC) are not affected by
+-- the flag and read as noise here.
+DROP VIEW IF EXISTS hugepages_effect;
+CREATE VIEW hugepages_effect AS
+SELECT h.run_id, o.run_id AS baseline_run_id, h.impl, h.phase, h.blueprint, h.distribution,
+       h.n, h.hint, h.threads, h.shrink, o.median_ns_per_op AS thp_off_ns_per_op,
+       h.median_ns_per_op AS hugepages_ns_per_op,
+       h.median_ns_per_op / o.median_ns_per_op AS ratio
+FROM case_medians h
+JOIN case_medians o ON o.hugepages = 0 AND o.impl = h.impl AND o.phase = h.phase
+ AND o.blueprint = h.blueprint AND o.distribution = h.distribution AND o.n = h.n
+ AND o.hint = h.hint AND o.threads = h.threads AND o.shrink = h.shrink
+ AND o.run_id = (SELECT c.run_id FROM case_medians c JOIN complete_run r USING (run_id)
+                 WHERE c.hugepages = 0 AND c.impl = h.impl AND c.phase = h.phase
+                   AND c.blueprint = h.blueprint AND c.distribution = h.distribution
+                   AND c.n = h.n AND c.hint = h.hint AND c.threads = h.threads
+                   AND c.shrink = h.shrink
+                 ORDER BY r.finished_at DESC, r.run_id DESC LIMIT 1)
+WHERE h.hugepages = 1;
+
+-- The floor beside plot_ns_per_op: the same phases and sizes with no map (phase_floor).
+DROP VIEW IF EXISTS plot_floor;
+CREATE VIEW plot_floor AS
+SELECT run_id, phase, n, floor_ns_per_op, floor_min_ns_per_op, floor_max_ns_per_op
+FROM phase_floor ORDER BY run_id, phase, n;
 
 -- Does memory come back?  After each phase of the memory script at the run's largest n,
 -- the high-water mark so far split three ways:

@@ -65,7 +65,11 @@ def test_quick_run_times_every_map_phase_and_size(quick_db):
         for n in [1000, 100000, 1000000]}
     # every repetition of every process is kept
     per_case = rows(quick_db, "SELECT min(samples), max(samples) FROM latest_medians")[0]
-    assert per_case[0] == per_case[1] == 3   # quick: 3 processes x 1 repetition
+    assert per_case[0] == per_case[1] == 6   # quick: 3 processes x 2 repetitions (the gate can decide)
+    # the harness floor, on every phase and size the loops time (not mixed_rw's threads)
+    floor = set(rows(quick_db, "SELECT phase, n FROM phase_floor"))
+    assert floor == {(p, n) for p in ["insert", "lookup_hit", "lookup_miss", "delete_all", "clear"]
+                     for n in [1000, 100000, 1000000]}
     procs = rows(quick_db, "SELECT DISTINCT process_index FROM sample ORDER BY 1")
     assert procs == [(0,), (1,), (2,)]
     # inserts are also timed with a right-sized capacity hint

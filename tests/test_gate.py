@@ -178,3 +178,39 @@ def test_ci_recipe_makes_a_baseline_then_gates_against_it(tmp_path):
         assert c.execute("SELECT count(*) FROM icount").fetchone()[0] == 2 * 3   # 2 maps x 3 cases
     bad = subprocess.run(["sh", "ci/gate.sh"], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "usage: ci/gate.sh" in bad.stderr
+
+
+@needs_plant
+def test_planted_wall_time_slowdown_fails_the_default_gate(tmp_path):
+    """The default sample counts (3 processes x 2 repetitions: 6 vs 6) let the
+    wall-time test decide: a lookup that waits on a chain of multiplies (about
+    +40% wall time measured here, instructions up too) fails on time as well.
+    On a loaded machine one preempted repetition (seen at 3-10x) costs the rank
+    test its margin, so a pair of runs is made up to three times; every try is
+    a fresh baseline and a fresh planted run, and the gate must flag one."""
+    exe = pathlib.Path(PLANT_DIR) / "mapbench"
+    sel = ["--impl", "oa_linear", "--phase", "lookup_hit", "--n", "4000", "--no-hint",
+           "--metric", "icount,time", "--processes", "3"]
+    key = "oa_linear/lookup_hit/u64->u64/uniform/n:4000/hint:0/threads:1/glibc"
+    outs = []
+    for attempt in range(3):
+        db = tmp_path / f"slow{attempt}.db"
+        for plant in (None, "slow_lookup"):
+            env = dict(os.environ)
+            env.pop("MB_PLANT", None)
+            if plant:
+                env["MB_PLANT"] = plant
+            p = subprocess.run([str(exe), "run", *sel, "--db", str(db)], capture_output=True,
+                               text=True, env=env, cwd=ROOT, timeout=900)
+            assert p.returncode == 0, p.stderr
+        with sqlite3.connect(db) as c:
+            counts = c.execute("SELECT b.run_id, count(*) FROM sample s JOIN bench b USING (bench_id)"
+                               " WHERE b.impl = 'oa_linear' GROUP BY 1").fetchall()
+        assert counts == [(1, 6), (2, 6)]           # the defaults: 3 processes x 2 repetitions
+        g = gate(db)
+        assert "cannot judge wall time" not in g.stdout
+        outs.append(g.stdout)
+        if (key, "median_ns_per_op", "fail") in decisions(db, ("fail",)):
+            assert g.returncode == 1 and "instructions up too" in g.stdout
+            return
+    pytest.fail("the planted slowdown was never flagged on time:\n" + "\n".join(outs))

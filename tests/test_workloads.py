@@ -53,9 +53,13 @@ def test_filters_select_exactly_what_they_say(tmp_path):
            "500,2000", "--no-hint", "--processes", 2, "--reps", 2, "--metric", "time,memory",
            "--db", db)
     assert p.returncode == 0, p.stderr[-2000:]
-    cases = rows(db, "SELECT impl, phase, n, hint, blueprint, distribution FROM bench ORDER BY 1, 2, 3")
+    cases = rows(db, "SELECT impl, phase, n, hint, blueprint, distribution FROM bench"
+                     " WHERE family != 'calibration' ORDER BY 1, 2, 3")
     assert cases == [(i, ph, n, 0, "u64->u64", "uniform") for i in ("absl", "oa_robinhood")
                      for ph in ("clear", "lookup_miss") for n in (500, 2000)]
+    # and the harness floor on the same phases and sizes (view phase_floor)
+    floor = rows(db, "SELECT impl, phase, n FROM bench WHERE family = 'calibration' ORDER BY 2, 3")
+    assert floor == [("null_map", ph, n) for ph in ("clear", "lookup_miss") for n in (500, 2000)]
     # every repetition of every process is kept, with its index
     reps = rows(db, "SELECT DISTINCT process_index, repetition FROM sample ORDER BY 1, 2")
     assert reps == [(0, 0), (0, 1), (1, 0), (1, 1)]

@@ -250,8 +250,14 @@ mb_phase_result mb_run_phase_range(const mb_map_ops *ops, void *m, const mb_stre
     }
     case MB_PHASE_INSERT:
     case MB_PHASE_REINSERT:
-        for (size_t j = 0; j < n; j++)
+        /* a failed allocation ends the phase at once: no retrying a huge
+         * malloc per remaining insert */
+        for (size_t j = 0; j < n && !r.enomem; j++)
             wl_insert_one(ops, m, s, wl_index(s, begin, end, j), &r);
+        if (r.enomem) {
+            r.error = "out of memory during the phase";
+            return r;
+        }
         break;
     case MB_PHASE_LOOKUP_HIT:
         for (size_t j = 0; j < n; j++) {
@@ -761,8 +767,11 @@ static void wl_run_insert(mb_prepared *pp, void *m)
         for (size_t j = 0; j < n; j++) {
             uint64_t v = mb_val_for(keys[j]);
             int rc = insert(m, &keys[j], &v);
+            if (rc == MB_ENOMEM) { /* the phase ends at the first failed allocation */
+                enomem = 1;
+                break;
+            }
             inserted += rc == MB_INSERTED;
-            enomem += rc == MB_ENOMEM;
         }
     } else {
         for (size_t j = 0; j < n; j++) {
@@ -775,19 +784,22 @@ static void wl_run_insert(mb_prepared *pp, void *m)
             if (obj) { /* the object is allocated and written as part of the insert */
                 o = mb_alloc_bytes(&obj->alloc, obj->object_bytes, 8);
                 if (!o) {
-                    enomem++;
-                    continue;
+                    enomem = 1;
+                    break;
                 }
                 memcpy(o, pp->vals + j * obj->object_bytes, obj->object_bytes);
                 vp = &o;
             }
             int rc = insert(m, kp, vp);
             inserted += rc == MB_INSERTED;
-            enomem += rc == MB_ENOMEM;
             if (obj && rc == MB_INSERTED)
                 obj->by_index[pp->index[j]] = o;
             else if (obj)
                 mb_free_bytes(&obj->alloc, o, obj->object_bytes, 8);
+            if (rc == MB_ENOMEM) { /* the phase ends at the first failed allocation */
+                enomem = 1;
+                break;
+            }
         }
     }
     pp->inserted = inserted, pp->enomem = enomem;

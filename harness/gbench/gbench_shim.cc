@@ -51,14 +51,13 @@ extern "C" {
 
 void mbb_register(const char *name, mbb_fn fn, void *ctx, int64_t iterations, int repetitions)
 {
-    benchmark::RegisterBenchmark(name, [fn, ctx](benchmark::State &st) {
+    auto *b = benchmark::RegisterBenchmark(name, [fn, ctx](benchmark::State &st) {
         mbb_state s{&st};
         fn(&s, ctx);
-    })
-        ->Iterations(iterations)
-        ->Repetitions(repetitions)
-        ->UseManualTime()
-        ->Unit(benchmark::kNanosecond);
+    });
+    b->Iterations(iterations)->UseManualTime()->Unit(benchmark::kNanosecond);
+    if (repetitions > 0) // else --benchmark_repetitions decides, and the name has no repeats:R
+        b->Repetitions(repetitions);
 }
 
 int mbb_keep_running(mbb_state *s) { return s->st->KeepRunning() ? 1 : 0; }

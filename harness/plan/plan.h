@@ -107,6 +107,9 @@ typedef struct mb_selection {
     size_t n_allocators;
     mb_shrink_policy shrinks[4];         /* removing phases, memory, churn: per map that supports it */
     size_t n_shrinks;
+    int hugepages;                       /* --hugepages: the counting allocator madvises
+                                          * blocks of 2 MiB+ MADV_HUGEPAGE (timed and memory
+                                          * cases; maps with their own allocator unaffected) */
 } mb_selection;
 
 /* One timed case. */
@@ -119,6 +122,7 @@ typedef struct mb_case {
     unsigned threads;   /* 1, or mixed_rw's thread count */
     unsigned lookup_percent; /* mixed_rw: percent of ops that are lookups (the mix) */
     mb_shrink_policy shrink;
+    int hugepages;      /* mb_selection.hugepages: the name ends /hugepages */
     char name[192];     /* impl/phase/blueprint/dist/n:N/hint:H[/threads:T/mix:M][/shrink:P] —
                          * the benchmark's name (no /shrink: part for "never") */
 } mb_case;
@@ -180,6 +184,7 @@ typedef struct mb_case_args {
     size_t n;                /* --n (required) */
     uint64_t seed;           /* --seed */
     mb_shrink_policy shrink; /* --shrink, default never */
+    int hugepages;           /* --hugepages: the counting allocator's hugepages on */
 } mb_case_args;
 
 void mb_case_args_init(mb_case_args *a);

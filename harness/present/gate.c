@@ -161,57 +161,107 @@ static double gate_conf_get(gate_conf *c, const char *case_key, const char *key)
 
 /* ---- Mann-Whitney U --------------------------------------------------------- */
 
+static int gate_cmp_double(const void *a, const void *b);
+
+/* The most samples on either side counted exactly (C(40,20) arrangements at
+ * most, counted by groups, not one by one); more use the normal approximation. */
+#define GATE_MWU_EXACT_MAX 20
+
 /* One-sided p-value that the values in cur tend to be larger than those in
- * base.  Exact (counting every arrangement) for small samples without ties,
- * the normal approximation with tie correction otherwise. */
+ * base: P(U >= u) where U counts the (cur, base) pairs with cur > base, a tie
+ * counting one half.  Exact for nb, nc <= GATE_MWU_EXACT_MAX, ties included:
+ * the distribution of U over every equally likely way to split the pooled,
+ * tie-grouped values into nb base and nc cur ones (a group of t equal values
+ * taking c cur ones adds c * (base values below it) + c * (t - c) / 2, in
+ * C(t, c) ways).  Larger samples: the normal approximation with the tie
+ * correction of the variance and a continuity correction.
+ * tests/test_floor_gate.py checks it against p-values enumerated in Python. */
 static double gate_mwu_p_greater(const double *base, int nb, const double *cur, int nc)
 {
-    double u = 0;
-    int ties = 0;
+    int n = nb + nc;
+    double *pool = malloc((size_t)(n ? n : 1) * sizeof *pool);
+    if (!pool)
+        return 1;
+    memcpy(pool, base, (size_t)nb * sizeof *pool);
+    memcpy(pool + nb, cur, (size_t)nc * sizeof *pool);
+    qsort(pool, (size_t)n, sizeof *pool, gate_cmp_double);
+    long u2 = 0; /* 2U: ties count 1 */
     for (int i = 0; i < nc; i++)
-        for (int j = 0; j < nb; j++) {
-            if (cur[i] > base[j])
-                u += 1;
-            else if (cur[i] == base[j])
-                u += 0.5, ties = 1;
+        for (int j = 0; j < nb; j++)
+            u2 += cur[i] > base[j] ? 2 : cur[i] == base[j] ? 1 : 0;
+    double p;
+    if (nb <= GATE_MWU_EXACT_MAX && nc <= GATE_MWU_EXACT_MAX) {
+        /* w[c][v]: weighted ways for the groups so far to hold c cur values with 2U = v */
+        int vmax = 2 * nb * nc;
+        size_t row = (size_t)vmax + 1;
+        double *w = calloc((size_t)(nc + 1) * row, sizeof *w);
+        double *w2 = calloc((size_t)(nc + 1) * row, sizeof *w2);
+        if (!w || !w2) {
+            free(w), free(w2), free(pool);
+            return 1;
         }
-    if (!ties && nb + nc <= 40 && nb <= 20 && nc <= 20) {
-        /* cnt[m][n][u]: arrangements of m cur and n base values with U = u */
-        int umax = nb * nc;
-        double *prev = calloc((size_t)(nb + 1) * (size_t)(umax + 1), sizeof(double));
-        double *next = calloc((size_t)(nb + 1) * (size_t)(umax + 1), sizeof(double));
-#define AT(t, n, uu) (t)[(size_t)(n) * (size_t)(umax + 1) + (size_t)(uu)]
-        for (int n = 0; n <= nb; n++)
-            AT(prev, n, 0) = 1; /* m = 0: U = 0 */
-        for (int m = 1; m <= nc; m++) {
-            for (int n = 0; n <= nb; n++)
-                for (int uu = 0; uu <= umax; uu++) {
-                    /* the largest value is a cur (adds n to U) or a base */
-                    double v = uu >= n ? AT(prev, n, uu - n) : 0;
-                    if (n > 0)
-                        v += AT(next, n - 1, uu);
-                    AT(next, n, uu) = v;
+        w[0] = 1;
+        int before = 0; /* values in the groups so far */
+        for (int g = 0; g < n;) {
+            int t = 1;
+            while (g + t < n && pool[g + t] == pool[g])
+                t++;
+            memset(w2, 0, (size_t)(nc + 1) * row * sizeof *w2);
+            for (int c0 = 0; c0 <= nc && c0 <= before; c0++) {
+                int base_below = before - c0;
+                double ways = 1; /* C(t, c) */
+                for (int c = 0; c <= t && c0 + c <= nc; c++) {
+                    if (base_below + (t - c) <= nb) {
+                        int add = 2 * c * base_below + c * (t - c);
+                        for (int v = 0; v + add <= vmax; v++)
+                            w2[(size_t)(c0 + c) * row + (size_t)(v + add)] += ways * w[(size_t)c0 * row + (size_t)v];
+                    }
+                    ways = ways * (t - c) / (c + 1);
                 }
-            double *t = prev;
-            prev = next;
-            next = t;
+            }
+            double *tmp = w;
+            w = w2, w2 = tmp;
+            before += t;
+            g += t;
         }
         double total = 0, tail = 0;
-        for (int uu = 0; uu <= umax; uu++) {
-            total += AT(prev, nb, uu);
-            if (uu >= (int)u)
-                tail += AT(prev, nb, uu);
+        for (int v = 0; v <= vmax; v++) {
+            total += w[(size_t)nc * row + (size_t)v];
+            if (v >= u2)
+                tail += w[(size_t)nc * row + (size_t)v];
         }
-#undef AT
-        free(prev);
-        free(next);
-        return tail / total;
+        free(w), free(w2);
+        p = total > 0 ? tail / total : 1;
+    } else {
+        double tie_sum = 0; /* sum of t^3 - t over the tie groups */
+        for (int g = 0; g < n;) {
+            int t = 1;
+            while (g + t < n && pool[g + t] == pool[g])
+                t++;
+            tie_sum += (double)t * t * t - t;
+            g += t;
+        }
+        double mu = nb * (double)nc / 2.0;
+        double var = nb * (double)nc / 12.0 * ((n + 1) - tie_sum / ((double)n * (n - 1)));
+        if (var <= 0) {
+            p = 1;
+        } else {
+            double z = (u2 / 2.0 - mu - 0.5) / sqrt(var);
+            p = 0.5 * erfc(z / sqrt(2));
+        }
     }
-    double mu = nb * nc / 2.0, sigma = sqrt(nb * nc * (nb + nc + 1) / 12.0);
-    if (sigma == 0)
-        return 1;
-    double z = (u - mu - 0.5) / sigma;
-    return 0.5 * erfc(z / sqrt(2));
+    free(pool);
+    return p;
+}
+
+/* The smallest one-sided p the exact test can give with nb vs nc samples:
+ * 1 / C(nb + nc, nb), every cur value above every base value, no ties. */
+static double gate_mwu_min_p(int nb, int nc)
+{
+    double c = 1;
+    for (int k = 1; k <= nb; k++)
+        c = c * (nc + k) / k;
+    return 1 / c;
 }
 
 static int gate_cmp_double(const void *a, const void *b)
@@ -382,6 +432,8 @@ typedef struct gate_run {
     long long base, cur;
     const char *schema;
     int compared, fails, warns, improved, missing;
+    int time_unjudgeable;        /* cases whose sample counts cannot reach time.p */
+    int unjudged_nb, unjudged_nc; /* ... the last one's */
 } gate_run;
 
 static void gate_decide(gate_run *g, const char *key, const char *metric, double base, int have_cur,
@@ -466,7 +518,8 @@ static void gate_judge_values(gate_run *g, const char *metric, const char *view_
     "b.impl || '/' || b.phase || '/' || b.blueprint || '/' || b.distribution || '/n:' || b.n" \
     " || '/hint:' || b.hint || '/threads:' || b.threads"                                  \
     " || coalesce('/mix:' || b.lookup_percent, '') || '/' || b.allocator"                 \
-    " || CASE WHEN b.shrink = 'never' THEN '' ELSE '/shrink:' || b.shrink END"
+    " || CASE WHEN b.shrink = 'never' THEN '' ELSE '/shrink:' || b.shrink END"             \
+    " || CASE WHEN b.hugepages THEN '/hugepages' ELSE '' END"
 
 /* (case_key, value) of run %lld, from "%s." tables */
 #define ICOUNT_SQL                                                                      \
@@ -528,8 +581,9 @@ static void gate_judge_time(gate_run *g)
              " AND c.phase = b.phase AND c.blueprint = b.blueprint AND c.distribution = b.distribution"
              " AND c.n = b.n AND c.hint = b.hint AND c.threads = b.threads AND c.allocator = b.allocator"
              " AND c.lookup_percent IS b.lookup_percent"
-             " AND c.shrink = b.shrink"
-             " WHERE b.run_id = ?1 AND EXISTS (SELECT 1 FROM %s.sample s WHERE s.bench_id = b.bench_id)"
+             " AND c.shrink = b.shrink AND c.hugepages = b.hugepages"
+             " WHERE b.run_id = ?1 AND b.family != 'calibration'" /* the floor: no map */
+             " AND EXISTS (SELECT 1 FROM %s.sample s WHERE s.bench_id = b.bench_id)"
              " ORDER BY case_key",
              g->schema, g->schema, g->schema, g->schema);
     int rc = sql ? sqlite3_prepare_v2(g->db, sql, -1, &keys, NULL) : SQLITE_NOMEM;
@@ -567,6 +621,10 @@ static void gate_judge_time(gate_run *g)
         char note[96] = "";
         if (pb < g->conf.time_min_processes || pc < g->conf.time_min_processes) {
             snprintf(note, sizeof note, "not judged: %d and %d processes", pb, pc);
+        } else if (gate_mwu_min_p(nb, nc) >= p_max) {
+            /* no arrangement of these samples could reach time.p: say so */
+            snprintf(note, sizeof note, "cannot judge wall time with %d vs %d samples", nb, nc);
+            g->time_unjudgeable++, g->unjudged_nb = nb, g->unjudged_nc = nc;
         } else if (mc / mb > ratio_max && p < p_max) {
             verdict = ic_up ? "fail" : "warn";
             snprintf(note, sizeof note, "p=%.4f%s", p, ic_up ? ", instructions up too" : "");
@@ -677,6 +735,7 @@ typedef struct gate_args {
     const char *db_path, *baseline, *conf_path; /* conf_path NULL: ci/gate.conf, compiled in */
     int force, trend;
     int record;                                 /* 0: --no-record */
+    const char *mwu[2];                         /* --mwu BASE CUR: print the p-value only */
 } gate_args;
 
 /* Parses gate's arguments; exits on --help and on a usage error. */
@@ -684,7 +743,7 @@ static void gate_parse_args(int argc, char **argv, gate_args *a)
 {
     const mb_command *cmd = &mb_command_gate;
     const char *v;
-    *a = (gate_args){ MB_DEFAULT_DB, NULL, NULL, 0, 0, 1 };
+    *a = (gate_args){ MB_DEFAULT_DB, NULL, NULL, 0, 0, 1, { NULL, NULL } };
     for (int i = 2; i < argc; i++) {
         mb_help_exit(argv[i], cmd);
         if ((v = mb_flag_value(argc, argv, &i, "--db", cmd)))
@@ -697,6 +756,11 @@ static void gate_parse_args(int argc, char **argv, gate_args *a)
             a->force = 1;
         else if (strcmp(argv[i], "--no-record") == 0)
             a->record = 0;
+        else if (strcmp(argv[i], "--mwu") == 0) {
+            if (i + 2 >= argc)
+                mb_usage_error(cmd, "--mwu wants two comma-separated lists: BASE CUR");
+            a->mwu[0] = argv[++i], a->mwu[1] = argv[++i];
+        }
         else if ((v = mb_flag_value(argc, argv, &i, "--trend", cmd))) {
             a->trend = (int)mb_parse_count(v, "--trend", cmd);
             if (a->trend < 4 || a->trend > 64)
@@ -811,6 +875,37 @@ static int gate_commit(gate_run *g, const char **not_recorded)
     return 0;
 }
 
+/* Parses a comma-separated list of at most max numbers into v; returns the
+ * count, or -1 for anything that is not one. */
+static int gate_parse_list(const char *text, double *v, int max)
+{
+    int n = 0;
+    const char *p = text;
+    while (*p) {
+        char *end;
+        if (n == max)
+            return -1;
+        v[n++] = strtod(p, &end);
+        if (end == p || (*end && *end != ','))
+            return -1;
+        p = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+/* --mwu BASE CUR: the one-sided p that CUR's values tend to be larger, as the
+ * gate computes it (exact with ties up to GATE_MWU_EXACT_MAX a side). */
+static int gate_cmd_mwu(const gate_args *a)
+{
+    double b[256], c[256];
+    int nb = gate_parse_list(a->mwu[0], b, 256), nc = gate_parse_list(a->mwu[1], c, 256);
+    if (nb < 1 || nc < 1)
+        mb_usage_error(&mb_command_gate, "--mwu wants two lists of 1..256 numbers, got '%s' '%s'",
+                       a->mwu[0], a->mwu[1]);
+    printf("%.17g\n", gate_mwu_p_greater(b, nb, c, nc));
+    return 0;
+}
+
 static int mb_cmd_gate(int argc, char **argv)
 {
     gate_args a;
@@ -820,6 +915,8 @@ static int mb_cmd_gate(int argc, char **argv)
 
     memset(&g, 0, sizeof g);
     gate_parse_args(argc, argv, &a);
+    if (a.mwu[0])
+        return gate_cmd_mwu(&a);
     if (gate_conf_load(&g.conf, a.conf_path, err, sizeof err) != 0) {
         fprintf(stderr, "mapbench: %s\n", err);
         return 2;
@@ -852,6 +949,11 @@ static int mb_cmd_gate(int argc, char **argv)
            g.fails ? "REGRESSION" : "PASS");
     if (!recorded)
         printf("gate: decisions not recorded: %s\n", not_recorded ? not_recorded : "unknown");
+    if (g.time_unjudgeable)
+        printf("gate: cannot judge wall time with %d vs %d samples on %d case(s): the smallest"
+               " one-sided Mann-Whitney p is then %.4g, not below time.p = %g; time more samples"
+               " (--reps, --processes)\n", g.unjudged_nb, g.unjudged_nc, g.time_unjudgeable,
+               gate_mwu_min_p(g.unjudged_nb, g.unjudged_nc), g.conf.time_p);
     return g.fails ? 1 : 0;
 }
 
@@ -859,7 +961,7 @@ const mb_command mb_command_gate = {
     "gate",
     "compare the latest run with a baseline; exit 1 on a regression",
     "usage: mapbench gate [--baseline RUN_ID|GIT-REF|OTHER.db] [--config FILE] [--force]\n"
-    "                     [--trend K] [--no-record] [--db PATH]\n"
+    "                     [--trend K] [--no-record] [--db PATH] | --mwu BASE CUR\n"
     "  Compares the latest complete run with a baseline (default: the complete run\n"
     "  before it), case by case: instructions per op (callgrind), map bytes per entry,\n"
     "  bytes retained after delete_all, and wall time (Mann-Whitney U over every\n"
@@ -869,6 +971,10 @@ const mb_command mb_command_gate = {
     "  runs fails.  Every decision goes into gate_decision (judging itself reads the\n"
     "  database read-only); --no-record stores nothing, and on a database that\n"
     "  cannot be written the gate says the decisions were not stored.\n"
+    "  Wall time with too few samples to reach time.p (3 vs 3 cannot: the smallest\n"
+    "  one-sided p is 0.05) is said: \"cannot judge wall time with m vs n samples\".\n"
+    "  --mwu BASE CUR prints the one-sided Mann-Whitney p (comma-separated lists)\n"
+    "  the gate would compute, exact with ties up to 20 samples a side.\n"
     "  Exit 0 pass, 1 regression, 2 cannot judge.\n",
     mb_cmd_gate,
 };

@@ -47,10 +47,17 @@ const char *mb_case_open(mb_probe_case *pc, const mb_map_ops *ops, const mb_blue
     return NULL;
 }
 
+void mb_case_hugepages(mb_probe_case *pc, int on)
+{
+    pc->hugepages = on;
+    pc->ctr.hugepages = on;
+}
+
 const char *mb_case_build(mb_probe_case *pc, mb_phase phase)
 {
     mb_case_drop_map(pc);
     mb_counter_init(&pc->ctr);
+    pc->ctr.hugepages = pc->hugepages; /* set before the map's first allocation */
     pc->map = pc->ops->create(&pc->alloc, &pc->cfg);
     if (!pc->map)
         return "create failed";

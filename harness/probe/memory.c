@@ -298,6 +298,7 @@ static int mb_cmd_mem_case(int argc, char **argv)
         fprintf(stderr, "mapbench: %s\n", err);
         return 1;
     }
+    mb_case_hugepages(&pc, a.hugepages);
     const mb_map_ops *ops = a.ops;
     int idx = 0;
 
@@ -335,7 +336,7 @@ const mb_command mb_command_mem_case = {
     "run the memory phase script for one case, print the samples",
     "usage: mapbench mem-case --impl NAME --n N [--blueprint B] [--dist D] [--seed S]\n"
     "                         [--allocator glibc|jemalloc|mimalloc|tcmalloc]\n"
-    "                         [--shrink never|low-water]\n"
+    "                         [--shrink never|low-water] [--hugepages]\n"
     "       mapbench mem-case --calibrate\n"
     "  Runs the memory phase script once in this process and prints one tab-separated\n"
     "  sample per phase (map bytes, allocator bytes, RSS, faults, time).\n"

@@ -54,7 +54,13 @@ typedef struct mb_probe_case {
     mb_objects objs;      /* pointer-value blueprints: the objects the values point to */
     mb_counter obj_ctr;   /* ... and their bytes */
     void *map;            /* NULL until mb_case_build */
+    int hugepages;        /* ctr.hugepages at every build (mb_case_hugepages) */
 } mb_probe_case;
+
+/* Turns the counting allocator's hugepages on (1) for pc's maps from the next
+ * mb_case_build on: blocks of 2 MiB+ are mmap'd 2 MiB-aligned and madvised
+ * MADV_HUGEPAGE (counting_alloc.h).  Call after mb_case_open. */
+void mb_case_hugepages(mb_probe_case *pc, int on);
 
 /* Sets up pc for n keys of (ops, bp, dist), capacity hint, shrink policy and seed.
  * Returns NULL, or why the case cannot run (pc is then closed). */

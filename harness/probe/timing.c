@@ -11,6 +11,14 @@
  * the phase's checksum and the map's count afterwards: a wrong answer makes
  * the case fail (SkipWithError), it never produces a time.
  *
+ * A repetition's ns_per_op (the S record, the ns_per_op counter) is the
+ * median over its iterations of each iteration's ns per op: on a shared
+ * machine one iteration preempted by the scheduler (a 2 ms slice in a 2 ms
+ * repetition reads 3-10x) would otherwise move the whole repetition, and the
+ * gate's rank test with it.  A large case runs one iteration per repetition,
+ * where the median is that iteration.  Google Benchmark's real_time stays
+ * the mean of the iterations' manual times.
+ *
  * mixed_rw (T threads, the case's mix) is read against its ceiling: the
  * same scripts run unsynchronized on a read-only swiss (workloads/mixed.c),
  * built once per case and run right after each timed run of the map, so
@@ -97,6 +105,21 @@ static mb_phase_result tc_run_once(const mb_case *c, mb_probe_case *pc, mb_prepa
     return r;
 }
 
+static int tc_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of v[0..n) (sorted in place); NAN for none. */
+static double tc_median(double *v, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    qsort(v, n, sizeof *v, tc_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 static void tc_bench(mbb_state *st, void *ctx)
 {
     timed_case *tc = ctx;
@@ -109,7 +132,9 @@ static void tc_bench(mbb_state *st, void *ctx)
     mb_prepared pp; /* the phase's keys and answers, made before the clock (workload.h) */
     mb_probe_case pc;
     const char *err = mb_case_open(&pc, c->ops, c->bp, c->dist, c->n, c->hint, c->shrink, tc->seed);
-    double sum_ns_per_op = 0, sum_ceiling_ns_per_op = 0;
+    double *per_iter = NULL; /* each iteration's ns per op, for the median */
+    size_t per_cap = 0;
+    double sum_ceiling_ns_per_op = 0;
     tc_ceiling ceil = { NULL, NULL, { 0 }, { 0 } };
     int64_t iters = 0;
 
@@ -117,6 +142,7 @@ static void tc_bench(mbb_state *st, void *ctx)
         mbb_skip_with_error(st, err);
         return;
     }
+    mb_case_hugepages(&pc, c->hugepages);
     memset(&pp, 0, sizeof pp);
     /* the keys first, then the map: as a program that has its keys before it
      * builds a map, the map's lines are the last written when the clock starts */
@@ -160,7 +186,16 @@ static void tc_bench(mbb_state *st, void *ctx)
         if (err)
             break;
         mbb_set_iteration_time(st, (double)ns * 1e-9);
-        sum_ns_per_op += (double)ns / (double)r.ops;
+        if ((size_t)iters == per_cap) {
+            size_t cap = per_cap ? 2 * per_cap : 64;
+            double *grown = realloc(per_iter, cap * sizeof *grown);
+            if (!grown) {
+                err = "out of memory keeping the iteration times";
+                break;
+            }
+            per_iter = grown, per_cap = cap;
+        }
+        per_iter[iters] = (double)ns / (double)r.ops;
         sum_ceiling_ns_per_op += (double)ceil_ns / (double)r.ops;
         iters++;
         if (!lookup)
@@ -171,11 +206,14 @@ static void tc_bench(mbb_state *st, void *ctx)
     if (ceil.map)
         ceil.ops->destroy(ceil.map);
     if (err) {
+        free(per_iter);
         mbb_skip_with_error(st, err);
         return;
     }
     mbb_set_items_processed(st, iters * (int64_t)c->n);
-    mbb_set_counter(st, "ns_per_op", sum_ns_per_op);
+    /* the counter is averaged over the iterations: median x iterations */
+    mbb_set_counter(st, "ns_per_op", tc_median(per_iter, (size_t)iters) * (double)iters);
+    free(per_iter);
     if (ceil.map)
         mbb_set_counter(st, "ceiling_ns_per_op", sum_ceiling_ns_per_op);
 }
@@ -233,7 +271,7 @@ static int mb_cmd_time(int argc, char **argv)
 {
     mb_selection sel;
     int emit_tsv = 0, quiet = 0;
-    char **gb_argv = calloc((size_t)argc + 1, sizeof *gb_argv);
+    char **gb_argv = calloc((size_t)argc + 2, sizeof *gb_argv);
     int gb_argc = 0;
 
     gb_argv[gb_argc++] = argv[0];
@@ -248,6 +286,15 @@ static int mb_cmd_time(int argc, char **argv)
             emit_tsv = 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
             quiet = 1;
+        } else if (strncmp(argv[i], "--benchmark_repetitions", 23) == 0) {
+            /* the library's own flag, as --reps: the repetitions are given to
+             * it by that flag, not per case, so a name carries no repeats:R */
+            char *end;
+            long r = argv[i][23] == '=' ? strtol(argv[i] + 24, &end, 10) : -1;
+            if (r < 1 || r > 1000 || *end)
+                mb_usage_error(&mb_command_time, "--benchmark_repetitions wants =1..1000, got '%s'",
+                               argv[i]);
+            sel.reps = (unsigned)r;
         } else if (strncmp(argv[i], "--benchmark_", 12) == 0) {
             /* Google Benchmark compiles the filter with std::regex, which
              * recurses per character: a long one overflows the stack. */
@@ -260,6 +307,9 @@ static int mb_cmd_time(int argc, char **argv)
             mb_usage_error(&mb_command_time, "unknown argument '%s'", argv[i]);
         }
     }
+    char reps_flag[64];
+    snprintf(reps_flag, sizeof reps_flag, "--benchmark_repetitions=%u", sel.reps);
+    gb_argv[gb_argc++] = reps_flag; /* --reps R and --benchmark_repetitions=R alike */
     mbb_initialize(&gb_argc, gb_argv);
     if (gb_argc > 1)
         mb_usage_error(&mb_command_time, "unknown Google Benchmark flag '%s'", gb_argv[1]);
@@ -275,7 +325,7 @@ static int mb_cmd_time(int argc, char **argv)
         if (cases[i].phase == MB_PHASE_MIXED_RW)
             iters = 1; /* already at least MB_OPS_PER_REPETITION operations */
         tcs[i] = (timed_case){ &cases[i], sel.seed, 0, sel.reps, i, n, quiet || !emit_tsv, 0 };
-        mbb_register(cases[i].name, tc_bench, &tcs[i], iters > 1000 ? 1000 : iters, (int)sel.reps);
+        mbb_register(cases[i].name, tc_bench, &tcs[i], iters > 1000 ? 1000 : iters, 0);
     }
     tsv_ctx t = { tcs, n, 0 };
     if (emit_tsv)
@@ -292,6 +342,16 @@ const mb_command mb_command_time = {
     "run the timed cases through Google Benchmark, print its report",
     "usage: mapbench time [selection] [--reps R] [--benchmark_* flags]\n"
     "  Runs the timed cases in this process through Google Benchmark and prints its\n"
-    "  report (--benchmark_format=json gives what tools/compare.py reads).\n",
+    "  report (--benchmark_format=json gives what tools/compare.py reads).\n"
+    "  --benchmark_repetitions=R is --reps R.  A benchmark's name is the case\n"
+    "  (impl/phase/blueprint/dist/n:N/hint:H...) then the library's\n"
+    "  /iterations:K/manual_time, K fixed by n: the same case has the same name\n"
+    "  whatever the repetitions.  real_time is the timed region only (mapbench's\n"
+    "  clock, manual time: the lean loop, keys prepared before it, answers checked\n"
+    "  after); cpu_time is the library's own, the thread's CPU over the whole\n"
+    "  benchmark loop, so it includes the untimed setup (building a fresh map per\n"
+    "  iteration for insert, delete and clear phases) and reads above real_time\n"
+    "  there.  The counter ns_per_op is the median iteration's.  mixed_rw runs its\n"
+    "  threads itself: the report's \"threads\" is 1, the case name says threads:T.\n",
     mb_cmd_time,
 };

@@ -154,4 +154,9 @@ void mb_env_capture(mb_env *env)
         env->l2_bytes = sysconf(_SC_LEVEL2_CACHE_SIZE) > 0 ? sysconf(_SC_LEVEL2_CACHE_SIZE) : -1;
     if (env->l3_bytes <= 0)
         env->l3_bytes = sysconf(_SC_LEVEL3_CACHE_SIZE) > 0 ? sysconf(_SC_LEVEL3_CACHE_SIZE) : -1;
+    /* what the memory system was: THP mode (workloads' mb_thp_mode; "" where unreadable) */
+    if (mb_thp_mode("enabled", env->thp_enabled, sizeof env->thp_enabled) != 0)
+        env->thp_enabled[0] = 0;
+    if (mb_thp_mode("defrag", env->thp_defrag, sizeof env->thp_defrag) != 0)
+        env->thp_defrag[0] = 0;
 }

@@ -30,7 +30,11 @@
 typedef struct run_state {
     mb_selection sel;
     mb_case *cases;
-    size_t n_cases;
+    size_t n_cases;              /* the selected cases, then the floor's */
+    size_t n_map_cases;          /* of them, the selected ones (the floor's follow) */
+    char **floor_args;           /* the floor child's selection flags (NULL: no floor) */
+    int n_floor_args;
+    char *floor_text[2];         /* its --phase and --n lists, owned */
     const char *db_path;
     int do_time, do_mem, do_icount, do_latency, do_churn;
     char **sel_args;             /* the selection flags, verbatim, for the timing children */
@@ -198,7 +202,7 @@ static mb_store_case run_case_of(const mb_map_ops *ops, const mb_blueprint *bp, 
 {
     return (mb_store_case){ ops->name, ops->family, ops->traits, NULL, bp->name,
                             mb_dist_name(dist), n, 0, 1, allocator, mb_shrink_name(shrink),
-                            0 };
+                            0, 0 };
 }
 
 /* Returns argv joined with spaces (malloc'd). */
@@ -290,12 +294,29 @@ static void run_args(run_state *rs, int argc, char **argv)
 
 /* ---- timing -------------------------------------------------------------------------- */
 
-/* Runs the P timing processes; their S records land in the bench groups. */
+/* Runs one timing child (process index p); its S records land in the bench groups. */
+static void run_timing_child(run_state *rs, char **args, unsigned p, const char *what)
+{
+    static const mb_rec_kind *const kinds[] = { &mb_rec_sample, NULL };
+    run_child ch;
+    run_child_init(&ch, rs, NULL, kinds);
+    ch.process_index = (int)p;
+    int st = mb_run_child(RUN_SELF, args, run_on_line, &ch);
+    int before = rs->failures;
+    rs->failures += (int)ch.reader.failures + ch.bad;
+    rs->oom_failures += ch.oom;
+    if (st != 0 && rs->failures == before) {
+        fprintf(stderr, "mapbench: %s %u exited with status %d\n", what, p + 1, st);
+        run_count_failure(rs, &ch, st);
+    }
+}
+
+/* Runs the P timing processes (and the floor's beside each); their S records
+ * land in the bench groups. */
 static void run_timing(run_state *rs)
 {
     char eta[32];
-    char **args = calloc((size_t)rs->n_sel_args + 8, sizeof *args);
-    static const mb_rec_kind *const kinds[] = { &mb_rec_sample, NULL };
+    char **args = calloc((size_t)rs->n_sel_args + (size_t)rs->n_floor_args + 8, sizeof *args);
     for (unsigned p = 0; p < rs->sel.processes; p++) {
         size_t k = 0;
         args[k++] = "mapbench";
@@ -312,19 +333,100 @@ static void run_timing(run_state *rs)
             run_eta(eta, sizeof eta, rs->t_start, p, rs->sel.processes);
         fprintf(stderr, "time: process %u/%u%s%s\n", p + 1, rs->sel.processes,
                 p ? ", timing ETA " : "", p ? eta : "");
-        run_child ch;
-        run_child_init(&ch, rs, NULL, kinds);
-        ch.process_index = (int)p;
-        int st = mb_run_child(RUN_SELF, args, run_on_line, &ch);
-        int before = rs->failures;
-        rs->failures += (int)ch.reader.failures + ch.bad;
-        rs->oom_failures += ch.oom;
-        if (st != 0 && rs->failures == before) {
-            fprintf(stderr, "mapbench: timing process %u exited with status %d\n", p + 1, st);
-            run_count_failure(rs, &ch, st);
+        run_timing_child(rs, args, p, "timing process");
+        if (rs->floor_args) { /* the floor, in a process of its own beside each */
+            k = 0;
+            args[k++] = "mapbench", args[k++] = "time", args[k++] = "--emit-tsv";
+            args[k++] = "--quiet", args[k++] = "--suite", args[k++] = (char *)rs->sel.suite;
+            for (int j = 0; j < rs->n_floor_args; j++)
+                args[k++] = rs->floor_args[j];
+            args[k] = NULL;
+            run_timing_child(rs, args, p, "floor (null_map) process");
         }
     }
     free(args);
+}
+
+/* ---- the harness floor ------------------------------------------------------------- */
+
+/* Appends "sep item" to the growing list *list (malloc'd); -1 when out of memory. */
+static int run_list_add(char **list, const char *item)
+{
+    size_t len = *list ? strlen(*list) : 0;
+    if (*list) { /* once each */
+        for (const char *p = *list; (p = strstr(p, item)); p++)
+            if ((p == *list || p[-1] == ',') && (p[strlen(item)] == ',' || !p[strlen(item)]))
+                return 0;
+    }
+    char *grown = realloc(*list, len + strlen(item) + 2);
+    if (!grown)
+        return -1;
+    snprintf(grown + len, strlen(item) + 2, "%s%s", len ? "," : "", item);
+    *list = grown;
+    return 0;
+}
+
+/* The floor: every run with timings also times the calibration map null_map
+ * (impls/calibration/null_map.c) on the phases and sizes of the selected
+ * cases, u64->u64 uniform keys, no hint (all it can answer; mixed_rw is
+ * threads, not a loop it can stand in for).  Its cases are appended to
+ * rs->cases and stored as bench rows of impl null_map (family
+ * 'calibration'); view phase_floor reads them, and the views that rank maps
+ * leave them out.  The parent parses the very flags its child gets, so both
+ * build the same case list.  No floor when null_map is itself selected. */
+static void run_floor_plan(run_state *rs)
+{
+    const mb_command *cmd = &mb_command_run;
+    char nbuf[32];
+    rs->n_map_cases = rs->n_cases;
+    for (size_t i = 0; i < rs->sel.n_impls; i++)
+        if (rs->sel.impls[i]->flags & MB_F_CALIBRATION)
+            return;
+    for (size_t c = 0; c < rs->n_cases; c++) {
+        if (rs->cases[c].phase == MB_PHASE_MIXED_RW)
+            continue;
+        snprintf(nbuf, sizeof nbuf, "%zu", rs->cases[c].n);
+        if (run_list_add(&rs->floor_text[0], mb_phase_name(rs->cases[c].phase)) != 0 ||
+            run_list_add(&rs->floor_text[1], nbuf) != 0)
+            mb_usage_error(cmd, "out of memory planning the floor");
+    }
+    if (!rs->floor_text[0])
+        return;
+    static char *fixed[] = { "--impl", "null_map", "--blueprint", "u64->u64", "--dist",
+                             "uniform", "--no-hint", "--shrink", "never" };
+    char **a = calloc(20, sizeof *a), reps[32], seed[32];
+    int k = 0;
+    if (!a)
+        mb_usage_error(cmd, "out of memory planning the floor");
+    for (size_t j = 0; j < sizeof fixed / sizeof *fixed; j++)
+        a[k++] = fixed[j];
+    a[k++] = "--phase", a[k++] = rs->floor_text[0];
+    a[k++] = "--n", a[k++] = rs->floor_text[1];
+    snprintf(reps, sizeof reps, "%u", rs->sel.reps);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)rs->sel.seed);
+    a[k++] = "--reps", a[k++] = strdup(reps);
+    a[k++] = "--seed", a[k++] = strdup(seed);
+    /* the same suite as the selected cases: its size rules apply alike */
+    mb_selection fsel;
+    mb_selection_suite(&fsel, rs->sel.suite);
+    char *argv_like[24] = { "mapbench", "run" };
+    for (int j = 0; j < k; j++)
+        argv_like[j + 2] = a[j];
+    for (int i = 2; i < k + 2; i++)
+        if (!mb_selection_flag(&fsel, k + 2, argv_like, &i, cmd))
+            mb_usage_error(cmd, "the floor's flag '%s' is not a selection flag", argv_like[i]);
+    mb_case *fc;
+    size_t nf = mb_cases_build(&fsel, &fc);
+    mb_case *all = realloc(rs->cases, (rs->n_cases + nf) * sizeof *all);
+    if (!all && nf)
+        mb_usage_error(cmd, "out of memory planning the floor");
+    if (nf)
+        memcpy(all + rs->n_cases, fc, nf * sizeof *fc);
+    free(fc);
+    rs->cases = all;
+    rs->n_cases += nf;
+    rs->floor_args = a;
+    rs->n_floor_args = k;
 }
 
 /* Every case the parent expects must have come back from every process. */
@@ -414,7 +516,7 @@ static void run_go_threads(run_state *rs)
             memset(g, 0, sizeof *g);
             g->c = (mb_store_case){ m->impl, MB_GO_FAMILY, m->traits, "mixed_rw", k->bp->name,
                                     mb_dist_name(k->dist), k->n, 0, k->threads,
-                                    MB_GO_ALLOCATOR, "never", k->lookup_percent };
+                                    MB_GO_ALLOCATOR, "never", k->lookup_percent, 0 };
             rs->out.n_benches = have;
             int st = run_go_threads_case(rs, g, k);
             if (st == MB_CHILD_EXIT_NOT_BUILT) {
@@ -476,10 +578,12 @@ static void run_memory(run_state *rs)
         mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
         g->c = run_case_of(sp->ops, sp->bp, sp->dist, sp->n, sp->allocator, sp->shrink);
         snprintf(nbuf, sizeof nbuf, "%zu", sp->n);
+        g->c.hugepages = rs->sel.hugepages;
         char *margs[] = { "mapbench", "mem-case", "--impl", (char *)sp->ops->name, "--n", nbuf,
                           "--blueprint", (char *)sp->bp->name, "--dist",
                           (char *)mb_dist_name(sp->dist), "--seed", seedbuf, "--allocator",
-                          (char *)sp->allocator, "--shrink", (char *)g->c.shrink, NULL };
+                          (char *)sp->allocator, "--shrink", (char *)g->c.shrink,
+                          rs->sel.hugepages ? "--hugepages" : NULL, NULL };
         run_mem_child(rs, g, margs, mb_allocator_find(sp->allocator)->preload);
         run_eta(eta, sizeof eta, t_mem, k + 1, total);
         fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s %-9s %-9s n=%-9zu ETA %s\n", k + 1, total,
@@ -519,7 +623,7 @@ static void run_go(run_state *rs)
                 continue;
             mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
             g->c = (mb_store_case){ MB_GO_IMPL, MB_GO_FAMILY, MB_GO_TRAITS, NULL, mb_blueprints[0].name,
-                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR, "never", 0 };
+                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR, "never", 0, 0 };
             snprintf(nbuf, sizeof nbuf, "%zu", n);
             char *gargs[] = { "mapbench", "go-mem-case", "--n", nbuf, "--dist",
                               (char *)mb_dist_name(dist), "--seed", seedbuf, NULL };
@@ -609,7 +713,7 @@ static void run_icount(run_state *rs)
 {
     char err[MB_ERR_LEN], eta[32], ops_text[32];
     uint64_t t0 = mb_now_ns();
-    for (size_t c = 0; c < rs->n_cases; c++) {
+    for (size_t c = 0; c < rs->n_map_cases; c++) {
         long long instructions, ops;
         if (rs->cases[c].phase == MB_PHASE_MIXED_RW)
             continue; /* threads: not deterministic */
@@ -626,8 +730,8 @@ static void run_icount(run_state *rs)
         g->instructions = instructions;
         if (!mb_store_rows_add(&g->rows, &mb_rec_icount, vals))
             rs->failures++;
-        run_eta(eta, sizeof eta, t0, c + 1, rs->n_cases);
-        fprintf(stderr, "  icount [%zu/%zu] %-52s %9.1f Ir/op  ETA %s\n", c + 1, rs->n_cases,
+        run_eta(eta, sizeof eta, t0, c + 1, rs->n_map_cases);
+        fprintf(stderr, "  icount [%zu/%zu] %-52s %9.1f Ir/op  ETA %s\n", c + 1, rs->n_map_cases,
                 rs->cases[c].name, (double)instructions / (double)ops, eta);
     }
 }
@@ -647,6 +751,7 @@ static void run_benches(run_state *rs)
         sc->hint = k->hint;
         sc->threads = k->threads;
         sc->lookup_percent = k->lookup_percent;
+        sc->hugepages = k->hugepages;
     }
 }
 
@@ -712,6 +817,13 @@ static void run_free(run_state *rs)
     free(rs->not_measured_text);
     free(rs->not_measured);
     free(rs->sel_args);
+    if (rs->floor_args) {
+        free(rs->floor_args[rs->n_floor_args - 3]); /* --reps's and --seed's values */
+        free(rs->floor_args[rs->n_floor_args - 1]);
+    }
+    free(rs->floor_args);
+    free(rs->floor_text[0]);
+    free(rs->floor_text[1]);
     free(rs->cases);
 }
 
@@ -777,6 +889,9 @@ static int mb_cmd_run(int argc, char **argv)
     rs.n_cases = mb_cases_build(&rs.sel, &rs.cases);
     if (rs.n_cases == 0)
         mb_usage_error(&mb_command_run, "the selection holds no case");
+    rs.n_map_cases = rs.n_cases;
+    if (rs.do_time)
+        run_floor_plan(&rs);
     sqlite3 *db = run_open_db(rs.db_path);
     if (!db)
         return 1;
@@ -785,8 +900,8 @@ static int mb_cmd_run(int argc, char **argv)
     mb_env_capture(&rs.env);
     mb_now_iso(started, sizeof started);
     rs.t_start = mb_now_ns();
-    fprintf(stderr, "mapbench run: suite %s, %zu timed cases x %u processes x %u repetitions, "
-            "seed %llu%s\n", rs.sel.suite, rs.n_cases, rs.sel.processes, rs.sel.reps,
+    fprintf(stderr, "mapbench run: suite %s, %zu timed cases (+%zu floor) x %u processes x %u "
+            "repetitions, seed %llu%s\n", rs.sel.suite, rs.n_map_cases, rs.n_cases - rs.n_map_cases, rs.sel.processes, rs.sel.reps,
             (unsigned long long)rs.sel.seed, rs.env.git_dirty > 0 ? ", uncommitted changes" : "");
     run_measure(&rs);
     int rc = run_store(&rs, db, argc, argv, started);
@@ -806,7 +921,10 @@ const mb_command mb_command_run = {
     "  --metric: any of time, memory, latency (every insert timed while growing to\n"
     "  min(largest n, 1e6)), churn (constant size, min(largest n, 1e5)), icount\n"
     "  (instructions of every phase under callgrind: slow, use a small --n).\n"
-    "  Default: time,memory,latency,churn.\n"
+    "  Default: time,memory,latency,churn.  Defaults P = 3, R = 2: 6 samples a case,\n"
+    "  enough for the gate's wall-time test to reach time.p.  Every run with timings\n"
+    "  also times the harness floor (the calibration map null_map, u64->u64 uniform,\n"
+    "  on the same phases and sizes): view phase_floor, the report's speed table.\n"
     "selection (comma-separated lists; default: the suite's):\n"
     "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear,mixed_rw,\n"
     "                        lookup_half_hit,delete_half,iterate,reinsert,\n"
@@ -822,6 +940,10 @@ const mb_command mb_command_run = {
     "  --shrink never,low-water   shrink policies for delete_all/delete_half, the memory\n"
     "                script and churn (+ thrash), for the maps that honour low-water;\n"
     "                the other phases run under never (default: both)\n"
+    "  --hugepages   the counting allocator mmaps blocks of 2 MiB+ 2 MiB-aligned and\n"
+    "                madvises them MADV_HUGEPAGE (timed and memory cases; an axis:\n"
+    "                names end /hugepages, column hugepages; view hugepages_effect\n"
+    "                compares with the latest run without it)\n"
     "  --db PATH     results database (default " MB_DEFAULT_DB ")\n",
     mb_cmd_run,
 };

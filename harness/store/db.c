@@ -36,7 +36,7 @@ extern const char mb_views_sql[];
 extern const char mb_claims_sql[]; /* reads the views: installed after them */
 extern const char mb_report_sql[]; /* the report's queries: read views and claims */
 
-#define MB_SCHEMA_VERSION 6
+#define MB_SCHEMA_VERSION 7
 
 /* migrations[v] upgrades a version-v database to v+1.  Tables that are new in
  * a version come from schema.sql itself (CREATE TABLE IF NOT EXISTS), which
@@ -129,6 +129,12 @@ static const char *const migrations[MB_SCHEMA_VERSION] = {
     "DROP TABLE bench;"
     "ALTER TABLE bench_v6 RENAME TO bench;"
     "ALTER TABLE sample ADD COLUMN ceiling_ns_per_op REAL;",
+    /* 6 -> 7: the transparent-hugepage mode with the run (issue 12) */
+    "ALTER TABLE run ADD COLUMN thp_enabled TEXT;"
+    "ALTER TABLE run ADD COLUMN thp_defrag TEXT;"
+    /* ... and the hugepages axis on the cases (--hugepages) */
+    "ALTER TABLE bench ADD COLUMN hugepages INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE mem_case ADD COLUMN hugepages INTEGER NOT NULL DEFAULT 0;",
 };
 
 int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)

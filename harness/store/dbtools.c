@@ -427,6 +427,7 @@ static int mb_cmd_show(int argc, char **argv)
              "'build_type', build_type, 'benchmark_version', benchmark_version,"
              "'cpu_model', cpu_model, 'cores', cores, 'kernel', kernel, 'hostname', hostname,"
              "'l1d_bytes', l1d_bytes, 'l2_bytes', l2_bytes, 'l3_bytes', l3_bytes,"
+             "'thp_enabled', thp_enabled, 'thp_defrag', thp_defrag,"
              "'processes', processes, 'argv', argv)) WHERE run_id = %lld;"
              "SELECT phase, n, impl, hint, threads, round(median_ns_per_op, 2) AS median_ns_per_op,"
              " round(max_ns_per_op / min_ns_per_op, 2) AS max_over_min, samples"

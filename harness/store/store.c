@@ -181,6 +181,8 @@ static int st_run_row(sqlite3 *db, st_cache *c, const mb_store_run *r, sqlite3_i
         CN("l3_bytes", e->l3_bytes), CI("processes", r->processes), CT("argv", r->argv),
         CN("rss_floor_bytes", r->rss_floor_bytes),
         CN("calib_64mib_rss_bytes", r->calib_64mib_rss_bytes),
+        CT("thp_enabled", e->thp_enabled[0] ? e->thp_enabled : NULL),
+        CT("thp_defrag", e->thp_defrag[0] ? e->thp_defrag : NULL),
     };
     return st_insert(db, c, "run", ctx, N_CTX(ctx), NULL, NULL, run_id, err, errlen);
 }
@@ -201,6 +203,7 @@ static int st_bench(sqlite3 *db, st_cache *c, sqlite3_int64 run_id, const mb_sto
         CT("shrink", k->shrink ? k->shrink : "never"),
         CN("lookup_percent",
            k->phase && strcmp(k->phase, "mixed_rw") == 0 ? (long long)k->lookup_percent : -1),
+        CI("hugepages", k->hugepages),
     };
     if (st_insert(db, c, "bench", bench, N_CTX(bench), NULL, NULL, &bench_id, err, errlen))
         return -1;
@@ -229,7 +232,7 @@ static int st_mem(sqlite3 *db, st_cache *c, sqlite3_int64 run_id, const mb_store
         CI("run_id", run_id), CT("impl", k->impl), CT("family", k->family),
         CT("traits", k->traits), CT("blueprint", k->blueprint),
         CT("distribution", k->distribution), CI("n", k->n), CT("allocator", k->allocator),
-        CT("shrink", k->shrink ? k->shrink : "never"),
+        CT("shrink", k->shrink ? k->shrink : "never"), CI("hugepages", k->hugepages),
     };
     if (st_insert(db, c, "mem_case", mc, N_CTX(mc), NULL, NULL, &id, err, errlen))
         return -1;

@@ -81,6 +81,9 @@ typedef struct mb_env {
     char cpu_model[128], kernel[256], hostname[128];
     long cores;
     long l1d_bytes, l2_bytes, l3_bytes;  /* -1 unknown */
+    char thp_enabled[32], thp_defrag[32]; /* transparent hugepages: the bracketed word of
+                                           * /sys/kernel/mm/transparent_hugepage/{enabled,defrag}
+                                           * ("" unknown) */
 } mb_env;
 
 /* What a stored row is about: one bench, memory, latency or churn case. */
@@ -93,6 +96,7 @@ typedef struct mb_store_case {
     const char *allocator;
     const char *shrink;        /* the map's shrink policy: never | low-water (NULL = never) */
     unsigned lookup_percent;   /* mixed_rw bench rows: the mix (stored NULL for other phases) */
+    int hugepages;             /* bench, mem_case: the counting allocator's hugepages were on */
 } mb_store_case;
 
 /* One record as the parent read it: its kind and its values in the kind's

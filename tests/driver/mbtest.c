@@ -65,6 +65,9 @@ static void usage(FILE *f)
                "       mbtest churn   --impl NAME --n N [--rounds R] [config]\n"
                "       mbtest threads --impl NAME --threads T --n N [config]\n"
                "       mbtest stress  --impl NAME --threads T --n N [--rounds R] [config]\n"
+               "       mbtest enomem  --impl NAME --n N [config]   (insert phases, allocations\n"
+               "                      failing from the first after create: prints per form\n"
+               "                      'FORM failed_calls=K error=...')\n"
                "config: --key-bytes 8|16|48 --val-bytes 8|64 --hint N --shrink --seed S\n");
 }
 
@@ -658,6 +661,41 @@ static int cmd_stress(const opts *o)
     return 0;
 }
 
+/* The insert phase of both forms (mb_run_phase, and the lean prepare/run/verify)
+ * on a map whose every allocation after create fails: the phase must stop at
+ * the first failure (one failed call) and say out of memory. */
+static int cmd_enomem(const opts *o)
+{
+    const mb_map_ops *ops = find_ops(o);
+    for (int lean = 0; lean < 2; lean++) {
+        mb_counter ctr;
+        mb_counter_init(&ctr);
+        mb_alloc a = mb_counter_alloc(&ctr);
+        mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed,
+                        .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+        mb_prepared pp;
+        if (lean && mb_phase_prepare(&pp, ops, &s, MB_PHASE_INSERT, o->n) != 0)
+            fail("%s: prepare failed", o->impl);
+        void *m = ops->create(&a, &o->cfg);
+        if (!m)
+            fail("%s: create failed", o->impl);
+        mb_counter_fail_after(&ctr, 0);
+        mb_phase_result r;
+        if (lean) {
+            mb_phase_run_prepared(&pp, m);
+            r = mb_phase_verify(&pp);
+            mb_phase_release(&pp);
+        } else {
+            r = mb_run_phase(ops, m, &s, MB_PHASE_INSERT, o->n);
+        }
+        printf("%s failed_calls=%" PRId64 " error=%s\n", lean ? "lean" : "phase", ctr.failed_calls,
+               r.error ? r.error : "none");
+        mb_counter_fail_after(&ctr, MB_COUNTER_NEVER_FAIL);
+        ops->destroy(m);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -680,5 +718,7 @@ int main(int argc, char **argv)
         return cmd_threads(&o);
     if (!strcmp(argv[1], "stress"))
         return cmd_stress(&o);
+    if (!strcmp(argv[1], "enomem"))
+        return cmd_enomem(&o);
     die_usage("unknown command", argv[1]);
 }

@@ -9,6 +9,10 @@
  *   lookup_work   every lookup does a few extra instructions of dependent work
  *                 (about +3% of a lookup_hit phase's instructions per op)
  *                 (the gate must see instructions per op go up)
+ *   slow_lookup   every lookup also runs a chain of dependent multiplies its
+ *                 answer waits for (wall time of lookup_hit up by roughly a
+ *                 third or more, and its instructions with it): the gate's
+ *                 wall-time check must fire with the default sample counts
  *   capacity      the table is created much larger than needed (bytes per entry up)
  *   wrong_value   every 1000th found value comes back with one bit flipped
  *                 (the checksum must fail the case)
@@ -26,7 +30,10 @@
 
 extern const mb_map_ops mb_oa_linear_ops;
 
-typedef enum { PL_NONE, PL_LOOKUP_WORK, PL_CAPACITY, PL_WRONG_VALUE, PL_WRONG_ANSWER } pl_kind;
+/* slow_lookup's dependent multiplies per lookup (3 cycles each) */
+#define PL_SLOW_STEPS 12
+
+typedef enum { PL_NONE, PL_LOOKUP_WORK, PL_SLOW_LOOKUP, PL_CAPACITY, PL_WRONG_VALUE, PL_WRONG_ANSWER } pl_kind;
 
 typedef struct pl_map {
     void *inner;
@@ -43,6 +50,8 @@ static pl_kind pl_kind_from_env(void)
         return PL_NONE;
     if (strcmp(v, "lookup_work") == 0)
         return PL_LOOKUP_WORK;
+    if (strcmp(v, "slow_lookup") == 0)
+        return PL_SLOW_LOOKUP;
     if (strcmp(v, "capacity") == 0)
         return PL_CAPACITY;
     if (strcmp(v, "wrong_value") == 0)
@@ -92,13 +101,19 @@ static int pl_lookup(void *mp, const void *k, void *out)
 {
     pl_map *m = mp;
     int rc = mb_oa_linear_ops.lookup(m->inner, k, out);
-    if (m->kind == PL_LOOKUP_WORK) {
+    if (m->kind == PL_LOOKUP_WORK || m->kind == PL_SLOW_LOOKUP) {
+        /* one branch for both: the path with no plant pays no extra compare */
         uint64_t x;
         memcpy(&x, k, 8);
         for (int i = 0; i < 3; i++) {
             x = x * 0x9e3779b97f4a7c15ULL + (uint64_t)i;
             __asm__ volatile("" : "+r"(x)); /* work the optimiser cannot remove */
         }
+        if (m->kind == PL_SLOW_LOOKUP)
+            for (int i = 3; i < PL_SLOW_STEPS; i++) {
+                x = x * 0x9e3779b97f4a7c15ULL + (uint64_t)i;
+                __asm__ volatile("" : "+r"(x));
+            }
         if (x == 0x5eed5eed5eed5eedULL)
             rc = mb_oa_linear_ops.lookup(m->inner, k, out);
     }
