@@ -64,7 +64,7 @@ def run_db(tmp_path_factory, go_built):
     db = tmp_path_factory.mktemp("threads") / "t.db"
     p = mb("run", "--metric", "time", "--phase", "mixed_rw,lookup_hit", "--n", N,
            "--impl", ",".join(C_MAPS), "--threads", f"1,{OVER}", "--mix", "read-only,90",
-           "--processes", 2, "--db", db)
+           "--processes", 2, "--reps", 1, "--db", db)
     assert p.returncode == 0, p.stderr[-3000:]
     return db
 
