@@ -160,6 +160,18 @@ def test_help_everywhere(cmd):
     assert mb("--help").stdout.startswith("usage: mapbench")
 
 
+def test_command_list_names_every_command_apart_from_its_summary():
+    """`mapbench --help` lists each command as "  NAME  summary": every listed
+    name is a command (its own --help works), never run into its summary."""
+    lines = mb("--help").stdout.splitlines()
+    listed = [ln for ln in lines[lines.index("commands:") + 1:] if ln.startswith("  ")]
+    assert len(listed) >= 10, lines
+    for ln in listed:
+        name, gap, summary = re.match(r"  (\S+)(\s+)(.*)", ln).groups()
+        assert len(gap) >= 2 and summary, ln
+        assert mb(name, "--help").stdout.startswith("usage: mapbench " + name), ln
+
+
 # ---- robustness ------------------------------------------------------------------------
 
 def test_killed_run_leaves_nothing(tmp_path):

@@ -39,11 +39,15 @@ static const mb_command *const commands[] = {
 /* `mapbench --help`: every listed command with its summary. */
 static void cli_print_commands(FILE *f)
 {
+    int width = 0; /* the longest name, so no name runs into its summary */
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (commands[i]->summary && (int)strlen(commands[i]->name) > width)
+            width = (int)strlen(commands[i]->name);
     fputs("usage: mapbench COMMAND [options]      (mapbench COMMAND --help for more)\n"
           "commands:\n", f);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (commands[i]->summary)
-            fprintf(f, "  %-14s%s\n", commands[i]->name, commands[i]->summary);
+            fprintf(f, "  %-*s  %s\n", width, commands[i]->name, commands[i]->summary);
 }
 
 /* A wrong command: the message and the command list, exit 2. */
