@@ -249,6 +249,7 @@ static const char *rec_bind(mb_rec_reader *r, size_t i, char **f, size_t nf)
             r->pos[i][c] = (int)j;
     }
     r->bound[i] = 1;
+    r->n_fields[i] = nf;
     return NULL;
 }
 
@@ -280,13 +281,14 @@ const mb_rec_kind *mb_rec_parse(mb_rec_reader *r, char *line, const char **vals,
             *err = "a record before its header";
             return NULL;
         }
+        if (nf != r->n_fields[i]) {
+            *err = nf < r->n_fields[i] ? "a record with fewer fields than its header"
+                                       : "a record with more fields than its header";
+            return NULL;
+        }
         for (size_t c = 0; c < k->n_cols; c++) {
             int p = r->pos[i][c];
-            vals[c] = p >= 0 && (size_t)p < nf && strcmp(f[p], "NA") != 0 ? f[p] : NULL;
-            if (p >= 0 && (size_t)p >= nf) {
-                *err = "a record with fewer fields than its header";
-                return NULL;
-            }
+            vals[c] = p >= 0 && strcmp(f[p], "NA") != 0 ? f[p] : NULL;
         }
         return k;
     }

@@ -92,6 +92,7 @@ typedef struct mb_rec_reader {
     size_t n_kinds;
     int pos[MB_REC_MAX_KINDS][MB_REC_MAX_COLS]; /* kind column -> field index in the line, -1 */
     int bound[MB_REC_MAX_KINDS];
+    size_t n_fields[MB_REC_MAX_KINDS]; /* the bound header's field count, tag included */
     size_t failures;  /* E records seen */
 } mb_rec_reader;
 
@@ -102,7 +103,8 @@ void mb_rec_reader_init(mb_rec_reader *r, const mb_rec_kind *const *kinds);
  * vals[0..kind->n_cols) its values in the kind's column order (NULL for NA
  * or a column the header does not have); NULL for a header, comment, E
  * record or another child's line.  *err is set (and NULL returned) for a
- * record before its header or a line that does not match its header. */
+ * record before its header, or one with fewer or more fields than its header
+ * (a line that does not match its header). */
 const mb_rec_kind *mb_rec_parse(mb_rec_reader *r, char *line, const char **vals,
                                 const char **err);
 
