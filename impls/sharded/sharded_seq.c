@@ -167,7 +167,8 @@ static uint64_t sq_hash(const sq_map *m, uint64_t k)
 
 static sq_shard *sq_shard_of(sq_map *m, uint64_t h)
 {
-    return &m->shards[m->shards_log2 ? h >> (64 - m->shards_log2) : 0];
+    /* the high k bits, branch-free also for k = 0: (h >> 1) has bit 63 clear */
+    return &m->shards[(h >> 1) >> (63 - m->shards_log2)];
 }
 
 static uint8_t sq_tag(uint64_t h)
@@ -234,9 +235,11 @@ static uint64_t sq_val_at(const sq_table *t, size_t i)
     return atomic_load_explicit(&t->slots[i].val, memory_order_relaxed);
 }
 
+#define SQ_INLINE static inline __attribute__((always_inline))
+
 /* Returns the slot index holding k in t, or SIZE_MAX.  Safe to call racing a
  * writer: at most mask + 1 slots are read. */
-static size_t sq_find(const sq_table *t, uint64_t h, uint64_t k)
+SQ_INLINE size_t sq_find_inline(const sq_table *t, uint64_t h, uint64_t k)
 {
     uint8_t tag = sq_tag(h);
     size_t i = sq_home(t, h);
@@ -248,6 +251,11 @@ static size_t sq_find(const sq_table *t, uint64_t h, uint64_t k)
             return i;
     }
     return SIZE_MAX;
+}
+
+static size_t sq_find(const sq_table *t, uint64_t h, uint64_t k)
+{
+    return sq_find_inline(t, h, k);
 }
 
 static void sq_slot_set(sq_table *t, size_t i, uint8_t tag, uint64_t k, uint64_t v)
@@ -357,11 +365,12 @@ static void *sq_create(const mb_alloc *a, const mb_map_config *cfg)
 
 /* ---- ops ------------------------------------------------------------------------------ */
 
-static int sq_lookup(void *mp, const void *key, void *val_out)
+/* The retrying reader: taken only when the first read overlapped a writer.
+ * Kept out of line so the first read's path stays small (registers, code). */
+static __attribute__((noinline)) int sq_lookup_retry(sq_shard *sh, uint64_t h, uint64_t k,
+                                                     void *val_out)
 {
-    sq_map *m = mp;
-    uint64_t k = sq_load_key(key), h = sq_hash(m, k), v = 0;
-    sq_shard *sh = sq_shard_of(m, h);
+    uint64_t v = 0;
     for (;;) {
         uint32_t s1 = atomic_load_explicit(&sh->seq, memory_order_acquire);
         if (s1 & 1) {
@@ -371,7 +380,7 @@ static int sq_lookup(void *mp, const void *key, void *val_out)
             continue;
         }
         const sq_table *t = atomic_load_explicit(&sh->table, memory_order_acquire);
-        size_t i = sq_find(t, h, k);
+        size_t i = sq_find_inline(t, h, k);
         if (i != SIZE_MAX)
             v = atomic_load_explicit(&t->slots[i].val, memory_order_relaxed);
         atomic_thread_fence(memory_order_acquire);
@@ -383,6 +392,30 @@ static int sq_lookup(void *mp, const void *key, void *val_out)
             memcpy(val_out, &v, 8);
         return MB_FOUND;
     }
+}
+
+/* One optimistic read; if it overlapped a writer (odd or changed seq), the
+ * answer is thrown away and sq_lookup_retry reads again.  Reading a table
+ * while its writer is inside the odd section is safe (atomic words, a bounded
+ * probe), so the odd check can wait until the end. */
+static int sq_lookup(void *mp, const void *key, void *val_out)
+{
+    sq_map *m = mp;
+    uint64_t k = sq_load_key(key), h = sq_hash(m, k), v = 0;
+    sq_shard *sh = sq_shard_of(m, h);
+    uint32_t s1 = atomic_load_explicit(&sh->seq, memory_order_acquire);
+    const sq_table *t = atomic_load_explicit(&sh->table, memory_order_acquire);
+    size_t i = sq_find_inline(t, h, k);
+    if (i != SIZE_MAX)
+        v = atomic_load_explicit(&t->slots[i].val, memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (__builtin_expect((s1 & 1) | (atomic_load_explicit(&sh->seq, memory_order_relaxed) != s1), 0))
+        return sq_lookup_retry(sh, h, k, val_out);
+    if (i == SIZE_MAX)
+        return MB_NOTFOUND;
+    if (val_out)
+        memcpy(val_out, &v, 8);
+    return MB_FOUND;
 }
 
 static int sq_insert(void *mp, const void *key, const void *val)
