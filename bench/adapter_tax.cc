@@ -228,14 +228,12 @@ const char *at_adapter_cycle(const mb_map_ops *ops, bool counting, const at_keys
  * its destructor.  hit_all / miss_all (below) give the two lookup phases
  * their own functions. */
 
-struct bare_absl {
-    static constexpr const char *name = "absl";
-    absl::flat_hash_map<uint64_t, uint64_t> m;
-    AT_NOINLINE void insert_all(const std::vector<uint64_t> &keys)
-    {
-        for (uint64_t k : keys)
-            m.insert_or_assign(k, AT_VAL(k));
-    }
+/* The find / erase loops of the C++ maps (absl, boost_flat, dense_hash,
+ * sparse_hash): each library's own API reads the same here; each side adds
+ * its name, its insert idiom and any setup. */
+template <class Map>
+struct bare_find_erase {
+    Map m;
     inline uint64_t lookup_all(const std::vector<uint64_t> &keys, size_t *found)
     {
         uint64_t sum = 0;
@@ -258,66 +256,33 @@ struct bare_absl {
     size_t size() const { return m.size(); }
 };
 
-struct bare_boost_flat {
-    static constexpr const char *name = "boost_flat";
-    boost::unordered_flat_map<uint64_t, uint64_t> m;
+/* absl and boost_flat: insert_or_assign, constructed empty. */
+template <class Map>
+struct bare_insert_or_assign : bare_find_erase<Map> {
     AT_NOINLINE void insert_all(const std::vector<uint64_t> &keys)
     {
         for (uint64_t k : keys)
-            m.insert_or_assign(k, AT_VAL(k));
+            this->m.insert_or_assign(k, AT_VAL(k));
     }
-    inline uint64_t lookup_all(const std::vector<uint64_t> &keys, size_t *found)
-    {
-        uint64_t sum = 0;
-        size_t f = 0;
-        for (uint64_t k : keys) {
-            auto it = m.find(k);
-            if (it != m.end())
-                sum += it->second, f++;
-        }
-        *found = f;
-        return sum;
-    }
-    AT_NOINLINE size_t delete_all(const std::vector<uint64_t> &keys)
-    {
-        size_t d = 0;
-        for (uint64_t k : keys)
-            d += m.erase(k);
-        return d;
-    }
-    size_t size() const { return m.size(); }
+};
+
+struct bare_absl : bare_insert_or_assign<absl::flat_hash_map<uint64_t, uint64_t>> {
+    static constexpr const char *name = "absl";
+};
+
+struct bare_boost_flat : bare_insert_or_assign<boost::unordered_flat_map<uint64_t, uint64_t>> {
+    static constexpr const char *name = "boost_flat";
 };
 
 /* dense_hash and sparse_hash as their users write them: the library's
  * default allocator, reserved keys at the top of the key space. */
 template <class Map>
-struct bare_sparsehash_common {
-    Map m;
+struct bare_sparsehash_common : bare_find_erase<Map> {
     AT_NOINLINE void insert_all(const std::vector<uint64_t> &keys)
     {
         for (uint64_t k : keys)
-            m[k] = AT_VAL(k);
+            this->m[k] = AT_VAL(k);
     }
-    inline uint64_t lookup_all(const std::vector<uint64_t> &keys, size_t *found)
-    {
-        uint64_t sum = 0;
-        size_t f = 0;
-        for (uint64_t k : keys) {
-            auto it = m.find(k);
-            if (it != m.end())
-                sum += it->second, f++;
-        }
-        *found = f;
-        return sum;
-    }
-    AT_NOINLINE size_t delete_all(const std::vector<uint64_t> &keys)
-    {
-        size_t d = 0;
-        for (uint64_t k : keys)
-            d += m.erase(k);
-        return d;
-    }
-    size_t size() const { return m.size(); }
 };
 
 struct bare_dense_hash : bare_sparsehash_common<google::dense_hash_map<uint64_t, uint64_t>> {
