@@ -43,6 +43,7 @@ extern "C" {
 #include "../impls/mb_map.h"
 }
 #include "stb_ds_bare.h"
+#include "bench_cli.hpp"
 
 #include <malloc.h>
 #include <time.h>
@@ -607,22 +608,6 @@ void at_print_num(bool ran, double v, int width, int decimals)
     std::exit(code);
 }
 
-std::vector<std::string> at_split(const char *s)
-{
-    std::vector<std::string> out;
-    std::string cur;
-    for (; *s; s++) {
-        if (*s == ',') {
-            out.push_back(cur);
-            cur.clear();
-        } else {
-            cur += *s;
-        }
-    }
-    out.push_back(cur);
-    return out;
-}
-
 size_t at_parse_size(const std::string &s)
 {
     char *end;
@@ -651,10 +636,10 @@ int main(int argc, char **argv)
         if (i + 1 >= argc)
             at_usage(stderr, 2, ("missing value for " + a).c_str());
         if (a == "--peers") {
-            peers = at_split(argv[++i]);
+            peers = bench_split_commas(argv[++i]);
         } else if (a == "--sizes") {
             sizes.clear();
-            for (const std::string &s : at_split(argv[++i]))
+            for (const std::string &s : bench_split_commas(argv[++i]))
                 sizes.push_back(at_parse_size(s));
         } else if (a == "--reps") {
             reps = at_parse_size(argv[++i]);
@@ -662,7 +647,7 @@ int main(int argc, char **argv)
             cycles_flag = at_parse_size(argv[++i]);
         } else if (a == "--sides") {
             side_on[0] = side_on[1] = side_on[2] = false;
-            for (const std::string &sd : at_split(argv[++i])) {
+            for (const std::string &sd : bench_split_commas(argv[++i])) {
                 bool known = false;
                 for (int k = 0; k < 3; k++)
                     if (sd == at_side_names[k])
