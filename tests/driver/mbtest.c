@@ -391,6 +391,8 @@ static int cmd_churn(const opts *o)
     mb_counter_init(&ctr);
     mb_alloc a = mb_counter_alloc(&ctr);
     void *m = ops->create(&a, &o->cfg);
+    if (!m)
+        fail("%s: create failed", o->impl);
     mb_stream s = uniform_stream(o);
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
     size_t total = o->n * (o->rounds + 1), max_tombs = 0;
@@ -495,6 +497,8 @@ static int cmd_threads(const opts *o)
     mb_counter_init(&ctr);
     mb_alloc a = mb_counter_alloc(&ctr);
     void *m = ops->create(&a, &o->cfg);
+    if (!m)
+        fail("%s: create failed", o->impl);
     pthread_t tid[64];
     thread_arg ta[64];
     for (size_t t = 0; t < o->threads; t++) {
