@@ -43,6 +43,7 @@ extern "C" {
 #include "../impls/mb_map.h"
 }
 #include "stb_ds_bare.h"
+#include "bench_cli.hpp"
 
 #include <malloc.h>
 #include <time.h>
@@ -228,14 +229,12 @@ const char *at_adapter_cycle(const mb_map_ops *ops, bool counting, const at_keys
  * its destructor.  hit_all / miss_all (below) give the two lookup phases
  * their own functions. */
 
-struct bare_absl {
-    static constexpr const char *name = "absl";
-    absl::flat_hash_map<uint64_t, uint64_t> m;
-    AT_NOINLINE void insert_all(const std::vector<uint64_t> &keys)
-    {
-        for (uint64_t k : keys)
-            m.insert_or_assign(k, AT_VAL(k));
-    }
+/* The find / erase loops of the C++ maps (absl, boost_flat, dense_hash,
+ * sparse_hash): each library's own API reads the same here; each side adds
+ * its name, its insert idiom and any setup. */
+template <class Map>
+struct bare_find_erase {
+    Map m;
     inline uint64_t lookup_all(const std::vector<uint64_t> &keys, size_t *found)
     {
         uint64_t sum = 0;
@@ -258,66 +257,33 @@ struct bare_absl {
     size_t size() const { return m.size(); }
 };
 
-struct bare_boost_flat {
-    static constexpr const char *name = "boost_flat";
-    boost::unordered_flat_map<uint64_t, uint64_t> m;
+/* absl and boost_flat: insert_or_assign, constructed empty. */
+template <class Map>
+struct bare_insert_or_assign : bare_find_erase<Map> {
     AT_NOINLINE void insert_all(const std::vector<uint64_t> &keys)
     {
         for (uint64_t k : keys)
-            m.insert_or_assign(k, AT_VAL(k));
+            this->m.insert_or_assign(k, AT_VAL(k));
     }
-    inline uint64_t lookup_all(const std::vector<uint64_t> &keys, size_t *found)
-    {
-        uint64_t sum = 0;
-        size_t f = 0;
-        for (uint64_t k : keys) {
-            auto it = m.find(k);
-            if (it != m.end())
-                sum += it->second, f++;
-        }
-        *found = f;
-        return sum;
-    }
-    AT_NOINLINE size_t delete_all(const std::vector<uint64_t> &keys)
-    {
-        size_t d = 0;
-        for (uint64_t k : keys)
-            d += m.erase(k);
-        return d;
-    }
-    size_t size() const { return m.size(); }
+};
+
+struct bare_absl : bare_insert_or_assign<absl::flat_hash_map<uint64_t, uint64_t>> {
+    static constexpr const char *name = "absl";
+};
+
+struct bare_boost_flat : bare_insert_or_assign<boost::unordered_flat_map<uint64_t, uint64_t>> {
+    static constexpr const char *name = "boost_flat";
 };
 
 /* dense_hash and sparse_hash as their users write them: the library's
  * default allocator, reserved keys at the top of the key space. */
 template <class Map>
-struct bare_sparsehash_common {
-    Map m;
+struct bare_sparsehash_common : bare_find_erase<Map> {
     AT_NOINLINE void insert_all(const std::vector<uint64_t> &keys)
     {
         for (uint64_t k : keys)
-            m[k] = AT_VAL(k);
+            this->m[k] = AT_VAL(k);
     }
-    inline uint64_t lookup_all(const std::vector<uint64_t> &keys, size_t *found)
-    {
-        uint64_t sum = 0;
-        size_t f = 0;
-        for (uint64_t k : keys) {
-            auto it = m.find(k);
-            if (it != m.end())
-                sum += it->second, f++;
-        }
-        *found = f;
-        return sum;
-    }
-    AT_NOINLINE size_t delete_all(const std::vector<uint64_t> &keys)
-    {
-        size_t d = 0;
-        for (uint64_t k : keys)
-            d += m.erase(k);
-        return d;
-    }
-    size_t size() const { return m.size(); }
 };
 
 struct bare_dense_hash : bare_sparsehash_common<google::dense_hash_map<uint64_t, uint64_t>> {
@@ -642,22 +608,6 @@ void at_print_num(bool ran, double v, int width, int decimals)
     std::exit(code);
 }
 
-std::vector<std::string> at_split(const char *s)
-{
-    std::vector<std::string> out;
-    std::string cur;
-    for (; *s; s++) {
-        if (*s == ',') {
-            out.push_back(cur);
-            cur.clear();
-        } else {
-            cur += *s;
-        }
-    }
-    out.push_back(cur);
-    return out;
-}
-
 size_t at_parse_size(const std::string &s)
 {
     char *end;
@@ -686,10 +636,10 @@ int main(int argc, char **argv)
         if (i + 1 >= argc)
             at_usage(stderr, 2, ("missing value for " + a).c_str());
         if (a == "--peers") {
-            peers = at_split(argv[++i]);
+            peers = bench_split_commas(argv[++i]);
         } else if (a == "--sizes") {
             sizes.clear();
-            for (const std::string &s : at_split(argv[++i]))
+            for (const std::string &s : bench_split_commas(argv[++i]))
                 sizes.push_back(at_parse_size(s));
         } else if (a == "--reps") {
             reps = at_parse_size(argv[++i]);
@@ -697,7 +647,7 @@ int main(int argc, char **argv)
             cycles_flag = at_parse_size(argv[++i]);
         } else if (a == "--sides") {
             side_on[0] = side_on[1] = side_on[2] = false;
-            for (const std::string &sd : at_split(argv[++i])) {
+            for (const std::string &sd : bench_split_commas(argv[++i])) {
                 bool known = false;
                 for (int k = 0; k < 3; k++)
                     if (sd == at_side_names[k])

@@ -80,6 +80,7 @@ extern "C" {
 #include "mb_map.h"
 }
 #include "flagship_bare.h"
+#include "bench_cli.hpp"
 
 static_assert(BOOST_VERSION >= 108100, "needs Boost 1.81 (libboost1.81-dev), not an older one");
 
@@ -528,22 +529,6 @@ size_t parse_count(const char *s)
     return (size_t)d;
 }
 
-std::vector<std::string> split(const char *s)
-{
-    std::vector<std::string> out;
-    std::string cur;
-    for (; *s; s++) {
-        if (*s == ',') {
-            out.push_back(cur);
-            cur.clear();
-        } else {
-            cur += *s;
-        }
-    }
-    out.push_back(cur);
-    return out;
-}
-
 double median(std::vector<double> v)
 {
     std::sort(v.begin(), v.end());
@@ -588,19 +573,19 @@ int main(int argc, char **argv)
             std::vector<std::string> sweep_maps = {"flat15", "swiss", "boost_xmx"};
             for (int j = i + 4; j + 1 < argc; j++)
                 if (std::string(argv[j]) == "--maps")
-                    sweep_maps = split(argv[j + 1]);
+                    sweep_maps = bench_split_commas(argv[j + 1]);
             mem_sweep(sweep_maps, lo, hi, points);
             return 0;
         } else if (a == "--n" && i + 1 < argc) {
             sizes.clear();
-            for (auto &s : split(argv[++i]))
+            for (auto &s : bench_split_commas(argv[++i]))
                 sizes.push_back(parse_count(s.c_str()));
         } else if (a == "--wall") {
             bench_clock = CLOCK_MONOTONIC;
         } else if (a == "--reps" && i + 1 < argc) {
             reps = parse_count(argv[++i]);
         } else if (a == "--maps" && i + 1 < argc) {
-            maps = split(argv[++i]);
+            maps = bench_split_commas(argv[++i]);
         } else {
             usage_error(("unknown argument '" + a + "'").c_str());
         }

@@ -10,15 +10,24 @@
 -- reference case: u64->u64, uniform keys, glibc, the run's largest n.  Each finding's
 -- body is a query about one run, rr.run_id, evaluated for every run.
 
+-- The memory findings' reference case: the retained rows (views.sql) of u64->u64,
+-- uniform keys, glibc, shrink policy never, at the largest n the run measured it.
+DROP VIEW IF EXISTS report_ref_retained;
+CREATE VIEW report_ref_retained AS
+SELECT r.* FROM retained r
+WHERE r.shrink = 'never' AND r.blueprint = 'u64->u64' AND r.distribution = 'uniform'
+  AND r.allocator = 'glibc'
+  AND r.n = (SELECT max(n) FROM retained x
+             WHERE x.run_id = r.run_id AND x.shrink = 'never' AND x.blueprint = 'u64->u64'
+               AND x.distribution = 'uniform' AND x.allocator = 'glibc');
+
 -- Who holds the memory after every key is deleted?
 DROP VIEW IF EXISTS report_finding_who_holds;
 CREATE VIEW report_finding_who_holds (run_id, finding) AS
 SELECT rr.run_id, (
     WITH d AS (
       SELECT impl, n, map_retained_fraction AS map_kept, rss_retained_fraction AS rss_kept
-      FROM retained
-      WHERE shrink = 'never' AND run_id = rr.run_id AND phase = 'delete_all' AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
-        AND n = (SELECT max(n) FROM retained WHERE shrink = 'never' AND run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc')
+      FROM report_ref_retained WHERE run_id = rr.run_id AND phase = 'delete_all'
     ), c AS (
       SELECT impl, n, CASE WHEN map_kept >= 0.5 THEN 1 WHEN rss_kept >= 0.5 THEN 2 ELSE 3 END AS who
       FROM d ORDER BY impl
@@ -40,9 +49,7 @@ SELECT rr.run_id, (
     WITH d AS (
       SELECT impl, n, printf('%.0f%%', 100.0 * map_retained_fraction) AS pct,
              map_retained_fraction AS f
-      FROM retained
-      WHERE shrink = 'never' AND run_id = rr.run_id AND phase = 'delete_all' AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
-        AND n = (SELECT max(n) FROM retained WHERE shrink = 'never' AND run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc')
+      FROM report_ref_retained WHERE run_id = rr.run_id AND phase = 'delete_all'
       ORDER BY impl
     ), g AS (
       SELECT pct, group_concat(impl, ', ') AS maps, count(*) AS k, max(f) AS f FROM d
@@ -63,8 +70,8 @@ SELECT rr.run_id, (
                   || 'on top (n = %d): ', max(d.n))
            || group_concat(printf('%s %.0f%% -> %.0f%%', d.impl, 100.0 * d.rss_retained_fraction,
                                   100.0 * t.rss_retained_fraction), '; ') || '.' AS finding
-    FROM (SELECT * FROM retained WHERE shrink = 'never' AND run_id = rr.run_id AND phase = 'delete_all' AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
-          AND n = (SELECT max(n) FROM retained WHERE shrink = 'never' AND run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc') ORDER BY impl) d
+    FROM (SELECT * FROM report_ref_retained WHERE run_id = rr.run_id AND phase = 'delete_all'
+          ORDER BY impl) d
     JOIN retained t ON t.run_id = d.run_id AND t.impl = d.impl AND t.n = d.n
      AND t.blueprint = d.blueprint AND t.distribution = d.distribution
      AND t.allocator = d.allocator AND t.shrink = d.shrink AND t.phase = 'trim'
@@ -77,9 +84,7 @@ SELECT rr.run_id, (
     WITH d AS (
       SELECT impl, n, printf('%.0f%%', 100.0 * map_retained_fraction) AS pct,
              map_retained_fraction AS f
-      FROM retained
-      WHERE shrink = 'never' AND run_id = rr.run_id AND phase = 'clear' AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc'
-        AND n = (SELECT max(n) FROM retained WHERE shrink = 'never' AND run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc')
+      FROM report_ref_retained WHERE run_id = rr.run_id AND phase = 'clear'
       ORDER BY impl
     ), g AS (
       SELECT pct, group_concat(impl, ', ') AS maps, count(*) AS k, max(f) AS f FROM d
@@ -102,7 +107,7 @@ SELECT rr.run_id, (
       WHERE m.run_id = rr.run_id AND m.phase = 'trim_after_destroy' AND m.shrink = 'never'
         AND m.blueprint = 'u64->u64'
         AND m.distribution = 'uniform' AND m.allocator = 'glibc'
-        AND m.n = (SELECT max(n) FROM retained WHERE shrink = 'never' AND run_id = rr.run_id AND blueprint = 'u64->u64' AND distribution = 'uniform' AND allocator = 'glibc')
+        AND m.n = (SELECT max(n) FROM report_ref_retained WHERE run_id = rr.run_id)
     )
     SELECT CASE WHEN max(map_live_bytes) = 0 THEN 'After destroy every map holds 0 bytes'
                 ELSE 'After destroy some maps still hold bytes: '

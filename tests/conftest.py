@@ -58,6 +58,13 @@ def replay(impl, ops, key_bytes=8, val_bytes=8, hint=0, shrink=False):
     return lines[:-1], int(lines[-1].split()[1])
 
 
+def parse_stats(line):
+    """Parses a `stats k=v ...` answer of `mbtest replay` into {name: int} (NA -> None)."""
+    assert line.startswith("stats "), line
+    return {k: (None if v == "NA" else int(v))
+            for k, v in (kv.split("=") for kv in line.split()[1:])}
+
+
 class Model:
     """The reference: a Python dict, answering exactly as the driver prints."""
 

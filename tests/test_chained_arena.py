@@ -8,27 +8,17 @@ arena: delete keeps the chunks; freed entries are reused; clear gives every
 chunk and the index back (live bytes fall to the bare header)."""
 import pytest
 
-from conftest import MAP_NAMES, replay
+from conftest import MAP_NAMES, parse_stats, replay
 
 pytestmark = pytest.mark.skipif(not {"chained_pool", "arena"} <= set(MAP_NAMES),
                                 reason="chained_pool / arena not built")
-
-
-def stats(line):
-    """'stats count=3 ... live_bytes=N' -> {name: int or None}."""
-    assert line.startswith("stats "), line
-    out = {}
-    for kv in line.split()[1:]:
-        k, v = kv.split("=")
-        out[k] = None if v == "NA" else int(v)
-    return out
 
 
 def run(impl, ops, **cfg):
     """Replays ops; returns (the stats of every 's' op in order, all answers)."""
     answers, live = replay(impl, ops, **cfg)
     assert live == 0, f"{impl}: destroy left {live} live bytes"
-    return [stats(a) for a in answers if a.startswith("stats ")], answers
+    return [parse_stats(a) for a in answers if a.startswith("stats ")], answers
 
 
 def inserts(keys):

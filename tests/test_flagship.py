@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from conftest import MAP_NAMES, Model, replay
+from conftest import MAP_NAMES, Model, parse_stats, replay
 
 pytestmark = pytest.mark.skipif("flat15" not in MAP_NAMES, reason="flat15 is not registered")
 
@@ -180,15 +180,6 @@ class Flat15Model:
             self.clear()
 
 
-def stats_of(line):
-    assert line.startswith("stats "), line
-    out = {}
-    for kv in line.split()[1:]:
-        k, v = kv.split("=")
-        out[k] = None if v == "NA" else int(v)
-    return out
-
-
 def run_both(ops, hint=0, shrink=False, key_bytes=8, val_bytes=8):
     """Replays ops through flat15 and the dict; for 8-byte keys also through
     the model, asserting every `s` answer equals the model's.  Returns the
@@ -200,7 +191,7 @@ def run_both(ops, hint=0, shrink=False, key_bytes=8, val_bytes=8):
     got_stats = []
     for n, (op, got) in enumerate(zip(ops, answers)):
         if op[0] == "s":
-            st = stats_of(got)
+            st = parse_stats(got)
             got_stats.append(st)
             assert st["tombstones"] is None, "flat15 has no tombstones: tombstones must be NA"
             assert st["bytes"] == st["live_bytes"], "stats bytes != the allocator's live bytes"

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import MAP_NAMES, Model, replay
+from conftest import MAP_NAMES, Model, parse_stats, replay
 
 pytestmark = pytest.mark.skipif("gomap" not in MAP_NAMES, reason="gomap is not registered")
 
@@ -84,12 +84,6 @@ def keys_in_bucket(j, b, count, start=0):
             out.append(k)
         k += 1
     return out
-
-
-def parse_stats(line):
-    assert line.startswith("stats "), line
-    return {k: (None if v == "NA" else int(v))
-            for k, v in (kv.split("=") for kv in line.split()[1:])}
 
 
 def run(ops, **cfg):

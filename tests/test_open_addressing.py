@@ -8,21 +8,11 @@ import re
 
 import pytest
 
-from conftest import MAP_NAMES, Model, replay, run_driver
+from conftest import MAP_NAMES, Model, parse_stats, replay, run_driver
 
 pytestmark = pytest.mark.skipif(
     not {"oa_linear", "oa_robinhood", "swiss"} <= set(MAP_NAMES),
     reason="the open-addressing maps are not all registered")
-
-
-def stats_of(line):
-    """Parses a `stats k=v ...` answer into a dict of ints (NA -> None)."""
-    assert line.startswith("stats "), line
-    out = {}
-    for kv in line.split()[1:]:
-        k, v = kv.split("=")
-        out[k] = None if v == "NA" else int(v)
-    return out
 
 
 def checked_replay(impl, ops, **cfg):
@@ -32,7 +22,7 @@ def checked_replay(impl, ops, **cfg):
     model, stats = Model(), []
     for op, got in zip(ops, answers):
         if op[0] == "s":
-            stats.append(stats_of(got))
+            stats.append(parse_stats(got))
         else:
             assert got == model.apply(op), f"{impl}: op {op} answered {got!r}"
     assert live == 0, f"{impl}: destroy left {live} live bytes"
@@ -122,7 +112,7 @@ def test_swiss_reclaims_tombstones_when_growing_fails():
     ops = [("i", k, k) for k in range(n)] + [("r", k) for k in range(0, 1000, 10)]
     ops += [("s",), ("f", 0)] + [("i", n + k, 1) for k in range(100)] + [("s",)]
     answers, live = replay("swiss", ops + [("i", 10**9, 1)], hint=n)
-    before, after = stats_of(answers[len(ops) - 103]), stats_of(answers[len(ops) - 1])
+    before, after = parse_stats(answers[len(ops) - 103]), parse_stats(answers[len(ops) - 1])
     assert before["tombstones"] > 0
     assert answers[len(ops) - 101:len(ops) - 1] == ["inserted"] * 100
     assert after["count"] == n and after["capacity"] == before["capacity"]

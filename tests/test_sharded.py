@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import MAP_NAMES, MAPS, ROOT, replay, run_driver
+from conftest import MAP_NAMES, MAPS, ROOT, parse_stats, replay, run_driver
 
 THREAD_MAPS = ["sharded", "locked"]
 
@@ -20,12 +20,6 @@ THREAD_MAPS = ["sharded", "locked"]
 def traits(name):
     return dict(t.split("=", 1) if "=" in t else (t, "") for t in
                 next(m[3] for m in MAPS if m[0] == name).split(","))
-
-
-def parse_stats(line):
-    assert line.startswith("stats "), line
-    return {k: (None if v == "NA" else int(v)) for k, v in
-            (kv.split("=") for kv in line.split()[1:])}
 
 
 @pytest.mark.parametrize("impl", THREAD_MAPS)

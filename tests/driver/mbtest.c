@@ -148,6 +148,14 @@ static const mb_map_ops *find_ops(const opts *o)
     return ops;
 }
 
+/* The key stream every command draws from: uniform keys of the run's seed and
+ * key / value sizes. */
+static mb_stream uniform_stream(const opts *o)
+{
+    return (mb_stream){ .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed,
+                        .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+}
+
 /* ---- list ----------------------------------------------------------------- */
 
 static int cmd_list(void)
@@ -281,7 +289,7 @@ static void must_check(const mb_map_ops *ops, void *m, const char *when, uint64_
 static void verify_model(const mb_map_ops *ops, void *m, const opts *o, const model *md,
                          size_t nkeys, uint64_t k)
 {
-    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+    mb_stream s = uniform_stream(o);
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
     for (size_t i = 0; i < nkeys; i++) {
         mb_fill_bytes(mb_key_at(&s, i), key, o->cfg.key_bytes);
@@ -310,7 +318,7 @@ static int64_t sweep_once(const mb_map_ops *ops, const opts *o, int64_t k)
     }
     size_t nkeys = 2 * o->n;
     model md = { calloc(nkeys, 1), 0 };
-    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+    mb_stream s = uniform_stream(o);
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
 
     /* script: insert n, remove every third, insert n more, clear, insert n/2 */
@@ -383,7 +391,9 @@ static int cmd_churn(const opts *o)
     mb_counter_init(&ctr);
     mb_alloc a = mb_counter_alloc(&ctr);
     void *m = ops->create(&a, &o->cfg);
-    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+    if (!m)
+        fail("%s: create failed", o->impl);
+    mb_stream s = uniform_stream(o);
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
     size_t total = o->n * (o->rounds + 1), max_tombs = 0;
 
@@ -447,7 +457,7 @@ static void *thread_main(void *p)
 {
     thread_arg *ta = p;
     const opts *o = ta->o;
-    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+    mb_stream s = uniform_stream(o);
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
     size_t base = ta->id * o->n, all = o->threads * o->n;
     uint64_t v;
@@ -487,6 +497,8 @@ static int cmd_threads(const opts *o)
     mb_counter_init(&ctr);
     mb_alloc a = mb_counter_alloc(&ctr);
     void *m = ops->create(&a, &o->cfg);
+    if (!m)
+        fail("%s: create failed", o->impl);
     pthread_t tid[64];
     thread_arg ta[64];
     for (size_t t = 0; t < o->threads; t++) {
@@ -534,7 +546,7 @@ static uint64_t stress_val(size_t index, uint64_t version)
 static void *stress_writer(stress_arg *sa)
 {
     const opts *o = sa->o;
-    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+    mb_stream s = uniform_stream(o);
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
     size_t n = o->n;
     while (__atomic_load_n(sa->started, __ATOMIC_ACQUIRE) < (int)o->threads - 1)
@@ -578,7 +590,7 @@ static void *stress_main(void *p)
     if (sa->id == 0)
         return stress_writer(sa);
     const opts *o = sa->o;
-    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+    mb_stream s = uniform_stream(o);
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
     uint64_t *seen = calloc(o->n, sizeof *seen), rng = sa->id * 0x9e3779b97f4a7c15ULL;
     if (!seen)
@@ -624,7 +636,7 @@ static int cmd_stress(const opts *o)
     void *m = ops->create(&a, &o->cfg);
     if (!m)
         fail("%s: create failed", o->impl);
-    mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed, .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+    mb_stream s = uniform_stream(o);
     unsigned char key[MB_KEY_MAX_BYTES], val[MB_VAL_MAX_BYTES];
     for (size_t i = 0; i < o->n; i++) {
         mb_fill_bytes(mb_key_at(&s, i), key, o->cfg.key_bytes);
@@ -671,8 +683,7 @@ static int cmd_enomem(const opts *o)
         mb_counter ctr;
         mb_counter_init(&ctr);
         mb_alloc a = mb_counter_alloc(&ctr);
-        mb_stream s = { .dist = MB_DIST_UNIFORM, .seed = o->cfg.seed,
-                        .key_bytes = o->cfg.key_bytes, .val_bytes = o->cfg.val_bytes };
+        mb_stream s = uniform_stream(o);
         mb_prepared pp;
         if (lean && mb_phase_prepare(&pp, ops, &s, MB_PHASE_INSERT, o->n) != 0)
             fail("%s: prepare failed", o->impl);
