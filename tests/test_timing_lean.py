@@ -182,8 +182,19 @@ def test_standalone_loop_with_hugepages_still_verifies():
     assert all(l.split("\t")[4] == "1" for l in p.stdout.splitlines()[2:])
 
 
+def test_standalone_loop_on_fresh_maps_with_warm_up_still_verifies():
+    p = subprocess.run([str(LOOP), "--impl", "swiss,chained", "--n", "3000", "--reps", "3",
+                        "--keys", "all", "--fresh", "--warm", "2", "--phase", "lookup_miss"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = [l.split("\t") for l in p.stdout.splitlines()[2:]]
+    assert {(r[0], r[2], r[3]) for r in rows} == {
+        (i, "lookup_miss", k) for i in ("swiss", "chained") for k in ("inline", "array", "lean")}
+
+
 def test_standalone_loop_rejects_bad_arguments():
-    for args in (["--keys", "sideways"], ["--bogus"], ["--impl", "no_such_map", "--n", "10"]):
+    for args in (["--keys", "sideways"], ["--bogus"], ["--impl", "no_such_map", "--n", "10"],
+                 ["--warm", "-1"], ["--warm", "x"], ["--phase", "lookup_sideways"]):
         p = subprocess.run([str(LOOP), *args], capture_output=True, text=True)
         assert p.returncode == 2, args
 
