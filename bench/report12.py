@@ -11,6 +11,10 @@ rerun in a quiet moment (a measurement, not a test: nothing here asserts a time)
       at 1e6;
   (c) transparent hugepages as the machine has them against --hugepages (the
       counting allocator's MADV_HUGEPAGE) at 1e6 and 1e7, insert and lookup_hit;
+  (e) the standalone loop on one map for every repetition (its default)
+      against a newly built map per repetition with one warm-up pass
+      (--fresh --warm 1: `mapbench time`'s schedule at 1e6), swiss and absl at
+      1e6: how much of the suite's distance from the loop a young map explains;
   (d) excerpts of Google Benchmark's tools/compare.py (benchmarks, filters,
       benchmarksfiltered) on JSON this run writes, when compare.py is found
       (--compare PATH, $COMPARE_PY, or a few usual places).
@@ -20,7 +24,7 @@ repetition's median iteration, as `mapbench time` stores it).
 
 usage: bench/report12.py [--now build/mapbench] [--before OLD/build/mapbench]
            [--loop build/mb_lookup_loop] [--impl swiss,absl,oa_linear,chained,gomap]
-           [--rounds 3] [--reps 5] [--skip a,b,c,d] [--compare PATH] [--work DIR]
+           [--rounds 3] [--reps 5] [--skip a,b,c,d,e] [--compare PATH] [--work DIR]
 """
 import argparse
 import os
@@ -151,6 +155,35 @@ def section_c(a, impls):
     print()
 
 
+def loop_samples(exe, impl, n, reps, extra):
+    """{phase: [ns_per_op, ...]} of the standalone loop (keys from an array)."""
+    p = subprocess.run([exe, "--impl", impl, "--n", str(n), "--reps", str(reps), "--keys", "array",
+                        *extra], capture_output=True, text=True)
+    got = {}
+    for line in p.stderr.splitlines() if p.returncode == 0 else []:
+        f = line.split()  # "  impl n=N phase keys rep r: X ns/op"
+        if len(f) >= 7 and f[0] == impl and f[-1] == "ns/op":
+            got.setdefault(f[2], []).append(float(f[-2]))
+    return got
+
+
+def section_e(a):
+    print("## (e) the standalone loop: one map for every repetition against a new map per "
+          "repetition + 1 warm-up pass (mapbench time's schedule), n = 1e6")
+    s = {}
+    for r in range(a.rounds):
+        for impl in ("swiss", "absl"):
+            for name, extra in (("one_map", []), ("fresh_warm1", ["--fresh", "--warm", "1"])):
+                for ph, v in loop_samples(a.loop, impl, 1000000, a.reps, extra).items():
+                    s.setdefault((impl, ph, name), []).extend(v)
+    print("impl\tphase\tone_map_ns\tfresh_warm1_ns\tfresh/one")
+    for impl in ("swiss", "absl"):
+        for ph in ("lookup_hit", "lookup_miss"):
+            one, fresh = med(s.get((impl, ph, "one_map"), [])), med(s.get((impl, ph, "fresh_warm1"), []))
+            print(f"{impl}\t{ph}\t{fmt(one)}\t{fmt(fresh)}\t{fmt(fresh / one)}")
+    print()
+
+
 def find_compare(given):
     for c in [given, os.environ.get("COMPARE_PY")] + COMPARE_PLACES:
         if c and os.path.isfile(c):
@@ -226,6 +259,8 @@ def main():
         section_b(a, impls)
     if "c" not in skip:
         section_c(a, impls)
+    if "e" not in skip:
+        section_e(a)
     if "d" not in skip:
         section_d(a, impls)
 
