@@ -248,8 +248,11 @@ def main():
         ap.error("--rounds and --reps want >= 1")
     impls = a.impl.split(",")
     builds = [("now", a.now)] + ([("before", a.before)] if a.before else [])
-    p = subprocess.run(["uptime"], capture_output=True, text=True)
-    print(f"# report12: {a.rounds} rounds x {a.reps} reps; {p.stdout.strip()}; thp {thp_modes()}")
+    try:
+        load = "load average " + " ".join(pathlib.Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        load = "load average unknown"
+    print(f"# report12: {a.rounds} rounds x {a.reps} reps; {load}; thp {thp_modes()}")
     print(f"# now={a.now}" + (f" before={a.before}" if a.before else "") + f" loop={a.loop}")
     print()
     skip = set(a.skip.split(",")) if a.skip else set()
