@@ -17,7 +17,10 @@
  * map in the same process, to tell the loop's cost from the process's state.
  * A repetition is ceil(200000 / N) passes, as in
  * `mapbench time`; each repetition's ns/op is printed, then the min and the
- * median.  After the clock the sum and the count are compared with the
+ * median.  By default one map serves every repetition (hits first, then
+ * misses); --fresh builds a new one before each repetition and --warm W runs
+ * W untimed passes first, to hold the loop to `mapbench time`'s schedule
+ * (which builds per repetition) and tell a young map from an old one.  After the clock the sum and the count are compared with the
  * values the stream says (a wrong map exits 1): a benchmark, never an assert
  * on time.
  *
@@ -61,9 +64,14 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: mb_lookup_loop [--impl a,b] [--n 1000,100000,1000000] [--reps R]\n"
                "                      [--keys inline|array|both|lean|all] [--hugepages] [--seed S]\n"
+               "                      [--phase lookup_hit,lookup_miss] [--fresh] [--warm W]\n"
                "  Times the minimal lookup_hit / lookup_miss loop over each map (see the\n"
                "  top of bench/lookup_loop.c); prints TSV.\n"
-               "  --hugepages   the counting allocator's blocks >= 2 MiB from mmap + MADV_HUGEPAGE\n");
+               "  --hugepages   the counting allocator's blocks >= 2 MiB from mmap + MADV_HUGEPAGE\n"
+               "  --phase       which lookups (default both, hit first)\n"
+               "  --fresh       a newly built map before every repetition\n"
+               "  --warm W      W untimed passes before each repetition's clock (--fresh) or\n"
+               "                before the first (default 0)\n");
 }
 
 typedef struct ll_opts {
@@ -71,8 +79,73 @@ typedef struct ll_opts {
     size_t sizes[16], n_sizes;
     unsigned reps;
     int inline_keys, array_keys, lean, hugepages;
+    int hit, miss;  /* which phases: lookup_hit, lookup_miss */
+    int fresh;      /* a new map before every repetition (mapbench time's schedule at large N) */
+    unsigned warm;  /* untimed passes before each repetition's clock (fresh) or the first */
     uint64_t seed;
 } ll_opts;
+
+/* Returns a new map of ops holding keys[0, n) with their values, or exits. */
+static void *ll_build(const mb_map_ops *ops, mb_alloc *a, const mb_map_config *cfg,
+                      const uint64_t *keys, size_t n)
+{
+    void *m = ops->create(a, cfg);
+    if (!m) {
+        fprintf(stderr, "mb_lookup_loop: %s: out of memory\n", ops->name);
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = mb_val_for(keys[i]);
+        if (ops->insert(m, &keys[i], &v) != MB_INSERTED) {
+            fprintf(stderr, "mb_lookup_loop: %s: insert failed\n", ops->name);
+            exit(1);
+        }
+    }
+    return m;
+}
+
+/* What one pass saw: hits sum their values, misses count what was found. */
+typedef struct ll_seen {
+    uint64_t sum;
+    size_t found;
+} ll_seen;
+
+/* One pass of `mode` (0 inline keys, 1 array keys, 2 the suite's lean loop
+ * prepared in pp) over map m: lookup_hit keys [0, n) or lookup_miss [n, 2n). */
+static ll_seen ll_pass(int mode, int miss, const mb_map_ops *ops, void *m, const uint64_t *kk,
+                       uint64_t base, size_t n, mb_prepared *pp, uint64_t want_sum)
+{
+    int (*lookup)(void *, const void *, void *) = ops->lookup;
+    ll_seen r = { 0, 0 };
+    uint64_t v = 0;
+    if (mode == 0) { /* keys computed inline */
+        uint64_t st = base;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t k = ll_mix(st += LL_GAMMA);
+            if (miss)
+                r.found += (size_t)lookup(m, &k, &v);
+            else {
+                lookup(m, &k, &v);
+                r.sum += v;
+            }
+        }
+    } else if (mode == 2) { /* the suite's own timed loop (workload.h) */
+        mb_phase_run_prepared(pp, m);
+        int bad = mb_phase_verify(pp).error != NULL;
+        r.sum = miss || bad ? 0 : want_sum; /* checked by the caller like the others */
+        r.found = (size_t)bad;
+    } else { /* keys from the array */
+        for (size_t i = 0; i < n; i++) {
+            if (miss)
+                r.found += (size_t)lookup(m, &kk[i], &v);
+            else {
+                lookup(m, &kk[i], &v);
+                r.sum += v;
+            }
+        }
+    }
+    return r;
+}
 
 /* One (map, N): returns 0, or 1 when an answer was wrong. */
 static int ll_case(const ll_opts *o, const mb_map_ops *ops, size_t n)
@@ -84,9 +157,8 @@ static int ll_case(const ll_opts *o, const mb_map_ops *ops, size_t n)
     mb_map_config cfg = { 8, 8, 0, MB_SHRINK_NEVER, 0, o->seed };
     if (mb_config_unsupported(ops, &cfg))
         return 0;
-    void *m = ops->create(&a, &cfg);
     uint64_t *keys = malloc(2 * n * sizeof *keys);
-    if (!m || !keys) {
+    if (!keys) {
         fprintf(stderr, "mb_lookup_loop: %s: out of memory\n", ops->name);
         exit(1);
     }
@@ -94,22 +166,17 @@ static int ll_case(const ll_opts *o, const mb_map_ops *ops, size_t n)
     uint64_t want_sum = 0;
     for (size_t i = 0; i < 2 * n; i++)
         keys[i] = mb_key_at(&s, i);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t v = mb_val_for(keys[i]);
-        want_sum += v;
-        if (ops->insert(m, &keys[i], &v) != MB_INSERTED) {
-            fprintf(stderr, "mb_lookup_loop: %s: insert failed\n", ops->name);
-            exit(1);
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        want_sum += mb_val_for(keys[i]);
+    void *m = ll_build(ops, &a, &cfg, keys, n);
     size_t passes = (LL_OPS_PER_REPETITION + n - 1) / n;
     double *ns = malloc(o->reps * sizeof *ns);
     int bad = 0;
-    int (*lookup)(void *, const void *, void *) = ops->lookup;
     static const char *const mode_names[] = { "inline", "array", "lean" };
     for (int miss = 0; miss < 2; miss++)
         for (int mode = 0; mode < 3; mode++) {
-            if ((mode == 0 && !o->inline_keys) || (mode == 1 && !o->array_keys) ||
+            if ((miss ? !o->miss : !o->hit) ||
+                (mode == 0 && !o->inline_keys) || (mode == 1 && !o->array_keys) ||
                 (mode == 2 && !o->lean))
                 continue;
             mb_prepared pp;
@@ -121,42 +188,25 @@ static int ll_case(const ll_opts *o, const mb_map_ops *ops, size_t n)
             const uint64_t *kk = keys + (miss ? n : 0);
             uint64_t base = o->seed + (miss ? n : 0) * LL_GAMMA;
             for (unsigned r = 0; r < o->reps; r++) {
-                uint64_t sum = 0, v = 0;
-                size_t found = 0;
+                ll_seen seen = { 0, 0 };
+                if (o->fresh) { /* mapbench time's schedule: a new map per repetition */
+                    ops->destroy(m);
+                    mb_counter_init(&ctr);
+                    ctr.hugepages = o->hugepages;
+                    m = ll_build(ops, &a, &cfg, keys, n);
+                }
+                for (unsigned w = 0; w < ((o->fresh || r == 0) ? o->warm : 0); w++) {
+                    ll_seen ws = ll_pass(mode, miss, ops, m, kk, base, n, &pp, want_sum);
+                    seen.sum += ws.sum - want_sum * !miss, seen.found += ws.found;
+                }
                 uint64_t t0 = ll_now_ns();
                 for (size_t p = 0; p < passes; p++) {
-                    if (mode == 0) { /* keys computed inline */
-                        uint64_t st = base;
-                        for (size_t i = 0; i < n; i++) {
-                            uint64_t k = ll_mix(st += LL_GAMMA);
-                            if (miss)
-                                found += (size_t)lookup(m, &k, &v);
-                            else {
-                                lookup(m, &k, &v);
-                                sum += v;
-                            }
-                        }
-                    } else if (mode == 2) { /* the suite's own timed loop (workload.h) */
-                        mb_phase_run_prepared(&pp, m);
-                        mb_phase_result res = mb_phase_verify(&pp);
-                        sum += res.error ? 0 : want_sum; /* checked below like the others */
-                        found += res.error != NULL;
-                    } else { /* keys from the array */
-                        for (size_t i = 0; i < n; i++) {
-                            if (miss)
-                                found += (size_t)lookup(m, &kk[i], &v);
-                            else {
-                                lookup(m, &kk[i], &v);
-                                sum += v;
-                            }
-                        }
-                    }
+                    ll_seen ps = ll_pass(mode, miss, ops, m, kk, base, n, &pp, want_sum);
+                    seen.sum += ps.sum, seen.found += ps.found;
                 }
                 uint64_t t1 = ll_now_ns();
                 ns[r] = (double)(t1 - t0) / (double)(passes * n);
-                if (mode == 2 && !miss) /* the lean run verified itself: one OR of the answers */
-                    sum = found ? 0 : sum;
-                if (miss ? found != 0 : sum != want_sum * passes) {
+                if (miss ? seen.found != 0 : seen.sum != want_sum * passes || seen.found) {
                     fprintf(stderr, "mb_lookup_loop: %s n=%zu %s: wrong answers\n", ops->name, n,
                             miss ? "lookup_miss" : "lookup_hit");
                     bad = 1;
@@ -182,7 +232,7 @@ static int ll_case(const ll_opts *o, const mb_map_ops *ops, size_t n)
 int main(int argc, char **argv)
 {
     ll_opts o = { "swiss,absl,oa_linear,chained,gomap", { 1000, 100000, 1000000 }, 3, 5, 1, 1,
-                  0, 0, 0x6d61706265ULL /* mapbench's default seed */ };
+                  0, 0, 1, 1, 0, 0, 0x6d61706265ULL /* mapbench's default seed */ };
     char *impls_buf;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -214,6 +264,26 @@ int main(int argc, char **argv)
             i++;
         } else if (!strcmp(argv[i], "--hugepages")) {
             o.hugepages = 1;
+        } else if (!strcmp(argv[i], "--phase") && v) {
+            o.hit = strstr(v, "lookup_hit") != NULL;
+            o.miss = strstr(v, "lookup_miss") != NULL;
+            if (!o.hit && !o.miss) {
+                fprintf(stderr, "mb_lookup_loop: --phase wants lookup_hit, lookup_miss or both\n");
+                usage(stderr);
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(argv[i], "--fresh")) {
+            o.fresh = 1;
+        } else if (!strcmp(argv[i], "--warm") && v) {
+            char *end;
+            long w = strtol(v, &end, 10);
+            if (w < 0 || w > 1000 || *end) {
+                fprintf(stderr, "mb_lookup_loop: --warm wants 0..1000 passes\n");
+                usage(stderr);
+                return 2;
+            }
+            o.warm = (unsigned)w, i++;
         } else {
             fprintf(stderr, "mb_lookup_loop: unknown argument '%s'\n", argv[i]);
             usage(stderr);

@@ -182,8 +182,19 @@ def test_standalone_loop_with_hugepages_still_verifies():
     assert all(l.split("\t")[4] == "1" for l in p.stdout.splitlines()[2:])
 
 
+def test_standalone_loop_on_fresh_maps_with_warm_up_still_verifies():
+    p = subprocess.run([str(LOOP), "--impl", "swiss,chained", "--n", "3000", "--reps", "3",
+                        "--keys", "all", "--fresh", "--warm", "2", "--phase", "lookup_miss"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    rows = [l.split("\t") for l in p.stdout.splitlines()[2:]]
+    assert {(r[0], r[2], r[3]) for r in rows} == {
+        (i, "lookup_miss", k) for i in ("swiss", "chained") for k in ("inline", "array", "lean")}
+
+
 def test_standalone_loop_rejects_bad_arguments():
-    for args in (["--keys", "sideways"], ["--bogus"], ["--impl", "no_such_map", "--n", "10"]):
+    for args in (["--keys", "sideways"], ["--bogus"], ["--impl", "no_such_map", "--n", "10"],
+                 ["--warm", "-1"], ["--warm", "x"], ["--phase", "lookup_sideways"]):
         p = subprocess.run([str(LOOP), *args], capture_output=True, text=True)
         assert p.returncode == 2, args
 
@@ -205,3 +216,78 @@ def test_icount_of_the_lean_only_phases_counts_the_loop_alone(tmp_path):
     assert set(ipo) == {"lookup_hit", "lookup_hit_dependent", "lookup_hit_cold"}
     assert 0 < ipo["lookup_hit_dependent"] < ipo["lookup_hit"]
     assert 0 < ipo["lookup_hit_cold"] < ipo["lookup_hit"]
+
+
+# ---- Google Benchmark's cpu_time and threads ---------------------------------------------
+
+def gb_runs(*args, exe=MAPBENCH):
+    """The iteration runs of `mapbench time ... --benchmark_format=json`."""
+    import json
+    p = subprocess.run([str(exe), "time", "--no-hint", "--benchmark_format=json", *map(str, args)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    return [b for b in json.loads(p.stdout)["benchmarks"] if b["run_type"] == "iteration"]
+
+
+# The CPU the library's own pause/resume adds per iteration (clock reads in a
+# debug build of libbenchmark; ~10 us here): small against the untimed setup
+# it once counted (clear: inserting 1e5 keys, milliseconds per iteration).
+CPU_SLACK_NS = 50_000
+
+
+def test_cpu_time_is_the_timed_regions_cpu():
+    """clear's untimed setup (a map of n keys built per iteration) is hundreds
+    of times its timed region and delete_all's a few times: with the library's
+    timer running over the whole loop, cpu_time read the build (clear at 1e5:
+    ~5-10 ms against ~5 us of real_time) and this fails.  One thread's CPU over
+    a region cannot exceed its wall time, so the bound holds however loaded
+    the machine is (preemption adds wall time, not CPU)."""
+    runs = gb_runs("--impl", "swiss,chained", "--phase", "clear,delete_all", "--n", 100000,
+                   "--shrink", "never", "--reps", 2)
+    assert {(b["name"].split("/")[0], b["name"].split("/")[1]) for b in runs} == {
+        (i, ph) for i in ("swiss", "chained") for ph in ("clear", "delete_all")}
+    for b in runs:
+        assert b["time_unit"] == "ns" and b["cpu_time"] > 0, b
+        assert b["cpu_time"] <= b["real_time"] * 1.5 + CPU_SLACK_NS, \
+            (b["name"], b["cpu_time"], b["real_time"])
+
+
+def test_threads_are_reported_truly_and_names_stay_stable():
+    runs = gb_runs("--impl", "sharded", "--phase", "mixed_rw,lookup_hit", "--threads", "1,2",
+                   "--n", 2000, "--reps", 2)
+    seen = set()
+    for b in runs:
+        m = re.search(r"/threads:(\d+)/", b["name"])
+        want = int(m.group(1)) if "/mixed_rw/" in b["name"] else 1
+        assert b["threads"] == want, (b["name"], b["threads"])
+        seen.add(b["threads"])
+        # mixed_rw's cpu_time is its threads' (the library's process_time)
+        assert b["name"].endswith("/process_time/manual_time" if "/mixed_rw/" in b["name"]
+                                  else "/manual_time") and "repeats:" not in b["name"]
+    assert seen == {1, 2}
+    names = {b["name"] for b in runs}
+    assert names == {b["name"] for b in gb_runs("--impl", "sharded", "--phase",
+                                                "mixed_rw,lookup_hit", "--threads", "1,2",
+                                                "--n", 2000, "--reps", 1)}
+
+
+def test_benchmark_out_file_reports_threads_too(tmp_path):
+    import json
+    out = tmp_path / "o.json"
+    p = subprocess.run([str(MAPBENCH), "time", "--impl", "sharded", "--phase", "mixed_rw",
+                        "--threads", "2", "--n", "1000", "--reps", "2", f"--benchmark_out={out}",
+                        "--benchmark_out_format=json"], capture_output=True, text=True, cwd=ROOT,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "mixed_rw" in p.stdout                                # the console report as well
+    got = json.loads(out.read_text())["benchmarks"]
+    assert {b["run_type"] for b in got} == {"iteration", "aggregate"}
+    assert all(b["threads"] == 2 for b in got)                   # aggregates too
+    p = subprocess.run([str(MAPBENCH), "time", "--impl", "sharded", "--phase", "mixed_rw",
+                        "--threads", "2", "--n", "1000", "--reps", "1", f"--benchmark_out={out}",
+                        "--benchmark_out_format=csv"], capture_output=True, text=True, cwd=ROOT,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    lines = out.read_text().splitlines()   # the library's csv (no threads column), after its context
+    head = next(i for i, l in enumerate(lines) if l.startswith("name,iterations,real_time,cpu_time"))
+    assert "mixed_rw" in lines[head + 1]

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 
 #include <cmath>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -45,11 +47,67 @@ class ForwardingReporter : public benchmark::BenchmarkReporter {
     void *ud_;
 };
 
+// Sets each run's "threads" to what the benchmark runs itself (threads_of)
+// and hands the runs on to the library's own reporter (display or file), so
+// console, JSON and CSV say the threads truly; names are left as they are.
+class ThreadsReporter : public benchmark::BenchmarkReporter {
+  public:
+    ThreadsReporter(benchmark::BenchmarkReporter *inner, mbb_threads_fn threads_of, void *ud)
+        : inner_(inner), threads_of_(threads_of), ud_(ud) {}
+    bool ReportContext(const Context &c) override {
+        // the library points this reporter's streams (the --benchmark_out
+        // file); the inner one writes where this one was pointed
+        inner_->SetOutputStream(&GetOutputStream());
+        inner_->SetErrorStream(&GetErrorStream());
+        return inner_->ReportContext(c);
+    }
+    void ReportRuns(const std::vector<Run> &runs) override {
+        std::vector<Run> told(runs);
+        for (Run &r : told)
+            if (threads_of_)
+                r.threads = threads_of_(ud_, r.run_name.function_name.c_str());
+        inner_->ReportRuns(told);
+    }
+    void Finalize() override { inner_->Finalize(); }
+
+  private:
+    benchmark::BenchmarkReporter *inner_;
+    mbb_threads_fn threads_of_;
+    void *ud_;
+};
+
+// The library's file reporter for --benchmark_out_format (json by default),
+// or nullptr for a format it does not know (the library then refuses it).
+std::unique_ptr<benchmark::BenchmarkReporter> file_reporter_for(const char *format)
+{
+    std::string f = format ? format : "json";
+    if (f == "json")
+        return std::unique_ptr<benchmark::BenchmarkReporter>(new benchmark::JSONReporter);
+    if (f == "console")
+        return std::unique_ptr<benchmark::BenchmarkReporter>(
+            new benchmark::ConsoleReporter(benchmark::ConsoleReporter::OO_None));
+    if (f == "csv") {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+        return std::unique_ptr<benchmark::BenchmarkReporter>(new benchmark::CSVReporter);
+#pragma GCC diagnostic pop
+    }
+    return nullptr;
+}
+
+// Returns the value of --NAME=VALUE in arg, or nullptr.
+const char *flag_value(const char *arg, const char *name)
+{
+    size_t n = std::strlen(name);
+    return std::strncmp(arg, name, n) == 0 && arg[n] == '=' ? arg + n + 1 : nullptr;
+}
+
 } // namespace
 
 extern "C" {
 
-void mbb_register(const char *name, mbb_fn fn, void *ctx, int64_t iterations, int repetitions)
+void mbb_register(const char *name, mbb_fn fn, void *ctx, int64_t iterations, int repetitions,
+                  int process_cpu)
 {
     auto *b = benchmark::RegisterBenchmark(name, [fn, ctx](benchmark::State &st) {
         mbb_state s{&st};
@@ -58,11 +116,17 @@ void mbb_register(const char *name, mbb_fn fn, void *ctx, int64_t iterations, in
     b->Iterations(iterations)->UseManualTime()->Unit(benchmark::kNanosecond);
     if (repetitions > 0) // else --benchmark_repetitions decides, and the name has no repeats:R
         b->Repetitions(repetitions);
+    if (process_cpu) // the name stays as it is (MeasureProcessCPUTime adds nothing to it)
+        b->MeasureProcessCPUTime();
 }
 
 int mbb_keep_running(mbb_state *s) { return s->st->KeepRunning() ? 1 : 0; }
 
 void mbb_set_iteration_time(mbb_state *s, double seconds) { s->st->SetIterationTime(seconds); }
+
+void mbb_pause_timing(mbb_state *s) { s->st->PauseTiming(); }
+
+void mbb_resume_timing(mbb_state *s) { s->st->ResumeTiming(); }
 
 void mbb_set_items_processed(mbb_state *s, int64_t items) { s->st->SetItemsProcessed(items); }
 
@@ -73,14 +137,32 @@ void mbb_set_counter(mbb_state *s, const char *name, double value)
 
 void mbb_skip_with_error(mbb_state *s, const char *msg) { s->st->SkipWithError(msg); }
 
-void mbb_initialize(int *argc, char **argv) { benchmark::Initialize(argc, argv); }
-
-int64_t mbb_run(mbb_report_fn report, void *ud)
+void mbb_initialize(int *argc, char **argv, mbb_flags *flags)
 {
-    if (!report)
-        return int64_t(benchmark::RunSpecifiedBenchmarks());
+    flags->out_file = flags->out_format = nullptr;
+    for (int i = 1; i < *argc; i++) { // the last one wins, as in the library
+        if (const char *v = flag_value(argv[i], "--benchmark_out"))
+            flags->out_file = v;
+        if (const char *v = flag_value(argv[i], "--benchmark_out_format"))
+            flags->out_format = v;
+    }
+    benchmark::Initialize(argc, argv);
+}
+
+int64_t mbb_run(const mbb_flags *flags, mbb_report_fn report, mbb_threads_fn threads_of, void *ud)
+{
+    // a file reporter may be passed only with --benchmark_out (the library
+    // refuses one without it)
+    std::unique_ptr<benchmark::BenchmarkReporter> file_inner;
+    std::unique_ptr<ThreadsReporter> file;
+    if (flags->out_file && *flags->out_file && (file_inner = file_reporter_for(flags->out_format)))
+        file.reset(new ThreadsReporter(file_inner.get(), threads_of, ud));
+    if (!report) {
+        ThreadsReporter display(benchmark::CreateDefaultDisplayReporter(), threads_of, ud);
+        return int64_t(benchmark::RunSpecifiedBenchmarks(&display, file.get()));
+    }
     ForwardingReporter fwd(report, ud);
-    return int64_t(benchmark::RunSpecifiedBenchmarks(&fwd));
+    return int64_t(benchmark::RunSpecifiedBenchmarks(&fwd, file.get()));
 }
 
 const char *mbb_version(void)

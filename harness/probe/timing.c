@@ -11,6 +11,11 @@
  * the phase's checksum and the map's count afterwards: a wrong answer makes
  * the case fail (SkipWithError), it never produces a time.
  *
+ * Google Benchmark's own timer runs only around that region too (paused for
+ * every iteration's untimed work), so its cpu_time is the timed region's
+ * thread CPU (mixed_rw: the process's, its threads'), and each run reports
+ * the threads the case runs itself (gbench_shim.h, mbb_run).
+ *
  * A repetition's ns_per_op (the S record, the ns_per_op counter) is the
  * median over its iterations of each iteration's ns per op: on a shared
  * machine one iteration preempted by the scheduler (a 2 ms slice in a 2 ms
@@ -77,11 +82,9 @@ static const char *tc_warm_up(const mb_case *c, mb_probe_case *pc)
 }
 
 /* Runs c's measured phase once on pc's map (pp: the phase prepared for it,
- * unused by mixed_rw).  Returns the result and the phase's wall time in *ns;
- * mixed_rw also runs its ceiling (ceil) and sets *ceil_ns (an error of the
- * ceiling is the result's error). */
+ * unused by mixed_rw).  Returns the result and the phase's wall time in *ns. */
 static mb_phase_result tc_run_once(const mb_case *c, mb_probe_case *pc, mb_prepared *pp,
-                                   const tc_ceiling *ceil, uint64_t *ns, uint64_t *ceil_ns)
+                                   uint64_t *ns)
 {
     uint64_t t0 = mb_now_ns(), wall;
     mb_phase_result r;
@@ -89,20 +92,25 @@ static mb_phase_result tc_run_once(const mb_case *c, mb_probe_case *pc, mb_prepa
         mb_mixed_spec spec = tc_mixed_spec(c);
         r = mb_run_mixed_spec(c->ops, pc->map, &pc->stream, c->n, &spec, &wall);
         *ns = wall;
-        if (!r.error && r.checksum == r.expected) {
-            mb_phase_result cr =
-                mb_run_mixed_ceiling(ceil->ops, ceil->map, &pc->stream, c->n, &spec, ceil_ns);
-            if (cr.error)
-                r.error = cr.error;
-            else if (cr.checksum != cr.expected)
-                r.error = "ceiling run: checksum mismatch";
-        }
     } else {
         mb_phase_run_prepared(pp, pc->map);
         *ns = mb_now_ns() - t0;
         r = mb_phase_verify(pp);
     }
     return r;
+}
+
+/* mixed_rw's ceiling (ceil), run right after the map's run: sets *ceil_ns.
+ * Returns NULL or what was wrong. */
+static const char *tc_run_ceiling(const mb_case *c, mb_probe_case *pc, const tc_ceiling *ceil,
+                                  uint64_t *ceil_ns)
+{
+    mb_mixed_spec spec = tc_mixed_spec(c);
+    mb_phase_result cr =
+        mb_run_mixed_ceiling(ceil->ops, ceil->map, &pc->stream, c->n, &spec, ceil_ns);
+    if (cr.error)
+        return cr.error;
+    return cr.checksum != cr.expected ? "ceiling run: checksum mismatch" : NULL;
 }
 
 static int tc_cmp_double(const void *a, const void *b)
@@ -169,37 +177,49 @@ static void tc_bench(mbb_state *st, void *ctx)
         if (!err)
             err = tc_warm_up(c, &pc);
     }
+    /* The library's timer (its cpu_time) runs only around the timed region:
+     * it is paused for each iteration's untimed work (a fresh map, the
+     * checks, the ceiling) and resumed before the library is asked for the
+     * next iteration, so cpu_time is the timed region's CPU, as real_time
+     * (our clock, manual time) is its wall time. */
     while (!err && mbb_keep_running(st)) {
-        if (!lookup && (err = mb_case_build(&pc, c->phase)))
+        mbb_pause_timing(st);
+        if (!lookup && (err = mb_case_build(&pc, c->phase))) {
+            mbb_resume_timing(st);
             break;
+        }
         uint64_t ns, ceil_ns = 0;
-        mb_phase_result r = tc_run_once(c, &pc, &pp, &ceil, &ns, &ceil_ns);
+        mbb_resume_timing(st);
+        mb_phase_result r = tc_run_once(c, &pc, &pp, &ns);
+        mbb_pause_timing(st);
         /* The checksum covers every answer; the count (a stats walk) once per
          * repetition and the invariant walk once per case keep large cases
          * from spending their time checking. */
         if (r.error)
             err = r.error;
+        else if (ceil.map && (err = tc_run_ceiling(c, &pc, &ceil, &ceil_ns)))
+            ;
         else if (iters == 0 && mb_map_count(c->ops, pc.map) != mb_phase_count_after(c->phase, c->n))
             err = "wrong entry count after the phase";
         else if (!tc->checked && (tc->checked = 1) && c->ops->check(pc.map))
             err = c->ops->check(pc.map);
-        if (err)
-            break;
-        mbb_set_iteration_time(st, (double)ns * 1e-9);
-        if ((size_t)iters == per_cap) {
+        if (!err && (size_t)iters == per_cap) {
             size_t cap = per_cap ? 2 * per_cap : 64;
             double *grown = realloc(per_iter, cap * sizeof *grown);
-            if (!grown) {
+            if (!grown)
                 err = "out of memory keeping the iteration times";
-                break;
-            }
-            per_iter = grown, per_cap = cap;
+            else
+                per_iter = grown, per_cap = cap;
         }
-        per_iter[iters] = (double)ns / (double)r.ops;
-        sum_ceiling_ns_per_op += (double)ceil_ns / (double)r.ops;
-        iters++;
-        if (!lookup)
-            mb_case_drop_map(&pc);
+        if (!err) {
+            mbb_set_iteration_time(st, (double)ns * 1e-9);
+            per_iter[iters] = (double)ns / (double)r.ops;
+            sum_ceiling_ns_per_op += (double)ceil_ns / (double)r.ops;
+            iters++;
+            if (!lookup)
+                mb_case_drop_map(&pc);
+        }
+        mbb_resume_timing(st);
     }
     mb_phase_release(&pp);
     mb_case_close(&pc);
@@ -264,6 +284,16 @@ static void tc_tsv_report(void *ud, const mbb_result *r)
     }
 }
 
+/* The threads case `name` runs itself (mixed_rw: the case's T; else 1). */
+static int tc_threads_of(void *ud, const char *name)
+{
+    const tsv_ctx *t = ud;
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->tcs[i].c->name, name) == 0)
+            return (int)t->tcs[i].c->threads;
+    return 1;
+}
+
 /* The longest --benchmark_filter passed on (a case name is under 192 characters). */
 #define TIMING_MAX_FILTER_CHARS 1024
 
@@ -310,7 +340,8 @@ static int mb_cmd_time(int argc, char **argv)
     char reps_flag[64];
     snprintf(reps_flag, sizeof reps_flag, "--benchmark_repetitions=%u", sel.reps);
     gb_argv[gb_argc++] = reps_flag; /* --reps R and --benchmark_repetitions=R alike */
-    mbb_initialize(&gb_argc, gb_argv);
+    mbb_flags gb_flags;
+    mbb_initialize(&gb_argc, gb_argv, &gb_flags);
     if (gb_argc > 1)
         mb_usage_error(&mb_command_time, "unknown Google Benchmark flag '%s'", gb_argv[1]);
 
@@ -325,12 +356,14 @@ static int mb_cmd_time(int argc, char **argv)
         if (cases[i].phase == MB_PHASE_MIXED_RW)
             iters = 1; /* already at least MB_OPS_PER_REPETITION operations */
         tcs[i] = (timed_case){ &cases[i], sel.seed, 0, sel.reps, i, n, quiet || !emit_tsv, 0 };
-        mbb_register(cases[i].name, tc_bench, &tcs[i], iters > 1000 ? 1000 : iters, 0);
+        /* mixed_rw runs its own threads: its cpu_time is every thread's */
+        mbb_register(cases[i].name, tc_bench, &tcs[i], iters > 1000 ? 1000 : iters, 0,
+                     cases[i].phase == MB_PHASE_MIXED_RW);
     }
     tsv_ctx t = { tcs, n, 0 };
     if (emit_tsv)
         mb_rec_header(stdout, &mb_rec_sample);
-    mbb_run(emit_tsv ? tc_tsv_report : NULL, &t);
+    mbb_run(&gb_flags, emit_tsv ? tc_tsv_report : NULL, tc_threads_of, &t);
     free(tcs);
     free(cases);
     free(gb_argv);
@@ -345,13 +378,18 @@ const mb_command mb_command_time = {
     "  report (--benchmark_format=json gives what tools/compare.py reads).\n"
     "  --benchmark_repetitions=R is --reps R.  A benchmark's name is the case\n"
     "  (impl/phase/blueprint/dist/n:N/hint:H...) then the library's\n"
-    "  /iterations:K/manual_time, K fixed by n: the same case has the same name\n"
+    "  /iterations:K/manual_time (mixed_rw: /iterations:K/process_time/manual_time),\n"
+    "  K fixed by n: the same case has the same name\n"
     "  whatever the repetitions.  real_time is the timed region only (mapbench's\n"
     "  clock, manual time: the lean loop, keys prepared before it, answers checked\n"
-    "  after); cpu_time is the library's own, the thread's CPU over the whole\n"
-    "  benchmark loop, so it includes the untimed setup (building a fresh map per\n"
-    "  iteration for insert, delete and clear phases) and reads above real_time\n"
-    "  there.  The counter ns_per_op is the median iteration's.  mixed_rw runs its\n"
-    "  threads itself: the report's \"threads\" is 1, the case name says threads:T.\n",
+    "  after); cpu_time is the library's CPU timer over the same region: it is\n"
+    "  paused around each iteration's untimed work (building a fresh map for\n"
+    "  insert, delete and clear phases, the checks), so it is the timed region's\n"
+    "  thread CPU (mixed_rw: the process's CPU, every thread's, over the run, which\n"
+    "  includes building the threads' scripts; its ceiling run is paused out).\n"
+    "  The counter ns_per_op is the median iteration's.  \"threads\" is the\n"
+    "  threads a case runs itself: mixed_rw's T (as its name's threads:T), else 1.\n"
+    "  --benchmark_out=FILE writes the same report (--benchmark_out_format=json,\n"
+    "  console or csv).\n",
     mb_cmd_time,
 };

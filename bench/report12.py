@@ -1,0 +1,272 @@
+#!/usr/bin/python3
+"""The figures issue 12's Report asks for, measured in one run so they can be
+rerun in a quiet moment (a measurement, not a test: nothing here asserts a time).
+
+  (a) lookup_hit / lookup_miss at N = 1e3, 1e5, 1e6 for each map: `mapbench
+      time`'s ns/op now (and before, from the build given by --before), the
+      harness floor (null_map, the same phase and N), and the ratio of each to
+      the standalone minimal loop (bench/lookup_loop.c, keys from an array),
+      every tool interleaved round by round (bench/side_by_side.py's runners);
+  (b) throughput (lookup_hit) against dependent lookups (lookup_hit_dependent)
+      at 1e6;
+  (c) transparent hugepages as the machine has them against --hugepages (the
+      counting allocator's MADV_HUGEPAGE) at 1e6 and 1e7, insert and lookup_hit;
+  (e) the standalone loop on one map for every repetition (its default)
+      against a newly built map per repetition with one warm-up pass
+      (--fresh --warm 1: `mapbench time`'s schedule at 1e6), swiss and absl at
+      1e6: how much of the suite's distance from the loop a young map explains;
+  (d) excerpts of Google Benchmark's tools/compare.py (benchmarks, filters,
+      benchmarksfiltered) on JSON this run writes, when compare.py is found
+      (--compare PATH, $COMPARE_PY, or a few usual places).
+
+Every figure is the median over rounds x repetitions of ns/op (each
+repetition's median iteration, as `mapbench time` stores it).
+
+usage: bench/report12.py [--now build/mapbench] [--before OLD/build/mapbench]
+           [--loop build/mb_lookup_loop] [--impl swiss,absl,oa_linear,chained,gomap]
+           [--rounds 3] [--reps 5] [--skip a,b,c,d,e] [--compare PATH] [--work DIR]
+"""
+import argparse
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import side_by_side  # noqa: E402  (run_mapbench, run_loop)
+
+FLOOR = "null_map"
+COMPARE_PLACES = ["/usr/share/benchmark/tools/compare.py", "/usr/lib/benchmark/tools/compare.py",
+                  "/tmp/gb/compare.py"]
+
+
+def med(v):
+    return statistics.median(v) if v else float("nan")
+
+
+def fmt(x, digits=2):
+    return "-" if x != x else f"{x:.{digits}f}"
+
+
+def mapbench_samples(exe, impl, n, phases, reps, extra=()):
+    """{phase: [ns_per_op, ...]} from `mapbench time --emit-tsv`, or None when
+    that build cannot run the case (e.g. a map or flag it did not have yet)."""
+    p = subprocess.run([exe, "time", "--impl", impl, "--n", str(n), "--phase", ",".join(phases),
+                        "--no-hint", "--shrink", "never", "--reps", str(reps), "--emit-tsv",
+                        "--quiet", *extra], capture_output=True, text=True)
+    if p.returncode != 0:
+        # an older build has no --shrink: try once without it
+        p = subprocess.run([exe, "time", "--impl", impl, "--n", str(n), "--phase",
+                            ",".join(phases), "--no-hint", "--reps", str(reps), "--emit-tsv",
+                            "--quiet", *extra], capture_output=True, text=True)
+        if p.returncode != 0:
+            return None
+    got = {}
+    for line in p.stdout.splitlines():
+        f = line.split("\t")
+        if f[0] == "S":
+            got.setdefault(f[1].split("/")[1], []).append(float(f[4]))
+    return got
+
+
+def section_a(a, impls, builds):
+    print("## (a) lookups: mapbench time against the standalone loop (keys from an array)")
+    sizes, phases = [1000, 100000, 1000000], ["lookup_hit", "lookup_miss"]
+    s = {}  # (tool, impl, n, phase) -> [ns]
+    for r in range(a.rounds):
+        for impl in impls + [FLOOR]:
+            for n in sizes:
+                for name, exe in builds:
+                    got = mapbench_samples(exe, impl, n, phases, a.reps)
+                    for ph, v in (got or {}).items():
+                        s.setdefault((name, impl, n, ph), []).extend(v)
+                try:
+                    for ph, v in side_by_side.run_loop(a.loop, impl, n, a.reps, "array").items():
+                        s.setdefault(("loop", impl, n, ph), []).extend(v)
+                except SystemExit as e:
+                    print(f"# loop failed for {impl} n={n}: {e}", file=sys.stderr)
+        print(f"# (a) round {r + 1}/{a.rounds} done", file=sys.stderr)
+    head = ["impl", "n", "phase", "loop_ns"]
+    for name, _ in builds:
+        head += [f"{name}_ns", f"{name}_floor_ns", f"{name}/loop"]
+    print("\t".join(head))
+    for impl in impls:
+        for n in sizes:
+            for ph in phases:
+                loop = med(s.get(("loop", impl, n, ph), []))
+                row = [impl, str(n), ph, fmt(loop)]
+                for name, _ in builds:
+                    now = med(s.get((name, impl, n, ph), []))
+                    floor = med(s.get((name, FLOOR, n, ph), []))
+                    row += [fmt(now), fmt(floor), fmt(now / loop if loop == loop else float("nan"))]
+                print("\t".join(row))
+    print()
+
+
+def section_b(a, impls):
+    print("## (b) throughput (lookup_hit) against dependent lookups (lookup_hit_dependent), n = 1e6")
+    s = {}
+    for r in range(a.rounds):
+        for impl in impls:
+            got = mapbench_samples(a.now, impl, 1000000, ["lookup_hit", "lookup_hit_dependent"],
+                                   a.reps) or {}
+            for ph, v in got.items():
+                s.setdefault((impl, ph), []).extend(v)
+    print("impl\tlookup_hit_ns\tlookup_hit_dependent_ns\tdependent/hit")
+    for impl in impls:
+        hit, dep = med(s.get((impl, "lookup_hit"), [])), med(s.get((impl, "lookup_hit_dependent"), []))
+        print(f"{impl}\t{fmt(hit)}\t{fmt(dep)}\t{fmt(dep / hit)}")
+    print()
+
+
+def thp_modes():
+    out = []
+    for which in ("enabled", "defrag"):
+        try:
+            t = pathlib.Path(f"/sys/kernel/mm/transparent_hugepage/{which}").read_text()
+            out.append(f"{which}={t[t.index('[') + 1:t.index(']')]}")
+        except (OSError, ValueError):
+            out.append(f"{which}=unknown")
+    return " ".join(out)
+
+
+def section_c(a, impls):
+    print(f"## (c) THP as the machine has it ({thp_modes()}) against --hugepages "
+          "(MADV_HUGEPAGE on the counting allocator's blocks >= 2 MiB)")
+    s = {}
+    for r in range(a.rounds):
+        for impl in impls:
+            for n in (1000000, 10000000):
+                for hp in (0, 1):
+                    got = mapbench_samples(a.now, impl, n, ["insert", "lookup_hit"],
+                                           max(1, a.reps // 2),
+                                           ["--hugepages"] if hp else []) or {}
+                    for ph, v in got.items():
+                        s.setdefault((impl, n, ph, hp), []).extend(v)
+        print(f"# (c) round {r + 1}/{a.rounds} done", file=sys.stderr)
+    print("impl\tn\tphase\tthp_ns\thugepages_ns\thugepages/thp")
+    for impl in impls:
+        for n in (1000000, 10000000):
+            for ph in ("insert", "lookup_hit"):
+                off, on = med(s.get((impl, n, ph, 0), [])), med(s.get((impl, n, ph, 1), []))
+                print(f"{impl}\t{n}\t{ph}\t{fmt(off)}\t{fmt(on)}\t{fmt(on / off)}")
+    print()
+
+
+def loop_samples(exe, impl, n, reps, extra):
+    """{phase: [ns_per_op, ...]} of the standalone loop (keys from an array)."""
+    p = subprocess.run([exe, "--impl", impl, "--n", str(n), "--reps", str(reps), "--keys", "array",
+                        *extra], capture_output=True, text=True)
+    got = {}
+    for line in p.stderr.splitlines() if p.returncode == 0 else []:
+        f = line.split()  # "  impl n=N phase keys rep r: X ns/op"
+        if len(f) >= 7 and f[0] == impl and f[-1] == "ns/op":
+            got.setdefault(f[2], []).append(float(f[-2]))
+    return got
+
+
+def section_e(a):
+    print("## (e) the standalone loop: one map for every repetition against a new map per "
+          "repetition + 1 warm-up pass (mapbench time's schedule), n = 1e6")
+    s = {}
+    for r in range(a.rounds):
+        for impl in ("swiss", "absl"):
+            for name, extra in (("one_map", []), ("fresh_warm1", ["--fresh", "--warm", "1"])):
+                for ph, v in loop_samples(a.loop, impl, 1000000, a.reps, extra).items():
+                    s.setdefault((impl, ph, name), []).extend(v)
+    print("impl\tphase\tone_map_ns\tfresh_warm1_ns\tfresh/one")
+    for impl in ("swiss", "absl"):
+        for ph in ("lookup_hit", "lookup_miss"):
+            one, fresh = med(s.get((impl, ph, "one_map"), [])), med(s.get((impl, ph, "fresh_warm1"), []))
+            print(f"{impl}\t{ph}\t{fmt(one)}\t{fmt(fresh)}\t{fmt(fresh / one)}")
+    print()
+
+
+def find_compare(given):
+    for c in [given, os.environ.get("COMPARE_PY")] + COMPARE_PLACES:
+        if c and os.path.isfile(c):
+            return c
+    return None
+
+
+def gb_json(exe, path, impls, reps):
+    p = subprocess.run([exe, "time", "--impl", impls, "--n", "100000", "--phase",
+                        "lookup_hit,lookup_miss", "--no-hint", "--reps", str(reps),
+                        "--benchmark_format=json", f"--benchmark_out={path}"],
+                       capture_output=True, text=True)
+    return p.returncode == 0
+
+
+def section_d(a, impls):
+    print("## (d) Google Benchmark's tools/compare.py")
+    cmp = find_compare(a.compare)
+    if not cmp:
+        print("compare.py not found (give --compare PATH or $COMPARE_PY): skipped")
+        print()
+        return
+    work = pathlib.Path(a.work)
+    one, two = work / "now_reps3.json", work / "now_reps5.json"
+    names = ",".join(impls)
+    if not (gb_json(a.now, one, names, 3) and gb_json(a.now, two, names, 5)):
+        print("mapbench time --benchmark_format=json failed: skipped")
+        return
+    runs = [("benchmarks", [str(one), str(two)]),
+            ("filters", [str(two), "swiss/", "absl/"]),
+            ("benchmarksfiltered", [str(one), "oa_linear/", str(two), "chained/"])]
+    if a.before:
+        old = work / "before_reps5.json"
+        if gb_json(a.before, old, names, 5):
+            # its names carried /repeats:R/, so compare.py pairs none of them
+            runs.append(("benchmarks", [str(old), str(two)]))
+    print(f"# {cmp} (run with /usr/bin/python3, --no-utest: its U test needs scipy)")
+    for mode, args in runs:
+        cmd = ["/usr/bin/python3", cmp, "--no-color", "--no-utest", mode, *args]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        shown = [os.path.basename(x) if x.endswith(".json") else x for x in args]
+        print("$ compare.py --no-utest " + mode + " " + " ".join(shown))
+        lines = (p.stdout + p.stderr).splitlines()
+        print("\n".join(lines[:14]) + (f"\n... ({len(lines) - 14} more lines)" if len(lines) > 14 else ""))
+        print()
+
+
+def main():
+    root = pathlib.Path(__file__).resolve().parent.parent
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--now", default=str(root / "build" / "mapbench"))
+    ap.add_argument("--before", help="a mapbench built from an older commit (e.g. a2e6892)")
+    ap.add_argument("--loop", default=str(root / "build" / "mb_lookup_loop"))
+    ap.add_argument("--impl", default="swiss,absl,oa_linear,chained,gomap")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--skip", default="", help="sections to leave out, e.g. c,d")
+    ap.add_argument("--compare", help="path of Google Benchmark's tools/compare.py")
+    ap.add_argument("--work", default=tempfile.mkdtemp(prefix="report12."))
+    a = ap.parse_args()
+    if a.rounds < 1 or a.reps < 1:
+        ap.error("--rounds and --reps want >= 1")
+    impls = a.impl.split(",")
+    builds = [("now", a.now)] + ([("before", a.before)] if a.before else [])
+    try:
+        load = "load average " + " ".join(pathlib.Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        load = "load average unknown"
+    print(f"# report12: {a.rounds} rounds x {a.reps} reps; {load}; thp {thp_modes()}")
+    print(f"# now={a.now}" + (f" before={a.before}" if a.before else "") + f" loop={a.loop}")
+    print()
+    skip = set(a.skip.split(",")) if a.skip else set()
+    if "a" not in skip:
+        section_a(a, impls, builds)
+    if "b" not in skip:
+        section_b(a, impls)
+    if "c" not in skip:
+        section_c(a, impls)
+    if "e" not in skip:
+        section_e(a)
+    if "d" not in skip:
+        section_d(a, impls)
+
+
+if __name__ == "__main__":
+    main()
