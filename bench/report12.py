@@ -13,8 +13,10 @@ rerun in a quiet moment (a measurement, not a test: nothing here asserts a time)
       counting allocator's MADV_HUGEPAGE) at 1e6 and 1e7, insert and lookup_hit;
   (e) the standalone loop on one map for every repetition (its default)
       against a newly built map per repetition with one warm-up pass
-      (--fresh --warm 1: `mapbench time`'s schedule at 1e6), swiss and absl at
-      1e6: how much of the suite's distance from the loop a young map explains;
+      (--fresh --warm 1: `mapbench time`'s schedule before 2026-12-01) and
+      with four (--fresh --warm 4: its schedule now, TC_WARM_PASSES in
+      harness/probe/timing.c), swiss and absl at 1e6: how much of the suite's
+      distance from the loop a young map explains;
   (d) excerpts of Google Benchmark's tools/compare.py (benchmarks, filters,
       benchmarksfiltered) on JSON this run writes, when compare.py is found
       (--compare PATH, $COMPARE_PY, or a few usual places).
@@ -169,18 +171,21 @@ def loop_samples(exe, impl, n, reps, extra):
 
 def section_e(a):
     print("## (e) the standalone loop: one map for every repetition against a new map per "
-          "repetition + 1 warm-up pass (mapbench time's schedule), n = 1e6")
+          "repetition + 1 warm-up pass (the suite's old schedule) and + 4 (its schedule now), "
+          "n = 1e6")
+    variants = (("one_map", []), ("fresh_warm1", ["--fresh", "--warm", "1"]),
+                ("fresh_warm4", ["--fresh", "--warm", "4"]))
     s = {}
     for r in range(a.rounds):
         for impl in ("swiss", "absl"):
-            for name, extra in (("one_map", []), ("fresh_warm1", ["--fresh", "--warm", "1"])):
+            for name, extra in variants:
                 for ph, v in loop_samples(a.loop, impl, 1000000, a.reps, extra).items():
                     s.setdefault((impl, ph, name), []).extend(v)
-    print("impl\tphase\tone_map_ns\tfresh_warm1_ns\tfresh/one")
+    print("impl\tphase\tone_map_ns\tfresh_warm1_ns\tfresh_warm4_ns\twarm1/one\twarm4/one")
     for impl in ("swiss", "absl"):
         for ph in ("lookup_hit", "lookup_miss"):
-            one, fresh = med(s.get((impl, ph, "one_map"), [])), med(s.get((impl, ph, "fresh_warm1"), []))
-            print(f"{impl}\t{ph}\t{fmt(one)}\t{fmt(fresh)}\t{fmt(fresh / one)}")
+            one, w1, w4 = (med(s.get((impl, ph, name), [])) for name, _ in variants)
+            print(f"{impl}\t{ph}\t{fmt(one)}\t{fmt(w1)}\t{fmt(w4)}\t{fmt(w1 / one)}\t{fmt(w4 / one)}")
     print()
 
 
