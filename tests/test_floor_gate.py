@@ -211,7 +211,7 @@ def test_a_version_6_file_is_upgraded_to_7_with_thp_columns(tmp_path):
         c.execute("PRAGMA user_version = 6")
     p = mb("run", *sel)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert rows(db, "PRAGMA user_version") == [(7,)]
+    assert rows(db, "PRAGMA user_version") == [(8,)]
     assert rows(db, "SELECT run_id, thp_enabled FROM run ORDER BY 1") == [(1, None), (2, thp("enabled"))]
     assert rows(db, "SELECT DISTINCT hugepages FROM bench") == [(0,)]   # the old rows: THP off
 
