@@ -348,3 +348,19 @@ def test_ci_matrix_recipe_runs_locally(tmp_path):
     assert rows(merged, "SELECT count(*), min(shard_count) FROM run") == [(1, len(shards))]
     assert (tmp_path / "merge-job" / "report" / "index.html").exists()
     assert (artifacts / "merged" / "merged.db").exists()
+
+
+def test_merge_wait_waits_for_a_shard_not_yet_stored(shards, tmp_path):
+    d = shards
+    late = tmp_path / "s3.db"
+    p = subprocess.Popen([str(MAPBENCH), "merge", "--wait", "--poll", "1", "--db",
+                          str(tmp_path / "w.db"), str(d / "s1.db"), str(d / "s2.db"), str(late)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)
+    assert p.poll() is None, "a shard with neither database nor progress file is waited for"
+    shutil.copy(d / "s3.db", late)
+    shutil.copy(d / "s3.db.progress", str(late) + ".progress")
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    assert "2/3 shards stored" in err and "3/3 shards stored" in err
+    assert rows(tmp_path / "w.db", "SELECT count(*) FROM run_part") == [(3,)]

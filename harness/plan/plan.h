@@ -94,6 +94,13 @@ typedef struct mb_selection {
     size_t side_sizes[8];                /* sizes for the other blueprints/dists (0: = sizes) */
     size_t n_side_sizes;
     size_t big_n;                        /* above it only insert and lookup_hit (0: no limit) */
+    size_t big_phases_insert_only;       /* 1: above big_n only insert */
+    size_t mem_sizes[40];                /* the memory sweep (first blueprint and distribution;
+                                          * 0 entries: = sizes): memory cases are K-wide
+                                          * under run --jobs, so it can be finer than timing's */
+    size_t n_mem_sizes;
+    size_t thread_sizes[8];              /* mixed_rw only at these sizes (0 entries: every size) */
+    size_t n_thread_sizes;
     const mb_blueprint *mem_extra[4];    /* memory-only blueprints (inline vs pointer values) */
     size_t n_mem_extra, mem_extra_n;     /* ... and the one size they run at */
     unsigned threads[8];                 /* mixed_rw thread counts (thread-safe maps) */
@@ -166,6 +173,8 @@ typedef struct mb_mem_spec {
 /* Which memory cases a selection runs (see selection.c).  Returns the count;
  * *out is malloc'd. */
 size_t mb_mem_plan(const mb_selection *sel, mb_mem_spec **out);
+/* The memory sweep: mem_sizes, or the timed sizes when the suite has none. */
+const size_t *mb_mem_sizes(const mb_selection *sel, size_t *n);
 /* Returns 1 when the real Go map (go-mem-case) is run for this distribution
  * and size: u64->u64 first blueprint, uniform or sequential keys. */
 int mb_go_planned(const mb_selection *sel, mb_dist dist, size_t n);

@@ -321,6 +321,8 @@ static int sel_what_flag(mb_selection *sel, int argc, char **argv, int *i, const
     } else if (sel_list_flag(&l, SEL_MAX(sel->sizes), argc, argv, i, "--n", cmd)) {
         sel->n_sizes = 0;
         sel->n_side_sizes = 0; /* the given sizes are the sizes */
+        sel->n_mem_sizes = 0;  /* ... of memory too */
+        sel->n_thread_sizes = 0;
         sel->n_mem_extra = 0;
         for (size_t k = 0; k < l.n; k++) {
             sel->sizes[sel->n_sizes] = mb_parse_entries(l.items[k], "--n", MB_MIN_ENTRY_BYTES,
@@ -571,10 +573,16 @@ static size_t sel_variants(const mb_selection *sel, mb_phase phase, size_t n, in
     int big = sel->big_n && n > sel->big_n;
     if (big && phase != MB_PHASE_INSERT && phase != MB_PHASE_LOOKUP_HIT)
         return 0; /* beyond big_n only insert and lookup_hit are timed */
+    if (big && sel->big_phases_insert_only && phase != MB_PHASE_INSERT)
+        return 0;
     if (side && phase > MB_PHASE_MIXED_RW)
         return 0; /* side runs: the classic phases and threads */
-    if (phase == MB_PHASE_MIXED_RW)
-        return sel->n_threads * sel->n_mixes; /* thread count x mix */
+    if (phase == MB_PHASE_MIXED_RW) {
+        int at = sel->n_thread_sizes == 0;
+        for (size_t k = 0; k < sel->n_thread_sizes; k++)
+            at |= sel->thread_sizes[k] == n;
+        return at ? sel->n_threads * sel->n_mixes : 0; /* thread count x mix */
+    }
     if (phase != MB_PHASE_INSERT && phase != MB_PHASE_REINSERT)
         return 1;
     if (big)
@@ -667,6 +675,8 @@ size_t mb_mem_plan(const mb_selection *sel, mb_mem_spec **out)
             int side;
             if (!sel_sizes_for(sel, b, d, &sizes, &n_sizes, &side))
                 continue; /* as the timed cases: one thing varied at a time */
+            if (!side)
+                sizes = mb_mem_sizes(sel, &n_sizes);
             size_t n_alloc = side ? 1 : sel->n_allocators;
             /* side runs vary one thing at a time: the first policy only */
             size_t n_pol = side ? 1 : sel->n_shrinks;
@@ -694,6 +704,12 @@ size_t mb_mem_plan(const mb_selection *sel, mb_mem_spec **out)
                                            sel->shrinks[0] });
     *out = sp;
     return n;
+}
+
+const size_t *mb_mem_sizes(const mb_selection *sel, size_t *n)
+{
+    *n = sel->n_mem_sizes ? sel->n_mem_sizes : sel->n_sizes;
+    return sel->n_mem_sizes ? sel->mem_sizes : sel->sizes;
 }
 
 int mb_go_planned(const mb_selection *sel, mb_dist dist, size_t n)

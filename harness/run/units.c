@@ -340,10 +340,12 @@ static void unit_memory(unit_list *l)
     free(specs);
     if (rs->sel.blueprints[0] != &mb_blueprints[0])
         return;
+    size_t n_sizes;
+    const size_t *sizes = mb_mem_sizes(&rs->sel, &n_sizes);
     for (size_t d = 0; d < rs->sel.n_dists; d++)
-        for (size_t s = 0; s < rs->sel.n_sizes; s++) {
+        for (size_t s = 0; s < n_sizes; s++) {
             mb_dist dist = rs->sel.dists[d];
-            size_t n = rs->sel.sizes[s], gi;
+            size_t n = sizes[s], gi;
             if (!mb_go_planned(&rs->sel, dist, n))
                 continue;
             mb_store_group *g = unit_new_group(rs, 1, &gi);

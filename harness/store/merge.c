@@ -664,6 +664,7 @@ static int dbt_merge_group(sqlite3 *db, dbt_mg_plan *p, const dbt_shards *v, int
 
 typedef struct dbt_progress {
     size_t files, stored, done, total;
+    size_t pending;              /* not ended: running, or neither progress file nor database */
     double cost_done, cost_total, eta_s;
     char shards[256];            /* "1/4 running 2/4 stored ..." */
 } dbt_progress;
@@ -698,6 +699,9 @@ static void dbt_read_progress(const char *const *srcs, int n, dbt_progress *pr)
         pr->total += total;
         pr->cost_done += cd;
         pr->cost_total += ct;
+        if (got ? strncmp(state, "stored", 6) != 0 && strcmp(state, "failed") != 0
+                : access(srcs[i], R_OK) != 0)
+            pr->pending++;
         if (got && strncmp(state, "stored", 6) == 0)
             pr->stored++;
         else if (got && cd > 0 && el * (ct - cd) / cd > pr->eta_s)
@@ -754,7 +758,9 @@ static int mb_cmd_merge(int argc, char **argv)
     dbt_read_progress(srcs, n_src, &pr);
     if (pr.files || progress_only || wait)
         dbt_print_progress(&pr, n_src);
-    while (wait && pr.stored + (size_t)(n_src - (int)pr.files) < (size_t)n_src) {
+    /* --wait: until every shard has ended (stored, or failed to store; a
+     * database without a progress file is taken as it is) */
+    while (wait && pr.pending > 0) {
         sleep((unsigned)poll_s);
         dbt_read_progress(srcs, n_src, &pr);
         dbt_print_progress(&pr, n_src);
