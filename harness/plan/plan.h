@@ -94,13 +94,16 @@ typedef struct mb_selection {
     size_t side_sizes[8];                /* sizes for the other blueprints/dists (0: = sizes) */
     size_t n_side_sizes;
     size_t big_n;                        /* above it only insert and lookup_hit (0: no limit) */
-    size_t big_phases_insert_only;       /* 1: above big_n only insert */
+    size_t insert_only_n;                /* above it only insert (0: no limit) */
     size_t mem_sizes[40];                /* the memory sweep (first blueprint and distribution;
-                                          * 0 entries: = sizes): memory cases are K-wide
-                                          * under run --jobs, so it can be finer than timing's */
+                                          * 0 entries: = sizes up to big_n): memory cases are
+                                          * K-wide under run --jobs, so it can be finer than
+                                          * timing's; big_n does not cut it */
     size_t n_mem_sizes;
     size_t thread_sizes[8];              /* mixed_rw only at these sizes (0 entries: every size) */
     size_t n_thread_sizes;
+    size_t icount_max_n;                 /* instruction counts only up to this n (0: every n) */
+    int default_icount;                  /* 1: icount is one of the suite's default metrics */
     const mb_blueprint *mem_extra[4];    /* memory-only blueprints (inline vs pointer values) */
     size_t n_mem_extra, mem_extra_n;     /* ... and the one size they run at */
     unsigned threads[8];                 /* mixed_rw thread counts (thread-safe maps) */

@@ -237,6 +237,7 @@ void mb_run_args(run_state *rs, int argc, char **argv, const mb_command *cmd)
     rs->sel_args = calloc((size_t)argc + 1, sizeof *rs->sel_args);
     if (!rs->sel_args)
         mb_usage_error(cmd, "out of memory reading the command line");
+    int metric_given = 0;
     for (int i = 2; i < argc; i++) {
         mb_help_exit(argv[i], cmd);
         if ((v = mb_flag_value(argc, argv, &i, "--suite", cmd)))
@@ -263,8 +264,10 @@ void mb_run_args(run_state *rs, int argc, char **argv, const mb_command *cmd)
             rs->do_time = 0;
         else if (strcmp(argv[i], "--no-memory") == 0)
             rs->do_mem = 0;
-        else if ((v = mb_flag_value(argc, argv, &i, "--metric", cmd)))
+        else if ((v = mb_flag_value(argc, argv, &i, "--metric", cmd))) {
             run_metric(rs, v, cmd);
+            metric_given = 1;
+        }
         else {
             /* selection flags are kept verbatim for the timing children, so
              * they rebuild exactly this case list from the same suite */
@@ -275,6 +278,8 @@ void mb_run_args(run_state *rs, int argc, char **argv, const mb_command *cmd)
                 rs->sel_args[rs->n_sel_args++] = argv[j];
         }
     }
+    if (!metric_given && rs->sel.default_icount)
+        rs->do_icount = 1; /* the full suite's defaults add instruction counts */
     if (rs->run_set_flag && !rs->shard_count)
         mb_usage_error(cmd, "--run-set names the set of a sharded run: give --shard I/N too");
     if (!rs->jobs)
@@ -656,10 +661,16 @@ const mb_command mb_command_run = {
     "  --metric: any of time, memory, latency (every insert timed while growing to\n"
     "  min(largest n, 1e6)), churn (constant size, min(largest n, 1e5)), icount\n"
     "  (instructions of every phase under callgrind: slow, use a small --n).\n"
-    "  Default: time,memory,latency,churn.  Defaults P = 3, R = 2: 6 samples a case,\n"
-    "  enough for the gate's wall-time test to reach time.p.  Every run with timings\n"
+    "  Default: time,memory,latency,churn (full: and icount up to n = 65536).\n"
+    "  Defaults P = 3, R = 2 (full: R = 1): 6 samples a case, enough for the gate's\n"
+    "  wall-time test to reach time.p.  Every run with timings\n"
     "  also times the harness floor (the calibration map null_map, u64->u64 uniform,\n"
     "  on the same phases and sizes): view phase_floor, the report's speed table.\n"
+    "suites: quick (make bench): every map, n = 1e3, 1e5, 1e6, u64->u64 uniform.\n"
+    "  full: every axis at fewer points (README: the full suite): timing at\n"
+    "  16..65536 by x16 every phase and hint, 1e6 insert and lookup_hit, 3e6 insert;\n"
+    "  other blueprints and key orders at 4096; threads (1,2,4 x every mix) at 65536;\n"
+    "  memory 16..1e6 by x1.6 under every allocator; icount up to 65536.\n"
     "selection (comma-separated lists; default: the suite's):\n"
     "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear,mixed_rw,\n"
     "                        lookup_half_hit,delete_half,iterate,reinsert,\n"
