@@ -208,6 +208,10 @@ def test_a_version_6_file_is_upgraded_to_7_with_thp_columns(tmp_path):
         c.execute("ALTER TABLE run DROP COLUMN thp_defrag")
         c.execute("ALTER TABLE bench DROP COLUMN hugepages")
         c.execute("ALTER TABLE mem_case DROP COLUMN hugepages")
+        for col in ("run_set", "shard_index", "shard_count"):   # nor version 8's (issue 18)
+            c.execute(f"ALTER TABLE run DROP COLUMN {col}")
+        c.execute("DROP TABLE run_unit")
+        c.execute("DROP TABLE run_part")
         c.execute("PRAGMA user_version = 6")
     p = mb("run", *sel)
     assert p.returncode == 0, p.stderr[-2000:]

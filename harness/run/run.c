@@ -354,24 +354,47 @@ static void run_exec_calibrate(run_state *rs, mb_unit *u)
             " as %.2f MiB\n", (double)ch.calib[0] / 1048576.0, (double)ch.calib[1] / 1048576.0);
 }
 
+/* Before the first go-memory unit: does the Go runtime start at all?  A
+ * build without Go is "not measured"; a runtime that fails (e.g. out of
+ * memory under a limit) is one failure, said once, and no go_runtime rows.
+ * Returns 1 when the go-memory units may run.  Go-memory units run alone,
+ * so this runs once, from one thread. */
+static int run_go_probe(run_state *rs)
+{
+    if (rs->go_probe)
+        return rs->go_probe > 0;
+    char *probe[] = { "mapbench", "go-mem-case", "--print-keys", "1", NULL };
+    int st = mb_run_child_quiet(RUN_SELF, probe);
+    rs->go_probe = st == 0 ? 1 : -1;
+    if (st == MB_CHILD_EXIT_NOT_BUILT) {
+        rs->go_mem_missing = 1;
+        mb_run_not_measured(rs, "memory of the real Go map: ", "go_runtime", "golang-go");
+    } else if (st != 0) { /* the Go runtime itself failed: say so, do not blame the build */
+        fprintf(stderr, "mapbench: FAILED the real Go map's probe: %s %d (%s); no go_runtime"
+                " rows\n", st >= 128 ? "killed by signal" : "exit status",
+                st >= 128 ? st - 128 : st,
+                st == 2 ? "the Go runtime's fatal error, e.g. out of memory under a limit"
+                        : st >= 128 ? "a crash, e.g. out of memory under an address-space limit"
+                                    : "see its message above");
+        run_count_failure(rs, NULL, st);
+        if (st == 2)
+            run_add_failures(rs, 0, 1, 0); /* Go exits 2 on "fatal error: out of memory" */
+    }
+    return rs->go_probe > 0;
+}
+
 /* memory, go-memory: one child into its group; a failure is counted. */
 static void run_exec_memory(run_state *rs, mb_unit *u)
 {
     static const mb_rec_kind *const kinds[] = { &mb_rec_mem, &mb_rec_go, &mb_rec_gccost, NULL };
     mb_store_group *g = &rs->out.mems[u->group];
+    if (u->kind == MB_UNIT_GO_MEMORY && !run_go_probe(rs)) {
+        u->skipped = 1; /* said once by the probe */
+        return;
+    }
     run_child ch;
     run_child_init(&ch, rs, g, kinds);
     int st = mb_run_child_preload(RUN_SELF, u->argv, u->preload, run_on_line, &ch);
-    if (u->kind == MB_UNIT_GO_MEMORY && st == MB_CHILD_EXIT_NOT_BUILT) {
-        mb_pool_lock(rs);
-        int said = rs->go_mem_missing;
-        rs->go_mem_missing = 1;
-        mb_pool_unlock(rs);
-        if (!said)
-            mb_run_not_measured(rs, "memory of the real Go map: ", "go_runtime", "golang-go");
-        mb_store_rows_free(&g->rows);
-        return;
-    }
     if (st != 0 || ch.reader.failures || ch.bad) {
         if (u->kind == MB_UNIT_GO_MEMORY && st == 2) /* Go's "fatal error: out of memory" */
             ch.oom = 1;
@@ -525,7 +548,8 @@ static mb_store_unit *run_unit_rows(run_state *rs)
         rows[i] = (mb_store_unit){ u->id, mb_unit_kind_name(u->kind), u->alone, u->slot,
                                    u->start_s, u->end_s, u->cost_s, u->work_mops,
                                    u->overlapped,
-                                   !u->ran ? "skipped" : u->failed ? "failed" : "ok" };
+                                   !u->ran || u->skipped ? "skipped"
+                                   : u->failed ? "failed" : "ok" };
     }
     return rows;
 }

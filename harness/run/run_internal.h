@@ -53,7 +53,7 @@ typedef struct mb_unit {
     const char *impl;        /* time, floor: the map whose cases it times */
     size_t case_index;       /* icount, go-threads: the case */
     /* as it ran (pool.c) */
-    int ran, failed, slot, overlapped;
+    int ran, failed, skipped, slot, overlapped; /* skipped: not measurable here */
     double start_s, end_s;
 } mb_unit;
 
@@ -78,6 +78,7 @@ typedef struct run_state {
     mb_unit **mine;              /* the units this run executes (its shard's), plan order */
     size_t n_mine;
     int go_threads_missing, go_mem_missing; /* Go not built: said once */
+    int go_probe;                /* the real Go map's probe: 0 not run, 1 ok, -1 failed */
     mb_env env;
     mb_store_run out;            /* what is stored */
     mb_not_measured *not_measured; /* left out for a missing package (out.not_measured) */

@@ -734,7 +734,7 @@ static int mb_cmd_plan(int argc, char **argv)
         printf("#id\tkind\tparallel\tcost_s\tcommand\n");
         for (size_t i = 0; i < rs.n_mine; i++) {
             const mb_unit *u = rs.mine[i];
-            printf("%s\t%s\t%s\t%.2f\t", u->id, unit_kind_names[u->kind],
+            printf("%s\t%s\t%s\t%.3f\t", u->id, unit_kind_names[u->kind],
                    u->alone ? "alone" : "K-wide", u->cost_s);
             if (u->preload)
                 printf("LD_PRELOAD=%s ", u->preload);

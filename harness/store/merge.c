@@ -332,9 +332,22 @@ static int dbt_mg_copy_table(sqlite3 *db, dbt_mg_plan *p, int i, const char *sch
         snprintf(err, errlen, "cannot read the columns of %s", t->name);
         return -1;
     }
-    int rc = 0;
+    int rc = 0, pk_is_fk = 0;
     sqlite3_str *q;
-    if (t->pk) { /* the map: old key -> the row it matches, or a fresh key */
+    for (int k = 0; t->pk && k < t->n_fks; k++)
+        pk_is_fk |= strcmp(t->fk_cols[k], t->pk) == 0; /* icount: keyed by its bench row */
+    if (pk_is_fk) { /* the map: the parent's */
+        q = sqlite3_str_new(db);
+        sqlite3_str_appendf(q, "DROP TABLE IF EXISTS temp.\"mg_%w\";"
+                               "CREATE TEMP TABLE \"mg_%w\" (old INTEGER PRIMARY KEY, new INTEGER,"
+                               " fresh INTEGER NOT NULL DEFAULT 0);"
+                               "INSERT INTO temp.\"mg_%w\" (old, new, fresh) SELECT s.\"%w\", ",
+                            t->name, t->name, t->name, t->pk);
+        dbt_mg_value(q, p, t, t->pk, run_id);
+        sqlite3_str_appendf(q, ", 1 FROM \"%w\".\"%w\" s WHERE ", sch, t->name);
+        dbt_mg_filter(q, p, i, sch, old_id);
+        rc = dbt_mg_exec_str(db, q, err, errlen);
+    } else if (t->pk) { /* the map: old key -> the row it matches, or a fresh key */
         q = sqlite3_str_new(db);
         sqlite3_str_appendf(q, "DROP TABLE IF EXISTS temp.\"mg_%w\";"
                                "CREATE TEMP TABLE \"mg_%w\" (old INTEGER PRIMARY KEY, new INTEGER,"
