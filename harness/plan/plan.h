@@ -103,6 +103,7 @@ typedef struct mb_selection {
     size_t thread_sizes[8];              /* mixed_rw only at these sizes (0 entries: every size) */
     size_t n_thread_sizes;
     size_t icount_max_n;                 /* instruction counts only up to this n (0: every n) */
+    int icount_main_only;                /* 1: ... and only of the first blueprint and key order */
     int default_icount;                  /* 1: icount is one of the suite's default metrics */
     const mb_blueprint *mem_extra[4];    /* memory-only blueprints (inline vs pointer values) */
     size_t n_mem_extra, mem_extra_n;     /* ... and the one size they run at */

@@ -244,10 +244,11 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
         sel->n_side_sizes = 1;
         /* threads: every thread count and mix, at one size */
         sel->thread_sizes[sel->n_thread_sizes++] = 65536;
-        /* instruction counts (K-wide, deterministic) of every timed case up
-         * to big_n: one of full's default metrics */
+        /* instruction counts (K-wide, deterministic) of every timed case of
+         * the sweep (u64->u64 uniform) up to big_n: one of full's default metrics */
         sel->default_icount = 1;
         sel->icount_max_n = 65536;
+        sel->icount_main_only = 1;
         for (const mb_blueprint *b = mb_blueprints; b->name; b++)
             sel->blueprints[sel->n_blueprints++] = b;
         for (int d = 1; d < MB_DIST_COUNT_; d++)
@@ -342,6 +343,7 @@ static int sel_what_flag(mb_selection *sel, int argc, char **argv, int *i, const
         sel->n_mem_sizes = 0;  /* ... of memory too */
         sel->n_thread_sizes = 0;
         sel->icount_max_n = 0;
+        sel->icount_main_only = 0;
         sel->n_mem_extra = 0;
         for (size_t k = 0; k < l.n; k++) {
             sel->sizes[sel->n_sizes] = mb_parse_entries(l.items[k], "--n", MB_MIN_ENTRY_BYTES,

@@ -432,7 +432,9 @@ static void unit_icount(unit_list *l)
     for (size_t c = 0; c < rs->n_map_cases; c++) {
         const mb_case *k = &rs->cases[c];
         if (k->phase == MB_PHASE_MIXED_RW ||
-            (rs->sel.icount_max_n && k->n > rs->sel.icount_max_n))
+            (rs->sel.icount_max_n && k->n > rs->sel.icount_max_n) ||
+            (rs->sel.icount_main_only &&
+             (k->bp != rs->sel.blueprints[0] || k->dist != rs->sel.dists[0])))
             continue;
         unit_fmt(nbuf, sizeof nbuf, "%llu", k->n);
         unit_fmt(hbuf, sizeof hbuf, "%llu", k->hint);
