@@ -364,3 +364,33 @@ def test_merge_wait_waits_for_a_shard_not_yet_stored(shards, tmp_path):
     assert p.returncode == 0, err
     assert "2/3 shards stored" in err and "3/3 shards stored" in err
     assert rows(tmp_path / "w.db", "SELECT count(*) FROM run_part") == [(3,)]
+
+
+def test_full_suite_keeps_every_axis_at_fewer_timed_points():
+    """The re-scoped full suite (README: the full suite): every axis is still there."""
+    names = subprocess.run([str(MAPBENCH), "time", "--suite", "full", "--benchmark_list_tests"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    parts = [n.split("/") for n in names]
+    assert {p[2] for p in parts} == {"u64->u64", "u64->64B", "u64->ptr64", "str16->u64",
+                                     "str48->u64"}
+    assert {p[3] for p in parts} == {"uniform", "sequential", "shuffled", "zipf"}
+    phases = {p[1] for p in parts}
+    assert {"insert", "lookup_hit", "lookup_miss", "delete_all", "clear", "mixed_rw",
+            "lookup_half_hit", "delete_half", "iterate", "reinsert"} <= phases
+    sizes = {int(p[4][2:]) for p in parts}
+    assert {16, 256, 4096, 65536, 1000000, 3000000} == sizes
+    hints = {(int(p[4][2:]), int(p[5][5:])) for p in parts if p[1] == "insert"}
+    assert {(4096, 0), (4096, 4096), (4096, 1024), (4096, 16384)} <= hints  # none/right/small/big
+    assert {p[1] for p in parts if p[4] == "n:3000000"} == {"insert"}
+    mixed = {(p[6], p[7]) for p in parts if p[1] == "mixed_rw"}
+    assert mixed == {(f"threads:{t}", f"mix:{m}") for t in (1, 2, 4)
+                     for m in ("read-only", "90", "50", "write-only")}
+    assert any("/shrink:low-water/" in n for n in names)
+    units = plan_lines("--suite", "full")
+    mem = [u[0].split("/") for u in units if u[1] == "memory"]
+    assert len({m[4] for m in mem if m[2] == "u64->u64" and m[3] == "uniform"}) >= 25  # x1.6 sweep
+    allocs = {m[5] for m in mem}
+    assert "glibc" in allocs and len(allocs) >= 2
+    ic = [u[0] for u in units if u[1] == "icount"]
+    assert ic and all("/u64->u64/uniform/" in i for i in ic)
+    assert max(int(re.search(r"/n:(\d+)/", i).group(1)) for i in ic) == 65536
