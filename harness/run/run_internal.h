@@ -34,8 +34,6 @@ typedef enum mb_unit_kind {
 } mb_unit_kind;
 
 const char *mb_unit_kind_name(mb_unit_kind k);
-/* Returns 1 for the kinds that time something: they never run beside another unit. */
-int mb_unit_kind_alone(mb_unit_kind k);
 
 typedef struct mb_unit {
     mb_unit_kind kind;

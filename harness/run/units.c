@@ -78,11 +78,6 @@ const char *mb_unit_kind_name(mb_unit_kind k)
     return (unsigned)k < MB_UNIT_KIND_COUNT_ ? unit_kind_names[k] : "?";
 }
 
-int mb_unit_kind_alone(mb_unit_kind k)
-{
-    return (unsigned)k < MB_UNIT_KIND_COUNT_ ? unit_costs[k].alone : 1;
-}
-
 /* ---- building the list ------------------------------------------------------------------ */
 
 typedef struct unit_list {
