@@ -27,9 +27,9 @@
  * run (--processes 1 --reps 1, --jobs 1) on the 2-core VM while three other
  * builds ran, its fit divided by 7.1 — the ratio of that run's 25 timing
  * units (343 s) to an idle quick timing process (48 s, measured before) —
- * and icount's from single callgrind units; see unit_costs for each kind's
- * numbers, and the README's full-suite paragraph for how the estimates held
- * against the measured full run.
+ * then refitted (every kind but time) on the run_unit walls of the idle
+ * `run --suite full --jobs 2` (ci/fit_costs.py --all); see unit_costs, and
+ * the README's full-suite paragraph for how the first estimates held.
  *
  * Shards.  --shard I/N keeps the I-th of N slices: the units sorted by
  * estimate, largest first (ties: plan order), each given to the slice with
@@ -61,16 +61,19 @@ static const struct {
     int alone;
     double c0_s, c1_s_per_mop;
 } unit_costs[MB_UNIT_KIND_COUNT_] = {
+    /* time: fitted on the quick run (its units' work varies; full's do not) */
     [MB_UNIT_TIME] = { 1, 0.05, 0.057 },
-    [MB_UNIT_FLOOR] = { 1, 0.03, 0.010 },
-    [MB_UNIT_GO_THREADS] = { 1, 0.023, 0.058 },
-    [MB_UNIT_CALIBRATE] = { 0, 0.014, 0.0 },
-    [MB_UNIT_MEMORY] = { 0, 0.002, 0.30 },
-    [MB_UNIT_GO_MEMORY] = { 1, 0.05, 0.70 },
-    [MB_UNIT_LATENCY] = { 1, 0.01, 0.10 },
-    [MB_UNIT_CHURN] = { 1, 0.01, 0.34 },
-    [MB_UNIT_THRASH] = { 1, 0.013, 0.0 },
-    [MB_UNIT_ICOUNT] = { 0, 0.30, 1.0 },
+    /* the rest: fitted on the idle `run --suite full --jobs 2` (ci/fit_costs.py --all:
+     * a K-wide unit's wall beside one neighbour on 2 cores) */
+    [MB_UNIT_FLOOR] = { 1, 0.091, 0.0 },
+    [MB_UNIT_GO_THREADS] = { 1, 0.123, 0.0 },
+    [MB_UNIT_CALIBRATE] = { 0, 0.035, 0.0 },
+    [MB_UNIT_MEMORY] = { 0, 0.004, 0.816 },
+    [MB_UNIT_GO_MEMORY] = { 1, 0.01, 1.57 },
+    [MB_UNIT_LATENCY] = { 1, 0.352, 0.0 },
+    [MB_UNIT_CHURN] = { 1, 0.145, 0.0 },
+    [MB_UNIT_THRASH] = { 1, 0.046, 0.0 },
+    [MB_UNIT_ICOUNT] = { 0, 0.471, 1.98 },
 };
 
 const char *mb_unit_kind_name(mb_unit_kind k)
