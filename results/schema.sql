@@ -27,7 +27,10 @@ CREATE TABLE IF NOT EXISTS run (               -- one `mapbench run`, with its e
     rss_floor_bytes   INTEGER,                 -- v2: RSS of a bare memory child (the instrument's floor)
     calib_64mib_rss_bytes INTEGER,             -- v2: RSS growth measured for 64 MiB touched (should be 67108864)
     thp_enabled       TEXT,                    -- v7: transparent hugepages: always | madvise | never
-    thp_defrag        TEXT                     -- v7: THP defrag: always | defer | defer+madvise | madvise | never
+    thp_defrag        TEXT,                    -- v7: THP defrag: always | defer | defer+madvise | madvise | never
+    run_set           TEXT,                    -- v8: the sharded run this is (part of): same for every shard of one plan (NULL: not sharded)
+    shard_index       INTEGER,                 -- v8: this shard's I of I/N (NULL: the whole plan, or a merged set: see run_part)
+    shard_count       INTEGER                  -- v8: ... and N
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS bench (             -- one timed case of one run
@@ -226,4 +229,37 @@ CREATE TABLE IF NOT EXISTS not_measured (      -- v4: what a run left out becaus
     what     TEXT NOT NULL,                    -- "memory under jemalloc", "the real Go map (go_runtime)"
     package  TEXT NOT NULL,                    -- the Debian package that would make it measurable
     reason   TEXT NOT NULL                     -- "package libjemalloc2 not installed"
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS run_unit (          -- v8: one unit of the run's plan (`mapbench plan`), as it ran
+    run_id        INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    unit_id       TEXT NOT NULL,               -- the plan's stable id: time/swiss/p1, memory/swiss/u64->u64/uniform/n:1000/glibc/never, ...
+    kind          TEXT NOT NULL,               -- time | floor | go-threads | calibrate | memory | go-memory | latency | churn | thrash | icount
+    alone         INTEGER NOT NULL,            -- 1 = a timing unit: never runs beside another unit
+    shard_index   INTEGER,                     -- the shard (I of I/N) it ran in; NULL: not sharded
+    slot          INTEGER NOT NULL,            -- worker slot 0..K-1 of --jobs K
+    start_s       REAL NOT NULL,               -- seconds from its (shard's) run start
+    end_s         REAL NOT NULL,
+    wall_s        REAL NOT NULL,               -- end_s - start_s
+    cost_estimate_s REAL NOT NULL,             -- the plan's estimate (what sharding balanced)
+    work_mops     REAL NOT NULL,               -- the cost model's work measure (million key-ops): ci/fit_costs.py fits wall_s on it
+    overlapped    INTEGER NOT NULL,            -- 1 = another unit ran at some moment of its interval
+    status        TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'skipped')),
+    PRIMARY KEY (run_id, unit_id)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS run_part (          -- v8: a merged sharded run: the shard runs it is made of
+    run_id        INTEGER NOT NULL REFERENCES run (run_id) ON DELETE CASCADE,
+    part_uuid     TEXT NOT NULL,               -- the shard run's run_uuid in its own database
+    shard_index   INTEGER NOT NULL,
+    shard_count   INTEGER NOT NULL,
+    hostname      TEXT,
+    cpu_model     TEXT,
+    compiler      TEXT,
+    git_sha       TEXT,
+    started_at    TEXT NOT NULL,
+    finished_at   TEXT,
+    status        TEXT NOT NULL,
+    units         INTEGER NOT NULL,            -- run_unit rows of that shard
+    PRIMARY KEY (run_id, shard_index)
 ) STRICT;

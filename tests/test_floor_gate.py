@@ -208,10 +208,14 @@ def test_a_version_6_file_is_upgraded_to_7_with_thp_columns(tmp_path):
         c.execute("ALTER TABLE run DROP COLUMN thp_defrag")
         c.execute("ALTER TABLE bench DROP COLUMN hugepages")
         c.execute("ALTER TABLE mem_case DROP COLUMN hugepages")
+        for col in ("run_set", "shard_index", "shard_count"):   # nor version 8's (issue 18)
+            c.execute(f"ALTER TABLE run DROP COLUMN {col}")
+        c.execute("DROP TABLE run_unit")
+        c.execute("DROP TABLE run_part")
         c.execute("PRAGMA user_version = 6")
     p = mb("run", *sel)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert rows(db, "PRAGMA user_version") == [(7,)]
+    assert rows(db, "PRAGMA user_version") == [(8,)]
     assert rows(db, "SELECT run_id, thp_enabled FROM run ORDER BY 1") == [(1, None), (2, thp("enabled"))]
     assert rows(db, "SELECT DISTINCT hugepages FROM bench") == [(0,)]   # the old rows: THP off
 

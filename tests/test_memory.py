@@ -121,7 +121,7 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stdout.splitlines()[1] == "old-run,"
     with sqlite3.connect(db) as c:
-        assert c.execute("PRAGMA user_version").fetchone() == (7,)
+        assert c.execute("PRAGMA user_version").fetchone() == (8,)
         cols = {r[1] for r in c.execute("PRAGMA table_info(mem_phase)")}
         assert {"object_bytes", "peak_rss_bytes"} <= cols
         assert c.execute("SELECT count(*) FROM sqlite_schema WHERE name = 'insert_latency'").fetchone() == (1,)

@@ -189,7 +189,7 @@ def test_a_v1_database_upgrades_with_every_case_never(tmp_path):
                   " map_peak_bytes, phase_ns) VALUES (1, 0, 'start', 0, 8, 8, 1)")
     mb("query", "SELECT 1", "--db", db)
     with sqlite3.connect(db) as c:
-        assert c.execute("PRAGMA user_version").fetchone() == (7,)  # 6: the mix and the ceiling (issue 14); 7: THP and hugepages
+        assert c.execute("PRAGMA user_version").fetchone() == (8,)  # 6: the mix and the ceiling (issue 14); 7: THP and hugepages; 8: shards, run_unit, run_part (issue 18)
         assert c.execute("SELECT shrink FROM bench").fetchall() == [("never",)]
         assert c.execute("SELECT shrink FROM mem_case").fetchall() == [("never",)]
         assert c.execute("SELECT count(*) FROM sample").fetchone() == (1,)   # kept, linked

@@ -28,7 +28,7 @@ static const mb_command mb_command_list = {
 };
 
 static const mb_command *const commands[] = {
-    &mb_command_run,          &mb_command_list,         &mb_command_time,
+    &mb_command_run,          &mb_command_plan,         &mb_command_list,         &mb_command_time,
     &mb_command_mem_case,     &mb_command_go_mem_case,  &mb_command_latency_case,
     &mb_command_churn_case,   &mb_command_query,        &mb_command_runs,
     &mb_command_show,         &mb_command_merge,        &mb_command_export,

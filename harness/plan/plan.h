@@ -94,6 +94,17 @@ typedef struct mb_selection {
     size_t side_sizes[8];                /* sizes for the other blueprints/dists (0: = sizes) */
     size_t n_side_sizes;
     size_t big_n;                        /* above it only insert and lookup_hit (0: no limit) */
+    size_t insert_only_n;                /* above it only insert (0: no limit) */
+    size_t mem_sizes[40];                /* the memory sweep (first blueprint and distribution;
+                                          * 0 entries: = sizes up to big_n): memory cases are
+                                          * K-wide under run --jobs, so it can be finer than
+                                          * timing's; big_n does not cut it */
+    size_t n_mem_sizes;
+    size_t thread_sizes[8];              /* mixed_rw only at these sizes (0 entries: every size) */
+    size_t n_thread_sizes;
+    size_t icount_max_n;                 /* instruction counts only up to this n (0: every n) */
+    int icount_main_only;                /* 1: ... and only of the first blueprint and key order */
+    int default_icount;                  /* 1: icount is one of the suite's default metrics */
     const mb_blueprint *mem_extra[4];    /* memory-only blueprints (inline vs pointer values) */
     size_t n_mem_extra, mem_extra_n;     /* ... and the one size they run at */
     unsigned threads[8];                 /* mixed_rw thread counts (thread-safe maps) */
@@ -166,6 +177,8 @@ typedef struct mb_mem_spec {
 /* Which memory cases a selection runs (see selection.c).  Returns the count;
  * *out is malloc'd. */
 size_t mb_mem_plan(const mb_selection *sel, mb_mem_spec **out);
+/* The memory sweep: mem_sizes, or the timed sizes when the suite has none. */
+const size_t *mb_mem_sizes(const mb_selection *sel, size_t *n);
 /* Returns 1 when the real Go map (go-mem-case) is run for this distribution
  * and size: u64->u64 first blueprint, uniform or sequential keys. */
 int mb_go_planned(const mb_selection *sel, mb_dist dist, size_t n);

@@ -220,18 +220,35 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
     }
     if (strcmp(suite, "full") == 0) {
         sel->suite = "full";
-        /* the sweep: 16 .. 1e6 at x1.6 (two to three points per doubling, so
-         * every resize of every map falls between two points), then 3e6 and
-         * 1e7 for insert and lookup_hit only */
-        for (double n = 16; n < 1e6 && sel->n_sizes < 28; n *= 1.6)
-            sel->sizes[sel->n_sizes++] = (size_t)n;
-        sel->sizes[sel->n_sizes++] = 1000000;
-        sel->sizes[sel->n_sizes++] = 3000000;
-        sel->sizes[sel->n_sizes++] = 10000000;
-        sel->big_n = 1000000;
-        /* every other blueprint and distribution at three sizes */
-        sel->side_sizes[0] = 1000, sel->side_sizes[1] = 100000, sel->side_sizes[2] = 1000000;
-        sel->n_side_sizes = 3;
+        /* Every axis, sized so that the run takes ~40 min serially and under
+         * 25 min at `run --jobs 2` on the 2-core VM (README: the full suite):
+         * what is timed runs alone, so timing gets the coarse points and
+         * memory (K-wide) the fine ones.
+         * Timing: u64->u64 uniform at 16 .. 65536 by x16 with every phase,
+         * hint, shrink policy; beyond big_n (65536) only insert (no hint) and
+         * lookup_hit, at 1e6 and 3e6 (3e6: insert only). */
+        static const size_t timed[] = { 16, 256, 4096, 65536, 1000000, 3000000 };
+        for (size_t k = 0; k < sizeof timed / sizeof *timed; k++)
+            sel->sizes[sel->n_sizes++] = timed[k];
+        sel->big_n = 65536;
+        sel->insert_only_n = 1000000;
+        /* memory: 16 .. 1e6 at x1.6 (two to three points per doubling, so
+         * every resize of every map falls between two points), every
+         * allocator and shrink policy */
+        for (double n = 16; n < 1e6 && sel->n_mem_sizes < 39; n *= 1.6)
+            sel->mem_sizes[sel->n_mem_sizes++] = (size_t)n;
+        sel->mem_sizes[sel->n_mem_sizes++] = 1000000;
+        /* every other blueprint and distribution at one size, timed and
+         * memory (glibc, the first policy): varying one thing at a time */
+        sel->side_sizes[0] = 4096;
+        sel->n_side_sizes = 1;
+        /* threads: every thread count and mix, at one size */
+        sel->thread_sizes[sel->n_thread_sizes++] = 65536;
+        /* instruction counts (K-wide, deterministic) of every timed case of
+         * the sweep (u64->u64 uniform) up to big_n: one of full's default metrics */
+        sel->default_icount = 1;
+        sel->icount_max_n = 65536;
+        sel->icount_main_only = 1;
         for (const mb_blueprint *b = mb_blueprints; b->name; b++)
             sel->blueprints[sel->n_blueprints++] = b;
         for (int d = 1; d < MB_DIST_COUNT_; d++)
@@ -250,7 +267,9 @@ int mb_selection_suite(mb_selection *sel, const char *suite)
         sel->allocators[sel->n_allocators++] = "mimalloc";
         sel->allocators[sel->n_allocators++] = "tcmalloc";
         sel_drop_preloaded(sel);
-        sel->reps = MB_DEFAULT_REPS; /* as quick: 6 vs 6 samples can reach the gate's time.p */
+        /* 3 processes x 1: the spread between processes, at half quick's
+         * samples (3 vs 3 cannot reach the gate's time.p: gate on quick runs) */
+        sel->reps = 1;
         sel->processes = 3;
         return 0;
     }
@@ -321,6 +340,10 @@ static int sel_what_flag(mb_selection *sel, int argc, char **argv, int *i, const
     } else if (sel_list_flag(&l, SEL_MAX(sel->sizes), argc, argv, i, "--n", cmd)) {
         sel->n_sizes = 0;
         sel->n_side_sizes = 0; /* the given sizes are the sizes */
+        sel->n_mem_sizes = 0;  /* ... of memory too */
+        sel->n_thread_sizes = 0;
+        sel->icount_max_n = 0;
+        sel->icount_main_only = 0;
         sel->n_mem_extra = 0;
         for (size_t k = 0; k < l.n; k++) {
             sel->sizes[sel->n_sizes] = mb_parse_entries(l.items[k], "--n", MB_MIN_ENTRY_BYTES,
@@ -571,10 +594,16 @@ static size_t sel_variants(const mb_selection *sel, mb_phase phase, size_t n, in
     int big = sel->big_n && n > sel->big_n;
     if (big && phase != MB_PHASE_INSERT && phase != MB_PHASE_LOOKUP_HIT)
         return 0; /* beyond big_n only insert and lookup_hit are timed */
+    if (sel->insert_only_n && n > sel->insert_only_n && phase != MB_PHASE_INSERT)
+        return 0;
     if (side && phase > MB_PHASE_MIXED_RW)
         return 0; /* side runs: the classic phases and threads */
-    if (phase == MB_PHASE_MIXED_RW)
-        return sel->n_threads * sel->n_mixes; /* thread count x mix */
+    if (phase == MB_PHASE_MIXED_RW) {
+        int at = sel->n_thread_sizes == 0;
+        for (size_t k = 0; k < sel->n_thread_sizes; k++)
+            at |= sel->thread_sizes[k] == n;
+        return at ? sel->n_threads * sel->n_mixes : 0; /* thread count x mix */
+    }
     if (phase != MB_PHASE_INSERT && phase != MB_PHASE_REINSERT)
         return 1;
     if (big)
@@ -667,6 +696,8 @@ size_t mb_mem_plan(const mb_selection *sel, mb_mem_spec **out)
             int side;
             if (!sel_sizes_for(sel, b, d, &sizes, &n_sizes, &side))
                 continue; /* as the timed cases: one thing varied at a time */
+            if (!side)
+                sizes = mb_mem_sizes(sel, &n_sizes);
             size_t n_alloc = side ? 1 : sel->n_allocators;
             /* side runs vary one thing at a time: the first policy only */
             size_t n_pol = side ? 1 : sel->n_shrinks;
@@ -674,7 +705,8 @@ size_t mb_mem_plan(const mb_selection *sel, mb_mem_spec **out)
                 for (size_t s = 0; s < n_sizes; s++)
                     for (size_t p = 0; p < n_pol; p++)
                         for (size_t i = 0; i < sel->n_impls; i++) {
-                            if (sizes[s] < 2 || (sel->big_n && sizes[s] > sel->big_n) ||
+                            if (sizes[s] < 2 ||
+                                (!sel->n_mem_sizes && sel->big_n && sizes[s] > sel->big_n) ||
                                 !mb_case_config(sel->impls[i], sel->blueprints[b], 0,
                                                 sel->shrinks[p], sel->seed, &cfg))
                                 continue;
@@ -696,9 +728,16 @@ size_t mb_mem_plan(const mb_selection *sel, mb_mem_spec **out)
     return n;
 }
 
+const size_t *mb_mem_sizes(const mb_selection *sel, size_t *n)
+{
+    *n = sel->n_mem_sizes ? sel->n_mem_sizes : sel->n_sizes;
+    return sel->n_mem_sizes ? sel->mem_sizes : sel->sizes;
+}
+
 int mb_go_planned(const mb_selection *sel, mb_dist dist, size_t n)
 {
-    return sel->blueprints[0] == &mb_blueprints[0] && n >= 2 && !(sel->big_n && n > sel->big_n) &&
+    return sel->blueprints[0] == &mb_blueprints[0] && n >= 2 &&
+           (sel->n_mem_sizes || !(sel->big_n && n > sel->big_n)) &&
            (dist == MB_DIST_UNIFORM || dist == MB_DIST_SEQUENTIAL);
 }
 

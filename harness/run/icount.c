@@ -29,34 +29,46 @@ static void icount_on_line(void *ud, char *line)
         c->ops = atoll(vals[0]);
 }
 
-int mb_icount_measure(const mb_case *c, uint64_t seed, long long *instructions, long long *ops,
+int mb_icount_measure(char *const *unit_argv, long long *instructions, long long *ops,
                       char *err, size_t errlen)
 {
-    char exe[4096], out[64], outflag[96], nbuf[32], hbuf[32], sbuf[32];
+    char exe[4096], out[64], outflag[96];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (len <= 0) {
         snprintf(err, errlen, "cannot find my own executable");
         return -1;
     }
     exe[len] = 0;
+    /* the unit's command line: valgrind and its 3 flags, "mapbench", the
+     * case's icount-case arguments */
+    size_t n = 0;
+    while (unit_argv[n])
+        n++;
+    if (n < 6 || strcmp(unit_argv[4], "mapbench") != 0) {
+        snprintf(err, errlen, "not an icount unit's command line");
+        return -1;
+    }
+    char **args = calloc(n + 2, sizeof *args);
+    if (!args) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     snprintf(out, sizeof out, "/tmp/mapbench-callgrind-%d.XXXXXX", (int)getpid());
     int fd = mkstemp(out);
     if (fd < 0) {
         snprintf(err, errlen, "cannot create a temporary file");
+        free(args);
         return -1;
     }
     close(fd);
     mb_spawn_temp_file(out); /* removed if the run is interrupted */
     snprintf(outflag, sizeof outflag, "--callgrind-out-file=%s", out);
-    snprintf(nbuf, sizeof nbuf, "%zu", c->n);
-    snprintf(hbuf, sizeof hbuf, "%zu", c->hint);
-    snprintf(sbuf, sizeof sbuf, "%llu", (unsigned long long)seed);
-    char *args[] = { "valgrind", "--tool=callgrind", "--collect-atstart=no", "--quiet",
-                     outflag, exe, "icount-case", "--impl", (char *)c->ops->name,
-                     "--phase", (char *)mb_phase_name(c->phase), "--blueprint",
-                     (char *)c->bp->name, "--dist", (char *)mb_dist_name(c->dist), "--n", nbuf,
-                     "--hint", hbuf, "--seed", sbuf, "--shrink",
-                     (char *)mb_shrink_name(c->shrink), NULL };
+    for (size_t i = 0; i < 4; i++)
+        args[i] = unit_argv[i];
+    args[4] = outflag;
+    args[5] = exe;
+    for (size_t i = 5; i < n; i++)
+        args[i + 1] = unit_argv[i];
     ic_child ch = { .ops = -1 };
     static const mb_rec_kind *const kinds[] = { &mb_rec_icount, NULL };
     mb_rec_reader_init(&ch.reader, kinds);
@@ -72,6 +84,7 @@ int mb_icount_measure(const mb_case *c, uint64_t seed, long long *instructions, 
     }
     unlink(out);
     mb_spawn_temp_file(NULL);
+    free(args);
     if (st != 0 || ch.failed || ch.ops <= 0 || total < 0) {
         snprintf(err, errlen, "callgrind run failed (exit %d%s)", st,
                  ch.failed ? ", wrong checksum" : total < 0 ? ", no totals" : "");

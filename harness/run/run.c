@@ -1,16 +1,20 @@
 /*
  * run.c — `mapbench run`: orchestrates one run and stores it.
  *
- * 1. Expands the selection into timed cases and memory cases (plan/).
- * 2. Timing: P fresh processes (`mapbench time --emit-tsv`), one after the
- *    other, each running every case: the cases are interleaved across
- *    processes, so process-to-process noise shows up as spread, and every
- *    repetition is kept with its process index.
- * 3. Memory: one fresh `mapbench mem-case` process per (map, n, blueprint,
- *    distribution, allocator); then the real Go map, latency, churn, icount.
- * 4. Hands everything to the store, which writes it in ONE transaction at
- *    the end: a run killed before that leaves nothing in the database, and
- *    two runs into one database both land (WAL + busy timeout).
+ * 1. Plans the run (units.c): the selection's cases and the floor's, then
+ *    the units — one timing process of one map, one memory case, one
+ *    latency, churn or thrash case, one callgrind case, ... — and the
+ *    output group each fills.  `mapbench plan` prints the same units.
+ * 2. Executes this run's units (all of them, or --shard I/N's) through the
+ *    pool (pool.c): K = --jobs wide for memory, calibration and icount,
+ *    alone for every unit that times something.  Timing: P processes of
+ *    each map (`mapbench time --emit-tsv --impl MAP`), process p of every map
+ *    before process p+1 of any, so process-to-process noise shows up as
+ *    spread; every repetition is kept with its process index.
+ * 3. Hands everything to the store, which writes it in ONE transaction at
+ *    the end (with run_unit: each unit's slot, interval and overlap): a run
+ *    killed before that leaves nothing in the database, and two runs into
+ *    one database both land (WAL + busy timeout).
  * Every child's records are read by the names in their headers (record.h).
  * A case whose checksum fails is reported, the run is stored with status
  * 'failed' (invisible to the views), and the exit status is 1.
@@ -27,37 +31,15 @@
 
 #define RUN_SELF "/proc/self/exe"
 
-typedef struct run_state {
-    mb_selection sel;
-    mb_case *cases;
-    size_t n_cases;              /* the selected cases, then the floor's */
-    size_t n_map_cases;          /* of them, the selected ones (the floor's follow) */
-    char **floor_args;           /* the floor child's selection flags (NULL: no floor) */
-    int n_floor_args;
-    char *floor_text[2];         /* its --phase and --n lists, owned */
-    const char *db_path;
-    int do_time, do_mem, do_icount, do_latency, do_churn;
-    char **sel_args;             /* the selection flags, verbatim, for the timing children */
-    int n_sel_args;
-    mb_env env;
-    mb_store_run out;            /* what is stored */
-    mb_not_measured *not_measured; /* left out for a missing package (out.not_measured) */
-    char **not_measured_text;    /* their `what`, owned */
-    size_t n_not_measured;
-    uint64_t t_start;
-    int failures;
-    int oom_failures, crashed_failures; /* of failures: out of memory; killed by a signal */
-    int icount_failures;                /* ... callgrind runs that failed */
-} run_state;
-
 /* ---- what this machine cannot measure ------------------------------------------------ */
 
 /* Records that `what` `name` is left out because `package` is not installed,
  * and says so: an optional dependency absent on purpose is "not measured" in
  * the run and the report, never a failure and never silent. */
-static void run_not_measured(run_state *rs, const char *what, const char *name,
-                             const char *package)
+void mb_run_not_measured(run_state *rs, const char *what, const char *name,
+                         const char *package)
 {
+    mb_pool_lock(rs);
     fprintf(stderr, "mapbench: not measured: %s%s (package %s not installed)\n", what, name,
             package);
     size_t n = rs->n_not_measured + 1, len = strlen(what) + strlen(name) + 1;
@@ -73,28 +55,14 @@ static void run_not_measured(run_state *rs, const char *what, const char *name,
     else {
         fprintf(stderr, "mapbench: out of memory\n");
         rs->failures++;
+        mb_pool_unlock(rs);
         return;
     }
     texts[rs->n_not_measured] = text;
     nm[rs->n_not_measured++] = (mb_not_measured){ text, package };
     rs->out.not_measured = rs->not_measured;
     rs->out.n_not_measured = rs->n_not_measured;
-}
-
-/* Leaves out of the memory plan the suite's allocators whose library is not
- * installed (an --allocator that names one is refused by plan/ instead). */
-static void run_drop_missing_allocators(run_state *rs)
-{
-    size_t kept = 0;
-    for (size_t a = 0; a < rs->sel.n_allocators; a++) {
-        const mb_allocator_info *al = mb_allocator_find(rs->sel.allocators[a]);
-        if (mb_allocator_available(al)) {
-            rs->sel.allocators[kept++] = rs->sel.allocators[a];
-            continue;
-        }
-        run_not_measured(rs, "memory under ", al->name, al->package);
-    }
-    rs->sel.n_allocators = kept;
+    mb_pool_unlock(rs);
 }
 
 /* ---- reading one child ------------------------------------------------------------ */
@@ -161,11 +129,23 @@ static void run_on_line(void *ud, char *line)
 /* Counts one failed child (exit status st) by its cause, for the summary. */
 static void run_count_failure(run_state *rs, const run_child *ch, int st)
 {
+    mb_pool_lock(rs);
     rs->failures++;
     if (ch && ch->oom)
         rs->oom_failures++;
     else if (st >= 128)
         rs->crashed_failures++;
+    mb_pool_unlock(rs);
+}
+
+/* Counts failures that are not one child's exit (bad records, callgrind). */
+static void run_add_failures(run_state *rs, int n, int oom, int icount)
+{
+    mb_pool_lock(rs);
+    rs->failures += n;
+    rs->oom_failures += oom;
+    rs->icount_failures += icount;
+    mb_pool_unlock(rs);
 }
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -189,22 +169,6 @@ static void run_fmt_secs(char *buf, size_t len, double s)
         snprintf(buf, len, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
 }
 
-/* The estimated time left after done of total steps that started at t0. */
-static void run_eta(char *buf, size_t len, uint64_t t0, size_t done, size_t total)
-{
-    double el = (double)(mb_now_ns() - t0) * 1e-9;
-    run_fmt_secs(buf, len, el / (double)done * (double)(total - done));
-}
-
-/* The case a group of rows is stored under. */
-static mb_store_case run_case_of(const mb_map_ops *ops, const mb_blueprint *bp, mb_dist dist,
-                                 size_t n, const char *allocator, mb_shrink_policy shrink)
-{
-    return (mb_store_case){ ops->name, ops->family, ops->traits, NULL, bp->name,
-                            mb_dist_name(dist), n, 0, 1, allocator, mb_shrink_name(shrink),
-                            0, 0 };
-}
-
 /* Returns argv joined with spaces (malloc'd). */
 static char *run_argv_text(int argc, char **argv)
 {
@@ -222,11 +186,11 @@ static char *run_argv_text(int argc, char **argv)
 
 /* ---- arguments ------------------------------------------------------------------------- */
 
-static void run_metric(run_state *rs, const char *v)
+static void run_metric(run_state *rs, const char *v, const mb_command *cmd)
 {
     char *copy = strdup(v), *save = NULL;
     if (!copy)
-        mb_usage_error(&mb_command_run, "out of memory reading --metric");
+        mb_usage_error(cmd, "out of memory reading --metric");
     rs->do_time = rs->do_mem = rs->do_icount = rs->do_latency = rs->do_churn = 0;
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (strcmp(t, "time") == 0)
@@ -240,31 +204,41 @@ static void run_metric(run_state *rs, const char *v)
         else if (strcmp(t, "churn") == 0)
             rs->do_churn = 1;
         else
-            mb_usage_error(&mb_command_run, "--metric wants time, memory, latency, churn and/or"
+            mb_usage_error(cmd, "--metric wants time, memory, latency, churn and/or"
                            " icount, got '%s'", t);
     }
     free(copy);
     if (!(rs->do_time | rs->do_mem | rs->do_icount | rs->do_latency | rs->do_churn))
-        mb_usage_error(&mb_command_run, "--metric wants at least one of time, memory, latency,"
+        mb_usage_error(cmd, "--metric wants at least one of time, memory, latency,"
                        " churn, icount, got '%s'", v);
 }
 
-/* Parses the command line into rs; exits on --help and on a usage error. */
-static void run_args(run_state *rs, int argc, char **argv)
+/* --shard I/N: 1 <= I <= N <= 1000. */
+static void run_shard(run_state *rs, const char *v, const mb_command *cmd)
 {
-    const mb_command *cmd = &mb_command_run;
+    char *end;
+    long i = strtol(v, &end, 10), n = *end == '/' ? strtol(end + 1, &end, 10) : -1;
+    if (*end || i < 1 || n < 1 || i > n || n > 1000)
+        mb_usage_error(cmd, "--shard wants I/N with 1 <= I <= N <= 1000, got '%s'", v);
+    rs->shard_index = (unsigned)i;
+    rs->shard_count = (unsigned)n;
+}
+
+void mb_run_args(run_state *rs, int argc, char **argv, const mb_command *cmd)
+{
+    const char *v;
     mb_selection_suite(&rs->sel, "quick");
     for (int i = 2; i < argc; i++) /* the suite first: other flags refine it */
         if (strncmp(argv[i], "--suite", 7) == 0) {
-            const char *v = mb_flag_value(argc, argv, &i, "--suite", cmd);
+            v = mb_flag_value(argc, argv, &i, "--suite", cmd);
             if (v && mb_selection_suite(&rs->sel, v) != 0)
                 mb_usage_error(cmd, "unknown suite '%s' (quick or full)", v);
         }
     rs->sel_args = calloc((size_t)argc + 1, sizeof *rs->sel_args);
     if (!rs->sel_args)
         mb_usage_error(cmd, "out of memory reading the command line");
+    int metric_given = 0;
     for (int i = 2; i < argc; i++) {
-        const char *v;
         mb_help_exit(argv[i], cmd);
         if ((v = mb_flag_value(argc, argv, &i, "--suite", cmd)))
             continue;
@@ -272,14 +246,28 @@ static void run_args(run_state *rs, int argc, char **argv)
             if (!v[0] || strcmp(v, ":memory:") == 0 || strncmp(v, "file:", 5) == 0)
                 mb_usage_error(cmd, "--db wants a file the run is stored in, got '%s'", v);
             rs->db_path = v;
+        } else if ((v = mb_flag_value(argc, argv, &i, "--jobs", cmd))) {
+            size_t k = mb_parse_count(v, "--jobs", cmd);
+            if (k < 1 || k > MB_SPAWN_SLOTS)
+                mb_usage_error(cmd, "--jobs wants 1..%d", MB_SPAWN_SLOTS);
+            rs->jobs = (unsigned)k;
+        } else if ((v = mb_flag_value(argc, argv, &i, "--shard", cmd)))
+            run_shard(rs, v, cmd);
+        else if ((v = mb_flag_value(argc, argv, &i, "--run-set", cmd))) {
+            if (!v[0] || strlen(v) >= sizeof rs->run_set || strpbrk(v, " \t\n/"))
+                mb_usage_error(cmd, "--run-set wants an id of 1..%zu characters without"
+                               " blanks or '/', got '%s'", sizeof rs->run_set - 1, v);
+            rs->run_set_flag = v;
         } else if (strcmp(argv[i], "--quick") == 0)
             continue; /* the default */
         else if (strcmp(argv[i], "--no-time") == 0)
             rs->do_time = 0;
         else if (strcmp(argv[i], "--no-memory") == 0)
             rs->do_mem = 0;
-        else if ((v = mb_flag_value(argc, argv, &i, "--metric", cmd)))
-            run_metric(rs, v);
+        else if ((v = mb_flag_value(argc, argv, &i, "--metric", cmd))) {
+            run_metric(rs, v, cmd);
+            metric_given = 1;
+        }
         else {
             /* selection flags are kept verbatim for the timing children, so
              * they rebuild exactly this case list from the same suite */
@@ -290,258 +278,74 @@ static void run_args(run_state *rs, int argc, char **argv)
                 rs->sel_args[rs->n_sel_args++] = argv[j];
         }
     }
+    if (!metric_given && rs->sel.default_icount)
+        rs->do_icount = 1; /* the full suite's defaults add instruction counts */
+    if (rs->run_set_flag && !rs->shard_count)
+        mb_usage_error(cmd, "--run-set names the set of a sharded run: give --shard I/N too");
+    if (!rs->jobs)
+        rs->jobs = 1;
 }
 
-/* ---- timing -------------------------------------------------------------------------- */
+/* ---- the units, one kind each ------------------------------------------------------------ */
 
-/* Runs one timing child (process index p); its S records land in the bench groups. */
-static void run_timing_child(run_state *rs, char **args, unsigned p, const char *what)
+/* time, floor: one timing process; its S records land in the bench groups
+ * of the cases they name. */
+static void run_exec_timing(run_state *rs, mb_unit *u)
 {
     static const mb_rec_kind *const kinds[] = { &mb_rec_sample, NULL };
     run_child ch;
     run_child_init(&ch, rs, NULL, kinds);
-    ch.process_index = (int)p;
-    int st = mb_run_child(RUN_SELF, args, run_on_line, &ch);
-    int before = rs->failures;
-    rs->failures += (int)ch.reader.failures + ch.bad;
-    rs->oom_failures += ch.oom;
-    if (st != 0 && rs->failures == before) {
-        fprintf(stderr, "mapbench: %s %u exited with status %d\n", what, p + 1, st);
+    ch.process_index = (int)u->process;
+    int st = mb_run_child(RUN_SELF, u->argv, run_on_line, &ch);
+    int bad = (int)ch.reader.failures + ch.bad;
+    if (bad || ch.oom)
+        run_add_failures(rs, bad, ch.oom, 0);
+    if (st != 0 && bad == 0) {
+        fprintf(stderr, "mapbench: %s exited with status %d\n", u->id, st);
         run_count_failure(rs, &ch, st);
     }
+    u->failed = st != 0 || bad;
 }
 
-/* Runs the P timing processes (and the floor's beside each); their S records
- * land in the bench groups. */
-static void run_timing(run_state *rs)
-{
-    char eta[32];
-    char **args = calloc((size_t)rs->n_sel_args + (size_t)rs->n_floor_args + 8, sizeof *args);
-    for (unsigned p = 0; p < rs->sel.processes; p++) {
-        size_t k = 0;
-        args[k++] = "mapbench";
-        args[k++] = "time";
-        args[k++] = "--emit-tsv";
-        if (p > 0)
-            args[k++] = "--quiet";
-        args[k++] = "--suite";
-        args[k++] = (char *)rs->sel.suite;
-        for (int j = 0; j < rs->n_sel_args; j++)
-            args[k++] = rs->sel_args[j];
-        args[k] = NULL;
-        if (p > 0)
-            run_eta(eta, sizeof eta, rs->t_start, p, rs->sel.processes);
-        fprintf(stderr, "time: process %u/%u%s%s\n", p + 1, rs->sel.processes,
-                p ? ", timing ETA " : "", p ? eta : "");
-        run_timing_child(rs, args, p, "timing process");
-        if (rs->floor_args) { /* the floor, in a process of its own beside each */
-            k = 0;
-            args[k++] = "mapbench", args[k++] = "time", args[k++] = "--emit-tsv";
-            args[k++] = "--quiet", args[k++] = "--suite", args[k++] = (char *)rs->sel.suite;
-            for (int j = 0; j < rs->n_floor_args; j++)
-                args[k++] = rs->floor_args[j];
-            args[k] = NULL;
-            run_timing_child(rs, args, p, "floor (null_map) process");
-        }
-    }
-    free(args);
-}
-
-/* ---- the harness floor ------------------------------------------------------------- */
-
-/* Appends "sep item" to the growing list *list (malloc'd); -1 when out of memory. */
-static int run_list_add(char **list, const char *item)
-{
-    size_t len = *list ? strlen(*list) : 0;
-    if (*list) { /* once each */
-        for (const char *p = *list; (p = strstr(p, item)); p++)
-            if ((p == *list || p[-1] == ',') && (p[strlen(item)] == ',' || !p[strlen(item)]))
-                return 0;
-    }
-    char *grown = realloc(*list, len + strlen(item) + 2);
-    if (!grown)
-        return -1;
-    snprintf(grown + len, strlen(item) + 2, "%s%s", len ? "," : "", item);
-    *list = grown;
-    return 0;
-}
-
-/* The floor: every run with timings also times the calibration map null_map
- * (impls/calibration/null_map.c) on the phases and sizes of the selected
- * cases, u64->u64 uniform keys, no hint (all it can answer; mixed_rw is
- * threads, not a loop it can stand in for).  Its cases are appended to
- * rs->cases and stored as bench rows of impl null_map (family
- * 'calibration'); view phase_floor reads them, and the views that rank maps
- * leave them out.  The parent parses the very flags its child gets, so both
- * build the same case list.  No floor when null_map is itself selected. */
-static void run_floor_plan(run_state *rs)
-{
-    const mb_command *cmd = &mb_command_run;
-    char nbuf[32];
-    rs->n_map_cases = rs->n_cases;
-    for (size_t i = 0; i < rs->sel.n_impls; i++)
-        if (rs->sel.impls[i]->flags & MB_F_CALIBRATION)
-            return;
-    for (size_t c = 0; c < rs->n_cases; c++) {
-        if (rs->cases[c].phase == MB_PHASE_MIXED_RW)
-            continue;
-        snprintf(nbuf, sizeof nbuf, "%zu", rs->cases[c].n);
-        if (run_list_add(&rs->floor_text[0], mb_phase_name(rs->cases[c].phase)) != 0 ||
-            run_list_add(&rs->floor_text[1], nbuf) != 0)
-            mb_usage_error(cmd, "out of memory planning the floor");
-    }
-    if (!rs->floor_text[0])
-        return;
-    static char *fixed[] = { "--impl", "null_map", "--blueprint", "u64->u64", "--dist",
-                             "uniform", "--no-hint", "--shrink", "never" };
-    char **a = calloc(20, sizeof *a), reps[32], seed[32];
-    int k = 0;
-    if (!a)
-        mb_usage_error(cmd, "out of memory planning the floor");
-    for (size_t j = 0; j < sizeof fixed / sizeof *fixed; j++)
-        a[k++] = fixed[j];
-    a[k++] = "--phase", a[k++] = rs->floor_text[0];
-    a[k++] = "--n", a[k++] = rs->floor_text[1];
-    snprintf(reps, sizeof reps, "%u", rs->sel.reps);
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)rs->sel.seed);
-    a[k++] = "--reps", a[k++] = strdup(reps);
-    a[k++] = "--seed", a[k++] = strdup(seed);
-    /* the same suite as the selected cases: its size rules apply alike */
-    mb_selection fsel;
-    mb_selection_suite(&fsel, rs->sel.suite);
-    char *argv_like[24] = { "mapbench", "run" };
-    for (int j = 0; j < k; j++)
-        argv_like[j + 2] = a[j];
-    for (int i = 2; i < k + 2; i++)
-        if (!mb_selection_flag(&fsel, k + 2, argv_like, &i, cmd))
-            mb_usage_error(cmd, "the floor's flag '%s' is not a selection flag", argv_like[i]);
-    mb_case *fc;
-    size_t nf = mb_cases_build(&fsel, &fc);
-    mb_case *all = realloc(rs->cases, (rs->n_cases + nf) * sizeof *all);
-    if (!all && nf)
-        mb_usage_error(cmd, "out of memory planning the floor");
-    if (nf)
-        memcpy(all + rs->n_cases, fc, nf * sizeof *fc);
-    free(fc);
-    rs->cases = all;
-    rs->n_cases += nf;
-    rs->floor_args = a;
-    rs->n_floor_args = k;
-}
-
-/* Every case the parent expects must have come back from every process. */
-static void run_check_samples(run_state *rs)
-{
-    unsigned want = rs->sel.processes * rs->sel.reps;
-    for (size_t c = 0; c < rs->n_cases; c++) {
-        size_t got = rs->out.benches[c].rows.n_rows;
-        if (got != want) {
-            fprintf(stderr, "mapbench: case %s: %zu samples, expected %u\n", rs->cases[c].name,
-                    got, want);
-            rs->failures++;
-        }
-    }
-}
-
-/* ---- the real Go maps under threads ----------------------------------------------------- */
-
-/* Returns 1 when an earlier mixed_rw case of the plan (before index c) has
- * c's workload: the Go maps run once per workload, not once per C map. */
-static int run_go_threads_seen(const run_state *rs, size_t c)
-{
-    const mb_case *k = &rs->cases[c];
-    for (size_t j = 0; j < c; j++) {
-        const mb_case *o = &rs->cases[j];
-        if (o->phase == MB_PHASE_MIXED_RW && o->bp == k->bp && o->dist == k->dist &&
-            o->n == k->n && o->threads == k->threads && o->lookup_percent == k->lookup_percent)
-            return 1;
-    }
-    return 0;
-}
-
-/* Runs one Go map's case in every timing process into group g.  Returns the
- * first child's exit status (MB_CHILD_EXIT_NOT_BUILT: no Go). */
-static int run_go_threads_case(run_state *rs, mb_store_group *g, const mb_case *k)
+/* go-threads: one Go map's case in every timing process into its group. */
+static void run_exec_go_threads(run_state *rs, mb_unit *u)
 {
     static const mb_rec_kind *const kinds[] = { &mb_rec_sample, NULL };
-    char nbuf[32], seedbuf[32], tbuf[16], mbuf[16], rbuf[16];
-    snprintf(nbuf, sizeof nbuf, "%zu", k->n);
-    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs->sel.seed);
-    snprintf(tbuf, sizeof tbuf, "%u", k->threads);
-    snprintf(mbuf, sizeof mbuf, "%u", k->lookup_percent);
-    snprintf(rbuf, sizeof rbuf, "%u", rs->sel.reps);
-    char *args[] = { "mapbench", "go-threads-case", "--impl", (char *)g->c.impl, "--n", nbuf,
-                     "--dist", (char *)mb_dist_name(k->dist), "--seed", seedbuf, "--threads",
-                     tbuf, "--mix", mbuf, "--reps", rbuf, NULL };
+    mb_store_group *g = &rs->out.benches[u->group];
     for (unsigned p = 0; p < rs->sel.processes; p++) {
         run_child ch;
         run_child_init(&ch, rs, g, kinds);
         ch.process_index = (int)p;
-        int st = mb_run_child(RUN_SELF, args, run_on_line, &ch);
-        if (st == MB_CHILD_EXIT_NOT_BUILT && p == 0)
-            return st;
-        if (st != 0 || ch.reader.failures || ch.bad) {
-            fprintf(stderr, "mapbench: FAILED go-threads-case %s n=%zu threads=%u mix=%u\n",
-                    g->c.impl, k->n, k->threads, k->lookup_percent);
-            rs->failures++;
-            return st ? st : 1;
-        }
-    }
-    return 0;
-}
-
-/* sync.Map, map + RWMutex and a sharded Go map, on every mixed_rw workload
- * of the plan the Go side can run (u64->u64; uniform or sequential keys):
- * bench rows of their own (family peer, allocator go-runtime) beside the C
- * maps' rows. */
-static void run_go_threads(run_state *rs)
-{
-    size_t n_go = 0, have = rs->out.n_benches;
-    for (const mb_go_thread_map *m = mb_go_thread_maps; m->impl; m++)
-        n_go++;
-    for (size_t c = 0; c < rs->n_cases; c++) {
-        const mb_case *k = &rs->cases[c];
-        if (k->phase != MB_PHASE_MIXED_RW || k->bp != &mb_blueprints[0] ||
-            (k->dist != MB_DIST_UNIFORM && k->dist != MB_DIST_SEQUENTIAL) ||
-            run_go_threads_seen(rs, c))
-            continue;
-        mb_store_group *b = realloc(rs->out.benches, (have + n_go) * sizeof *b);
-        if (!b) {
-            rs->failures++;
+        int st = mb_run_child(RUN_SELF, u->argv, run_on_line, &ch);
+        if (st == MB_CHILD_EXIT_NOT_BUILT && p == 0) {
+            mb_pool_lock(rs);
+            int said = rs->go_threads_missing;
+            rs->go_threads_missing = 1;
+            mb_pool_unlock(rs);
+            if (!said)
+                mb_run_not_measured(rs, "mixed_rw of the real Go maps: ",
+                                    "go_syncmap, go_rwmutex_map, go_sharded_map", "golang-go");
+            mb_store_rows_free(&g->rows); /* nothing stored for it */
             return;
         }
-        rs->out.benches = b;
-        for (const mb_go_thread_map *m = mb_go_thread_maps; m->impl; m++) {
-            mb_store_group *g = &rs->out.benches[have++];
-            memset(g, 0, sizeof *g);
-            g->c = (mb_store_case){ m->impl, MB_GO_FAMILY, m->traits, "mixed_rw", k->bp->name,
-                                    mb_dist_name(k->dist), k->n, 0, k->threads,
-                                    MB_GO_ALLOCATOR, "never", k->lookup_percent, 0 };
-            rs->out.n_benches = have;
-            int st = run_go_threads_case(rs, g, k);
-            if (st == MB_CHILD_EXIT_NOT_BUILT) {
-                rs->out.n_benches = have - 1;
-                run_not_measured(rs, "mixed_rw of the real Go maps: ",
-                                 "go_syncmap, go_rwmutex_map, go_sharded_map", "golang-go");
-                return;
-            }
-            fprintf(stderr, "  go threads %-15s n=%zu threads=%u mix=%u\n", m->impl, k->n,
-                    k->threads, k->lookup_percent);
+        if (st != 0 || ch.reader.failures || ch.bad) {
+            fprintf(stderr, "mapbench: FAILED %s\n", u->id);
+            run_add_failures(rs, 1, 0, 0);
+            u->failed = 1;
+            return;
         }
     }
 }
 
-/* ---- memory ----------------------------------------------------------------------------- */
-
-static void run_calibrate(run_state *rs)
+static void run_exec_calibrate(run_state *rs, mb_unit *u)
 {
     static const mb_rec_kind *const kinds[] = { &mb_rec_calib, NULL };
-    char *cargs[] = { "mapbench", "mem-case", "--calibrate", NULL };
     run_child ch;
     run_child_init(&ch, rs, NULL, kinds);
-    if (mb_run_child(RUN_SELF, cargs, run_on_line, &ch) != 0 || ch.calib[0] < 0) {
+    if (mb_run_child(RUN_SELF, u->argv, run_on_line, &ch) != 0 || ch.calib[0] < 0) {
         fprintf(stderr, "mapbench: memory calibration failed\n");
-        rs->failures++;
+        run_add_failures(rs, 1, 0, 0);
+        u->failed = 1;
         return;
     }
     rs->out.rss_floor_bytes = ch.calib[0];
@@ -550,59 +354,22 @@ static void run_calibrate(run_state *rs)
             " as %.2f MiB\n", (double)ch.calib[0] / 1048576.0, (double)ch.calib[1] / 1048576.0);
 }
 
-/* Runs one memory child (args) into group g; counts a failure. */
-static void run_mem_child(run_state *rs, mb_store_group *g, char **args, const char *preload)
+/* Before the first go-memory unit: does the Go runtime start at all?  A
+ * build without Go is "not measured"; a runtime that fails (e.g. out of
+ * memory under a limit) is one failure, said once, and no go_runtime rows.
+ * Returns 1 when the go-memory units may run.  Go-memory units run alone,
+ * so this runs once, from one thread. */
+static int run_go_probe(run_state *rs)
 {
-    static const mb_rec_kind *const kinds[] = { &mb_rec_mem, &mb_rec_go, &mb_rec_gccost, NULL };
-    run_child ch;
-    run_child_init(&ch, rs, g, kinds);
-    int st = mb_run_child_preload(RUN_SELF, args, preload, run_on_line, &ch);
-    if (st != 0 || ch.reader.failures || ch.bad) {
-        fprintf(stderr, "mapbench: FAILED memory case %s n=%zu%s\n", g->c.impl, g->c.n,
-                ch.oom ? ": out of memory" : st >= 128 ? ": the child was killed by a signal" : "");
-        g->failed = 1;
-        run_count_failure(rs, &ch, st);
-    }
-}
-
-static void run_memory(run_state *rs)
-{
-    mb_mem_spec *specs = NULL;
-    size_t total = mb_mem_plan(&rs->sel, &specs);
-    char eta[32], nbuf[32], seedbuf[32];
-    rs->out.mems = calloc(total + rs->sel.n_sizes * rs->sel.n_dists + 1, sizeof *rs->out.mems);
-    uint64_t t_mem = mb_now_ns();
-    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs->sel.seed);
-    for (size_t k = 0; k < total; k++) {
-        const mb_mem_spec *sp = &specs[k];
-        mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
-        g->c = run_case_of(sp->ops, sp->bp, sp->dist, sp->n, sp->allocator, sp->shrink);
-        snprintf(nbuf, sizeof nbuf, "%zu", sp->n);
-        g->c.hugepages = rs->sel.hugepages;
-        char *margs[] = { "mapbench", "mem-case", "--impl", (char *)sp->ops->name, "--n", nbuf,
-                          "--blueprint", (char *)sp->bp->name, "--dist",
-                          (char *)mb_dist_name(sp->dist), "--seed", seedbuf, "--allocator",
-                          (char *)sp->allocator, "--shrink", (char *)g->c.shrink,
-                          rs->sel.hugepages ? "--hugepages" : NULL, NULL };
-        run_mem_child(rs, g, margs, mb_allocator_find(sp->allocator)->preload);
-        run_eta(eta, sizeof eta, t_mem, k + 1, total);
-        fprintf(stderr, "  memory [%zu/%zu] %-14s %-10s %-9s %-9s n=%-9zu ETA %s\n", k + 1, total,
-                g->c.impl, g->c.blueprint, g->c.allocator, g->c.shrink, g->c.n, eta);
-    }
-    free(specs);
-}
-
-/* The real Go map, beside gomap: u64->u64 only, its own allocator. */
-static void run_go(run_state *rs)
-{
+    if (rs->go_probe)
+        return rs->go_probe > 0;
     char *probe[] = { "mapbench", "go-mem-case", "--print-keys", "1", NULL };
-    char nbuf[32], seedbuf[32];
     int st = mb_run_child_quiet(RUN_SELF, probe);
+    rs->go_probe = st == 0 ? 1 : -1;
     if (st == MB_CHILD_EXIT_NOT_BUILT) {
-        run_not_measured(rs, "memory of the real Go map: ", "go_runtime", "golang-go");
-        return;
-    }
-    if (st != 0) { /* the Go runtime itself failed: say so, do not blame the build */
+        rs->go_mem_missing = 1;
+        mb_run_not_measured(rs, "memory of the real Go map: ", "go_runtime", "golang-go");
+    } else if (st != 0) { /* the Go runtime itself failed: say so, do not blame the build */
         fprintf(stderr, "mapbench: FAILED the real Go map's probe: %s %d (%s); no go_runtime"
                 " rows\n", st >= 128 ? "killed by signal" : "exit status",
                 st >= 128 ? st - 128 : st,
@@ -611,149 +378,145 @@ static void run_go(run_state *rs)
                                     : "see its message above");
         run_count_failure(rs, NULL, st);
         if (st == 2)
-            rs->oom_failures++; /* Go exits 2 on "fatal error: out of memory" */
-        return;
+            run_add_failures(rs, 0, 1, 0); /* Go exits 2 on "fatal error: out of memory" */
     }
-    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs->sel.seed);
-    for (size_t d = 0; d < rs->sel.n_dists; d++)
-        for (size_t s = 0; s < rs->sel.n_sizes; s++) {
-            mb_dist dist = rs->sel.dists[d];
-            size_t n = rs->sel.sizes[s];
-            if (!mb_go_planned(&rs->sel, dist, n))
-                continue;
-            mb_store_group *g = &rs->out.mems[rs->out.n_mems++];
-            g->c = (mb_store_case){ MB_GO_IMPL, MB_GO_FAMILY, MB_GO_TRAITS, NULL, mb_blueprints[0].name,
-                                    mb_dist_name(dist), n, 0, 1, MB_GO_ALLOCATOR, "never", 0, 0 };
-            snprintf(nbuf, sizeof nbuf, "%zu", n);
-            char *gargs[] = { "mapbench", "go-mem-case", "--n", nbuf, "--dist",
-                              (char *)mb_dist_name(dist), "--seed", seedbuf, NULL };
-            run_mem_child(rs, g, gargs, NULL);
-            fprintf(stderr, "  memory go_runtime (real Go 1.19 map) n=%zu\n", n);
-        }
+    return rs->go_probe > 0;
 }
 
-/* ---- latency and churn ------------------------------------------------------------------- */
-
-/* Runs one latency, churn or thrash child into g; a failed one is counted and
- * its records are not stored. */
-static void run_line_child(run_state *rs, mb_store_group *g, char **args,
-                           const mb_rec_kind *const *kinds, const char *what)
+/* memory, go-memory: one child into its group; a failure is counted. */
+static void run_exec_memory(run_state *rs, mb_unit *u)
 {
+    static const mb_rec_kind *const kinds[] = { &mb_rec_mem, &mb_rec_go, &mb_rec_gccost, NULL };
+    mb_store_group *g = &rs->out.mems[u->group];
+    if (u->kind == MB_UNIT_GO_MEMORY && !run_go_probe(rs)) {
+        u->skipped = 1; /* said once by the probe */
+        return;
+    }
     run_child ch;
     run_child_init(&ch, rs, g, kinds);
-    int st = mb_run_child(RUN_SELF, args, run_on_line, &ch);
-    if (st != 0 || ch.reader.failures || ch.bad || g->rows.n_rows == 0) {
-        fprintf(stderr, "mapbench: FAILED %s case %s n=%zu%s\n", what, g->c.impl, g->c.n,
-                ch.oom ? ": out of memory" : "");
+    int st = mb_run_child_preload(RUN_SELF, u->argv, u->preload, run_on_line, &ch);
+    if (st != 0 || ch.reader.failures || ch.bad) {
+        if (u->kind == MB_UNIT_GO_MEMORY && st == 2) /* Go's "fatal error: out of memory" */
+            ch.oom = 1;
+        fprintf(stderr, "mapbench: FAILED memory case %s n=%zu%s\n", g->c.impl, g->c.n,
+                ch.oom ? ": out of memory" : st >= 128 ? ": the child was killed by a signal" : "");
         g->failed = 1;
+        u->failed = 1;
         run_count_failure(rs, &ch, st);
     }
 }
 
-/* Tail latency while growing to the largest n (at most 1e6), or churn at
- * constant size (at most 1e5): first blueprint and distribution, glibc. */
-static void run_lines(run_state *rs, int churn)
+/* latency, churn, thrash: one child into its group; a failed one is counted
+ * and its records are not stored. */
+static void run_exec_line(run_state *rs, mb_unit *u)
 {
     static const mb_rec_kind *const lat_kinds[] = { &mb_rec_latency, &mb_rec_bucket, NULL };
     static const mb_rec_kind *const churn_kinds[] = { &mb_rec_churn, NULL };
-    const char *what = churn ? "churn-case" : "latency-case";
-    size_t n = churn ? mb_churn_n(&rs->sel) : mb_latency_n(&rs->sel);
-    /* churn: under every selected shrink policy the map has; latency: never */
-    static const mb_shrink_policy never_only[] = { MB_SHRINK_NEVER };
-    const mb_shrink_policy *pols = churn ? rs->sel.shrinks : never_only;
-    size_t n_pols = churn ? rs->sel.n_shrinks : 1, total = rs->sel.n_impls * n_pols, done = 0;
-    /* churn: each case also runs --thrash (at most 4096 keys: it reads the
-     * map's stats after every remove on the way down) */
-    mb_store_group *groups = calloc(2 * total + 1, sizeof *groups);
-    size_t n_groups = 0;
-    char eta[32], nbuf[32], seedbuf[32];
-    uint64_t t0 = mb_now_ns();
-    snprintf(nbuf, sizeof nbuf, "%zu", n);
-    snprintf(seedbuf, sizeof seedbuf, "%llu", (unsigned long long)rs->sel.seed);
-    for (size_t k = 0; n >= 4 && k < total; k++) {
-        mb_map_config cfg;
-        const mb_map_ops *ops = rs->sel.impls[k / n_pols];
-        mb_shrink_policy pol = pols[k % n_pols];
-        if (!mb_case_config(ops, rs->sel.blueprints[0], 0, pol, rs->sel.seed, &cfg))
-            continue;
-        mb_store_group *g = &groups[n_groups++];
-        g->c = run_case_of(ops, rs->sel.blueprints[0], rs->sel.dists[0], n, "glibc", pol);
-        char *cargs[] = { "mapbench", (char *)what, "--impl", (char *)ops->name, "--n", nbuf,
-                          "--blueprint", (char *)g->c.blueprint, "--dist",
-                          (char *)g->c.distribution, "--seed", seedbuf, "--shrink",
-                          (char *)g->c.shrink, NULL };
-        run_line_child(rs, g, cargs, churn ? churn_kinds : lat_kinds, what);
-        if (churn) {
-            mb_store_group *t = &groups[n_groups++];
-            char tbuf[32];
-            t->c = g->c;
-            t->c.n = n < 4096 ? n : 4096;
-            snprintf(tbuf, sizeof tbuf, "%zu", t->c.n);
-            char *targs[] = { "mapbench", "churn-case", "--thrash", "--impl", (char *)ops->name,
-                              "--n", tbuf, "--blueprint", (char *)g->c.blueprint, "--dist",
-                              (char *)g->c.distribution, "--seed", seedbuf, "--shrink",
-                              (char *)g->c.shrink, NULL };
-            static const mb_rec_kind *const thrash_kinds[] = { &mb_rec_thrash, NULL };
-            run_line_child(rs, t, targs, thrash_kinds, "churn-case --thrash");
-        }
-        done++;
-        run_eta(eta, sizeof eta, t0, k + 1, total);
-        fprintf(stderr, "  %s [%zu] %-14s %-9s n=%-9zu ETA %s\n", churn ? "churn" : "latency",
-                done, ops->name, g->c.shrink, n, eta);
+    static const mb_rec_kind *const thrash_kinds[] = { &mb_rec_thrash, NULL };
+    mb_store_group *g = u->list == 2 ? &rs->out.latencies[u->group] : &rs->out.churns[u->group];
+    run_child ch;
+    run_child_init(&ch, rs, g,
+                   u->kind == MB_UNIT_LATENCY ? lat_kinds
+                   : u->kind == MB_UNIT_CHURN ? churn_kinds : thrash_kinds);
+    int st = mb_run_child(RUN_SELF, u->argv, run_on_line, &ch);
+    if (st != 0 || ch.reader.failures || ch.bad || g->rows.n_rows == 0) {
+        fprintf(stderr, "mapbench: FAILED %s%s\n", u->id, ch.oom ? ": out of memory" : "");
+        g->failed = 1;
+        u->failed = 1;
+        run_count_failure(rs, &ch, st);
     }
-    if (churn)
-        rs->out.churns = groups, rs->out.n_churns = n_groups;
-    else
-        rs->out.latencies = groups, rs->out.n_latencies = n_groups;
 }
 
-/* ---- instruction counts ----------------------------------------------------------------------- */
-
-static void run_icount(run_state *rs)
+static void run_exec_icount(run_state *rs, mb_unit *u)
 {
-    char err[MB_ERR_LEN], eta[32], ops_text[32];
-    uint64_t t0 = mb_now_ns();
-    for (size_t c = 0; c < rs->n_map_cases; c++) {
-        long long instructions, ops;
-        if (rs->cases[c].phase == MB_PHASE_MIXED_RW)
-            continue; /* threads: not deterministic */
-        if (mb_icount_measure(&rs->cases[c], rs->sel.seed, &instructions, &ops, err,
-                              sizeof err) != 0) {
-            fprintf(stderr, "mapbench: FAILED icount %s: %s\n", rs->cases[c].name, err);
-            rs->failures++;
-            rs->icount_failures++;
-            continue;
+    char err[MB_ERR_LEN];
+    long long instructions, ops;
+    if (mb_icount_measure(u->argv, &instructions, &ops, err, sizeof err) != 0) {
+        fprintf(stderr, "mapbench: FAILED %s: %s\n", u->id, err);
+        run_add_failures(rs, 1, 0, 1);
+        u->failed = 1;
+        return;
+    }
+    mb_store_group *g = &rs->out.benches[u->group];
+    char ops_text[32];
+    snprintf(ops_text, sizeof ops_text, "%lld", ops);
+    const char *vals[] = { ops_text };
+    g->instructions = instructions;
+    if (!mb_store_rows_add(&g->rows, &mb_rec_icount, vals))
+        run_add_failures(rs, 1, 0, 0);
+    fprintf(stderr, "  %s: %.1f Ir/op\n", u->id, (double)instructions / (double)ops);
+}
+
+/* Runs one unit of any kind, then says how far the run is. */
+static void run_exec_unit(run_state *rs, mb_unit *u)
+{
+    switch (u->kind) {
+    case MB_UNIT_TIME:
+    case MB_UNIT_FLOOR:
+        run_exec_timing(rs, u);
+        break;
+    case MB_UNIT_GO_THREADS:
+        run_exec_go_threads(rs, u);
+        break;
+    case MB_UNIT_CALIBRATE:
+        run_exec_calibrate(rs, u);
+        break;
+    case MB_UNIT_MEMORY:
+    case MB_UNIT_GO_MEMORY:
+        run_exec_memory(rs, u);
+        break;
+    case MB_UNIT_LATENCY:
+    case MB_UNIT_CHURN:
+    case MB_UNIT_THRASH:
+        run_exec_line(rs, u);
+        break;
+    case MB_UNIT_ICOUNT:
+        run_exec_icount(rs, u);
+        break;
+    default:
+        break;
+    }
+    char eta[32];
+    mb_pool_lock(rs);
+    size_t done = 0;
+    double cost_done = 0, cost_total = 0;
+    for (size_t i = 0; i < rs->n_mine; i++) {
+        cost_total += rs->mine[i]->cost_s;
+        if (rs->mine[i]->ran || rs->mine[i] == u)
+            done++, cost_done += rs->mine[i]->cost_s;
+    }
+    mb_pool_unlock(rs);
+    /* the ETA scales the time so far by the estimated cost left */
+    double el = (double)(mb_now_ns() - rs->t_start) * 1e-9;
+    run_fmt_secs(eta, sizeof eta, cost_done > 0 ? el / cost_done * (cost_total - cost_done) : 0);
+    fprintf(stderr, "  [%zu/%zu] %-60s ETA %s\n", done, rs->n_mine, u->id, eta);
+}
+
+/* Every case must have come back from every timing process that ran it:
+ * reps samples from each of this run's time (floor) units of its map. */
+static void run_check_samples(run_state *rs)
+{
+    for (size_t c = 0; c < rs->n_cases; c++) {
+        unsigned units = 0;
+        for (size_t i = 0; i < rs->n_mine; i++) {
+            const mb_unit *u = rs->mine[i];
+            if ((u->kind == MB_UNIT_TIME || u->kind == MB_UNIT_FLOOR) && u->ran &&
+                strcmp(u->impl, rs->cases[c].ops->name) == 0)
+                units++;
         }
-        mb_store_group *g = &rs->out.benches[c];
-        snprintf(ops_text, sizeof ops_text, "%lld", ops);
-        const char *vals[] = { ops_text };
-        g->instructions = instructions;
-        if (!mb_store_rows_add(&g->rows, &mb_rec_icount, vals))
+        size_t got = rs->out.benches[c].rows.n_rows, want = (size_t)units * rs->sel.reps;
+        for (size_t j = 0; j < rs->out.benches[c].rows.n_rows; j++)
+            if (rs->out.benches[c].rows.rows[j].kind != &mb_rec_sample)
+                got--; /* its icount row */
+        if (got != want) {
+            fprintf(stderr, "mapbench: case %s: %zu samples, expected %zu\n", rs->cases[c].name,
+                    got, want);
             rs->failures++;
-        run_eta(eta, sizeof eta, t0, c + 1, rs->n_map_cases);
-        fprintf(stderr, "  icount [%zu/%zu] %-52s %9.1f Ir/op  ETA %s\n", c + 1, rs->n_map_cases,
-                rs->cases[c].name, (double)instructions / (double)ops, eta);
+        }
     }
 }
 
 /* ---- the command ---------------------------------------------------------------------------- */
-
-/* The bench groups, one per timed case (stored when they get records). */
-static void run_benches(run_state *rs)
-{
-    rs->out.benches = calloc(rs->n_cases, sizeof *rs->out.benches);
-    rs->out.n_benches = rs->n_cases;
-    for (size_t c = 0; c < rs->n_cases; c++) {
-        const mb_case *k = &rs->cases[c];
-        mb_store_case *sc = &rs->out.benches[c].c;
-        *sc = run_case_of(k->ops, k->bp, k->dist, k->n, "glibc", k->shrink);
-        sc->phase = mb_phase_name(k->phase);
-        sc->hint = k->hint;
-        sc->threads = k->threads;
-        sc->lookup_percent = k->lookup_percent;
-        sc->hugepages = k->hugepages;
-    }
-}
 
 /* Opens the database to store into, before minutes of measuring.  NULL after
  * saying why. */
@@ -774,33 +537,21 @@ static sqlite3 *run_open_db(const char *db_path)
     return db;
 }
 
-/* Runs every selected measurement, one child after another. */
-static void run_measure(run_state *rs)
+/* The run_unit rows: every unit this run executed, as it ran. */
+static mb_store_unit *run_unit_rows(run_state *rs)
 {
-    if (rs->do_time) {
-        run_timing(rs);
-        if (rs->failures == 0)
-            run_check_samples(rs);
-        if (rs->failures == 0)
-            run_go_threads(rs);
+    mb_store_unit *rows = calloc(rs->n_mine + 1, sizeof *rows);
+    if (!rows)
+        return NULL;
+    for (size_t i = 0; i < rs->n_mine; i++) {
+        const mb_unit *u = rs->mine[i];
+        rows[i] = (mb_store_unit){ u->id, mb_unit_kind_name(u->kind), u->alone, u->slot,
+                                   u->start_s, u->end_s, u->cost_s, u->work_mops,
+                                   u->overlapped,
+                                   !u->ran || u->skipped ? "skipped"
+                                   : u->failed ? "failed" : "ok" };
     }
-    if (rs->do_mem) {
-        run_drop_missing_allocators(rs);
-        run_calibrate(rs);
-        run_memory(rs);
-        if (rs->sel.blueprints[0] == &mb_blueprints[0])
-            run_go(rs);
-    }
-    if (rs->do_latency)
-        run_lines(rs, 0);
-    if (rs->do_churn)
-        run_lines(rs, 1);
-    if (rs->do_icount) {
-        if (access(MB_VALGRIND_PATH, X_OK) == 0)
-            run_icount(rs);
-        else
-            run_not_measured(rs, "instruction counts: ", "callgrind", "valgrind");
-    }
+    return rows;
 }
 
 static void run_free(run_state *rs)
@@ -825,6 +576,8 @@ static void run_free(run_state *rs)
     free(rs->floor_text[0]);
     free(rs->floor_text[1]);
     free(rs->cases);
+    free((void *)rs->out.units);
+    mb_units_free(rs);
 }
 
 /* Stores the run; returns the command's exit status. */
@@ -843,6 +596,11 @@ static int run_store(run_state *rs, sqlite3 *db, int argc, char **argv, const ch
     rs->out.seed = rs->sel.seed;
     rs->out.processes = rs->sel.processes;
     rs->out.env = &rs->env;
+    rs->out.units = run_unit_rows(rs);
+    rs->out.n_units = rs->out.units ? rs->n_mine : 0;
+    rs->out.run_set = rs->shard_count ? rs->run_set : NULL;
+    rs->out.shard_index = rs->shard_index;
+    rs->out.shard_count = rs->shard_count;
     /* no interruption while storing: the run lands whole, then the signals
      * take their default action */
     mb_spawn_hold_signals(1);
@@ -854,8 +612,10 @@ static int run_store(run_state *rs, sqlite3 *db, int argc, char **argv, const ch
     mb_spawn_hold_signals(0);
     if (rc != 0) {
         fprintf(stderr, "mapbench: could not store the run in %s: %s\n", rs->db_path, err);
+        mb_progress_write(rs, "failed");
         return 1;
     }
+    mb_progress_write(rs, rs->failures ? "stored-failed" : "stored");
     if (rs->failures) {
         int other = rs->failures - rs->oom_failures - rs->crashed_failures - rs->icount_failures;
         const char *sep = "";
@@ -885,25 +645,28 @@ static int mb_cmd_run(int argc, char **argv)
     rs.db_path = MB_DEFAULT_DB;
     rs.do_time = rs.do_mem = rs.do_latency = rs.do_churn = 1;
     rs.out.rss_floor_bytes = rs.out.calib_64mib_rss_bytes = -1;
-    run_args(&rs, argc, argv);
-    rs.n_cases = mb_cases_build(&rs.sel, &rs.cases);
-    if (rs.n_cases == 0)
-        mb_usage_error(&mb_command_run, "the selection holds no case");
-    rs.n_map_cases = rs.n_cases;
-    if (rs.do_time)
-        run_floor_plan(&rs);
+    mb_run_args(&rs, argc, argv, &mb_command_run);
+    mb_run_plan(&rs, &mb_command_run);
     sqlite3 *db = run_open_db(rs.db_path);
     if (!db)
         return 1;
     mb_spawn_trap_signals(); /* ^C from here on: children killed, nothing stored */
-    run_benches(&rs);
     mb_env_capture(&rs.env);
     mb_now_iso(started, sizeof started);
     rs.t_start = mb_now_ns();
     fprintf(stderr, "mapbench run: suite %s, %zu timed cases (+%zu floor) x %u processes x %u "
-            "repetitions, seed %llu%s\n", rs.sel.suite, rs.n_map_cases, rs.n_cases - rs.n_map_cases, rs.sel.processes, rs.sel.reps,
+            "repetitions, seed %llu%s\n", rs.sel.suite, rs.n_map_cases,
+            rs.n_cases - rs.n_map_cases, rs.sel.processes, rs.sel.reps,
             (unsigned long long)rs.sel.seed, rs.env.git_dirty > 0 ? ", uncommitted changes" : "");
-    run_measure(&rs);
+    if (rs.shard_count)
+        fprintf(stderr, "mapbench run: shard %u/%u of run set %s: %zu of the plan's %zu units,"
+                " --jobs %u\n", rs.shard_index, rs.shard_count, rs.run_set, rs.n_mine,
+                rs.n_units, rs.jobs);
+    else
+        fprintf(stderr, "mapbench run: %zu units, --jobs %u\n", rs.n_mine, rs.jobs);
+    mb_pool_run(&rs, run_exec_unit);
+    if (rs.do_time && rs.failures == 0)
+        run_check_samples(&rs);
     int rc = run_store(&rs, db, argc, argv, started);
     sqlite3_close(db);
     run_free(&rs);
@@ -915,16 +678,23 @@ const mb_command mb_command_run = {
     "time and measure the selected maps, store the run in SQLite",
     "usage: mapbench run [--suite quick|full] [selection] [--processes P] [--reps R]\n"
     "                    [--metric LIST] [--no-time] [--no-memory] [--db PATH]\n"
+    "                    [--jobs K] [--shard I/N [--run-set ID]]\n"
     "  Times every selected case in P fresh processes (interleaved), runs the memory\n"
     "  phase script in a fresh child per (map, n, blueprint, allocator), verifies every\n"
     "  phase's checksum, and writes the run into the database in one transaction.\n"
     "  --metric: any of time, memory, latency (every insert timed while growing to\n"
     "  min(largest n, 1e6)), churn (constant size, min(largest n, 1e5)), icount\n"
     "  (instructions of every phase under callgrind: slow, use a small --n).\n"
-    "  Default: time,memory,latency,churn.  Defaults P = 3, R = 2: 6 samples a case,\n"
-    "  enough for the gate's wall-time test to reach time.p.  Every run with timings\n"
+    "  Default: time,memory,latency,churn (full: and icount, u64->u64 to 65536).\n"
+    "  Defaults P = 3, R = 2 (full: R = 1): 6 samples a case, enough for the gate's\n"
+    "  wall-time test to reach time.p.  Every run with timings\n"
     "  also times the harness floor (the calibration map null_map, u64->u64 uniform,\n"
     "  on the same phases and sizes): view phase_floor, the report's speed table.\n"
+    "suites: quick (make bench): every map, n = 1e3, 1e5, 1e6, u64->u64 uniform.\n"
+    "  full: every axis at fewer points (README: the full suite): timing at\n"
+    "  16..65536 by x16 every phase and hint, 1e6 insert and lookup_hit, 3e6 insert;\n"
+    "  other blueprints and key orders at 4096; threads (1,2,4 x every mix) at 65536;\n"
+    "  memory 16..1e6 by x1.6 under every allocator; icount of the sweep to 65536.\n"
     "selection (comma-separated lists; default: the suite's):\n"
     "  --impl NAMES  --phase insert,lookup_hit,lookup_miss,delete_all,clear,mixed_rw,\n"
     "                        lookup_half_hit,delete_half,iterate,reinsert,\n"
@@ -944,6 +714,15 @@ const mb_command mb_command_run = {
     "                madvises them MADV_HUGEPAGE (timed and memory cases; an axis:\n"
     "                names end /hugepages, column hugepages; view hugepages_effect\n"
     "                compares with the latest run without it)\n"
-    "  --db PATH     results database (default " MB_DEFAULT_DB ")\n",
+    "  --db PATH     results database (default " MB_DEFAULT_DB ")\n"
+    "scale-out (mapbench plan prints the units; README: scale-out):\n"
+    "  --jobs K      memory, calibration and icount units K wide; every unit that\n"
+    "                times something (time, floor, go-threads, latency, churn,\n"
+    "                thrash, go-memory) alone, never beside another (default 1).\n"
+    "                Table run_unit records each unit's slot, interval and overlap\n"
+    "  --shard I/N   only slice I of N (LPT over the plan's cost estimates), into\n"
+    "                its own --db; `mapbench merge` of the N databases makes them\n"
+    "                one run.  Run set: derived from the plan (same flags, same id)\n"
+    "                or --run-set ID.  <db>.progress says how far the shard is\n",
     mb_cmd_run,
 };

@@ -8,5 +8,6 @@
 #include "args.h"
 
 extern const mb_command mb_command_run;
+extern const mb_command mb_command_plan; /* units.c: the run's units, for any runner */
 
 #endif

@@ -11,10 +11,18 @@
  * the store writes a run in one transaction at the end, and the signals are
  * blocked while it does (mb_spawn_hold_signals).
  *
- * The handler needs the current child and temporary file, so they are the
- * one piece of file-scope mutable state here: written only with the signals
- * blocked, read only by the handler.
+ * The handler needs the current children and temporary files, so they are
+ * the one piece of file-scope mutable state here: one entry per worker slot
+ * (`run --jobs K` starts children from K threads, pool.c; the main thread is
+ * slot 0), each written only by its slot's thread with the signals blocked,
+ * read only by the handler, which kills every slot's child.
+ *
+ * Children are started from several threads at once, so between fork and
+ * exec the child calls only async-signal-safe functions: its environment
+ * (LD_PRELOAD set or removed) is built before the fork, and every pipe is
+ * close-on-exec, so a child never holds another child's pipe open.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,8 +35,15 @@
 
 #include "run_internal.h"
 
-static volatile sig_atomic_t spawn_child_pid;  /* the running child (= its group), 0: none */
-static char spawn_temp_path[256];             /* a child's temporary file, "" = none */
+static volatile sig_atomic_t spawn_child_pid[MB_SPAWN_SLOTS]; /* each slot's running child
+                                                                 * (= its group), 0: none */
+static char spawn_temp_path[MB_SPAWN_SLOTS][256]; /* a slot's child's temporary file, "" = none */
+static _Thread_local int spawn_slot;             /* the calling thread's slot */
+
+void mb_spawn_set_slot(int slot)
+{
+    spawn_slot = slot >= 0 && slot < MB_SPAWN_SLOTS ? slot : 0;
+}
 
 static void spawn_say(const char *s)
 {
@@ -39,15 +54,20 @@ static void spawn_say(const char *s)
 /* Async-signal-safe only: kill, waitpid, unlink, write, _exit. */
 static void spawn_on_signal(int sig)
 {
-    pid_t pid = (pid_t)spawn_child_pid;
-    if (pid > 0) {
-        kill(-pid, SIGKILL);
-        kill(pid, SIGKILL);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
+    for (int s = 0; s < MB_SPAWN_SLOTS; s++) {
+        pid_t pid = (pid_t)spawn_child_pid[s];
+        if (pid > 0) {
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+        }
     }
-    if (spawn_temp_path[0])
-        unlink(spawn_temp_path);
+    for (int s = 0; s < MB_SPAWN_SLOTS; s++) {
+        pid_t pid = (pid_t)spawn_child_pid[s];
+        while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        if (spawn_temp_path[s][0])
+            unlink(spawn_temp_path[s]);
+    }
     spawn_say("\nmapbench: interrupted: nothing stored\n");
     _exit(128 + sig);
 }
@@ -86,12 +106,49 @@ void mb_spawn_hold_signals(int hold)
 
 int mb_spawn_temp_file(const char *path)
 {
-    if (path && strlen(path) >= sizeof spawn_temp_path)
+    if (path && strlen(path) >= sizeof spawn_temp_path[0])
         return -1;
     spawn_mask(SIG_BLOCK);
-    snprintf(spawn_temp_path, sizeof spawn_temp_path, "%s", path ? path : "");
+    snprintf(spawn_temp_path[spawn_slot], sizeof spawn_temp_path[0], "%s", path ? path : "");
     spawn_mask(SIG_UNBLOCK);
     return 0;
+}
+
+/* This process's environment without LD_PRELOAD, plus LD_PRELOAD=preload
+ * when preload is set (malloc'd, for execve), or NULL when out of memory.
+ * The array ends in NULL; the one string it owns (LD_PRELOAD=...) is also
+ * kept right after that NULL, for spawn_free_environment. */
+static char **spawn_environment(const char *preload)
+{
+    extern char **environ;
+    size_t n = 0, k = 0;
+    while (environ[n])
+        n++;
+    char **envp = calloc(n + 3, sizeof *envp);
+    if (!envp)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0)
+            envp[k++] = environ[i];
+    if (preload) {
+        size_t len = strlen(preload) + 12;
+        if (!(envp[k] = malloc(len))) {
+            free(envp);
+            return NULL;
+        }
+        snprintf(envp[k], len, "LD_PRELOAD=%s", preload);
+        envp[k + 2] = envp[k]; /* envp[k + 1] is the terminator */
+    }
+    return envp;
+}
+
+static void spawn_free_environment(char **envp)
+{
+    size_t t = 0;
+    while (envp[t])
+        t++;
+    free(envp[t + 1]); /* NULL without a preload */
+    free(envp);
 }
 
 static void spawn_ignore_line(void *ud, char *line)
@@ -120,8 +177,13 @@ int mb_run_child_opts(const char *path, char **args, const char *preload, int qu
                       mb_line_fn fn, void *ud)
 {
     int fds[2];
-    if (pipe(fds) != 0)
+    char **envp = spawn_environment(preload);
+    if (!envp)
         return -1;
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        spawn_free_environment(envp);
+        return -1;
+    }
     pid_t parent = getpid();
     fflush(NULL);
     spawn_mask(SIG_BLOCK); /* no signal between fork and knowing the child */
@@ -130,6 +192,7 @@ int mb_run_child_opts(const char *path, char **args, const char *preload, int qu
         spawn_mask(SIG_UNBLOCK);
         close(fds[0]);
         close(fds[1]);
+        spawn_free_environment(envp);
         return -1;
     }
     if (pid == 0) {
@@ -140,27 +203,22 @@ int mb_run_child_opts(const char *path, char **args, const char *preload, int qu
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         spawn_mask(SIG_UNBLOCK);
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        if (preload)
-            setenv("LD_PRELOAD", preload, 1);
-        else
-            unsetenv("LD_PRELOAD");
+        dup2(fds[1], STDOUT_FILENO); /* the copy is not close-on-exec */
         if (quiet_stderr) {
             int devnull = open("/dev/null", O_WRONLY);
             if (devnull >= 0)
                 dup2(devnull, STDERR_FILENO);
         }
         if (strchr(path, '/'))
-            execv(path, args);
+            execve(path, args, envp);
         else
-            execvp(path, args); /* a program on PATH (git) */
+            execvpe(path, args, envp); /* a program on PATH (git) */
         _exit(127);
     }
     setpgid(pid, pid); /* also here: whichever of the two runs first */
-    spawn_child_pid = pid;
+    spawn_child_pid[spawn_slot] = pid;
     spawn_mask(SIG_UNBLOCK);
+    spawn_free_environment(envp);
     close(fds[1]);
     FILE *f = fdopen(fds[0], "r");
     char *line = NULL;
@@ -176,7 +234,7 @@ int mb_run_child_opts(const char *path, char **args, const char *preload, int qu
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     spawn_mask(SIG_BLOCK);
-    spawn_child_pid = 0;
+    spawn_child_pid[spawn_slot] = 0;
     spawn_mask(SIG_UNBLOCK);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }

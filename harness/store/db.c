@@ -36,7 +36,7 @@ extern const char mb_views_sql[];
 extern const char mb_claims_sql[]; /* reads the views: installed after them */
 extern const char mb_report_sql[]; /* the report's queries: read views and claims */
 
-#define MB_SCHEMA_VERSION 7
+#define MB_SCHEMA_VERSION 8
 
 /* migrations[v] upgrades a version-v database to v+1.  Tables that are new in
  * a version come from schema.sql itself (CREATE TABLE IF NOT EXISTS), which
@@ -135,6 +135,12 @@ static const char *const migrations[MB_SCHEMA_VERSION] = {
     /* ... and the hugepages axis on the cases (--hugepages) */
     "ALTER TABLE bench ADD COLUMN hugepages INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE mem_case ADD COLUMN hugepages INTEGER NOT NULL DEFAULT 0;",
+    /* 7 -> 8 (issue 18): a run may be one shard of a run set; tables run_unit
+     * (the plan's units as they ran: slot, interval, overlap) and run_part (a
+     * merged set's shards) come from schema.sql */
+    "ALTER TABLE run ADD COLUMN run_set TEXT;"
+    "ALTER TABLE run ADD COLUMN shard_index INTEGER;"
+    "ALTER TABLE run ADD COLUMN shard_count INTEGER;",
 };
 
 int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)

@@ -361,7 +361,11 @@ static int mb_cmd_runs(int argc, char **argv)
     }
     return mb_sql_print_db(db_path,
                         "SELECT run_id, started_at, status, suite, substr(git_sha, 1, 12) AS git_sha,"
-                        " git_dirty, timed_cases, memory_cases FROM runs",
+                        " git_dirty, timed_cases, memory_cases,"
+                        " (SELECT CASE WHEN r.shard_count IS NULL THEN ''"
+                        "   WHEN r.shard_index IS NULL THEN 'merged ' || r.shard_count || ' shards'"
+                        "   ELSE 'shard ' || r.shard_index || '/' || r.shard_count END"
+                        "  FROM run r WHERE r.run_id = runs.run_id) AS sharding FROM runs",
                         FMT_TABLE);
 }
 

@@ -48,7 +48,7 @@ void mb_store_rows_free(mb_store_rows *r)
 
 /* ---- one row: context values, then a record's values --------------------------------- */
 
-typedef enum { CTX_INT, CTX_COUNT, CTX_TEXT } st_ctx_type; /* COUNT: NULL when < 0 */
+typedef enum { CTX_INT, CTX_COUNT, CTX_TEXT, CTX_REAL } st_ctx_type; /* COUNT: NULL when < 0 */
 
 /* A value the parent knows (a case's names, a parent row's id). */
 typedef struct st_ctx {
@@ -56,11 +56,13 @@ typedef struct st_ctx {
     st_ctx_type type;
     long long i;
     const char *t;   /* CTX_TEXT: NULL or "" is stored as NULL */
+    double r;        /* CTX_REAL */
 } st_ctx;
 
-#define CI(col, v) ((st_ctx){ (col), CTX_INT, (long long)(v), NULL })
-#define CN(col, v) ((st_ctx){ (col), CTX_COUNT, (long long)(v), NULL })
-#define CT(col, v) ((st_ctx){ (col), CTX_TEXT, 0, (v) })
+#define CI(col, v) ((st_ctx){ (col), CTX_INT, (long long)(v), NULL, 0 })
+#define CN(col, v) ((st_ctx){ (col), CTX_COUNT, (long long)(v), NULL, 0 })
+#define CT(col, v) ((st_ctx){ (col), CTX_TEXT, 0, (v), 0 })
+#define CR(col, v) ((st_ctx){ (col), CTX_REAL, 0, NULL, (double)(v) })
 
 /* Statements prepared once per table within one write. */
 typedef struct st_cache {
@@ -119,6 +121,8 @@ static void st_bind_ctx(sqlite3_stmt *st, int i, const st_ctx *x)
         sqlite3_bind_null(st, i);
     else if (x->type == CTX_TEXT)
         sqlite3_bind_text(st, i, x->t, -1, SQLITE_TRANSIENT);
+    else if (x->type == CTX_REAL)
+        sqlite3_bind_double(st, i, x->r);
     else
         sqlite3_bind_int64(st, i, x->i);
 }
@@ -183,6 +187,8 @@ static int st_run_row(sqlite3 *db, st_cache *c, const mb_store_run *r, sqlite3_i
         CN("calib_64mib_rss_bytes", r->calib_64mib_rss_bytes),
         CT("thp_enabled", e->thp_enabled[0] ? e->thp_enabled : NULL),
         CT("thp_defrag", e->thp_defrag[0] ? e->thp_defrag : NULL),
+        CT("run_set", r->run_set), CN("shard_index", r->shard_count ? (long long)r->shard_index : -1),
+        CN("shard_count", r->shard_count ? (long long)r->shard_count : -1),
     };
     return st_insert(db, c, "run", ctx, N_CTX(ctx), NULL, NULL, run_id, err, errlen);
 }
@@ -303,6 +309,19 @@ static int st_write_all(sqlite3 *db, st_cache *c, const mb_store_run *r, char *e
     for (size_t i = 0; i < r->n_churns; i++)
         if (st_case_rows(db, c, run_id, &r->churns[i], err, errlen) != 0)
             return -1;
+    for (size_t i = 0; i < r->n_units; i++) {
+        const mb_store_unit *u = &r->units[i];
+        const st_ctx ctx[] = {
+            CI("run_id", run_id), CT("unit_id", u->id), CT("kind", u->kind),
+            CI("alone", u->alone),
+            CN("shard_index", r->shard_count ? (long long)r->shard_index : -1),
+            CI("slot", u->slot), CR("start_s", u->start_s), CR("end_s", u->end_s),
+            CR("wall_s", u->end_s - u->start_s), CR("cost_estimate_s", u->cost_estimate_s), CR("work_mops", u->work_mops),
+            CI("overlapped", u->overlapped), CT("status", u->status),
+        };
+        if (st_insert(db, c, "run_unit", ctx, N_CTX(ctx), NULL, NULL, NULL, err, errlen) != 0)
+            return -1;
+    }
     for (size_t i = 0; i < r->n_not_measured; i++) {
         const mb_not_measured *nm = &r->not_measured[i];
         char *reason = sqlite3_mprintf("package %s not installed", nm->package);

@@ -126,6 +126,18 @@ typedef struct mb_not_measured {
     const char *package;  /* "libjemalloc2" */
 } mb_not_measured;
 
+/* One unit of the run's plan as it ran (table run_unit). */
+typedef struct mb_store_unit {
+    const char *id, *kind;
+    int alone;
+    int slot;                 /* worker slot of --jobs K */
+    double start_s, end_s;    /* from the run's start */
+    double cost_estimate_s;
+    double work_mops;         /* the cost model's work measure (units.c) */
+    int overlapped;           /* another unit ran during it */
+    const char *status;       /* ok | failed | skipped */
+} mb_store_unit;
+
 typedef struct mb_store_run {
     const char *uuid, *started_at, *finished_at, *status, *suite, *argv;
     uint64_t seed;
@@ -142,6 +154,10 @@ typedef struct mb_store_run {
     size_t n_churns;
     const mb_not_measured *not_measured; /* left out: a package is missing */
     size_t n_not_measured;
+    const mb_store_unit *units;          /* the plan's units as they ran */
+    size_t n_units;
+    const char *run_set;                 /* a shard: its run set (NULL: not sharded) */
+    unsigned shard_index, shard_count;   /* ... I of I/N (0: not sharded) */
 } mb_store_run;
 
 /* Appends a copy of one record to r.  Returns the row, or NULL when out of memory. */
