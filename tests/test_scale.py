@@ -394,3 +394,19 @@ def test_full_suite_keeps_every_axis_at_fewer_timed_points():
     ic = [u[0] for u in units if u[1] == "icount"]
     assert ic and all("/u64->u64/uniform/" in i for i in ic)
     assert max(int(re.search(r"/n:(\d+)/", i).group(1)) for i in ic) == 65536
+
+
+def test_icount_does_not_depend_on_the_callers_environment(tmp_path):
+    """Instruction counts are a deterministic figure: a shard started by GNU
+    parallel (PARALLEL_* variables) or from a longer path must count what a
+    plain run counts.  Before the callgrind child got a fixed, page-padded
+    environment, one extra variable moved iterate's count (glibc's routines
+    branch on where a load falls in its page)."""
+    counts = []
+    for extra in ({}, {"PARALLEL_SEQ": "3", "PARALLEL_PID": "123456", "X": "y" * 37}):
+        db = tmp_path / f"ic{len(counts)}.db"
+        mb("run", "--metric", "icount", "--impl", "arena,stb_ds", "--phase", "iterate,delete_all",
+           "--n", "4096", "--db", str(db), env={**os.environ, **extra})
+        counts.append(rows(db, "SELECT b.impl, b.phase, i.instructions FROM icount i"
+                               " JOIN bench b USING (bench_id) ORDER BY 1, 2"))
+    assert len(counts[0]) == 4 and counts[0] == counts[1], counts

@@ -29,6 +29,35 @@ static void icount_on_line(void *ud, char *line)
         c->ops = atoll(vals[0]);
 }
 
+/* Instruction counts must not depend on who started the run.  The client's
+ * stack starts below its argument and environment strings, so their total
+ * length moves every stack address, and glibc's string and memory routines
+ * branch on where a load falls in its page: an extra variable in the
+ * caller's environment (GNU parallel's PARALLEL_SEQ...) changed iterate's
+ * count by up to 1 instruction per op.  So the child gets a fixed
+ * environment, padded so that its strings, the argument strings and the
+ * executable's name (which the kernel and valgrind also keep on the stack)
+ * fill a whole number of 4 KiB pages.  Returns the padding variable
+ * (malloc'd), or NULL when out of memory. */
+static char *ic_pad(char *const *client_argv, const char *const *envp)
+{
+    static const char name[] = "MB_ICOUNT_PAD=";
+    size_t total = strlen(client_argv[0]) + 1; /* the executable's name, once more */
+    for (size_t i = 0; client_argv[i]; i++)
+        total += strlen(client_argv[i]) + 1;
+    for (size_t i = 0; envp[i]; i++)
+        total += strlen(envp[i]) + 1;
+    total += sizeof name; /* the variable's name and its terminator */
+    size_t fill = (4096 - total % 4096) % 4096;
+    char *pad = malloc(sizeof name + fill);
+    if (pad) {
+        memcpy(pad, name, sizeof name - 1);
+        memset(pad + sizeof name - 1, 'x', fill);
+        pad[sizeof name - 1 + fill] = 0;
+    }
+    return pad;
+}
+
 int mb_icount_measure(char *const *unit_argv, long long *instructions, long long *ops,
                       char *err, size_t errlen)
 {
@@ -72,7 +101,12 @@ int mb_icount_measure(char *const *unit_argv, long long *instructions, long long
     ic_child ch = { .ops = -1 };
     static const mb_rec_kind *const kinds[] = { &mb_rec_icount, NULL };
     mb_rec_reader_init(&ch.reader, kinds);
-    int st = mb_run_child(MB_VALGRIND_PATH, args, icount_on_line, &ch);
+    char *pad = NULL;
+    char *envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", NULL, NULL };
+    int st = (envp[2] = pad = ic_pad(args + 5, (const char *const *)envp))
+                 ? mb_run_child_env(MB_VALGRIND_PATH, args, envp, icount_on_line, &ch)
+                 : -1;
+    free(pad);
     long long total = -1;
     FILE *f = fopen(out, "r");
     if (f) {

@@ -150,6 +150,9 @@ void mb_spawn_set_slot(int slot);
  * quiet_stderr sends the child's stderr to /dev/null. */
 int mb_run_child_opts(const char *path, char **args, const char *preload, int quiet_stderr,
                       mb_line_fn fn, void *ud);
+/* The same with exactly the environment envp (NULL-terminated), not this
+ * process's: for a child whose figures must not depend on who started it. */
+int mb_run_child_env(const char *path, char **args, char **envp, mb_line_fn fn, void *ud);
 
 /* ---- instruction counts (icount.c) -------------------------------------------------- */
 

@@ -173,17 +173,14 @@ int mb_run_child_preload(const char *path, char **args, const char *preload, mb_
     return mb_run_child_opts(path, args, preload, 0, fn, ud);
 }
 
-int mb_run_child_opts(const char *path, char **args, const char *preload, int quiet_stderr,
-                      mb_line_fn fn, void *ud)
+/* Starts path with args and exactly the environment envp (which the caller
+ * keeps), feeds fn its stdout's lines, waits.  As mb_run_child_opts. */
+static int spawn_run(const char *path, char **args, char **envp, int quiet_stderr,
+                     mb_line_fn fn, void *ud)
 {
     int fds[2];
-    char **envp = spawn_environment(preload);
-    if (!envp)
+    if (pipe2(fds, O_CLOEXEC) != 0)
         return -1;
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        spawn_free_environment(envp);
-        return -1;
-    }
     pid_t parent = getpid();
     fflush(NULL);
     spawn_mask(SIG_BLOCK); /* no signal between fork and knowing the child */
@@ -192,7 +189,6 @@ int mb_run_child_opts(const char *path, char **args, const char *preload, int qu
         spawn_mask(SIG_UNBLOCK);
         close(fds[0]);
         close(fds[1]);
-        spawn_free_environment(envp);
         return -1;
     }
     if (pid == 0) {
@@ -218,7 +214,6 @@ int mb_run_child_opts(const char *path, char **args, const char *preload, int qu
     setpgid(pid, pid); /* also here: whichever of the two runs first */
     spawn_child_pid[spawn_slot] = pid;
     spawn_mask(SIG_UNBLOCK);
-    spawn_free_environment(envp);
     close(fds[1]);
     FILE *f = fdopen(fds[0], "r");
     char *line = NULL;
@@ -237,4 +232,20 @@ int mb_run_child_opts(const char *path, char **args, const char *preload, int qu
     spawn_child_pid[spawn_slot] = 0;
     spawn_mask(SIG_UNBLOCK);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+int mb_run_child_opts(const char *path, char **args, const char *preload, int quiet_stderr,
+                      mb_line_fn fn, void *ud)
+{
+    char **envp = spawn_environment(preload);
+    if (!envp)
+        return -1;
+    int st = spawn_run(path, args, envp, quiet_stderr, fn, ud);
+    spawn_free_environment(envp);
+    return st;
+}
+
+int mb_run_child_env(const char *path, char **args, char **envp, mb_line_fn fn, void *ud)
+{
+    return spawn_run(path, args, envp, 0, fn, ud);
 }
