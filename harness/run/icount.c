@@ -58,6 +58,42 @@ static char *ic_pad(char *const *client_argv, const char *const *envp)
     return pad;
 }
 
+/* The callgrind child's environment: PATH, LC_ALL=C, this process's MB_*
+ * variables (the project's own knobs, e.g. MB_PLANT, which are meant to change
+ * what is counted), then the padding (malloc'd, last).  NULL when out of
+ * memory. */
+static char **ic_environment(char *const *client_argv)
+{
+    extern char **environ;
+    size_t n = 0, k = 0;
+    while (environ[n])
+        n++;
+    char **envp = calloc(n + 4, sizeof *envp);
+    if (!envp)
+        return NULL;
+    envp[k++] = "PATH=/usr/bin:/bin";
+    envp[k++] = "LC_ALL=C";
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "MB_", 3) == 0 && strncmp(environ[i], "MB_ICOUNT_PAD=", 14) != 0)
+            envp[k++] = environ[i];
+    if (!(envp[k] = ic_pad(client_argv, (const char *const *)envp))) {
+        free(envp);
+        return NULL;
+    }
+    return envp;
+}
+
+static void ic_free_environment(char **envp)
+{
+    if (!envp)
+        return;
+    size_t k = 0;
+    while (envp[k + 1])
+        k++;
+    free(envp[k]); /* the padding, last */
+    free(envp);
+}
+
 int mb_icount_measure(char *const *unit_argv, long long *instructions, long long *ops,
                       char *err, size_t errlen)
 {
@@ -101,12 +137,9 @@ int mb_icount_measure(char *const *unit_argv, long long *instructions, long long
     ic_child ch = { .ops = -1 };
     static const mb_rec_kind *const kinds[] = { &mb_rec_icount, NULL };
     mb_rec_reader_init(&ch.reader, kinds);
-    char *pad = NULL;
-    char *envp[] = { "PATH=/usr/bin:/bin", "LC_ALL=C", NULL, NULL };
-    int st = (envp[2] = pad = ic_pad(args + 5, (const char *const *)envp))
-                 ? mb_run_child_env(MB_VALGRIND_PATH, args, envp, icount_on_line, &ch)
-                 : -1;
-    free(pad);
+    char **envp = ic_environment(args + 5);
+    int st = envp ? mb_run_child_env(MB_VALGRIND_PATH, args, envp, icount_on_line, &ch) : -1;
+    ic_free_environment(envp);
     long long total = -1;
     FILE *f = fopen(out, "r");
     if (f) {
