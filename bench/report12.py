@@ -37,7 +37,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import side_by_side  # noqa: E402  (run_mapbench, run_loop)
+import side_by_side  # noqa: E402  (run_loop, parse_samples)
 
 FLOOR = "null_map"
 COMPARE_PLACES = ["/usr/share/benchmark/tools/compare.py", "/usr/lib/benchmark/tools/compare.py",
@@ -65,12 +65,7 @@ def mapbench_samples(exe, impl, n, phases, reps, extra=()):
                             "--quiet", *extra], capture_output=True, text=True)
         if p.returncode != 0:
             return None
-    got = {}
-    for line in p.stdout.splitlines():
-        f = line.split("\t")
-        if f[0] == "S":
-            got.setdefault(f[1].split("/")[1], []).append(float(f[4]))
-    return got
+    return side_by_side.parse_samples(p.stdout)
 
 
 def section_a(a, impls, builds):

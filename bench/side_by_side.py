@@ -21,8 +21,13 @@ def run_mapbench(exe, impl, n, phases, reps):
                        capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"{exe} failed: {p.stderr[-1000:]}")
+    return parse_samples(p.stdout)
+
+
+def parse_samples(tsv):
+    """{phase: [ns_per_op, ...]} from the S records of `mapbench time --emit-tsv`."""
     got = {}
-    for line in p.stdout.splitlines():
+    for line in tsv.splitlines():
         f = line.split("\t")
         if f[0] == "S":
             got.setdefault(f[1].split("/")[1], []).append(float(f[4]))
