@@ -410,3 +410,27 @@ def test_icount_does_not_depend_on_the_callers_environment(tmp_path):
         counts.append(rows(db, "SELECT b.impl, b.phase, i.instructions FROM icount i"
                                " JOIN bench b USING (bench_id) ORDER BY 1, 2"))
     assert len(counts[0]) == 4 and counts[0] == counts[1], counts
+
+
+def test_merge_wait_gives_up_at_timeout_on_a_shard_killed_outright(shards, tmp_path):
+    """A shard killed with SIGKILL leaves 'running' in its progress file forever:
+    --wait shows the file's age, and --timeout gives up with nothing merged."""
+    d = shards
+    line = (d / "s1.db.progress").read_text().splitlines()
+    f = line[1].split("\t")
+    dead = tmp_path / "s3.db"
+    (tmp_path / "s3.db.progress").write_text(
+        line[0] + "\n" + "\t".join([f[0], "3/3", "1", "4", "1.0", "4.0", "10.0", "running"]) + "\n")
+    old = time.time() - 120
+    os.utime(tmp_path / "s3.db.progress", (old, old))
+    target = tmp_path / "w.db"
+    t0 = time.time()
+    p = mb("merge", "--wait", "--poll", "1", "--timeout", "2", "--db", str(target),
+           str(d / "s1.db"), str(d / "s2.db"), str(dead), check=False, timeout=60)
+    assert p.returncode == 1, p.stderr
+    assert time.time() - t0 < 30
+    assert re.search(r"3/3 running \(updated 1[2-9]\d s ago\)", p.stderr), p.stderr
+    assert "gave up after --timeout 2 s: 1 shard(s) not stored" in p.stderr
+    assert "nothing merged" in p.stderr and not target.exists()
+    p = mb("merge", "--timeout", "5", str(d / "s1.db"), check=False)
+    assert p.returncode == 2 and "give --wait too" in p.stderr and "usage:" in p.stderr

@@ -32,11 +32,14 @@
  * (run/pool.c: run set, shard I/N, units done and total, estimated cost done
  * and total, elapsed seconds, state).  merge reads these files, never the
  * databases, to print one line for the whole sharded run (units done /
- * total, ETA); --wait polls them until every shard is stored, then merges.
+ * total, ETA); --wait polls them until every shard is stored, then merges (or gives up
+ * after --timeout, merging nothing).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -679,18 +682,27 @@ typedef struct dbt_progress {
     size_t files, stored, done, total;
     size_t pending;              /* not ended: running, or neither progress file nor database */
     double cost_done, cost_total, eta_s;
-    char shards[256];            /* "1/4 running 2/4 stored ..." */
+    double oldest_pending_s;     /* age of the stalest pending shard's progress file */
+    sqlite3_str *shards;         /* "1/4 running (updated 3 s ago), 2/4 stored, ..." */
 } dbt_progress;
 
 /* Reads every source's progress file.  A missing one counts as not started
- * (or a database made before progress files: stored when it holds runs). */
+ * (or a database made before progress files: stored when it holds runs).
+ * Each shard's entry says how long ago its file was last written: a shard
+ * killed outright (SIGKILL, a lost machine) leaves "running" behind, and only
+ * the age tells it from one still working through a long unit. */
 static void dbt_read_progress(const char *const *srcs, int n, dbt_progress *pr)
 {
+    if (pr->shards)
+        sqlite3_free(sqlite3_str_finish(pr->shards));
     memset(pr, 0, sizeof *pr);
-    size_t used = 0;
+    pr->shards = sqlite3_str_new(NULL);
+    time_t now = time(NULL);
     for (int i = 0; i < n; i++) {
         char *path = sqlite3_mprintf("%s.progress", srcs[i]);
         FILE *f = path ? fopen(path, "r") : NULL;
+        struct stat st;
+        double age_s = f && fstat(fileno(f), &st) == 0 ? difftime(now, st.st_mtime) : 0;
         sqlite3_free(path);
         char line[512], set[128], shard[32], state[32];
         size_t done = 0, total = 0;
@@ -702,36 +714,39 @@ static void dbt_read_progress(const char *const *srcs, int n, dbt_progress *pr)
                 got = 1;
         if (f)
             fclose(f);
-        if (!got) {
-            snprintf(shard, sizeof shard, "%s", srcs[i]);
-            snprintf(state, sizeof state, access(srcs[i], R_OK) == 0 ? "no-progress-file"
-                                                                       : "not-started");
-        }
         pr->files += got;
         pr->done += done;
         pr->total += total;
         pr->cost_done += cd;
         pr->cost_total += ct;
-        if (got ? strncmp(state, "stored", 6) != 0 && strcmp(state, "failed") != 0
-                : access(srcs[i], R_OK) != 0)
-            pr->pending++;
+        int pending = got ? strncmp(state, "stored", 6) != 0 && strcmp(state, "failed") != 0
+                          : access(srcs[i], R_OK) != 0;
         if (got && strncmp(state, "stored", 6) == 0)
             pr->stored++;
         else if (got && cd > 0 && el * (ct - cd) / cd > pr->eta_s)
             pr->eta_s = el * (ct - cd) / cd; /* the slowest shard decides */
-        int k = snprintf(pr->shards + used, sizeof pr->shards - used, "%s%s %s", used ? ", " : "",
-                         shard, state);
-        if (k > 0 && used + (size_t)k < sizeof pr->shards)
-            used += (size_t)k;
+        if (pending) {
+            pr->pending++;
+            if (got && age_s > pr->oldest_pending_s)
+                pr->oldest_pending_s = age_s;
+        }
+        sqlite3_str_appendf(pr->shards, "%s%s ", i ? ", " : "", got ? shard : srcs[i]);
+        if (got)
+            sqlite3_str_appendf(pr->shards, pending ? "%s (updated %.0f s ago)" : "%s", state,
+                                age_s);
+        else
+            sqlite3_str_appendall(pr->shards, access(srcs[i], R_OK) == 0 ? "no-progress-file"
+                                                                         : "not-started");
     }
 }
 
 static void dbt_print_progress(const dbt_progress *pr, int n)
 {
     double pct = pr->total ? 100.0 * (double)pr->done / (double)pr->total : 0;
+    const char *shards = sqlite3_str_value(pr->shards);
     fprintf(stderr, "merge: %zu/%d shards stored; units %zu/%zu (%.0f%%), estimated cost"
             " %.0f/%.0f s; ETA %.0f s  [%s]\n", pr->stored, n, pr->done, pr->total, pct,
-            pr->cost_done, pr->cost_total, pr->eta_s, pr->shards);
+            pr->cost_done, pr->cost_total, pr->eta_s, shards ? shards : "out of memory");
 }
 
 /* ---- the command ----------------------------------------------------------------------- */
@@ -741,7 +756,7 @@ static int mb_cmd_merge(int argc, char **argv)
     const char *db_path = MB_DEFAULT_DB, *v;
     const char *srcs[10];
     int n_src = 0, allow_mixed = 0, wait = 0, progress_only = 0;
-    double poll_s = 5;
+    double poll_s = 5, timeout_s = 0; /* 0: wait as long as it takes */
     char err[MB_ERR_LEN];
     const mb_command *cmd = &mb_command_merge;
     for (int i = 2; i < argc; i++) {
@@ -758,6 +773,10 @@ static int mb_cmd_merge(int argc, char **argv)
             poll_s = (double)mb_parse_count(v, "--poll", cmd);
             if (poll_s < 1)
                 mb_usage_error(cmd, "--poll wants seconds >= 1");
+        } else if ((v = mb_flag_value(argc, argv, &i, "--timeout", cmd))) {
+            timeout_s = (double)mb_parse_count(v, "--timeout", cmd);
+            if (timeout_s < 1)
+                mb_usage_error(cmd, "--timeout wants seconds >= 1");
         } else if (argv[i][0] == '-')
             mb_usage_error(cmd, "unknown option '%s'", argv[i]);
         else if (n_src == 10)
@@ -767,19 +786,32 @@ static int mb_cmd_merge(int argc, char **argv)
     }
     if (!n_src)
         mb_usage_error(cmd, "missing the database(s) to merge from");
-    dbt_progress pr;
+    if (timeout_s > 0 && !wait)
+        mb_usage_error(cmd, "--timeout is --wait's limit: give --wait too");
+    dbt_progress pr = { 0 };
     dbt_read_progress(srcs, n_src, &pr);
     if (pr.files || progress_only || wait)
         dbt_print_progress(&pr, n_src);
     /* --wait: until every shard has ended (stored, or failed to store; a
-     * database without a progress file is taken as it is) */
-    while (wait && pr.pending > 0) {
+     * database without a progress file is taken as it is), or --timeout */
+    double waited_s = 0;
+    while (wait && pr.pending > 0 && (timeout_s <= 0 || waited_s < timeout_s)) {
         sleep((unsigned)poll_s);
+        waited_s += poll_s;
         dbt_read_progress(srcs, n_src, &pr);
         dbt_print_progress(&pr, n_src);
     }
+    size_t pending = pr.pending;
+    double stalest_s = pr.oldest_pending_s;
+    sqlite3_free(sqlite3_str_finish(pr.shards));
     if (progress_only)
         return 0;
+    if (wait && pending > 0) {
+        fprintf(stderr, "mapbench: merge gave up after --timeout %.0f s: %zu shard(s) not stored"
+                " (the stalest progress file was written %.0f s ago: a shard killed outright"
+                " leaves 'running' behind); nothing merged\n", timeout_s, pending, stalest_s);
+        return 1;
+    }
     /* Validate each source through the read door (never written), then open
      * the target for writing and attach them read-only. */
     for (int k = 0; k < n_src; k++) {
@@ -857,7 +889,7 @@ const mb_command mb_command_merge = {
     "merge",
     "copy other results databases' runs into this one; shards of a run into one run",
     "usage: mapbench merge OTHER.db... [--db PATH] [--allow-mixed] [--progress] [--wait]\n"
-    "                      [--poll SECONDS]\n"
+    "                      [--poll SECONDS] [--timeout SECONDS]\n"
     "  Copies the runs of the OTHER databases (at most 10) that this database lacks\n"
     "  (by run uuid), in one transaction; merging twice adds nothing.\n"
     "  Shards (`run --shard I/N`): the shard runs of one run set become ONE run (table\n"
@@ -868,6 +900,8 @@ const mb_command mb_command_merge = {
     "  --progress  only print the sharded run's progress line (units done / total,\n"
     "              ETA) from the shards' <db>.progress files; the databases are not read\n"
     "  --wait      print it every --poll seconds (default 5) until every shard is stored,\n"
-    "              then merge\n",
+    "              then merge; each shard still running shows when its progress file was\n"
+    "              last written (a shard killed outright leaves 'running' behind)\n"
+    "  --timeout   with --wait: give up after SECONDS (exit 1, nothing merged)\n",
     mb_cmd_merge,
 };
