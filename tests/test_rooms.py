@@ -179,3 +179,24 @@ def test_report_queries_are_views_that_plain_sqlite_reads(tmp_path):
     assert sorted(i for (i,) in speed) == ["chained", "oa_linear"]
     src = (ROOT / "harness" / "present" / "report.c").read_text()
     assert "FROM plot_ns_per_op" not in src and "FROM retained" not in src
+
+
+def test_one_place_starts_a_process():
+    """ARCHITECTURE: base's child.c is the one way mapbench starts a process
+    (run's children, gnuplot, git): no other object of the program calls
+    fork or an exec."""
+    starters = {"fork", "vfork", "execve", "execvpe", "execvp", "execv", "execl", "execlp",
+                "execle", "posix_spawn", "posix_spawnp", "popen", "system"}
+    main_o = BUILD / "CMakeFiles" / "mapbench.dir" / "harness" / "cli" / "main.c.o"
+    objs = sorted(BUILD.glob("libmb_*.a")) + [main_o]  # what mapbench links (CMakeLists.txt)
+    assert main_o.exists() and any(o.name == "libmb_base.a" for o in objs), objs
+    p = subprocess.run(["nm", "-u", "--format=posix", *map(str, objs)], capture_output=True,
+                       text=True, check=True)
+    calls, member = set(), None
+    for line in p.stdout.splitlines():
+        if line.endswith(":"):
+            member = line[:-1]
+        elif line and line.split()[0].split("@")[0] in starters:
+            calls.add((member.rsplit("/", 1)[-1], line.split()[0].split("@")[0]))
+    where = {m for m, _ in calls}
+    assert where == {"libmb_base.a[child.c.o]"}, sorted(calls)

@@ -27,11 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "present.h"
 #include "store.h"
 
@@ -294,50 +293,38 @@ static long long gate_one_int(sqlite3 *db, const char *sql, const char *text, lo
     return v;
 }
 
+#define GATE_SHA_MAX 64 /* hex digits of a SHA-256 object name (SHA-1: 40) */
+
+static void gate_on_sha(void *ud, char *line)
+{
+    char *first = ud; /* GATE_SHA_MAX + 2 bytes: a longer line does not fit and fails below */
+    if (!first[0])
+        snprintf(first, GATE_SHA_MAX + 2, "%s", line);
+}
+
 /* Resolves a git ref to its commit's full sha with `git rev-parse`, run by
- * fork and exec with an argument vector: the ref never reaches a shell.
+ * mb_child_run with an argument vector: the ref never reaches a shell.
  * Returns 0 with sha, or -1 (not a commit, no git). */
 static int gate_git_commit(const char *ref, char *sha, size_t len)
 {
-    int fds[2];
+    char first[GATE_SHA_MAX + 2] = "";
     sha[0] = 0;
     if (ref[0] == '-' || len < 41) /* an option to git, not a ref */
         return -1;
     char *rev = sqlite3_mprintf("%s^{commit}", ref);
-    if (!rev || pipe(fds) != 0) {
-        sqlite3_free(rev);
+    if (!rev)
         return -1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0)
-            dup2(devnull, STDERR_FILENO);
-        execlp("git", "git", "-C", MB_SOURCE_DIR, "rev-parse", "--verify", "--quiet", "--end-of-options",
-               rev, (char *)NULL);
-        _exit(127);
-    }
+    char *argv[] = { "git", "-C", MB_SOURCE_DIR, "rev-parse", "--verify", "--quiet",
+                     "--end-of-options", rev, NULL };
+    mb_child c = { .path = "git", .argv = argv, .quiet_stderr = 1, .on_line = gate_on_sha,
+                   .ud = first };
+    int st = mb_child_run(&c);
     sqlite3_free(rev);
-    close(fds[1]);
-    size_t got = 0;
-    ssize_t r;
-    while (pid > 0 && got < len - 1 &&
-           ((r = read(fds[0], sha + got, len - 1 - got)) > 0 || (r < 0 && errno == EINTR)))
-        got += r > 0 ? (size_t)r : 0;
-    sha[got] = 0;
-    close(fds[0]);
-    int status = -1;
-    while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    sha[strcspn(sha, "\n")] = 0;
-    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || strlen(sha) < 40) {
-        sha[0] = 0;
+    size_t n = strlen(first);
+    if (st != 0 || (n != 40 && n != GATE_SHA_MAX) || strspn(first, "0123456789abcdef") != n ||
+        n >= len)
         return -1;
-    }
+    snprintf(sha, len, "%s", first);
     return 0;
 }
 
@@ -380,7 +367,7 @@ static long long gate_resolve_baseline(sqlite3 *db, const char *spec, long long 
         return id;
     }
     /* a git ref */
-    char sha[64] = "";
+    char sha[GATE_SHA_MAX + 1] = "";
     if (gate_git_commit(spec, sha, sizeof sha) != 0) {
         snprintf(err, errlen, "--baseline '%.80s%s' is not a run id, a results database or a"
                  " git ref", spec, strlen(spec) > 80 ? "..." : "");

@@ -30,10 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "plan.h"
 #include "present.h"
 #include "store.h"
@@ -186,29 +186,17 @@ static int rp_gnuplot(const char *name, const char *term, const char *db_abs, co
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        sqlite3_free(expr);
-        snprintf(err, errlen, "fork: %s", strerror(errno));
+    char *argv[] = { "gnuplot", "-e", expr, script, NULL };
+    mb_child c = { .path = "gnuplot", .argv = argv, .cwd = MB_SOURCE_DIR };
+    int st = mb_child_run(&c); /* its stdout is empty: the terminals write files */
+    sqlite3_free(expr);
+    if (st < 0) {
+        snprintf(err, errlen, "cannot start gnuplot: %s", strerror(errno));
         return -1;
     }
-    if (pid == 0) {
-        if (chdir(MB_SOURCE_DIR) != 0)
-            _exit(126);
-        execlp("gnuplot", "gnuplot", "-e", expr, script, (char *)NULL);
-        _exit(127);
-    }
-    sqlite3_free(expr);
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            snprintf(err, errlen, "waitpid: %s", strerror(errno));
-            return -1;
-        }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    if (st == 0)
         return 0;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+    if (st == 127)
         snprintf(err, errlen, "cannot run gnuplot (install Debian's gnuplot-nox)");
     else
         snprintf(err, errlen, "gnuplot failed on plots/%s.gp (%s); its message is above", name,

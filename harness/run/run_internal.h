@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "child.h"
 #include "clock.h"
 #include "plan.h"
 #include "run.h"
@@ -116,9 +117,8 @@ void mb_pool_unlock(run_state *rs);
  * failed.  Returns 0 or -1 (a progress file is advisory: never fatal). */
 int mb_progress_write(run_state *rs, const char *state);
 
-/* ---- child processes (spawn.c: the one place a process is started) --------------- */
+/* ---- child processes (spawn.c, through base's child.h: the one way a process starts) */
 
-typedef void (*mb_line_fn)(void *ud, char *line);
 /* Runs path with args (NULL-terminated), feeding each line of its stdout to
  * fn; its stderr passes through.  Returns its exit status (128+signal when
  * killed), or -1 if it could not start. */

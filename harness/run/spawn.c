@@ -1,6 +1,8 @@
 /*
- * spawn.c — the one place the harness starts a child process: fork, exec,
- * the child's stdout read line by line, its exit status returned.
+ * spawn.c — how `run` starts its children: through base's mb_child_run
+ * (child.c: fork, exec, stdout line by line, the exit status), with the
+ * run's environment (LD_PRELOAD set or removed), its worker slots and its
+ * signal handling.
  *
  * Interruption.  Each child runs in its own process group (so a terminal's
  * ^C reaches only the parent) and dies with the parent (PR_SET_PDEATHSIG).
@@ -17,19 +19,16 @@
  * slot 0), each written only by its slot's thread with the signals blocked,
  * read only by the handler, which kills every slot's child.
  *
- * Children are started from several threads at once, so between fork and
- * exec the child calls only async-signal-safe functions: its environment
- * (LD_PRELOAD set or removed) is built before the fork, and every pipe is
- * close-on-exec, so a child never holds another child's pipe open.
+ * Children are started from several threads at once: the environment is
+ * built before mb_child_run forks (between fork and exec only
+ * async-signal-safe calls).
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -174,64 +173,14 @@ int mb_run_child_preload(const char *path, char **args, const char *preload, mb_
 }
 
 /* Starts path with args and exactly the environment envp (which the caller
- * keeps), feeds fn its stdout's lines, waits.  As mb_run_child_opts. */
+ * keeps), feeds fn its stdout's lines, waits, the child kept in this
+ * thread's slot for the handler.  As mb_run_child_opts. */
 static int spawn_run(const char *path, char **args, char **envp, int quiet_stderr,
                      mb_line_fn fn, void *ud)
 {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return -1;
-    pid_t parent = getpid();
-    fflush(NULL);
-    spawn_mask(SIG_BLOCK); /* no signal between fork and knowing the child */
-    pid_t pid = fork();
-    if (pid < 0) {
-        spawn_mask(SIG_UNBLOCK);
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) /* the parent died before the line above */
-            _exit(127);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        spawn_mask(SIG_UNBLOCK);
-        dup2(fds[1], STDOUT_FILENO); /* the copy is not close-on-exec */
-        if (quiet_stderr) {
-            int devnull = open("/dev/null", O_WRONLY);
-            if (devnull >= 0)
-                dup2(devnull, STDERR_FILENO);
-        }
-        if (strchr(path, '/'))
-            execve(path, args, envp);
-        else
-            execvpe(path, args, envp); /* a program on PATH (git) */
-        _exit(127);
-    }
-    setpgid(pid, pid); /* also here: whichever of the two runs first */
-    spawn_child_pid[spawn_slot] = pid;
-    spawn_mask(SIG_UNBLOCK);
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) > 0) {
-        line[strcspn(line, "\n")] = 0;
-        fn(ud, line);
-    }
-    free(line);
-    fclose(f);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    spawn_mask(SIG_BLOCK);
-    spawn_child_pid[spawn_slot] = 0;
-    spawn_mask(SIG_UNBLOCK);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    mb_child c = { .path = path, .argv = args, .envp = envp, .quiet_stderr = quiet_stderr,
+                   .on_line = fn, .ud = ud, .pid_out = &spawn_child_pid[spawn_slot] };
+    return mb_child_run(&c);
 }
 
 int mb_run_child_opts(const char *path, char **args, const char *preload, int quiet_stderr,
