@@ -26,7 +26,7 @@ repetition's median iteration, as `mapbench time` stores it).
 
 usage: bench/report12.py [--now build/mapbench] [--before OLD/build/mapbench]
            [--loop build/mb_lookup_loop] [--impl swiss,absl,oa_linear,chained,gomap]
-           [--rounds 3] [--reps 5] [--skip a,b,c,d,e] [--compare PATH] [--work DIR]
+           [--rounds 10] [--reps 5] [--skip a,b,c,d,e] [--compare PATH] [--work DIR]
 """
 import argparse
 import os
@@ -37,7 +37,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import side_by_side  # noqa: E402  (run_loop, parse_samples)
+import side_by_side  # noqa: E402  (run_loop, parse_samples, pooled_median, ratio_ci)
 
 FLOOR = "null_map"
 COMPARE_PLACES = ["/usr/share/benchmark/tools/compare.py", "/usr/lib/benchmark/tools/compare.py",
@@ -70,34 +70,41 @@ def mapbench_samples(exe, impl, n, phases, reps, extra=()):
 
 def section_a(a, impls, builds):
     print("## (a) lookups: mapbench time against the standalone loop (keys from an array)")
+    print("# ratio: of the medians over every process's samples; [lo, hi]: its 95% bootstrap "
+          "interval over processes (bench/side_by_side.py says why)")
     sizes, phases = [1000, 100000, 1000000], ["lookup_hit", "lookup_miss"]
-    s = {}  # (tool, impl, n, phase) -> [ns]
+    s = {}  # (tool, impl, n, phase) -> [[ns of one process], ...]
     for r in range(a.rounds):
         for impl in impls + [FLOOR]:
             for n in sizes:
                 for name, exe in builds:
                     got = mapbench_samples(exe, impl, n, phases, a.reps)
                     for ph, v in (got or {}).items():
-                        s.setdefault((name, impl, n, ph), []).extend(v)
+                        s.setdefault((name, impl, n, ph), []).append(v)
                 try:
                     for ph, v in side_by_side.run_loop(a.loop, impl, n, a.reps, "array").items():
-                        s.setdefault(("loop", impl, n, ph), []).extend(v)
+                        s.setdefault(("loop", impl, n, ph), []).append(v)
                 except SystemExit as e:
                     print(f"# loop failed for {impl} n={n}: {e}", file=sys.stderr)
         print(f"# (a) round {r + 1}/{a.rounds} done", file=sys.stderr)
     head = ["impl", "n", "phase", "loop_ns"]
     for name, _ in builds:
-        head += [f"{name}_ns", f"{name}_floor_ns", f"{name}/loop"]
+        head += [f"{name}_ns", f"{name}_floor_ns", f"{name}/loop", "[lo, hi]"]
     print("\t".join(head))
+    pooled = lambda g: side_by_side.pooled_median(g) if g else float("nan")  # noqa: E731
     for impl in impls:
         for n in sizes:
             for ph in phases:
-                loop = med(s.get(("loop", impl, n, ph), []))
-                row = [impl, str(n), ph, fmt(loop)]
+                den = s.get(("loop", impl, n, ph), [])
+                row = [impl, str(n), ph, fmt(pooled(den))]
                 for name, _ in builds:
-                    now = med(s.get((name, impl, n, ph), []))
-                    floor = med(s.get((name, FLOOR, n, ph), []))
-                    row += [fmt(now), fmt(floor), fmt(now / loop if loop == loop else float("nan"))]
+                    num = s.get((name, impl, n, ph), [])
+                    row += [fmt(pooled(num)), fmt(pooled(s.get((name, FLOOR, n, ph), [])))]
+                    if num and den:
+                        ratio, lo, hi = side_by_side.ratio_ci(num, den)
+                        row += [fmt(ratio), f"[{fmt(lo)}, {fmt(hi)}]"]
+                    else:
+                        row += ["-", "-"]
                 print("\t".join(row))
     print()
 
@@ -238,7 +245,7 @@ def main():
     ap.add_argument("--before", help="a mapbench built from an older commit (e.g. a2e6892)")
     ap.add_argument("--loop", default=str(root / "build" / "mb_lookup_loop"))
     ap.add_argument("--impl", default="swiss,absl,oa_linear,chained,gomap")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=10, help="processes per tool and case")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--skip", default="", help="sections to leave out, e.g. c,d")
     ap.add_argument("--compare", help="path of Google Benchmark's tools/compare.py")

@@ -3,16 +3,45 @@
 standalone minimal loop (bench/lookup_loop.c), interleaved round by round so
 the machine's noise falls on all of them alike.  Prints, per (map, n, phase),
 the min and median ns/op of every tool and the ratio of each mapbench build's
-median to the loop's median.  A measurement, not a test.
+median to the loop's median, with a 95% bootstrap interval.  A measurement,
+not a test.
+
+Why many rounds: on a VM the ns/op of a large map moves with the process (one
+process's lookup_miss at 1e6 reads 5 ns/op, the next one's 12, whichever tool
+it is: where its pages landed), while the repetitions inside one process agree
+far better.  So the samples are grouped by process, the ratio is taken of the
+medians over all processes, and its interval comes from resampling whole
+processes (BOOT_RESAMPLES times, seeded, so a rerun on the same samples prints
+the same interval).  The interval says how far the ratio could move with
+other processes; with 5 rounds it is wide, with 20 it is a few percent.
 
 usage: bench/side_by_side.py --loop build/mb_lookup_loop --mapbench NAME=PATH [...]
            [--impl swiss,absl] [--n 1000,100000,1000000] [--phase lookup_hit,lookup_miss]
-           [--rounds 3] [--reps 5] [--keys array]
+           [--rounds 20] [--reps 3] [--keys array]
 """
 import argparse
+import random
 import statistics
 import subprocess
 import sys
+
+BOOT_RESAMPLES = 2000
+BOOT_SEED = 12
+
+
+def pooled_median(groups):
+    return statistics.median([x for g in groups for x in g])
+
+
+def ratio_ci(num, den):
+    """(ratio, lo, hi): the ratio of the pooled medians of two lists of
+    per-process sample lists, and its 95% percentile interval from resampling
+    processes with replacement in each list."""
+    ratio = pooled_median(num) / pooled_median(den)
+    rng = random.Random(BOOT_SEED)
+    boot = sorted(pooled_median(rng.choices(num, k=len(num))) /
+                  pooled_median(rng.choices(den, k=len(den))) for _ in range(BOOT_RESAMPLES))
+    return ratio, boot[int(0.025 * BOOT_RESAMPLES)], boot[int(0.975 * BOOT_RESAMPLES) - 1]
 
 
 def run_mapbench(exe, impl, n, phases, reps):
@@ -54,37 +83,37 @@ def main():
     ap.add_argument("--impl", default="swiss,absl")
     ap.add_argument("--n", default="1000,100000,1000000")
     ap.add_argument("--phase", default="lookup_hit,lookup_miss")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=20, help="processes per tool and case")
+    ap.add_argument("--reps", type=int, default=3, help="repetitions inside each process")
     ap.add_argument("--keys", default="array", choices=["inline", "array"])
     a = ap.parse_args()
     builds = [tuple(m.split("=", 1)) for m in a.mapbench]
     phases = a.phase.split(",")
-    samples = {}  # (tool, impl, n, phase) -> [ns]
+    samples = {}  # (tool, impl, n, phase) -> [[ns of one process], ...]
     for r in range(a.rounds):
         for impl in a.impl.split(","):
             for n in map(int, a.n.split(",")):
                 for name, exe in builds:
                     for ph, v in run_mapbench(exe, impl, n, phases, a.reps).items():
-                        samples.setdefault((name, impl, n, ph), []).extend(v)
+                        samples.setdefault((name, impl, n, ph), []).append(v)
                 for ph, v in run_loop(a.loop, impl, n, a.reps, a.keys).items():
                     if ph in phases:
-                        samples.setdefault(("loop", impl, n, ph), []).extend(v)
+                        samples.setdefault(("loop", impl, n, ph), []).append(v)
         print(f"# round {r + 1}/{a.rounds} done", file=sys.stderr)
     tools = [b[0] for b in builds] + ["loop"]
     head = ["impl", "n", "phase"] + [f"{t}_{s}" for t in tools for s in ("min", "med")] + \
-           [f"{b[0]}/loop" for b in builds]
+           [f"{b[0]}/loop{x}" for b in builds for x in ("", "_lo95", "_hi95")]
     print("\t".join(head))
     for impl in a.impl.split(","):
         for n in map(int, a.n.split(",")):
             for ph in phases:
                 row = [impl, str(n), ph]
-                med = {}
                 for t in tools:
-                    v = samples.get((t, impl, n, ph), [])
-                    med[t] = statistics.median(v) if v else float("nan")
-                    row += [f"{min(v):.2f}" if v else "-", f"{med[t]:.2f}"]
-                row += [f"{med[b[0]] / med['loop']:.2f}" for b in builds]
+                    g = samples.get((t, impl, n, ph), [])
+                    row += [f"{min(min(x) for x in g):.2f}", f"{pooled_median(g):.2f}"] if g else ["-", "-"]
+                for b in builds:
+                    num, den = samples.get((b[0], impl, n, ph)), samples.get(("loop", impl, n, ph))
+                    row += [f"{x:.2f}" for x in ratio_ci(num, den)] if num and den else ["-"] * 3
                 print("\t".join(row))
 
 
