@@ -63,7 +63,7 @@ build-tsan: deps
 
 build-plant: deps
 	@$(CMAKE_CFG) build-plant -DCMAKE_BUILD_TYPE=Release -DMB_PLANT=ON >/dev/null
-	@cmake --build build-plant -j$(JOBS) --target mapbench
+	@cmake --build build-plant -j$(JOBS) --target mapbench mb_lookup_loop
 
 # The CLI tests run twice: against $(BUILD)/mapbench, then against the ASan/UBSan
 # build of mapbench itself (MB_SANITIZED=1: the quick-suite and callgrind tests

@@ -141,6 +141,23 @@ def test_planted_wrong_value_fails_each_lookup_phase(phase, blueprint, n):
 
 
 @needs_plant
+def test_the_timed_hit_loops_sum_alone_catches_a_planted_wrong_value():
+    """mapbench time checks each answer in its untimed warm-up passes, so the
+    test above fails there first; the timed passes check only the sum of the
+    values found (workload.h).  The loop's --keys lean runs exactly those
+    timed passes, with no warm-up check before them: the sum alone must fail."""
+    loop = pathlib.Path(PLANT_DIR) / "mb_lookup_loop"
+    args = [str(loop), "--impl", "oa_linear", "--n", "5000", "--reps", "2", "--keys", "lean",
+            "--phase", "lookup_hit"]
+    env = {k: v for k, v in os.environ.items() if k != "MB_PLANT"}
+    clean = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    assert clean.returncode == 0, clean.stderr[-2000:]
+    p = subprocess.run(args, capture_output=True, text=True,
+                       env={**env, "MB_PLANT": "wrong_value"}, timeout=120)
+    assert p.returncode == 1 and "lookup_hit: wrong answers" in p.stderr, p.stderr[-2000:]
+
+
+@needs_plant
 @pytest.mark.parametrize("phase", ["insert", "reinsert", "lookup_miss", "lookup_half_hit",
                                    "delete_all", "delete_half", "iterate"])
 @pytest.mark.parametrize("blueprint", ["u64->u64", "str16->u64", "u64->ptr64"])

@@ -167,15 +167,28 @@ void *mb_ceiling_map_build(const mb_alloc *a, const mb_stream *s, size_t n,
  *                          wide values), and the answers the phase must give.
  *   mb_phase_run_prepared  timed: per operation, one array load and the map
  *                          call, plus bookkeeping with no serial chain.  u64
- *                          hits: the value word is zeroed before the call and
- *                          OR |= value ^ expected[j] after it (expected values
- *                          come from prepare, and prepare has checked none is 0,
- *                          so an unwritten value is wrong too; otherwise the
- *                          answer code is checked as well); misses: OR |= the
- *                          answer code (MB_NOTFOUND is 0); half hits: counts.
- *                          Wide values: their first word against mb_val_for(k)
- *                          and last word against the array.  Any wrong answer
- *                          leaves the OR nonzero or a count off.
+ *                          hits: the found values are summed and the sum is
+ *                          compared with the keys' after the loop, nothing
+ *                          else in the loop (a wrong or unwritten value moves
+ *                          the sum; two wrong values cancel only by a 2^-64
+ *                          accident); misses: OR |= the answer code
+ *                          (MB_NOTFOUND is 0); half hits: counts.  Wide
+ *                          values: their first word against mb_val_for(k) and
+ *                          last word against the array.  Any wrong answer
+ *                          leaves the OR nonzero, a sum or a count off.
+ *                          With pp->check_each set (an untimed pass: timing
+ *                          runs its warm-up passes so), u64 hits are checked
+ *                          one by one instead: the value word is zeroed before
+ *                          the call and OR |= value ^ mb_val_for(keys[j])
+ *                          after it (prepare has checked no value is 0, so an
+ *                          unwritten value is wrong too; otherwise the answer
+ *                          code is checked as well).  Why not in the timed
+ *                          loop: at 1e6 the per-answer check, one store and
+ *                          four instructions per op, cost swiss's lookup_hit
+ *                          12-25% in the standalone loop (bench/lookup_loop.c,
+ *                          idle, 2026-12-01): a lookup there is a DRAM miss
+ *                          and every instruction or store around it leaves
+ *                          fewer of them in flight.
  *   mb_phase_verify        untimed: compares what the run saw with what the
  *                          phase must give; error names the first difference.
  *
@@ -205,11 +218,13 @@ typedef struct mb_prepared {
     uint32_t *index;            /* pointer values: key index per operation */
     uint64_t *tail;             /* wide values: expected last value word per operation */
     unsigned char *vals;        /* insert of wide values: the value bytes per operation */
-    uint64_t *expect;           /* u64 -> u64 hit lookups: mb_val_for(key) per operation */
-    int zero_value;             /* some expect[j] == 0, so 0 cannot mark "not written" */
+    int zero_value;             /* some key's value is 0, so 0 cannot mark "not written" */
+    int check_each;             /* u64 hits check each answer (see above): 1 from prepare,
+                                 * a timed caller clears it for its timed passes */
     /* expected (computed in prepare) */
     size_t want_found;          /* lookups / removes that must answer MB_FOUND */
-    uint64_t want_sum, want_tail_sum; /* iterate: sums over the entries */
+    uint64_t want_sum, want_tail_sum; /* iterate: sums over the entries; u64 lookup_hit:
+                                       * want_sum, the sum of the values it must find */
     /* seen (set by each run) */
     size_t found, inserted, enomem, odd_found, bogus, visits;
     uint64_t bad, sum, tail_sum;

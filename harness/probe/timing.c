@@ -170,15 +170,17 @@ static void tc_bench(mbb_state *st, void *ctx)
         mbb_skip_with_error(st, err);
         return;
     }
-    /* phases on one map get TC_WARM_PASSES untimed passes first, verified
-     * like the timed ones: they are timed in steady state, not in the
-     * transient after the build (at 1e6 a repetition is a single pass, all
-     * of it transient); mixed_rw's is a lookup pass (tc_warm_up), and it
-     * builds its ceiling */
+    /* phases on one map get TC_WARM_PASSES untimed passes first, each
+     * answer checked one by one (pp.check_each, workload.h): they are timed
+     * in steady state, not in the transient after the build (at 1e6 a
+     * repetition is a single pass, all of it transient); the timed passes
+     * check the sum of their answers.  mixed_rw's warm-up is a lookup pass
+     * (tc_warm_up), and it builds its ceiling */
     for (int w = 0; !err && lookup && c->phase != MB_PHASE_MIXED_RW && w < TC_WARM_PASSES; w++) {
         mb_phase_run_prepared(&pp, pc.map);
         err = mb_phase_verify(&pp).error;
     }
+    pp.check_each = 0;
     if (c->phase == MB_PHASE_MIXED_RW) {
         mb_counter_init(&ceil.ctr);
         ceil.alloc = mb_counter_alloc(&ceil.ctr);
