@@ -160,7 +160,8 @@
  *   - prefetching the home bucket (for writing) before the writer's lock, so
  *     the probe after the lock's locked instruction need not wait for DRAM
  *     alone: mb_threads 90/10 T=1 19.5 / 23.3 Mops/s without, 23.0 / 19.9
- *     with; no effect beyond the noise, so not kept.
+ *     with; 0/100 T=1 16.4 / 14.6 / 14.2 without, 15.4 / 14.7 / 14.4 with
+ *     (interleaved); no effect beyond the noise, so not kept.
  *   - max load 3/8 (above).
  * Why this layout loses at 1e6 on this VM (AMD EPYC, 32 MiB L3): the tables
  * (32 MiB) are about L3's size; swiss and sharded_seq answer a miss, and
@@ -173,7 +174,27 @@
  * its lock, no shard lock) was not built: what a write waits for here is its
  * bucket's line, which the version CAS would need as well.
  *
- * Figures (mb_threads, callgrind, memory): in the commit that measured them.
+ * Figures, N = 1e6 u64 uniform, this 2-core VM (AMD EPYC, 32 MiB L3),
+ * 2026-12-01 15:13-15:25 UTC, load average 1.2-2.6 (other work beside it:
+ * ceil_x1, the ceiling's own 2-thread ratio, says how free the 2nd core was).
+ * `mb_threads --n 1000000 --ops 8000000 --mixes 90,100,50,0 --threads 1,2
+ * --impl sharded_seq,sharded_vbucket --reps 5`, rounds where ceil_x1 >= 2:
+ *   90/10  T=1 20.1-26.1 Mops/s (xceil 0.56-0.65)
+ *          T=2 46.8-56.8 (x1 2.14-2.16, xceil 0.62-0.68)
+ *          sharded_seq in the same runs: T=1 28.2-31.7 (xceil 0.82-0.87),
+ *          T=2 55.7-64.9 (x1 1.93-2.01, xceil 0.77-0.80)
+ *   100/0  T=1 21.6-28.5 (xceil 0.66-0.84), T=2 43.7-61.3 (x1 1.85-2.15)
+ *   50/50  T=1 15.6-22.0 (xceil 0.43-0.46); 0/100 T=1 14.7-17.6 (xceil
+ *          0.12-0.14), against sharded_seq's 22.8-26.5 and 20.4-23.6.
+ * So it scales from 1 to 2 threads as well as the ceiling does (no line that
+ * every write changes is read by every lookup), but from a lower 1-thread
+ * rate, and it does NOT beat sharded_seq at 90/10, T=2.
+ * callgrind (`mapbench run --metric icount`, hint 0, harness loop included):
+ * lookup_hit 219.3 Ir/op (sharded_seq 224.0, swiss 205.0), lookup_miss 176.0
+ * (163.7, 142.8), insert 421.8 (345.5, 244.0; 470.3 before growth's plain
+ * put, vb_put_unpublished).  Memory after inserting 1e6 keys without a hint
+ * (`mapbench mem-case`): 67.1 bytes/entry including the kept tables (the
+ * current tables alone: 33.6), sharded_seq 71.3, swiss 35.7.
  */
 #include <sched.h>
 #include <stdalign.h>
@@ -378,17 +399,7 @@ static vb_table *vb_table_new(const mb_alloc *a, size_t entries, uint64_t empty_
 
 /* ---- reading a bucket ------------------------------------------------------------- */
 
-/* Returns the slot of b holding k by m1's used bits, or VB_SLOTS (the
- * writers' form: it branches). */
-static unsigned vb_match(const vb_bucket *b, uint64_t m1, uint64_t k)
-{
-    for (unsigned s = 0; s < VB_SLOTS; s++)
-        if (vb_key_at(b, s) == k && vb_slot_used(m1, s))
-            return s;
-    return VB_SLOTS;
-}
-
-/* The readers' form: returns the slot of b whose key is k, or VB_SLOTS.  An
+/* Returns the slot of b whose key is k, or VB_SLOTS (readers and writers).  An
  * empty slot holds the shard's empty key, which no key looked up in this
  * shard equals, so the used bits need not be consulted (a reading that
  * stands saw a consistent bucket).  Branches: the CPU predicts a slot and
@@ -533,7 +544,7 @@ static bool vb_find_for_write(const vb_table *t, uint64_t h, uint64_t k, size_t 
     for (size_t n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
         const vb_bucket *b = &t->buckets[i];
         uint64_t m1 = vb_meta(b);
-        unsigned s = vb_match(b, m1, k);
+        unsigned s = vb_match_reader(b, k); /* the lock holder's bucket is consistent */
         if (s < VB_SLOTS) {
             *at = i;
             *slot = s;
@@ -553,13 +564,26 @@ static bool vb_find_for_write(const vb_table *t, uint64_t h, uint64_t k, size_t 
     return false;
 }
 
-/* Builds-only insert into an unpublished table: k absent, room for it. */
+/* Insert into a table nobody else can see yet (growth): k absent, room for
+ * it.  No reader can be inside it, so no odd sections and no version bumps:
+ * the passed counts and the slot are set with plain (relaxed) stores, and the
+ * publication's release store orders them all before any reader. */
 static void vb_put_unpublished(vb_table *t, uint64_t h, uint64_t k, uint64_t v)
 {
-    size_t home = vb_home(t, h), j = home;
-    while (vb_full(vb_meta(&t->buckets[j])))
+    size_t j = vb_home(t, h);
+    uint64_t mj;
+    while (vb_full(mj = vb_meta(&t->buckets[j]))) {
+        if (vb_passed(mj) != VB_PASSED_MAX)
+            atomic_store_explicit(&t->buckets[j].meta, mj + VB_PASSED_ONE, memory_order_relaxed);
         j = (j + 1) & t->mask;
-    vb_place(t, home, j, k, v);
+    }
+    vb_bucket *b = &t->buckets[j];
+    unsigned s = 0;
+    while (vb_slot_used(mj, s))
+        s++;
+    atomic_store_explicit(&b->keys[s], k, memory_order_relaxed);
+    atomic_store_explicit(&b->vals[s], v, memory_order_relaxed);
+    atomic_store_explicit(&b->meta, mj | 1ull << (VB_USED_SHIFT + s), memory_order_relaxed);
 }
 
 /* ---- create / destroy --------------------------------------------------------------- */
