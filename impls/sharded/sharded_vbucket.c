@@ -1,6 +1,6 @@
 /*
  * sharded_vbucket — 2^k shards of versioned buckets: one cache line per
- * bucket holds a version word and three {key, val} slots, and a lookup
+ * bucket holds a version word, three keys and their values, and a lookup
  * validates the one line it reads.  Writers take their shard's lock;
  * readers write nothing.
  *
@@ -108,7 +108,9 @@
  * with v + 2 (a single word: a reader's m1 is then either wholly before or
  * wholly after it, and its m2 comparison fails if it straddles it).  An
  * insert or delete changes the key's bucket and, when the key is displaced,
- * the `passed` of the buckets before it, in the order given above.
+ * the `passed` of the buckets before it, in the order given above.  The
+ * writers' probe (vb_find_for_write) matches keys as readers do, and also
+ * notes the first bucket with room, where a new key goes (one probe).
  *
  * Growth: when an insert would pass 3/4 of the slots, the writer builds a
  * table with twice the buckets (not yet visible, so plain building), puts the
@@ -175,17 +177,19 @@
  * bucket's line, which the version CAS would need as well.
  *
  * Figures, N = 1e6 u64 uniform, this 2-core VM (AMD EPYC, 32 MiB L3),
- * 2026-12-01 15:13-15:25 UTC, load average 1.2-2.6 (other work beside it:
- * ceil_x1, the ceiling's own 2-thread ratio, says how free the 2nd core was).
- * `mb_threads --n 1000000 --ops 8000000 --mixes 90,100,50,0 --threads 1,2
- * --impl sharded_seq,sharded_vbucket --reps 5`, rounds where ceil_x1 >= 2:
- *   90/10  T=1 20.1-26.1 Mops/s (xceil 0.56-0.65)
- *          T=2 46.8-56.8 (x1 2.14-2.16, xceil 0.62-0.68)
- *          sharded_seq in the same runs: T=1 28.2-31.7 (xceil 0.82-0.87),
- *          T=2 55.7-64.9 (x1 1.93-2.01, xceil 0.77-0.80)
- *   100/0  T=1 21.6-28.5 (xceil 0.66-0.84), T=2 43.7-61.3 (x1 1.85-2.15)
- *   50/50  T=1 15.6-22.0 (xceil 0.43-0.46); 0/100 T=1 14.7-17.6 (xceil
- *          0.12-0.14), against sharded_seq's 22.8-26.5 and 20.4-23.6.
+ * 2026-12-01 15:19-15:31 UTC, load average 1.0-2.6 (other work ran beside
+ * it in bursts: ceil_x1, the ceiling's own 2-thread ratio, says how free the
+ * 2nd core was).  `mb_threads --n 1000000 --ops 8000000 --mixes 90,100,50,0
+ * --threads 1,2 --impl sharded_seq,sharded_vbucket --reps 5`, 8 rounds, the
+ * order of the two maps alternating:
+ *   90/10  T=1 20.1-26.1 Mops/s (xceil 0.56-0.66; sharded_seq 26.3-31.7,
+ *          xceil 0.82-0.88).  T=2 in the rounds with ceil_x1 >= 2: 56.8 and
+ *          46.8 (x1 2.16 and 2.14, xceil 0.62 and 0.68); sharded_seq in its
+ *          such rounds 43.2-64.9 (x1 1.44-2.01, xceil 0.64-0.80).
+ *   100/0  T=1 21.6-28.5 (xceil 0.66-0.84; sharded_seq 28.5-35.6); T=2 61.3
+ *          (x1 2.15, xceil 0.66) in its one round with ceil_x1 >= 2.
+ *   50/50  T=1 15.5-22.0 (xceil 0.42-0.46; sharded_seq 21.7-26.5);
+ *   0/100  T=1 14.7-17.7 (xceil 0.12-0.14; sharded_seq 19.4-23.6).
  * So it scales from 1 to 2 threads as well as the ceiling does (no line that
  * every write changes is read by every lookup), but from a lower 1-thread
  * rate, and it does NOT beat sharded_seq at 90/10, T=2.
