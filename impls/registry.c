@@ -16,6 +16,7 @@ extern const mb_map_ops mb_sharded_ops;
 extern const mb_map_ops mb_locked_ops;
 extern const mb_map_ops mb_syncmap_ops;
 extern const mb_map_ops mb_sharded_seq_ops;
+extern const mb_map_ops mb_sharded_vbucket_ops;
 extern const mb_map_ops mb_sharded_rw_ops;
 extern const mb_map_ops mb_arena_ops;
 extern const mb_map_ops mb_gomap_ops;
@@ -52,6 +53,7 @@ const mb_map_ops *const mb_registry[] = {
     &mb_locked_ops,
     &mb_syncmap_ops,
     &mb_sharded_seq_ops,
+    &mb_sharded_vbucket_ops,
     &mb_sharded_rw_ops,
     &mb_arena_ops,
     &mb_gomap_ops,

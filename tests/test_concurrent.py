@@ -6,13 +6,14 @@ one already seen), the same under TSan/ASan when those builds are given, and
 the mixed workload's mixes and ceiling through bench/threads.c."""
 import os
 import pathlib
+import random
 import re
 import subprocess
 
 import pytest
 
-from conftest import (BUILD, F_THREAD_SAFE, FLAGS, MAP_NAMES, blueprints, parse_stats, replay,
-                      run_driver)
+from conftest import (BUILD, F_THREAD_SAFE, FLAGS, MAP_NAMES, Model, blueprints, parse_stats,
+                      replay, run_driver)
 
 THREAD_SAFE = [n for n in MAP_NAMES if FLAGS[n] & F_THREAD_SAFE]
 MB_THREADS = BUILD / "mb_threads"
@@ -23,7 +24,8 @@ SAN_ENV = dict(os.environ, TSAN_OPTIONS="halt_on_error=1",
 
 
 def test_thread_safe_maps_include_the_new_designs_and_peers():
-    assert {"syncmap", "sharded_seq", "sharded_rw", "cuckoo", "tbb", "ck"} <= set(THREAD_SAFE)
+    assert {"syncmap", "sharded_seq", "sharded_vbucket", "sharded_rw", "cuckoo", "tbb",
+            "ck"} <= set(THREAD_SAFE)
 
 
 # ---- syncmap: Go's sync.Map mechanics -------------------------------------------------
@@ -88,6 +90,32 @@ def test_syncmap_gives_deleted_boxes_and_entries_back():
     assert live == 0
 
 
+# ---- sharded_vbucket: overflow counts instead of tombstones -------------------------------
+
+def test_vbucket_displaced_keys_stay_reachable_through_deletes_in_any_order():
+    # Small tables, so many keys are displaced past full buckets and the
+    # buckets' passed counts matter; deletes in shuffled order must keep every
+    # remaining key reachable (check() after every op walks the counts, the
+    # kept tables' moved marks and the empty slots' key).  Keys 0..3 are what
+    # the shards' empty slots hold: they must behave as keys like any other.
+    rng = random.Random(14)
+    keys = [0, 1, 2, 3] + rng.sample(range(1 << 40), 1500)
+    ops = [("i", k, k + 1) for k in keys] + [("s",)]
+    order = keys[:]
+    rng.shuffle(order)
+    ops += [("r", k) for k in order[::2]] + [("l", k) for k in keys] + [("s",)]
+    ops += [("i", k, 7) for k in order[::4]] + [("l", k) for k in keys] + [("n",)]
+    answers, live = replay("sharded_vbucket", ops)
+    model = Model()
+    expect = [model.apply(op) if op[0] != "s" else None for op in ops]
+    for op, want, got in zip(ops, expect, answers):
+        assert want is None or got == want, (op, got, want)
+    full, half = (parse_stats(a) for a in answers if a.startswith("stats"))
+    assert full["max_probe"] >= 2, full   # the test really displaced keys
+    assert full["grow_events"] > 0 and full["count"] == len(keys) and half["count"] == 752
+    assert live == 0
+
+
 # ---- readers racing a writer ------------------------------------------------------------
 
 def stress_cases():
@@ -128,7 +156,7 @@ def test_tsan_stress(impl):
 
 
 @pytest.mark.skipif(not ASAN, reason="MB_ASAN_BUILD_DIR not set (make test sets it)")
-@pytest.mark.parametrize("impl", ["syncmap", "sharded_seq", "ck"])
+@pytest.mark.parametrize("impl", ["syncmap", "sharded_seq", "sharded_vbucket", "ck"])
 def test_asan_stress_reclamation(impl):
     # the maps that defer frees (epochs, kept tables): a use-after-free shows here
     p = sanitized(ASAN, ["stress", "--impl", impl, "--threads", "3", "--n", "1500",

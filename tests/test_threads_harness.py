@@ -18,7 +18,7 @@ from conftest import BUILD, MAPBENCH, ROOT
 
 LIB = BUILD.resolve() / "gort" / "libmbgort.so"
 GO_MAPS = {"go_syncmap", "go_rwmutex_map", "go_sharded_map"}
-C_MAPS = ["sharded_seq", "syncmap"]
+C_MAPS = ["sharded_seq", "sharded_vbucket", "syncmap"]
 N = 3000
 # one more thread than the machine has online CPUs: oversubscribed wherever this runs
 CORES = os.sysconf("SC_NPROCESSORS_ONLN")
