@@ -49,7 +49,7 @@
  *
  * Lock: pthread_mutex_t per shard.  Build knob -DSH_SPINLOCK=1 swaps in a
  * test-and-test-and-set spinlock (pause while spinning, sched_yield after
- * SH_SPIN_BEFORE_YIELD tries, since a preempted holder on an oversubscribed
+ * MB_SPIN_BEFORE_YIELD tries (shard.h), since a preempted holder on an oversubscribed
  * 2-core box would otherwise burn whole time slices).  It is a knob, not a
  * registry entry: a row in the results is "sharded", the trait says which
  * lock it used.
@@ -102,79 +102,20 @@
 #define SH_MAX_LOG2 16u       /* 65536 shards = 4 MiB of shard lines */
 #define SH_SEED_STEP 0x9e3779b97f4a7c15ULL /* golden ratio: spreads shard seeds */
 
-/* ---- lock ----------------------------------------------------------------- */
+/* ---- lock (shard.h) ------------------------------------------------------ */
 
 #if defined(SH_SPINLOCK) && SH_SPINLOCK
-#define SH_SPIN_BEFORE_YIELD 64
-#define SH_LOCK_TRAIT "spinlock"
-
-typedef struct sh_lock {
-    int held; /* 0 free, 1 held; touched only with __atomic builtins */
-} sh_lock;
-
-static int sh_lock_init(sh_lock *l)
-{
-    __atomic_store_n(&l->held, 0, __ATOMIC_RELAXED);
-    return 0;
-}
-
-static void sh_lock_fini(sh_lock *l)
-{
-    (void)l;
-}
-
-static void sh_lock_acquire(sh_lock *l)
-{
-    for (;;) {
-        if (!__atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE))
-            return;
-        for (int spins = 0; __atomic_load_n(&l->held, __ATOMIC_RELAXED); spins++) {
-            if (spins >= SH_SPIN_BEFORE_YIELD) {
-                sched_yield();
-                spins = 0;
-            }
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#endif
-        }
-    }
-}
-
-static void sh_lock_release(sh_lock *l)
-{
-    __atomic_store_n(&l->held, 0, __ATOMIC_RELEASE);
-}
+#define MB_SHARD_LOCK_SPIN 1
 #else
-#define SH_LOCK_TRAIT "mutex"
-
-typedef pthread_mutex_t sh_lock;
-
-/* Returns 0, or nonzero when the system could not make the mutex. */
-static int sh_lock_init(sh_lock *l)
-{
-    return pthread_mutex_init(l, NULL);
-}
-
-static void sh_lock_fini(sh_lock *l)
-{
-    pthread_mutex_destroy(l);
-}
-
-static void sh_lock_acquire(sh_lock *l)
-{
-    pthread_mutex_lock(l);
-}
-
-static void sh_lock_release(sh_lock *l)
-{
-    pthread_mutex_unlock(l);
-}
+#define MB_SHARD_LOCK_SPIN 0
 #endif
+#include "shard.h"
+#define SH_LOCK_TRAIT MB_SHARD_LOCK_NAME
 
 /* ---- layout --------------------------------------------------------------- */
 
 typedef struct sh_shard {
-    _Alignas(SH_LINE_BYTES) sh_lock lock; /* guards inner and count */
+    _Alignas(SH_LINE_BYTES) mb_shard_lock lock; /* guards inner and count */
     void *inner;      /* the inner map; NULL only after a low-water release */
     size_t count;     /* live entries in inner (0 when inner is NULL) */
 } sh_shard;
@@ -236,33 +177,16 @@ static size_t sh_shard_index(const sh_map *m, const void *key)
     return (size_t)(mb_hash_key(key, m->key_bytes, m->seed) >> (64 - m->shards_log2));
 }
 
-static size_t sh_isqrt(size_t x)
-{
-    size_t r = 0;
-    while ((r + 1) * (r + 1) <= x)
-        r++;
-    return r;
-}
-
-/* Per-shard capacity hint; see "Capacity hint" at the top. */
-static size_t sh_shard_hint(size_t hint, unsigned shards_log2)
-{
-    if (hint == 0 || shards_log2 == 0)
-        return hint; /* one shard takes every key: no spread to cover */
-    size_t q = ((hint - 1) >> shards_log2) + 1; /* ceil(hint / 2^k) */
-    return q + 3 * sh_isqrt(q) + 1;
-}
-
 static void sh_lock_all(sh_map *m)
 {
     for (size_t s = 0; s < m->nshards; s++)
-        sh_lock_acquire(&m->shards[s].lock);
+        mb_shard_lock_acquire(&m->shards[s].lock);
 }
 
 static void sh_unlock_all(sh_map *m)
 {
     for (size_t s = m->nshards; s-- > 0;)
-        sh_lock_release(&m->shards[s].lock);
+        mb_shard_lock_release(&m->shards[s].lock);
 }
 
 /* ---- shard life: create, release, revive ---------------------------------- */
@@ -305,7 +229,7 @@ static void sh_destroy(void *mp)
     for (size_t s = 0; s < m->nshards; s++) {
         if (m->shards[s].inner)
             m->inner_ops->destroy(m->shards[s].inner);
-        sh_lock_fini(&m->shards[s].lock);
+        mb_shard_lock_fini(&m->shards[s].lock);
     }
     mb_free_bytes(&a, m, m->block_bytes, SH_LINE_BYTES);
 }
@@ -349,14 +273,14 @@ static void *sh_create_with(const mb_alloc *a, const mb_map_config *cfg, unsigne
     m->nshards = nshards;
     m->block_bytes = bytes;
 
-    size_t hint = sh_shard_hint(cfg->capacity_hint, shards_log2);
+    size_t hint = mb_shard_hint(cfg->capacity_hint, shards_log2);
     for (size_t s = 0; s < nshards; s++) {
         sh_shard *sh = &m->shards[s];
-        if (sh_lock_init(&sh->lock) == 0) {
+        if (mb_shard_lock_init(&sh->lock) == 0) {
             sh->inner = sh_inner_create(m, s, hint);
             if (sh->inner)
                 continue;
-            sh_lock_fini(&sh->lock);
+            mb_shard_lock_fini(&sh->lock);
         }
         m->nshards = s; /* destroy exactly the shards built so far */
         sh_destroy(m);
@@ -384,11 +308,11 @@ static int sh_insert(void *mp, const void *key, const void *val)
     bool revived = false;
     int rc;
 
-    sh_lock_acquire(&sh->lock);
+    mb_shard_lock_acquire(&sh->lock);
     if (!sh->inner) {
         sh->inner = sh_inner_create(m, (size_t)(sh - m->shards), 0);
         if (!sh->inner) {
-            sh_lock_release(&sh->lock);
+            mb_shard_lock_release(&sh->lock);
             return MB_ENOMEM;
         }
         revived = true;
@@ -404,7 +328,7 @@ static int sh_insert(void *mp, const void *key, const void *val)
             sh_past_add(&m->past.grow_events, 1);
         }
     }
-    sh_lock_release(&sh->lock);
+    mb_shard_lock_release(&sh->lock);
     return rc;
 }
 
@@ -414,10 +338,10 @@ static int sh_lookup(void *mp, const void *key, void *val_out)
     sh_shard *sh = &m->shards[sh_shard_index(m, key)];
     int rc = MB_NOTFOUND;
 
-    sh_lock_acquire(&sh->lock);
+    mb_shard_lock_acquire(&sh->lock);
     if (sh->inner)
         rc = m->inner_ops->lookup(sh->inner, key, val_out);
-    sh_lock_release(&sh->lock);
+    mb_shard_lock_release(&sh->lock);
     return rc;
 }
 
@@ -427,13 +351,13 @@ static int sh_remove(void *mp, const void *key)
     sh_shard *sh = &m->shards[sh_shard_index(m, key)];
     int rc = MB_NOTFOUND;
 
-    sh_lock_acquire(&sh->lock);
+    mb_shard_lock_acquire(&sh->lock);
     if (sh->inner) {
         rc = m->inner_ops->remove(sh->inner, key);
         if (rc == MB_FOUND && --sh->count == 0 && m->inner_cfg.shrink == MB_SHRINK_LOW_WATER)
             sh_release(m, sh);
     }
-    sh_lock_release(&sh->lock);
+    mb_shard_lock_release(&sh->lock);
     return rc;
 }
 

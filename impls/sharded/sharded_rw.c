@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "../mb_map.h"
+#include "shard.h" /* the capacity hint */
 
 #define SR_INNER_NAME "swiss"
 #define SR_LINE_BYTES 64u
@@ -71,22 +72,6 @@ static size_t sr_block_bytes(size_t nshards)
 static size_t sr_shard_index(const sr_map *m, const void *key)
 {
     return (size_t)(mb_hash_key(key, m->key_bytes, m->seed) >> (64 - m->shards_log2));
-}
-
-static size_t sr_isqrt(size_t x)
-{
-    size_t r = 0;
-    while ((r + 1) * (r + 1) <= x)
-        r++;
-    return r;
-}
-
-static size_t sr_shard_hint(size_t hint, unsigned k)
-{
-    if (hint == 0)
-        return 0;
-    size_t q = ((hint - 1) >> k) + 1;
-    return q + 3 * sr_isqrt(q) + 1;
 }
 
 static void sr_rdlock_all(sr_map *m)
@@ -141,7 +126,7 @@ static void *sr_create(const mb_alloc *a, const mb_map_config *cfg)
     m->block_bytes = bytes;
     mb_map_config icfg = *cfg;
     icfg.shards_log2 = 0;
-    icfg.capacity_hint = sr_shard_hint(cfg->capacity_hint, k);
+    icfg.capacity_hint = mb_shard_hint(cfg->capacity_hint, k);
     for (size_t s = 0; s < nshards; s++) {
         sr_shard *sh = &m->shards[s];
         icfg.seed = cfg->seed ^ ((uint64_t)(s + 1) * SR_SEED_STEP);

@@ -75,7 +75,7 @@
  * instructions (91 vs 64 per hit).
  *
  * Writers' lock: a test-and-test-and-set spinlock per shard (pause while
- * spinning, sched_yield after SQ_SPIN_BEFORE_YIELD tries, since a
+ * spinning, sched_yield after MB_SPIN_BEFORE_YIELD tries, shard.h, since a
  * preempted holder on an oversubscribed 2-core box would otherwise burn
  * whole time slices), on the shard's second line so a writer's lock word
  * never invalidates the readers' line while it waits.  Against
@@ -128,77 +128,14 @@
 #define SQ_MAX_LOG2 16u
 #define SQ_MIN_SLOTS 16u
 
-/* ---- the writers' lock ------------------------------------------------------------ */
+/* ---- the writers' lock (shard.h) ------------------------------------------------ */
 
 #ifndef SQ_SPINLOCK
 #define SQ_SPINLOCK 1 /* see "Writers' lock" at the top; -DSQ_SPINLOCK=0: pthread mutex */
 #endif
-
-#if SQ_SPINLOCK
-#define SQ_SPIN_BEFORE_YIELD 64
-#define SQ_LOCK_TRAIT "spinlock-writers"
-
-typedef struct sq_lock {
-    _Atomic int held; /* 0 free, 1 held */
-} sq_lock;
-
-static int sq_lock_init(sq_lock *l)
-{
-    atomic_init(&l->held, 0);
-    return 0;
-}
-
-static void sq_lock_fini(sq_lock *l)
-{
-    (void)l;
-}
-
-static void sq_lock_acquire(sq_lock *l)
-{
-    for (;;) {
-        if (!atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
-            return;
-        for (int spins = 0; atomic_load_explicit(&l->held, memory_order_relaxed); spins++) {
-            if (spins >= SQ_SPIN_BEFORE_YIELD) {
-                sched_yield(); /* a preempted holder on an oversubscribed box */
-                spins = 0;
-            }
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#endif
-        }
-    }
-}
-
-static void sq_lock_release(sq_lock *l)
-{
-    atomic_store_explicit(&l->held, 0, memory_order_release);
-}
-#else
-#define SQ_LOCK_TRAIT "mutex-writers"
-
-typedef pthread_mutex_t sq_lock;
-
-static int sq_lock_init(sq_lock *l)
-{
-    return pthread_mutex_init(l, NULL);
-}
-
-static void sq_lock_fini(sq_lock *l)
-{
-    pthread_mutex_destroy(l);
-}
-
-static void sq_lock_acquire(sq_lock *l)
-{
-    pthread_mutex_lock(l);
-}
-
-static void sq_lock_release(sq_lock *l)
-{
-    pthread_mutex_unlock(l);
-}
-#endif
+#define MB_SHARD_LOCK_SPIN SQ_SPINLOCK
+#include "shard.h"
+#define SQ_LOCK_TRAIT MB_SHARD_LOCK_NAME "-writers"
 
 /* ---- layout ------------------------------------------------------------------- */
 
@@ -223,7 +160,7 @@ typedef struct sq_shard {
     _Atomic(sq_table *) table; /* current table; written inside the odd section */
     size_t count;              /* live entries (under lock) */
     /* line 1: writers only */
-    alignas(SQ_LINE_BYTES) sq_lock lock;
+    alignas(SQ_LINE_BYTES) mb_shard_lock lock;
     size_t kept_bytes;         /* bytes of the older tables */
     size_t grow_events;
 } sq_shard;
@@ -431,25 +368,9 @@ static void sq_destroy(void *mp)
     mb_alloc a = m->alloc;
     for (size_t s = 0; s < m->nshards; s++) {
         sq_free_tables(&a, atomic_load_explicit(&m->shards[s].table, memory_order_relaxed));
-        sq_lock_fini(&m->shards[s].lock);
+        mb_shard_lock_fini(&m->shards[s].lock);
     }
     mb_free_bytes(&a, m, m->block_bytes, SQ_LINE_BYTES);
-}
-
-static size_t sq_isqrt(size_t x)
-{
-    size_t r = 0;
-    while ((r + 1) * (r + 1) <= x)
-        r++;
-    return r;
-}
-
-static size_t sq_shard_hint(size_t hint, unsigned k)
-{
-    if (hint == 0 || k == 0)
-        return hint;
-    size_t q = ((hint - 1) >> k) + 1;
-    return q + 3 * sq_isqrt(q) + 1;
 }
 
 static void *sq_create(const mb_alloc *a, const mb_map_config *cfg)
@@ -468,11 +389,11 @@ static void *sq_create(const mb_alloc *a, const mb_map_config *cfg)
     m->seed = cfg->seed;
     m->shards_log2 = k;
     m->block_bytes = bytes;
-    size_t hint = sq_shard_hint(cfg->capacity_hint, k);
+    size_t hint = mb_shard_hint(cfg->capacity_hint, k);
     for (size_t s = 0; s < nshards; s++) {
         sq_shard *sh = &m->shards[s];
         sq_table *t = sq_table_new(a, hint);
-        if (t && sq_lock_init(&sh->lock) == 0) {
+        if (t && mb_shard_lock_init(&sh->lock) == 0) {
             atomic_init(&sh->seq, 0);
             atomic_init(&sh->table, t);
             m->nshards = s + 1;
@@ -548,13 +469,13 @@ static int sq_insert(void *mp, const void *key, const void *val)
     int rc = MB_INSERTED;
     memcpy(&v, val, 8);
 
-    sq_lock_acquire(&sh->lock);
+    mb_shard_lock_acquire(&sh->lock);
     sq_table *t = atomic_load_explicit(&sh->table, memory_order_relaxed), *nt = NULL;
     size_t empty = SIZE_MAX, i = sq_find_for_insert(t, h, k, &empty);
     if (i == SIZE_MAX && !sq_fits(t->mask + 1, sh->count + 1)) {
         /* build the grown table outside the odd section: readers keep going */
         if (!(nt = sq_table_new(&m->alloc, sh->count + 1))) {
-            sq_lock_release(&sh->lock);
+            mb_shard_lock_release(&sh->lock);
             return MB_ENOMEM;
         }
         for (size_t j = 0; j <= t->mask; j++) {
@@ -581,7 +502,7 @@ static int sq_insert(void *mp, const void *key, const void *val)
         sh->count++;
     }
     sq_write_end(sh);
-    sq_lock_release(&sh->lock);
+    mb_shard_lock_release(&sh->lock);
     return rc;
 }
 
@@ -591,7 +512,7 @@ static int sq_remove(void *mp, const void *key)
     uint64_t k = sq_load_key(key), h = sq_hash(m, k);
     sq_shard *sh = sq_shard_of(m, h);
 
-    sq_lock_acquire(&sh->lock);
+    mb_shard_lock_acquire(&sh->lock);
     sq_table *t = atomic_load_explicit(&sh->table, memory_order_relaxed);
     size_t i = sq_find(t, h, k);
     if (i != SIZE_MAX) {
@@ -600,20 +521,20 @@ static int sq_remove(void *mp, const void *key)
         sh->count--;
         sq_write_end(sh);
     }
-    sq_lock_release(&sh->lock);
+    mb_shard_lock_release(&sh->lock);
     return i != SIZE_MAX ? MB_FOUND : MB_NOTFOUND;
 }
 
 static void sq_lock_all(sq_map *m)
 {
     for (size_t s = 0; s < m->nshards; s++)
-        sq_lock_acquire(&m->shards[s].lock);
+        mb_shard_lock_acquire(&m->shards[s].lock);
 }
 
 static void sq_unlock_all(sq_map *m)
 {
     for (size_t s = m->nshards; s-- > 0;)
-        sq_lock_release(&m->shards[s].lock);
+        mb_shard_lock_release(&m->shards[s].lock);
 }
 
 static void sq_clear(void *mp)

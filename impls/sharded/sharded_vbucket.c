@@ -101,7 +101,7 @@
  * than a branch-free select of the value (see "Tried").
  *
  * Writers, under the shard lock (a test-and-test-and-set spinlock as in
- * sharded_seq: pause while spinning, sched_yield after VB_SPIN_BEFORE_YIELD
+ * sharded_seq: pause while spinning, sched_yield after MB_SPIN_BEFORE_YIELD
  * tries): a change of a bucket's slots is   meta = v + 1 (relaxed); release
  * fence; relaxed stores to the slots; meta = v + 2 with the new used bits
  * (release).  A change of `passed` alone is one release store of the meta
@@ -220,7 +220,6 @@ _Static_assert(VB_DEFAULT_LOG2 >= 1, "the empty key needs a second shard to belo
 #define VB_LOAD_NUM 3u         /* max load VB_LOAD_NUM / VB_LOAD_DEN of the slots */
 #define VB_LOAD_DEN 4u
 #endif
-#define VB_SPIN_BEFORE_YIELD 64
 
 /* meta word fields (see the top comment) */
 #define VB_VERSION_MASK 0xffffffffull
@@ -239,31 +238,10 @@ static inline void vb_pause(void)
 #endif
 }
 
-/* ---- the writers' lock ------------------------------------------------------------ */
+/* ---- the writers' lock (shard.h: the spinlock sharded_seq uses too) --------------- */
 
-typedef struct vb_lock {
-    _Atomic int held; /* 0 free, 1 held */
-} vb_lock;
-
-static void vb_lock_acquire(vb_lock *l)
-{
-    for (;;) {
-        if (!atomic_exchange_explicit(&l->held, 1, memory_order_acquire))
-            return;
-        for (int spins = 0; atomic_load_explicit(&l->held, memory_order_relaxed); spins++) {
-            if (spins >= VB_SPIN_BEFORE_YIELD) {
-                sched_yield(); /* a preempted holder on an oversubscribed box */
-                spins = 0;
-            }
-            vb_pause();
-        }
-    }
-}
-
-static void vb_lock_release(vb_lock *l)
-{
-    atomic_store_explicit(&l->held, 0, memory_order_release);
-}
+#define MB_SHARD_LOCK_SPIN 1
+#include "shard.h"
 
 /* ---- layout ------------------------------------------------------------------- */
 
@@ -288,7 +266,7 @@ _Static_assert(offsetof(vb_table, buckets) == VB_LINE_BYTES, "buckets start on a
 
 /* What only the shard's writers touch: one line, never read by a lookup. */
 typedef struct vb_writer {
-    alignas(VB_LINE_BYTES) vb_lock lock;
+    alignas(VB_LINE_BYTES) mb_shard_lock lock;
     size_t count;       /* live entries (under lock) */
     size_t kept_bytes;  /* bytes of the older tables */
     size_t grow_events;
@@ -621,22 +599,6 @@ static uint64_t vb_empty_key(const vb_map *m, size_t s)
     return k;
 }
 
-static size_t vb_isqrt(size_t x)
-{
-    size_t r = 0;
-    while ((r + 1) * (r + 1) <= x)
-        r++;
-    return r;
-}
-
-static size_t vb_shard_hint(size_t hint, unsigned k)
-{
-    if (hint == 0 || k == 0)
-        return hint;
-    size_t q = ((hint - 1) >> k) + 1;
-    return q + 3 * vb_isqrt(q) + 1;
-}
-
 static void *vb_create(const mb_alloc *a, const mb_map_config *cfg)
 {
     if (cfg->key_bytes != 8 || cfg->val_bytes != 8)
@@ -654,14 +616,14 @@ static void *vb_create(const mb_alloc *a, const mb_map_config *cfg)
     m->shards_log2 = k;
     m->block_bytes = bytes;
     m->writers = (vb_writer *)((char *)m + vb_writers_offset(nshards));
-    size_t hint = vb_shard_hint(cfg->capacity_hint, k);
+    size_t hint = mb_shard_hint(cfg->capacity_hint, k);
     for (size_t s = 0; s < nshards; s++) {
         vb_table *t = vb_table_new(a, hint, vb_empty_key(m, s));
         if (!t) {
             vb_destroy(m); /* the m->nshards shards built so far */
             return NULL;
         }
-        atomic_init(&m->writers[s].lock.held, 0);
+        mb_shard_lock_init(&m->writers[s].lock);
         atomic_init(&m->tables[s], t);
         m->nshards = s + 1;
     }
@@ -703,7 +665,7 @@ static int vb_insert(void *mp, const void *key, const void *val)
     vb_writer *w = &m->writers[si];
     memcpy(&v, val, 8);
 
-    vb_lock_acquire(&w->lock);
+    mb_shard_lock_acquire(&w->lock);
     vb_table *t = atomic_load_explicit(&m->tables[si], memory_order_relaxed);
     size_t at;
     unsigned slot = 0;
@@ -712,13 +674,13 @@ static int vb_insert(void *mp, const void *key, const void *val)
         uint64_t m0 = vb_write_begin(b);
         atomic_store_explicit(&b->vals[slot], v, memory_order_relaxed);
         vb_write_end(b, m0, m0);
-        vb_lock_release(&w->lock);
+        mb_shard_lock_release(&w->lock);
         return MB_REPLACED;
     }
     if (w->count + 1 > vb_max_entries(t->mask + 1)) {
         vb_table *nt = vb_grown(m, t, w->count + 1, h, k, v);
         if (!nt) {
-            vb_lock_release(&w->lock);
+            mb_shard_lock_release(&w->lock);
             return MB_ENOMEM; /* nothing was changed */
         }
         for (size_t i = 0; i <= t->mask; i++) /* moved: odd for good (see the top) */
@@ -732,7 +694,7 @@ static int vb_insert(void *mp, const void *key, const void *val)
         vb_place(t, vb_home(t, h), at, k, v);
     }
     w->count++;
-    vb_lock_release(&w->lock);
+    mb_shard_lock_release(&w->lock);
     return MB_INSERTED;
 }
 
@@ -743,7 +705,7 @@ static int vb_remove(void *mp, const void *key)
     size_t si = vb_shard_index(m, h);
     vb_writer *w = &m->writers[si];
 
-    vb_lock_acquire(&w->lock);
+    mb_shard_lock_acquire(&w->lock);
     vb_table *t = atomic_load_explicit(&m->tables[si], memory_order_relaxed);
     size_t at;
     unsigned slot = 0;
@@ -759,20 +721,20 @@ static int vb_remove(void *mp, const void *key)
             vb_passed_add(&t->buckets[c], -1);
         w->count--;
     }
-    vb_lock_release(&w->lock);
+    mb_shard_lock_release(&w->lock);
     return found ? MB_FOUND : MB_NOTFOUND;
 }
 
 static void vb_lock_all(vb_map *m)
 {
     for (size_t s = 0; s < m->nshards; s++)
-        vb_lock_acquire(&m->writers[s].lock);
+        mb_shard_lock_acquire(&m->writers[s].lock);
 }
 
 static void vb_unlock_all(vb_map *m)
 {
     for (size_t s = m->nshards; s-- > 0;)
-        vb_lock_release(&m->writers[s].lock);
+        mb_shard_lock_release(&m->writers[s].lock);
 }
 
 static void vb_clear(void *mp)
