@@ -247,7 +247,9 @@ def commands_called():
     """Commands the harness, the build, the scripts and the tests run, read off their sources."""
     cmds = set()
     c_pats = [r'exec[lv]p?e?\(\s*"([^"]+)"', r'"/usr/s?bin/([\w.+-]+)"',
-              r'(?:first_line|popen)\(\s*"([\w.+-]+)\s', r'"(git) -C ']
+              r'(?:first_line|popen)\(\s*"([\w.+-]+)\s', r'"(git) -C ',
+              # base/child.h: mb_child { .path = "gnuplot", ... }; run/spawn.c: mb_run_child*("git", ...)
+              r'\.path\s*=\s*"([\w.+/-]+)"', r'mb_run_child\w*\(\s*"([\w.+/-]+)"']
     for p in source_files({".c", ".cc", ".h"}):
         text = p.read_text(errors="replace")
         for pat in c_pats:
