@@ -20,13 +20,13 @@
 
 #include "child.h"
 
-static void child_mask(int how)
+void mb_child_block_signals(int block)
 {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    pthread_sigmask(how, &set, NULL);
+    pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
 int mb_child_run(const mb_child *c)
@@ -38,10 +38,10 @@ int mb_child_run(const mb_child *c)
         return -1;
     pid_t parent = getpid();
     fflush(NULL);
-    child_mask(SIG_BLOCK);
+    mb_child_block_signals(1);
     pid_t pid = fork();
     if (pid < 0) {
-        child_mask(SIG_UNBLOCK);
+        mb_child_block_signals(0);
         close(fds[0]);
         close(fds[1]);
         return -1;
@@ -53,7 +53,7 @@ int mb_child_run(const mb_child *c)
             _exit(127);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
-        child_mask(SIG_UNBLOCK);
+        mb_child_block_signals(0);
         dup2(fds[1], STDOUT_FILENO); /* the copy is not close-on-exec */
         if (c->quiet_stderr) {
             int devnull = open("/dev/null", O_WRONLY);
@@ -71,7 +71,7 @@ int mb_child_run(const mb_child *c)
     setpgid(pid, pid); /* also here: whichever of the two runs first */
     if (c->pid_out)
         *c->pid_out = pid;
-    child_mask(SIG_UNBLOCK);
+    mb_child_block_signals(0);
     close(fds[1]);
     FILE *f = fdopen(fds[0], "r");
     char *line = NULL;
@@ -90,9 +90,9 @@ int mb_child_run(const mb_child *c)
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (c->pid_out) {
-        child_mask(SIG_BLOCK);
+        mb_child_block_signals(1);
         *c->pid_out = 0;
-        child_mask(SIG_UNBLOCK);
+        mb_child_block_signals(0);
     }
     return WIFEXITED(status) ? WEXITSTATUS(status)
                              : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);

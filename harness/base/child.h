@@ -33,4 +33,9 @@ typedef struct mb_child {
  * could not be started (pipe, fork). */
 int mb_child_run(const mb_child *c);
 
+/* block 1: blocks SIGINT and SIGTERM in the calling thread; 0: unblocks
+ * them.  What mb_child_run does around fork; run/spawn.c also around the
+ * state its handler reads. */
+void mb_child_block_signals(int block);
+
 #endif

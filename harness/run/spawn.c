@@ -71,15 +71,6 @@ static void spawn_on_signal(int sig)
     _exit(128 + sig);
 }
 
-static void spawn_mask(int how)
-{
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigprocmask(how, &set, NULL);
-}
-
 void mb_spawn_trap_signals(void)
 {
     struct sigaction sa;
@@ -100,16 +91,16 @@ void mb_spawn_untrap_signals(void)
 
 void mb_spawn_hold_signals(int hold)
 {
-    spawn_mask(hold ? SIG_BLOCK : SIG_UNBLOCK);
+    mb_child_block_signals(hold);
 }
 
 int mb_spawn_temp_file(const char *path)
 {
     if (path && strlen(path) >= sizeof spawn_temp_path[0])
         return -1;
-    spawn_mask(SIG_BLOCK);
+    mb_child_block_signals(1);
     snprintf(spawn_temp_path[spawn_slot], sizeof spawn_temp_path[0], "%s", path ? path : "");
-    spawn_mask(SIG_UNBLOCK);
+    mb_child_block_signals(0);
     return 0;
 }
 

@@ -719,8 +719,9 @@ static void dbt_read_progress(const char *const *srcs, int n, dbt_progress *pr)
         pr->total += total;
         pr->cost_done += cd;
         pr->cost_total += ct;
+        int db_there = access(srcs[i], R_OK) == 0;
         int pending = got ? strncmp(state, "stored", 6) != 0 && strcmp(state, "failed") != 0
-                          : access(srcs[i], R_OK) != 0;
+                          : !db_there;
         if (got && strncmp(state, "stored", 6) == 0)
             pr->stored++;
         else if (got && cd > 0 && el * (ct - cd) / cd > pr->eta_s)
@@ -735,8 +736,8 @@ static void dbt_read_progress(const char *const *srcs, int n, dbt_progress *pr)
             sqlite3_str_appendf(pr->shards, pending ? "%s (updated %.0f s ago)" : "%s", state,
                                 age_s);
         else
-            sqlite3_str_appendall(pr->shards, access(srcs[i], R_OK) == 0 ? "no-progress-file"
-                                                                         : "not-started");
+            sqlite3_str_appendall(pr->shards, db_there ? "no-progress-file"
+                                                        : "not-started");
     }
 }
 

@@ -85,8 +85,6 @@
  * There is no global count: a shared counter would be the one line every
  * thread writes.  stats() sums the shards.
  */
-#include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>

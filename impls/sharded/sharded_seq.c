@@ -112,8 +112,6 @@
  * order.  Errors: an insert that cannot grow returns MB_ENOMEM before its
  * odd-seq section, so the map is unchanged.
  */
-#include <pthread.h>
-#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>

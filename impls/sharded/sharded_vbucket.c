@@ -200,7 +200,6 @@
  * (`mapbench mem-case`): 67.1 bytes/entry including the kept tables (the
  * current tables alone: 33.6), sharded_seq 71.3, swiss 35.7.
  */
-#include <sched.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
