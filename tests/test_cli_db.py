@@ -119,6 +119,21 @@ def test_query_formats(quick_db):
     assert isinstance(data[0]["median_ns_per_op"], float)
 
 
+def test_query_prints_every_real_at_full_precision_and_json_reals_as_floats(quick_db):
+    """A figure must not lose a digit between the database and the reader, and a REAL that
+    happens to be whole (a median of exactly 20 ns) must still read back as a float."""
+    values = [20.0, 0.1, 1.0 / 3, 46.867234567891234, 1.25266789e7, 5e-324, -0.0, 1e300]
+    sql = "SELECT " + ", ".join(f"CAST({v!r} AS REAL) AS c{i}" for i, v in enumerate(values))
+    data = json.loads(mb("query", sql, "--db", quick_db, "--format=json", check=True).stdout)
+    assert [data[0][f"c{i}"] for i in range(len(values))] == values
+    assert all(isinstance(data[0][f"c{i}"], float) for i in range(len(values)))
+    csv = mb("query", sql, "--db", quick_db, "--format", "csv", check=True).stdout
+    assert [float(x) for x in csv.splitlines()[1].split(",")] == values
+    table = mb("query", sql, "--db", quick_db, check=True).stdout
+    assert [float(x) for x in table.splitlines()[2].split()] == values
+    assert repr(values[3]) in table.split() and "20" in table.split()   # shortest, unpadded
+
+
 def test_bad_sql_gets_sqlite_message_and_exit_1(quick_db):
     p = mb("query", "SELEC nonsense", "--db", quick_db)
     assert p.returncode == 1

@@ -60,9 +60,25 @@ static void qy_json_string(const char *s)
     putchar('"');
 }
 
-/* The text of column c of st's current row: a REAL as %.6g (JSON: null when
- * not finite, never a bare inf or nan), NULL for SQL NULL.  num holds
- * formatted numbers. */
+/* d as the shortest decimal that reads back to the same double (15, 16 or
+ * 17 significant digits, as Python's repr and SQLite's own round trip do):
+ * a stored figure never loses a digit on its way out.  In JSON a REAL
+ * always reads back as a float: one that prints like an integer gets ".0",
+ * so 20.0 is 20.0 and not the integer 20. */
+static void qy_real(char num[64], double d, int json)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(num, 64, "%.*g", prec, d);
+        if (strtod(num, NULL) == d)
+            break;
+    }
+    if (json && strpbrk(num, ".eE") == NULL)
+        strcat(num, ".0");
+}
+
+/* The text of column c of st's current row: a REAL at full precision
+ * (qy_real; JSON: null when not finite, never a bare inf or nan), NULL for
+ * SQL NULL.  num holds formatted numbers. */
 static const char *qy_cell(sqlite3_stmt *st, int c, int *type, char num[64], int json)
 {
     *type = sqlite3_column_type(st, c);
@@ -72,7 +88,7 @@ static const char *qy_cell(sqlite3_stmt *st, int c, int *type, char num[64], int
         double d = sqlite3_column_double(st, c);
         if (json && !isfinite(d))
             return NULL;
-        snprintf(num, 64, "%.6g", d);
+        qy_real(num, d, json);
         return num;
     }
     const unsigned char *txt = sqlite3_column_text(st, c);
