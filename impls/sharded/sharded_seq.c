@@ -109,14 +109,16 @@
  * `sharded_rw` keep 16.  A write dirties its shard's two lines, and the
  * other core's next lookup in that shard misses on the first; my reading
  * (not measured apart) is that with more shards fewer of the other core's
- * lookups in flight meet a line a write has just taken.  Measured, mb_threads --n 1000000 --ops 8000000 --reps 3,
- * interleaved process by process against 16 shards (median xceil):
- *   90/10  T=2: 4 shards 0.68, 16 0.74-0.78, 64 0.80-0.82, 128 0.815-0.825,
+ * lookups in flight meet a line a write has just taken.  Measured,
+ * mb_threads --n 1000000 --ops 8000000 --reps 3, processes interleaved
+ * (median xceil of 5-16 rounds; one T=2 figure moves +-15% per process):
+ *   90/10  T=2: 4 shards 0.68, 16 0.74-0.80, 64 0.80-0.82, 128 0.80-0.825,
  *               256 0.785-0.805, 1024 0.765, 4096 0.74 (4096: T=1 falls to
  *               0.78 as the shard lines leave L1); T=1 0.83-0.88 for 4..1024;
- *   128 against 16 shards at T=2: 100/0 0.93 / 0.92, 50/50 0.58 / 0.51,
- *               0/100 0.14 / 0.12 (x1 1.91 / 1.71 at 50/50, 2.06 / 1.67
- *               write-only); T=1 the same within 0.01.
+ *   128 against 16 shards at T=2, side by side: 90/10 ahead by 0.025-0.05
+ *               in four runs, level in one; 100/0 0.93 / 0.92; 50/50
+ *               0.445-0.58 / 0.41-0.51; write-only 0.125-0.14 / 0.085-0.12;
+ *               T=1 the same within 0.015.
  * The cost: 128 shard headers (16 KiB) and 128 minimum tables in a map of
  * any size.
  *
