@@ -74,6 +74,31 @@
  * Prefetching the home slot won that back but no more, and it cost more
  * instructions (91 vs 64 per hit).
  *
+ * What the writes cost at 90/10 (N = 1e6, mb_threads, the 2-core VM).  With
+ * every insert and remove a no-op (an unsafe build, 1 thread), throughput
+ * rose 1.10x, to the ceiling: the lookups match swiss, and the 10% writes
+ * cost the rest.  The locked exchange is not that cost: in a bare loop of
+ * random loads over 32 MB, an xchg every 10th op cost 0.5-1.7% (12.87 ->
+ * 12.94 and 13.82 -> 14.06 ns/op, two runs).  Tried against this file and not kept (ratio of xceil, the variant's
+ * to this file's, paired per round, 12-16 rounds in alternating order; this
+ * build against a copy of itself reads 1.00 at T=1, 0.99 at T=2, and 0.96
+ * for both when the copy always runs second, as in the runs marked "not
+ * paired", which are therefore no change):
+ *   prefetching the write's home tag and slot lines before the lock
+ *     (a prefetch does not wait for the lock): 0.98 at T=1, 0.96 at T=2;
+ *   the writers' probe matching 8 tags per load, no data-dependent trip
+ *     count: 0.95 / 0.95 (not paired);
+ *   table pointer | log2(slots) in one word on the seq line, so a lookup
+ *     reads no table header: 0.90 / 0.91;
+ *   readers' table pointers in an array apart from the seq lines, so the
+ *     probe does not wait for a seq line the other core took: 0.97 / 0.98
+ *     (not paired);
+ *   home and home + 1 matched (tag and key) with one branch: 0.66 / 0.68:
+ *     that branch waits for the slot line, where the byte loop's branch
+ *     waits only for the tag and lets the CPU run on;
+ *   tables at most 3/8 full instead of 3/4 (more hits in their home slot,
+ *     twice the bytes): 0.98 / 0.97.
+ *
  * Writers' lock: a test-and-test-and-set spinlock per shard (pause while
  * spinning, sched_yield after MB_SPIN_BEFORE_YIELD tries, shard.h, since a
  * preempted holder on an oversubscribed 2-core box would otherwise burn
