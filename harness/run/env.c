@@ -56,8 +56,9 @@ static void env_on_line(void *ud, char *line)
 }
 
 /* Runs `git -C MB_SOURCE_DIR <args...>` through mb_run_child_opts (base's
- * mb_child_run: an argument vector, no shell), its stderr discarded.  Returns its line count, or -1
- * when it failed; buf (if any) gets its first line ("" on failure). */
+ * mb_child_run: an argument vector, no shell), its stderr discarded.
+ * Returns its line count, or -1 when it failed; buf (if any) gets its first
+ * line ("" on failure). */
 static long env_git(char *buf, size_t len, const char *a1, const char *a2, const char *a3)
 {
     char tmp[8];

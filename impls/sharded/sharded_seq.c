@@ -79,11 +79,12 @@
  * rose 1.10x, to the ceiling: the lookups match swiss, and the 10% writes
  * cost the rest.  The locked exchange is not that cost: in a bare loop of
  * random loads over 32 MB, an xchg every 10th op cost 0.5-1.7% (12.87 ->
- * 12.94 and 13.82 -> 14.06 ns/op, two runs).  Tried against this file and not kept (ratio of xceil, the variant's
- * to this file's, paired per round, 12-16 rounds in alternating order; this
- * build against a copy of itself reads 1.00 at T=1, 0.99 at T=2, and 0.96
- * for both when the copy always runs second, as in the runs marked "not
- * paired", which are therefore no change):
+ * 12.94 and 13.82 -> 14.06 ns/op, two runs).  Tried against this file and
+ * not kept (ratio of xceil, the variant's to this file's, paired per round,
+ * 12-16 rounds in alternating order; this build against a copy of itself
+ * reads 1.00 at T=1, 0.99 at T=2, and 0.96 for both when the copy always
+ * runs second, as in the runs marked "not paired", which are therefore no
+ * change):
  *   prefetching the write's home tag and slot lines before the lock
  *     (a prefetch does not wait for the lock): 0.98 at T=1, 0.96 at T=2;
  *   the writers' probe matching 8 tags per load, no data-dependent trip
