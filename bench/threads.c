@@ -19,9 +19,15 @@
  * threads; each cell is the median of R runs (default 5), every run's
  * checksum verified, with the min..max spread printed beside it.
  *
- * Columns: Mops/s (total over the threads), x1 = the ratio to the same
- * map's 1-thread median, xceil = the ratio to the ceiling's median at the
- * same mix and T.  T above the online CPU count is marked oversubscribed.
+ * Columns: Mops/s (total over the threads); x1 = the median over the
+ * repetitions of the map's rate at T over its rate at the first T in the
+ * same repetition; ceil and ceil_x1 the same for the ceiling; xceil = the
+ * median of the map's rate over the ceiling's run right before it.  Beside
+ * x1 and xceil, from R >= 6 repetitions on, a distribution-free 95% interval
+ * of that median (two order statistics of the per-repetition ratios, chosen
+ * by the binomial distribution: no assumption about the host's noise), so
+ * "0.84 against a line at 0.85" can be read as below it or as undecided.
+ * T above the online CPU count is marked oversubscribed.
  * Exit: 0, 1 when a run failed its checksum (message on stderr), 2 usage.
  */
 #include <errno.h>
@@ -173,6 +179,46 @@ static double th_median(const double *v, size_t n)
     return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
 }
 
+#define TH_CI_TAIL 0.025 /* each side of the median's 95% interval */
+
+/* The distribution-free 95% interval of the median of n samples: the k-th
+ * smallest and the k-th largest, k the largest count with
+ * P(Binomial(n, 1/2) < k) <= TH_CI_TAIL (the chance that fewer than k
+ * samples fall below the true median).  Writes the bounds and returns 0, or
+ * returns -1 when no pair of samples reaches 95% (n < 6: even min..max
+ * covers only 1 - 2^(1-n)). */
+static int th_median_interval(const double *v, size_t n, double *lo, double *hi)
+{
+    double tmp[TH_MAX_REPS], tail = 0, term = 1; /* term: P(Bin = k), first 2^-n */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        term *= 0.5;
+    while (k < n / 2 && tail + term <= TH_CI_TAIL) {
+        tail += term;
+        term = term * (double)(n - k) / (double)(k + 1); /* P(Bin = k + 1) */
+        k++;
+    }
+    if (k == 0)
+        return -1;
+    memcpy(tmp, v, n * sizeof *v);
+    qsort(tmp, n, sizeof tmp[0], th_cmp);
+    *lo = tmp[k - 1];
+    *hi = tmp[n - k];
+    return 0;
+}
+
+/* Writes " [lo..hi]" for the median of v into buf, or, when there are too
+ * few samples for a 95% interval, blanks of the same width (pad) or nothing. */
+static const char *th_interval_text(const double *v, size_t n, int pad, char buf[static 16])
+{
+    double lo, hi;
+    if (th_median_interval(v, n, &lo, &hi) != 0)
+        snprintf(buf, 16, "%*s", pad ? 13 : 0, "");
+    else
+        snprintf(buf, 16, " [%4.2f..%4.2f]", lo, hi);
+    return buf;
+}
+
 /* Runs one mixed (or ceiling) run.  Returns Mops/s, or a negative value
  * with the error printed. */
 static double th_run(const th_opts *o, const mb_map_ops *ops, void *m, const mb_stream *s,
@@ -246,11 +292,14 @@ static void th_print_mix(const th_opts *o, const char *name, unsigned mix, const
             lo = cells[t].mops[r] < lo ? cells[t].mops[r] : lo;
             hi = cells[t].mops[r] > hi ? cells[t].mops[r] : hi;
         }
-        printf("%-12s %3u/%-3u %2u  %8.2f  [%7.2f..%7.2f]  x1=%5.2f  ceil=%7.2f  ceil_x1=%5.2f"
-               "  xceil=%5.2f%s\n",
+        char x1_ci[16], xc_ci[16];
+        printf("%-12s %3u/%-3u %2u  %8.2f  [%7.2f..%7.2f]  x1=%5.2f%s  ceil=%7.2f  ceil_x1=%5.2f"
+               "  xceil=%5.2f%s%s\n",
                name, mix, 100 - mix, o->threads[t], th_median(cells[t].mops, o->reps), lo, hi,
-               th_median(x1, o->reps), th_median(cells[t].ceil, o->reps), th_median(c1, o->reps),
-               th_median(xc, o->reps), (long)o->threads[t] > cpus ? "  oversubscribed" : "");
+               th_median(x1, o->reps), th_interval_text(x1, o->reps, 1, x1_ci),
+               th_median(cells[t].ceil, o->reps), th_median(c1, o->reps),
+               th_median(xc, o->reps), th_interval_text(xc, o->reps, 0, xc_ci),
+               (long)o->threads[t] > cpus ? "  oversubscribed" : "");
     }
 }
 
@@ -268,7 +317,8 @@ int main(int argc, char **argv)
 
     printf("# mb_threads: n=%zu ops/run=%zu reps=%zu cpus=%ld u64->u64 uniform\n"
            "# Mops/s: median [min..max] of the map; x1: median ratio to its own first-T run;\n"
-           "# ceil: the unsynchronized read-only swiss run right before it; xceil: median ratio\n",
+           "# ceil: the unsynchronized read-only swiss run right before it; xceil: median ratio\n"
+           "# [lo..hi] beside x1 and xceil: the 95%% interval of that median (from 6 reps on)\n",
            o.n, o.ops, o.reps, cpus);
     const mb_map_ops *cops;
     const char *err;

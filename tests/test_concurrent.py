@@ -188,6 +188,34 @@ def test_every_mix_and_the_ceiling_verify_their_checksums():
 
 
 @needs_mb_threads
+def test_mb_threads_gives_the_medians_a_95_percent_interval_from_6_repetitions():
+    # Below 6 repetitions no two order statistics cover the median with 95%
+    # (min..max of 5: 1 - 2/32), so none is printed; from 6 on, x1 and xceil
+    # carry [lo..hi] around their median, and at the first T every
+    # repetition's x1 is exactly 1.
+    def rows(reps):
+        p = subprocess.run([str(MB_THREADS), "--n", "2000", "--ops", "20000", "--reps", str(reps),
+                            "--mixes", "90", "--threads", "1,2", "--impl", "sharded_seq"],
+                           capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr
+        return [l for l in p.stdout.splitlines() if l.startswith("sharded_seq")]
+
+    for line in rows(5):
+        assert "[" not in line.split("x1=")[1], line
+    for reps in (6, 15):
+        got = rows(reps)
+        assert len(got) == 2, got
+        for t, line in enumerate(got):
+            for col in ("x1", "xceil"):
+                m = re.search(col + r"=\s*([0-9.]+) \[([0-9.]+)\.\.([0-9.]+)\]", line)
+                assert m, (col, line)
+                med, lo, hi = map(float, m.groups())
+                assert lo <= med <= hi, (col, line)
+                if col == "x1" and t == 0:
+                    assert lo == med == hi == 1.0, line
+
+
+@needs_mb_threads
 def test_mb_threads_usage():
     assert subprocess.run([str(MB_THREADS), "--help"], capture_output=True).returncode == 0
     p = subprocess.run([str(MB_THREADS), "--mixes", "101"], capture_output=True, text=True)
