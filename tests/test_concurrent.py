@@ -222,3 +222,18 @@ def test_mb_threads_usage():
     assert p.returncode == 2 and "usage" in p.stderr
     p = subprocess.run([str(MB_THREADS), "--impl", "swiss"], capture_output=True, text=True)
     assert p.returncode == 2 and "not thread-safe" in p.stderr
+    p = subprocess.run([str(MB_THREADS), "--impl", "sharded_seq,swiss", "--threads", "1,2"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "not thread-safe" in p.stderr and "swiss" in p.stderr
+
+
+@needs_mb_threads
+def test_mb_threads_runs_a_map_that_is_not_thread_safe_at_one_thread():
+    # the unsynchronized reference: swiss doing the mix's real writes, its
+    # checksum verified like every map's (exit 1 on a mismatch)
+    p = subprocess.run([str(MB_THREADS), "--n", "2000", "--ops", "20000", "--reps", "1",
+                        "--mixes", "90,0", "--threads", "1", "--impl", "swiss,sharded_seq"],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    rows = {tuple(l.split()[:3]) for l in p.stdout.splitlines() if not l.startswith("#")}
+    assert rows == {(m, x, "1") for m in ("swiss", "sharded_seq") for x in ("90/10", "0/100")}
