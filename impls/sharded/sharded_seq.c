@@ -99,6 +99,13 @@
  *     waits only for the tag and lets the CPU run on;
  *   tables at most 3/8 full instead of 3/4 (more hits in their home slot,
  *     twice the bytes): 0.98 / 0.97.
+ * The writes cost an unsynchronized map as much: swiss itself, doing the
+ * mix's real inserts and removes at 1 thread (mb_threads --threads 1
+ * --impl swiss,sharded_seq), reads 0.925 of the ceiling (median of 14
+ * rounds, 0.84-0.96; this map in the same processes, run after it, 1.02),
+ * and 0.935 against this map's 0.93 in 6 rounds of alternating order
+ * (2026-12-01 22:29-23:22, a busy host: 14-20 Mops/s at 1 thread).  So at
+ * 1 thread the distance to the ceiling is the writing, not the seqlock.
  *
  * Writers' lock: a test-and-test-and-set spinlock per shard (pause while
  * spinning, sched_yield after MB_SPIN_BEFORE_YIELD tries, shard.h, since a
