@@ -30,6 +30,9 @@ if (!exists("map_colors")) map_colors = ""
 color_at(m, i) = i >= words(map_colors) ? "#000000" : \
                  word(map_colors, i) eq m ? word(map_colors, i + 1) : color_at(m, i + 2)
 color(m) = color_at(m, 1)
+# Reference lines that are not maps (ns_per_op's floor, thread_scaling's ceiling): black,
+# a colour the palette never gives a map (tests/test_rooms.py holds it to that).
+ref_color = "#000000"
 
 # A panel with nothing to draw says why instead of failing:  eval empty_panel("…")
 empty_panel(msg) = sprintf('set label 99 "%s" at graph 0.5, graph 0.5 center front font ",13" tc rgb "#666666"; unset logscale; unset xtics; unset ytics; set xrange [0:1]; set yrange [0:1]; plot -1 notitle; unset label 99; set autoscale; set xtics; set ytics', msg)

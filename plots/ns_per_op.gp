@@ -53,7 +53,7 @@ do for [ph in phases] {
         plot for [m in impls] \
             q(sprintf("SELECT n, median_ns_per_op, min_ns_per_op, max_ns_per_op FROM plot_ns_per_op WHERE run_id = %d AND impl = '%s' AND phase = '%s'", run, m, ph)) \
             using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.7 lc rgb color(m) title m, \
-            floor_q(ph) using 1:2 with linespoints dt 3 lw 2 pt 1 lc rgb "#000000" title "floor (null_map)"
+            floor_q(ph) using 1:2 with linespoints dt 3 lw 2 pt 1 lc rgb ref_color title "floor (null_map)"
     } else {
         plot for [m in impls] \
             q(sprintf("SELECT n, median_ns_per_op, min_ns_per_op, max_ns_per_op FROM plot_ns_per_op WHERE run_id = %d AND impl = '%s' AND phase = '%s'", run, m, ph)) \
@@ -64,7 +64,7 @@ if (np > 0) {
     eval key_setup
     if (has_floor > 0) {
         plot for [m in impls] -1 with linespoints lw 2 pt 7 lc rgb color(m) title m, \
-             -1 with linespoints dt 3 lw 2 pt 1 lc rgb "#000000" title "floor: the loop with no map (null_map)"
+             -1 with linespoints dt 3 lw 2 pt 1 lc rgb ref_color title "floor: the loop with no map (null_map)"
         set border; set tics; set grid
     } else {
         eval key_plot

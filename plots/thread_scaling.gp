@@ -1,7 +1,7 @@
 # Thread scaling: throughput of the mixed read/write phase vs threads, one line per
 # thread-safe map, C and real Go (view plot_thread_scaling), for one mix: 90/10 when the
 # run has it, else the mix with the most lookups.  Mops/s = 1000 / (median ns per op over
-# all threads' ops); bars span slowest..fastest.  The grey dashed line is the ceiling: the
+# all threads' ops); bars span slowest..fastest.  The black dashed line is the ceiling: the
 # same scripts run unsynchronized on a read-only swiss beside each repetition (each case's
 # median, averaged over the cases of that thread count).  Thread counts above the run's
 # online CPUs (run.cores) are shaded and marked "oversubscribed".
@@ -34,7 +34,7 @@ if (words(impls) == 0) {
         set label 2 sprintf("%d cores", cores) at cores, graph 0.93 right offset -0.5, 0 font ",9" tc rgb "#666666"
     }
     plot q(sprintf("SELECT threads, avg(c) FROM (SELECT threads, ceiling_mops_per_s AS c FROM plot_thread_scaling WHERE run_id = %d AND lookup_percent = %d AND ceiling_mops_per_s IS NOT NULL) GROUP BY threads ORDER BY threads", run, mix_pct)) \
-        using 1:2 with linespoints lw 3 dt 2 pt 6 lc rgb "#777777" title "ceiling (same scripts, no locks, read-only table)", \
+        using 1:2 with linespoints lw 3 dt 2 pt 6 lc rgb ref_color title "ceiling (same scripts, no locks, read-only table)", \
       for [m in impls] \
         q(sprintf("SELECT threads, mops_per_s, slowest_mops_per_s, fastest_mops_per_s FROM plot_thread_scaling WHERE run_id = %d AND impl = '%s' AND lookup_percent = %d", run, m, mix_pct)) \
         using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 1 lc rgb color(m) title m

@@ -136,6 +136,26 @@ def test_plot_colours_come_from_the_registry_and_the_go_map_has_its_own(tmp_path
         assert "rgb( 11, 110, 121)" in svg  # go_runtime
 
 
+def test_reference_lines_have_a_colour_no_map_gets():
+    """The ceiling was drawn #777777 beside sharded_seq's #7f7f7f, so the map read
+    against the ceiling looked like the ceiling.  Reference lines take ref_color from
+    common.gp, and every map's colour (report.c) is far from it."""
+    src = (ROOT / "harness" / "present" / "report.c").read_text()
+    start = src.index("rp_palette[]")
+    colours = re.findall(r'"#([0-9a-f]{6})"', src[start:src.index("/* Returns", start)])
+    assert len(colours) >= 13, colours
+    common = (ROOT / "plots" / "common.gp").read_text()
+    ref = re.search(r'^ref_color = "#([0-9a-f]{6})"', common, re.M).group(1)
+
+    def rgb(h):
+        return [int(h[i:i + 2], 16) for i in (0, 2, 4)]
+    for c in colours:    # some channel differs by more than 3/8 of its range
+        assert max(abs(x - y) for x, y in zip(rgb(c), rgb(ref))) > 0x60, (c, ref)
+    for gp in ("ns_per_op.gp", "thread_scaling.gp"):
+        text = (ROOT / "plots" / gp).read_text()
+        assert "lc rgb ref_color" in text and "#777777" not in text, gp
+
+
 def test_trend_bands_are_the_gate_thresholds(tmp_path):
     """trend_band reads view gate_threshold, which is ci/gate.conf compiled in."""
     conf = {}
