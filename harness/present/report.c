@@ -358,7 +358,9 @@ static int rp_table(FILE *f, sqlite3 *db, const char *sql, long long run, const 
     if (!st)
         return -1;
     int nc = sqlite3_column_count(st), rows = 0, rc, shown = 0;
-    fprintf(f, "<table%s%s%s><thead><tr>", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
+    /* in a box that scrolls sideways: the speed table is wider than the page */
+    fprintf(f, "<div class=\"wide\"><table%s%s%s><thead><tr>", cls ? " class=\"" : "",
+            cls ? cls : "", cls ? "\"" : "");
     for (int c = 0; c < nc; c++) {
         if (rp_hidden(st, c))
             continue; /* the run the page is about */
@@ -405,7 +407,7 @@ static int rp_table(FILE *f, sqlite3 *db, const char *sql, long long run, const 
     if (rows == 0)
         fprintf(f, "<tr><td colspan=\"%d\" class=\"na\">no rows: not measured in this run</td></tr>\n",
                 shown);
-    fputs("</tbody></table>\n", f);
+    fputs("</tbody></table></div>\n", f);
     sqlite3_finalize(st);
     return rows;
 }
@@ -501,7 +503,7 @@ static const char rp_css[] =
     "h1{font-size:1.7em;margin:.6em 0 .1em}h2{border-bottom:2px solid #ddd;padding-top:1em}\n"
     "h3{font-size:1.02em;margin:.2em 0}\n"
     "nav a{margin-right:1.2em}.sub{color:#666}\n"
-    "table{border-collapse:collapse;margin:.6em 0 1em;font-size:.9em}\n"
+    "table{border-collapse:collapse;margin:.6em 0 1em;font-size:.9em}.wide{overflow-x:auto}\n"
     "th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}\n"
     "th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
     ".na{color:#888}\n"
