@@ -93,7 +93,7 @@
  *     reads no table header: 0.90 / 0.91;
  *   readers' table pointers in an array apart from the seq lines, so the
  *     probe does not wait for a seq line the other core took: 0.97 / 0.98
- *     (not paired);
+ *     (not paired), and paired in 20 rounds (2026-12-02): 0.915 / 0.99;
  *   home and home + 1 matched (tag and key) with one branch: 0.66 / 0.68:
  *     that branch waits for the slot line, where the byte loop's branch
  *     waits only for the tag and lets the CPU run on;
@@ -111,7 +111,17 @@
  * spinning, sched_yield after MB_SPIN_BEFORE_YIELD tries, shard.h, since a
  * preempted holder on an oversubscribed 2-core box would otherwise burn
  * whole time slices), on the shard's second line so a writer's lock word
- * never invalidates the readers' line while it waits.  Against
+ * never invalidates the readers' line while it waits.  Measured against
+ * one line per write (ratio of xceil, variant over this file, paired per
+ * round in alternating order, 90/10 16 rounds, write-only 8; 2026-12-02
+ * 01:22-01:32 UTC, a host busy enough that T=1 read 1.02 of the ceiling):
+ *   the same spinlock moved onto the readers' line, beside seq: 0.96 at
+ *     T=1, 0.93 at T=2; write-only 1.00 / 0.91;
+ *   seq itself as the lock (its top bit taken by a compare-and-swap loop,
+ *     a call gcc did not inline; readers' comparison ignores the bit; a
+ *     write then touches one shard line, not two): 0.945 / 0.94;
+ *     write-only 0.88 / 0.90.
+ * Kept: the lock on its own line (two lines per write).  Against
  * pthread_mutex_t (-DSQ_SPINLOCK=0, trait mutex-writers): one locked
  * instruction per write instead of two (the unlock is a release store; on
  * x86 every locked instruction waits for the op's earlier cache misses) and
