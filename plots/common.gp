@@ -25,14 +25,16 @@ run = int(run)
 # One colour per map, the same in every plot: `mapbench plot` passes map_colors, "name colour
 # name colour ...", one pair per registered map (by its place in the registry) and the real
 # Go map (harness/present/report.c).  By hand: -e "map_colors='oa_linear #1f77b4 ...'";
-# a map without a colour is drawn black.
+# a map without a colour is drawn in no_color, which is neither a palette colour nor the
+# reference lines' black.
+# Reference lines that are not maps (ns_per_op's floor, thread_scaling's ceiling): black,
+# a colour the palette never gives a map (tests/test_rooms.py holds both to that).
+ref_color = "#000000"
+no_color = "#ff00ff"
 if (!exists("map_colors")) map_colors = ""
-color_at(m, i) = i >= words(map_colors) ? "#000000" : \
+color_at(m, i) = i >= words(map_colors) ? no_color : \
                  word(map_colors, i) eq m ? word(map_colors, i + 1) : color_at(m, i + 2)
 color(m) = color_at(m, 1)
-# Reference lines that are not maps (ns_per_op's floor, thread_scaling's ceiling): black,
-# a colour the palette never gives a map (tests/test_rooms.py holds it to that).
-ref_color = "#000000"
 
 # A panel with nothing to draw says why instead of failing:  eval empty_panel("…")
 empty_panel(msg) = sprintf('set label 99 "%s" at graph 0.5, graph 0.5 center front font ",13" tc rgb "#666666"; unset logscale; unset xtics; unset ytics; set xrange [0:1]; set yrange [0:1]; plot -1 notitle; unset label 99; set autoscale; set xtics; set ytics', msg)

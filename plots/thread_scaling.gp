@@ -4,7 +4,8 @@
 # all threads' ops); bars span slowest..fastest.  The black dashed line is the ceiling: the
 # same scripts run unsynchronized on a read-only swiss beside each repetition (each case's
 # median, averaged over the cases of that thread count).  Thread counts above the run's
-# online CPUs (run.cores) are shaded and marked "oversubscribed".
+# online CPUs (run.cores) are shaded and marked "oversubscribed"; the grey dashed line and the
+# "cores" tic mark run.cores.
 load "plots/common.gp"
 mix_pct = q1(sprintf("SELECT coalesce((SELECT lookup_percent FROM plot_thread_scaling WHERE run_id = %d ORDER BY lookup_percent = 90 DESC, lookup_percent DESC LIMIT 1), -1)", run)) + 0
 mix = q1(sprintf("SELECT coalesce((SELECT mix FROM plot_thread_scaling WHERE run_id = %d AND lookup_percent = %d LIMIT 1), '')", run, mix_pct))
@@ -16,13 +17,16 @@ height = 700
 eval set_terminal
 set output out
 set title sprintf("thread scaling: mixed read/write (%s lookups)%s — %s", mix, n > 0 ? ", N = " . fmt_n(n) : "", run_label)
-set xlabel "threads"
+set xlabel "threads" offset 0,-0.8  # below the two-line "N\ncores" tic
 set ylabel "throughput, million operations per second (Mops/s)"
 if (words(impls) == 0) {
     eval empty_panel("no thread-safe map measured in this run (phase mixed_rw)")
 } else {
     set xrange [0.5 : tmax + 0.5]
-    set xtics 1
+    # one tic per thread count; the machine's core count is named on its own tic, below
+    # the axis, where no map's error bar can sit on it
+    set xtics ()
+    do for [t = 1:tmax] { set xtics add (t == cores ? sprintf("%d\ncores", t) : sprintf("%d", t) t) }
     set yrange [0:*]
     set key outside right top Left reverse
     if (cores > 0 && cores < tmax) {
@@ -31,7 +35,6 @@ if (words(impls) == 0) {
     }
     if (cores > 0 && cores <= tmax) {
         set arrow from cores, graph 0 to cores, graph 1 nohead dt 2 lc rgb "#888888"
-        set label 2 sprintf("%d cores", cores) at cores, graph 0.93 right offset -0.5, 0 font ",9" tc rgb "#666666"
     }
     plot q(sprintf("SELECT threads, avg(c) FROM (SELECT threads, ceiling_mops_per_s AS c FROM plot_thread_scaling WHERE run_id = %d AND lookup_percent = %d AND ceiling_mops_per_s IS NOT NULL) GROUP BY threads ORDER BY threads", run, mix_pct)) \
         using 1:2 with linespoints lw 3 dt 2 pt 6 lc rgb ref_color title "ceiling (same scripts, no locks, read-only table)", \

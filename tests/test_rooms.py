@@ -139,18 +139,27 @@ def test_plot_colours_come_from_the_registry_and_the_go_map_has_its_own(tmp_path
 def test_reference_lines_have_a_colour_no_map_gets():
     """The ceiling was drawn #777777 beside sharded_seq's #7f7f7f, so the map read
     against the ceiling looked like the ceiling.  Reference lines take ref_color from
-    common.gp, and every map's colour (report.c) is far from it."""
+    common.gp, and every map's colour (report.c) is far from it; so is no_color, what a
+    map without a colour is drawn in."""
     src = (ROOT / "harness" / "present" / "report.c").read_text()
     start = src.index("rp_palette[]")
     colours = re.findall(r'"#([0-9a-f]{6})"', src[start:src.index("/* Returns", start)])
     assert len(colours) >= 13, colours
     common = (ROOT / "plots" / "common.gp").read_text()
     ref = re.search(r'^ref_color = "#([0-9a-f]{6})"', common, re.M).group(1)
+    # a map without a colour (drawn by hand without map_colors) must not look like one
+    none = re.search(r'^no_color = "#([0-9a-f]{6})"', common, re.M).group(1)
+    assert re.search(r'\? no_color :', common), "color_at must fall back to no_color"
 
     def rgb(h):
         return [int(h[i:i + 2], 16) for i in (0, 2, 4)]
-    for c in colours:    # some channel differs by more than 3/8 of its range
-        assert max(abs(x - y) for x, y in zip(rgb(c), rgb(ref))) > 0x60, (c, ref)
+
+    def far(a, b):    # some channel differs by more than 3/8 of its range
+        return max(abs(x - y) for x, y in zip(rgb(a), rgb(b))) > 0x60
+    for c in colours:
+        assert far(c, ref), (c, ref)
+        assert far(c, none), (c, none)
+    assert far(none, ref), (none, ref)
     for gp in ("ns_per_op.gp", "thread_scaling.gp"):
         text = (ROOT / "plots" / gp).read_text()
         assert "lc rgb ref_color" in text and "#777777" not in text, gp
