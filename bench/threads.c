@@ -214,15 +214,20 @@ static int th_median_interval(const double *v, size_t n, double *lo, double *hi)
     return 0;
 }
 
+/* Bytes of an interval's text: " [%4.2f..%4.2f]" is 14 for ratios below 10 and longer
+ * above; a bound too wide for the buffer is written %.3g (at most 10 characters). */
+#define TH_CI_TEXT_BYTES 32
+
 /* Writes " [lo..hi]" for the median of v into buf, or, when there are too
  * few samples for a 95% interval, blanks of the same width (pad) or nothing. */
-static const char *th_interval_text(const double *v, size_t n, int pad, char buf[static 16])
+static const char *th_interval_text(const double *v, size_t n, int pad,
+                                    char buf[static TH_CI_TEXT_BYTES])
 {
     double lo, hi;
     if (th_median_interval(v, n, &lo, &hi) != 0)
-        snprintf(buf, 16, "%*s", pad ? 13 : 0, "");
-    else
-        snprintf(buf, 16, " [%4.2f..%4.2f]", lo, hi);
+        snprintf(buf, TH_CI_TEXT_BYTES, "%*s", pad ? 13 : 0, "");
+    else if (snprintf(buf, TH_CI_TEXT_BYTES, " [%4.2f..%4.2f]", lo, hi) >= TH_CI_TEXT_BYTES)
+        snprintf(buf, TH_CI_TEXT_BYTES, " [%.3g..%.3g]", lo, hi);
     return buf;
 }
 
@@ -299,7 +304,7 @@ static void th_print_mix(const th_opts *o, const char *name, unsigned mix, const
             lo = cells[t].mops[r] < lo ? cells[t].mops[r] : lo;
             hi = cells[t].mops[r] > hi ? cells[t].mops[r] : hi;
         }
-        char x1_ci[16], xc_ci[16];
+        char x1_ci[TH_CI_TEXT_BYTES], xc_ci[TH_CI_TEXT_BYTES];
         printf("%-12s %3u/%-3u %2u  %8.2f  [%7.2f..%7.2f]  x1=%5.2f%s  ceil=%7.2f  ceil_x1=%5.2f"
                "  xceil=%5.2f%s%s\n",
                name, mix, 100 - mix, o->threads[t], th_median(cells[t].mops, o->reps), lo, hi,
