@@ -48,17 +48,25 @@ typedef struct env_lines {
     size_t len, count;
 } env_lines;
 
+/* Copies src into dst[size], or, when it does not fit, stores "" (unknown): a cut value
+ * would read as a different, real one. */
+static void env_text(char *dst, size_t size, const char *src)
+{
+    if ((size_t)snprintf(dst, size, "%s", src) >= size)
+        dst[0] = 0;
+}
+
 static void env_on_line(void *ud, char *line)
 {
     env_lines *l = ud;
     if (l->count++ == 0)
-        snprintf(l->first, l->len, "%s", line);
+        env_text(l->first, l->len, line);
 }
 
 /* Runs `git -C MB_SOURCE_DIR <args...>` through mb_run_child_opts (base's
  * mb_child_run: an argument vector, no shell), its stderr discarded.
  * Returns its line count, or -1 when it failed; buf (if any) gets its first
- * line ("" on failure). */
+ * line ("" on failure, or when it does not fit in len). */
 static long env_git(char *buf, size_t len, const char *a1, const char *a2, const char *a3)
 {
     char tmp[8];
@@ -121,10 +129,10 @@ void mb_env_capture(mb_env *env)
     env_git(env->git_sha, sizeof env->git_sha, "rev-parse", "HEAD", NULL);
     long changed = env_git(NULL, 0, "status", "--porcelain", "--untracked-files=no");
     env->git_dirty = env->git_sha[0] && changed >= 0 ? changed > 0 : -1;
-    snprintf(env->compiler, sizeof env->compiler, "%s", MB_COMPILER);
-    snprintf(env->cflags, sizeof env->cflags, "%s", MB_CFLAGS);
-    snprintf(env->build_type, sizeof env->build_type, "%s", MB_BUILD_TYPE);
-    snprintf(env->benchmark_version, sizeof env->benchmark_version, "%s", mbb_version());
+    env->compiler = MB_COMPILER;
+    env->cflags = MB_CFLAGS;
+    env->build_type = MB_BUILD_TYPE;
+    env->benchmark_version = mbb_version();
 
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (f) {
@@ -134,7 +142,7 @@ void mb_env_capture(mb_env *env)
                 if (v) {
                     v += v[1] == ' ' ? 2 : 1;
                     v[strcspn(v, "\n")] = 0;
-                    snprintf(env->cpu_model, sizeof env->cpu_model, "%s", v);
+                    env_text(env->cpu_model, sizeof env->cpu_model, v);
                 }
                 break;
             }
@@ -144,7 +152,10 @@ void mb_env_capture(mb_env *env)
     if (uname(&u) == 0)
         snprintf(env->kernel, sizeof env->kernel, "%.64s %.64s %.64s", u.sysname, u.release,
                  u.machine);
-    gethostname(env->hostname, sizeof env->hostname - 1);
+    /* a name that does not fit is an error (ENAMETOOLONG) or comes back unterminated */
+    if (gethostname(env->hostname, sizeof env->hostname) != 0 ||
+        !memchr(env->hostname, 0, sizeof env->hostname))
+        env->hostname[0] = 0;
     env->l1d_bytes = env_cache_bytes(1, "Data");
     env->l2_bytes = env_cache_bytes(2, "Unified");
     env->l3_bytes = env_cache_bytes(3, "Unified");

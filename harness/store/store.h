@@ -73,11 +73,13 @@ out_format mb_parse_format(const char *v, const mb_command *cmd);
 
 /* ---- one collected run (store.c) ------------------------------------------------------ */
 
-/* The environment recorded with a run (-1 / "" = unknown). */
+/* The environment recorded with a run (-1 / "" = unknown).  A value too long for its
+ * array is recorded as unknown, never cut. */
 typedef struct mb_env {
-    char git_sha[64];
+    char git_sha[65];       /* 40 (SHA-1) or 64 (SHA-256) hex digits */
     int git_dirty;          /* -1 unknown */
-    char compiler[128], cflags[256], build_type[32], benchmark_version[128];
+    /* this build's, whole (static strings: the compiler's flags can run to any length) */
+    const char *compiler, *cflags, *build_type, *benchmark_version;
     char cpu_model[128], kernel[256], hostname[128];
     long cores;
     long l1d_bytes, l2_bytes, l3_bytes;  /* -1 unknown */
