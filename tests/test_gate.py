@@ -127,6 +127,15 @@ def test_gate_cannot_judge_incompatible_or_unknown_baselines(baseline, tmp_path)
     p = gate(db)
     assert p.returncode == 2 and "cpu_model differs" in p.stderr
     assert gate(db, "--force").returncode == 0
+    # flags that differ only past byte 500: the message gives both whole values (it was
+    # a 512-byte static buffer, which cut the very part that differs)
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE run SET cpu_model = (SELECT cpu_model FROM run WHERE run_id = 2),"
+                  " cflags = (SELECT cflags FROM run WHERE run_id = 2) || ?1 WHERE run_id = 1",
+                  (" -DPAD" + "x" * 500 + " -DTHE_FLAG_THAT_DIFFERS",))
+    p = gate(db)
+    assert p.returncode == 2 and "cflags differs" in p.stderr, p.stderr
+    assert "-DTHE_FLAG_THAT_DIFFERS', current '" in p.stderr, p.stderr[-300:]
     p = gate(db, "--baseline", "no-such-ref-or-file")
     assert p.returncode == 2 and "not a run id, a results database or a git ref" in p.stderr
     assert gate(db, "--baseline", 99).returncode == 2

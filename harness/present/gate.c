@@ -75,13 +75,13 @@ static int gate_conf_line(gate_conf *c, char *line, const char *where, int linen
         return 0;
     if (!strcmp(a, "override") && k == 3) {
         if (c->n_ov == (int)(sizeof c->ov / sizeof *c->ov)) {
-            snprintf(err, errlen, "%s:%d: more than %zu overrides", where, lineno,
+            mb_errf(err, errlen, "%s:%d: more than %zu overrides", where, lineno,
                      sizeof c->ov / sizeof *c->ov);
             return -1;
         }
         if (sscanf(line, "%*s %127s %31s %lf", c->ov[c->n_ov].glob, c->ov[c->n_ov].key, &v) != 3 ||
             !gate_conf_slot(c, c->ov[c->n_ov].key)) {
-            snprintf(err, errlen, "%s:%d: override GLOB KEY VALUE with a known KEY", where,
+            mb_errf(err, errlen, "%s:%d: override GLOB KEY VALUE with a known KEY", where,
                      lineno);
             return -1;
         }
@@ -91,7 +91,7 @@ static int gate_conf_line(gate_conf *c, char *line, const char *where, int linen
     } else if (k == 2 && gate_conf_slot(c, a) && sscanf(b, "%lf", &v) == 1) {
         *gate_conf_slot(c, a) = v;
     } else {
-        snprintf(err, errlen, "%s:%d: unknown setting '%s'", where, lineno, a);
+        mb_errf(err, errlen, "%s:%d: unknown setting '%s'", where, lineno, a);
         return -1;
     }
     return 0;
@@ -104,7 +104,7 @@ static int gate_conf_read(gate_conf *c, const char *path, char *err, size_t errl
     FILE *f = path ? fopen(path, "r") : fmemopen((void *)mb_gate_conf, strlen(mb_gate_conf), "r");
     const char *where = path ? path : "ci/gate.conf (compiled in)";
     if (!f) {
-        snprintf(err, errlen, "%s: cannot read the gate configuration", where);
+        mb_errf(err, errlen, "%s: cannot read the gate configuration", where);
         return -1;
     }
     char *line = NULL;
@@ -138,11 +138,11 @@ static int gate_conf_load(gate_conf *c, const char *path, char *err, size_t errl
     }
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
         if (isnan(*gate_conf_slot(c, keys[k]))) {
-            snprintf(err, errlen, "ci/gate.conf: no %s setting", keys[k]);
+            mb_errf(err, errlen, "ci/gate.conf: no %s setting", keys[k]);
             return -1;
         }
     if (c->time_min_processes < 0) {
-        snprintf(err, errlen, "ci/gate.conf: no time.min_processes setting");
+        mb_errf(err, errlen, "ci/gate.conf: no time.min_processes setting");
         return -1;
     }
     return 0;
@@ -342,7 +342,7 @@ static long long gate_resolve_baseline(sqlite3 *db, const char *spec, long long 
         long long id = gate_one_int(db, "SELECT run_id FROM complete_run WHERE run_id = ?1", NULL,
                                atoll(spec));
         if (id < 0)
-            snprintf(err, errlen, "no complete run %s in this database", spec);
+            mb_errf(err, errlen, "no complete run %s in this database", spec);
         return id;
     }
     if (stat(spec, &sb) == 0 && S_ISREG(sb.st_mode)) {
@@ -354,7 +354,7 @@ static long long gate_resolve_baseline(sqlite3 *db, const char *spec, long long 
         char *sql = uri ? sqlite3_mprintf("ATTACH %Q AS base", uri) : NULL;
         int rc = sql ? mb_db_exec(db, sql, err, errlen) : -1;
         if (!sql)
-            snprintf(err, errlen, "out of memory");
+            mb_errf(err, errlen, "out of memory");
         sqlite3_free(sql);
         sqlite3_free(uri);
         if (rc != 0)
@@ -363,50 +363,55 @@ static long long gate_resolve_baseline(sqlite3 *db, const char *spec, long long 
         long long id = gate_one_int(db, "SELECT run_id FROM base.run WHERE status = 'complete'"
                                    " AND ?1 IS NOT NULL ORDER BY finished_at DESC LIMIT 1", NULL, 0);
         if (id < 0)
-            snprintf(err, errlen, "%s holds no complete run", spec);
+            mb_errf(err, errlen, "%s holds no complete run", spec);
         return id;
     }
     /* a git ref */
     char sha[GATE_SHA_MAX + 1] = "";
     if (gate_git_commit(spec, sha, sizeof sha) != 0) {
-        snprintf(err, errlen, "--baseline '%.80s%s' is not a run id, a results database or a"
+        mb_errf(err, errlen, "--baseline '%.80s%s' is not a run id, a results database or a"
                  " git ref", spec, strlen(spec) > 80 ? "..." : "");
         return -1;
     }
     long long id = gate_one_int(db, "SELECT run_id FROM complete_run WHERE git_sha = ?1"
                                " ORDER BY finished_at DESC LIMIT 1", sha, 0);
     if (id < 0)
-        snprintf(err, errlen, "no complete run of %s (%.12s) in this database", spec, sha);
+        mb_errf(err, errlen, "no complete run of %s (%.12s) in this database", spec, sha);
     return id;
 }
 
-/* Returns NULL when the runs are comparable, else why not (static buffer). */
-static const char *gate_incompatible(sqlite3 *db, const char *schema, long long base, long long cur)
+/* Returns 0 when the runs are comparable, else 1 with *why = which field differs and both
+ * whole values (sqlite3_mprintf'd, the caller sqlite3_free's it; NULL when out of memory).
+ * The values are never cut: cflags differ where builds differ, often past 200 bytes. */
+static int gate_incompatible(sqlite3 *db, const char *schema, long long base, long long cur,
+                             char **why)
 {
-    static char why[512];
     static const char *const fields[] = { "cpu_model", "compiler", "cflags", "suite", NULL };
+    *why = NULL;
     for (int i = 0; fields[i]; i++) {
-        char sql[256];
         sqlite3_stmt *st;
-        snprintf(sql, sizeof sql, "SELECT (SELECT %s FROM %s.run WHERE run_id = ?1),"
-                 " (SELECT %s FROM main.run WHERE run_id = ?2)", fields[i], schema, fields[i]);
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-            continue;
+        char *sql = sqlite3_mprintf("SELECT (SELECT %s FROM %s.run WHERE run_id = ?1),"
+                                    " (SELECT %s FROM main.run WHERE run_id = ?2)",
+                                    fields[i], schema, fields[i]);
+        int rc = sql ? sqlite3_prepare_v2(db, sql, -1, &st, NULL) : SQLITE_NOMEM;
+        sqlite3_free(sql);
+        if (rc != SQLITE_OK)
+            continue; /* a baseline older than the column (or no memory): not compared */
         sqlite3_bind_int64(st, 1, base);
         sqlite3_bind_int64(st, 2, cur);
         if (sqlite3_step(st) == SQLITE_ROW) {
             const char *a = (const char *)sqlite3_column_text(st, 0);
             const char *b = (const char *)sqlite3_column_text(st, 1);
             if ((a || b) && (!a || !b || strcmp(a, b) != 0)) {
-                snprintf(why, sizeof why, "%s differs: baseline '%s', current '%s'", fields[i],
-                         a ? a : "NULL", b ? b : "NULL");
+                *why = sqlite3_mprintf("%s differs: baseline '%s', current '%s'", fields[i],
+                                       a ? a : "NULL", b ? b : "NULL");
                 sqlite3_finalize(st);
-                return why;
+                return 1;
             }
         }
         sqlite3_finalize(st);
     }
-    return NULL;
+    return 0;
 }
 
 /* ---- judging ------------------------------------------------------------------ */
@@ -795,9 +800,9 @@ static void gate_open_record(gate_run *g, const gate_args *a, const char **not_r
 }
 
 /* Opens the database (judging: the read door) and picks the current and
- * baseline runs.  Returns 0, or 2 (cannot judge) after saying why; *why is
- * set when the runs are not comparable and --force compares them anyway. */
-static int gate_open(gate_run *g, const gate_args *a, const char **why, const char **not_recorded)
+ * baseline runs.  Returns 0, or 2 (cannot judge) after saying why; *incomparable
+ * is 1 when the runs are not comparable and --force compares them anyway. */
+static int gate_open(gate_run *g, const gate_args *a, int *incomparable, const char **not_recorded)
 {
     char err[MB_ERR_LEN];
     gate_open_record(g, a, not_recorded);
@@ -817,13 +822,16 @@ static int gate_open(gate_run *g, const gate_args *a, const char **why, const ch
         gate_close(g);
         return 2;
     }
-    *why = gate_incompatible(g->db, g->schema, g->base, g->cur);
-    if (*why && !a->force) {
+    char *why;
+    *incomparable = gate_incompatible(g->db, g->schema, g->base, g->cur, &why);
+    if (*incomparable && !a->force) {
         fprintf(stderr, "mapbench gate: cannot judge: the runs are not comparable (%s); "
-                "--force compares them anyway\n", *why);
+                "--force compares them anyway\n", why ? why : "out of memory saying why");
+        sqlite3_free(why);
         gate_close(g);
         return 2;
     }
+    sqlite3_free(why);
     return 0;
 }
 
@@ -898,7 +906,8 @@ static int mb_cmd_gate(int argc, char **argv)
     gate_args a;
     gate_run g;
     char err[MB_ERR_LEN], now[40];
-    const char *why = NULL, *not_recorded = NULL;
+    const char *not_recorded = NULL;
+    int incomparable = 0;
 
     memset(&g, 0, sizeof g);
     gate_parse_args(argc, argv, &a);
@@ -908,7 +917,7 @@ static int mb_cmd_gate(int argc, char **argv)
         fprintf(stderr, "mapbench: %s\n", err);
         return 2;
     }
-    if (gate_open(&g, &a, &why, &not_recorded) != 0)
+    if (gate_open(&g, &a, &incomparable, &not_recorded) != 0)
         return 2;
     mb_now_iso(now, sizeof now);
     if (g.ins) {
@@ -919,7 +928,7 @@ static int mb_cmd_gate(int argc, char **argv)
 
     printf("gate: run %lld against baseline run %lld%s%s%s\n", g.cur, g.base,
            strcmp(g.schema, "main") ? " of " : "", strcmp(g.schema, "main") ? a.baseline : "",
-           why ? " (forced: runs not comparable)" : "");
+           incomparable ? " (forced: runs not comparable)" : "");
     printf("%-62s %-20s %12s %12s %9s  %s\n", "case (only verdicts other than pass)", "metric",
            "baseline", "current", "delta", "verdict");
     gate_judge_all(&g, a.trend);
