@@ -236,6 +236,16 @@ def test_missing_database_is_a_clear_error(tmp_path):
     assert not (tmp_path / "nope.db").exists()
 
 
+def test_an_error_too_long_for_its_buffer_says_it_was_cut(tmp_path):
+    """Errors below the CLI fill an MB_ERR_LEN (512) buffer: one longer ends in '...'
+    (mb_errf), so a cut message never reads as a whole one."""
+    far = tmp_path.joinpath(*["d" * 100] * 6, "nope.db")     # a 600+ byte path
+    p = mb("query", "SELECT 1", "--db", far)
+    line = p.stderr.splitlines()[0]
+    assert p.returncode == 1 and line.startswith("mapbench: " + str(tmp_path)), p.stderr
+    assert line.endswith("...") and len(line) == len("mapbench: ") + 511, line[-80:]
+
+
 def test_read_only_database_gets_a_clear_error(tmp_path):
     """A database the user may read but not write: queries work, a run is refused
     with a clear message.  As root (CI), the commands run as `nobody`, since

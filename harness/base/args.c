@@ -36,6 +36,17 @@ _Noreturn void mb_usage_error(const mb_command *cmd, const char *fmt, ...)
     ARGS_USAGE_EXIT();
 }
 
+char *mb_errf(char *err, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err, len, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n >= len && len > 3)
+        memcpy(err + len - 4, "...", 4);
+    return err;
+}
+
 int mb_is_help(const char *a)
 {
     return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;

@@ -15,6 +15,9 @@
 
 /* Room for one error message below the CLI layer ("errors returned, not printed"). */
 #define MB_ERR_LEN 512
+/* snprintf for those messages: one too long for err[len] ends in "..." instead of
+ * being cut without a sign.  Returns err. */
+char *mb_errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 typedef struct mb_command {
     const char *name;     /* "latency-case": what argv[1] says */

@@ -41,6 +41,7 @@
 #define MB_PLOTS_DEFAULT "results/plots"
 #define MB_REPORT_DEFAULT "results/report.html"
 #define RP_MAX_SCRIPTS 64
+#define RP_NAME_BYTES 64 /* a plot's name (its script's file name without .gp), NUL included */
 
 /* ---- paths ------------------------------------------------------------------ */
 
@@ -49,7 +50,7 @@ static int rp_mkdirs(const char *dir, char *err, size_t errlen)
 {
     char buf[PATH_MAX];
     if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
-        snprintf(err, errlen, "%s: path too long", dir);
+        mb_errf(err, errlen, "%s: path too long", dir);
         return -1;
     }
     for (char *p = buf + 1; *p; p++) {
@@ -57,13 +58,13 @@ static int rp_mkdirs(const char *dir, char *err, size_t errlen)
             continue;
         *p = '\0';
         if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "%.300s: %s", buf, strerror(errno));
+            mb_errf(err, errlen, "%.300s: %s", buf, strerror(errno));
             return -1;
         }
         *p = '/';
     }
     if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%.300s: %s", buf, strerror(errno));
+        mb_errf(err, errlen, "%.300s: %s", buf, strerror(errno));
         return -1;
     }
     return 0;
@@ -87,7 +88,7 @@ static long long rp_pick_run(sqlite3 *db, long long want, char *err, size_t errl
     const char *sql = want >= 0 ? "SELECT run_id FROM complete_run WHERE run_id = ?1"
                                 : "SELECT run_id FROM latest_run";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        mb_errf(err, errlen, "%s", sqlite3_errmsg(db));
         return -1;
     }
     sqlite3_bind_int64(st, 1, want);
@@ -95,10 +96,10 @@ static long long rp_pick_run(sqlite3 *db, long long want, char *err, size_t errl
         id = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     if (id < 0 && want >= 0)
-        snprintf(err, errlen, "no complete run %lld in the database (`mapbench runs` lists them)",
+        mb_errf(err, errlen, "no complete run %lld in the database (`mapbench runs` lists them)",
                  want);
     else if (id < 0)
-        snprintf(err, errlen, "the database holds no complete run (run `mapbench run` first)");
+        mb_errf(err, errlen, "the database holds no complete run (run `mapbench run` first)");
     return id;
 }
 
@@ -112,20 +113,28 @@ static int rp_is_script(const struct dirent *e)
 }
 
 /* Fills names with the plot names (script file names without .gp), sorted.
- * Returns how many, or -1 with err filled. */
-static int rp_plot_names(char names[][64], int max, char *err, size_t errlen)
+ * Returns how many, or -1 with err filled: a name too long or a script past
+ * max is an error, not a plot left off the page. */
+static int rp_plot_names(char names[][RP_NAME_BYTES], int max, char *err, size_t errlen)
 {
     struct dirent **list;
     int n = scandir(MB_SOURCE_DIR "/plots", &list, rp_is_script, alphasort);
     if (n < 0) {
-        snprintf(err, errlen, "%s/plots: %s (the plot scripts live in the source tree)",
+        mb_errf(err, errlen, "%s/plots: %s (the plot scripts live in the source tree)",
                  MB_SOURCE_DIR, strerror(errno));
         return -1;
     }
     int k = 0;
     for (int i = 0; i < n; i++) {
         size_t len = strlen(list[i]->d_name) - 3;
-        if (k < max && len < 64) {
+        if (k >= 0 && len >= RP_NAME_BYTES) {
+            mb_errf(err, errlen, "%s/plots/%.200s: a plot name is at most %d characters",
+                     MB_SOURCE_DIR, list[i]->d_name, RP_NAME_BYTES - 1);
+            k = -1;
+        } else if (k >= 0 && k == max) {
+            mb_errf(err, errlen, "%s/plots: more than %d plot scripts", MB_SOURCE_DIR, max);
+            k = -1;
+        } else if (k >= 0) {
             memcpy(names[k], list[i]->d_name, len);
             names[k++][len] = '\0';
         }
@@ -151,16 +160,18 @@ static const char *const rp_go_thread_palette[] = { "#00838f", "#6a1b9a", "#ef6c
  * Go map (malloc'd): gnuplot's map_colors, which common.gp's color(m) reads. */
 static char *rp_map_colors(void)
 {
-    size_t n = sizeof rp_palette / sizeof *rp_palette, len = strlen(MB_GO_IMPL) + 10;
+    size_t n = sizeof rp_palette / sizeof *rp_palette;
     size_t n_go = sizeof rp_go_thread_palette / sizeof *rp_go_thread_palette;
-    for (const mb_map_ops *const *p = mb_registry; *p; p++)
-        len += strlen((*p)->name) + 10;
-    for (const mb_go_thread_map *g = mb_go_thread_maps; g->impl; g++)
-        len += strlen(g->impl) + 10;
+    size_t len = strlen(MB_GO_IMPL) + 1 + strlen(RP_GO_COLOR) + 1, i = 0; /* "name colour" + NUL */
+    for (const mb_map_ops *const *p = mb_registry; *p; p++, i++)
+        len += strlen((*p)->name) + 1 + strlen(rp_palette[i % n]) + 1; /* "name colour " */
+    i = 0;
+    for (const mb_go_thread_map *g = mb_go_thread_maps; g->impl; g++, i++)
+        len += strlen(g->impl) + 1 + strlen(rp_go_thread_palette[i % n_go]) + 1;
     char *s = malloc(len), *w = s;
     if (!s)
         return NULL;
-    size_t i = 0;
+    i = 0;
     for (const mb_map_ops *const *p = mb_registry; *p; p++, i++)
         w += sprintf(w, "%s %s ", (*p)->name, rp_palette[i % n]);
     i = 0;
@@ -183,7 +194,7 @@ static int rp_gnuplot(const char *name, const char *term, const char *db_abs, co
                         : NULL;
     free(colors);
     if (!expr) {
-        snprintf(err, errlen, "out of memory");
+        mb_errf(err, errlen, "out of memory");
         return -1;
     }
     char *argv[] = { "gnuplot", "-e", expr, script, NULL };
@@ -191,15 +202,15 @@ static int rp_gnuplot(const char *name, const char *term, const char *db_abs, co
     int st = mb_child_run(&c); /* its stdout is empty: the terminals write files */
     sqlite3_free(expr);
     if (st < 0) {
-        snprintf(err, errlen, "cannot start gnuplot: %s", strerror(errno));
+        mb_errf(err, errlen, "cannot start gnuplot: %s", strerror(errno));
         return -1;
     }
     if (st == 0)
         return 0;
     if (st == 127)
-        snprintf(err, errlen, "cannot run gnuplot (install Debian's gnuplot-nox)");
+        mb_errf(err, errlen, "cannot run gnuplot (install Debian's gnuplot-nox)");
     else
-        snprintf(err, errlen, "gnuplot failed on plots/%s.gp (%s); its message is above", name,
+        mb_errf(err, errlen, "gnuplot failed on plots/%s.gp (%s); its message is above", name,
                  term);
     return -1;
 }
@@ -209,19 +220,19 @@ static int rp_gnuplot(const char *name, const char *term, const char *db_abs, co
 static int rp_render_plots(const char *db_path, const char *out_dir, long long run, char *err,
                            size_t errlen)
 {
-    char db_abs[PATH_MAX], out_abs[PATH_MAX], names[RP_MAX_SCRIPTS][64];
+    char db_abs[PATH_MAX], out_abs[PATH_MAX], names[RP_MAX_SCRIPTS][RP_NAME_BYTES];
     if (!realpath(db_path, db_abs)) {
-        snprintf(err, errlen, "%s: %s", db_path, strerror(errno));
+        mb_errf(err, errlen, "%s: %s", db_path, strerror(errno));
         return -1;
     }
     if (rp_mkdirs(out_dir, err, errlen) != 0)
         return -1;
     if (!realpath(out_dir, out_abs)) {
-        snprintf(err, errlen, "%s: %s", out_dir, strerror(errno));
+        mb_errf(err, errlen, "%s: %s", out_dir, strerror(errno));
         return -1;
     }
     if (rp_unsafe_path(db_abs) || rp_unsafe_path(out_abs)) {
-        snprintf(err, errlen, "paths for plots may not contain quotes, $, ` or \\ "
+        mb_errf(err, errlen, "paths for plots may not contain quotes, $, ` or \\ "
                  "(gnuplot hands them to the shell): %.200s, %.200s", db_abs, out_abs);
         return -1;
     }
@@ -323,7 +334,7 @@ static sqlite3_stmt *rp_prepare(sqlite3 *db, const char *sql, long long run, cha
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s\n  in: %.200s", sqlite3_errmsg(db), sql);
+        mb_errf(err, errlen, "%s\n  in: %.200s", sqlite3_errmsg(db), sql);
         return NULL;
     }
     int k = sqlite3_bind_parameter_index(st, ":run");
@@ -400,7 +411,7 @@ static int rp_table(FILE *f, sqlite3 *db, const char *sql, long long run, const 
         rows++;
     }
     if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "%s\n  in: %.200s", sqlite3_errmsg(db), sql);
+        mb_errf(err, errlen, "%s\n  in: %.200s", sqlite3_errmsg(db), sql);
         sqlite3_finalize(st);
         return -1;
     }
@@ -450,7 +461,7 @@ static int rp_finding_write(FILE *f, sqlite3 *db, const rp_finding *fd, long lon
     int rc = sqlite3_step(st);
     const char *text = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        snprintf(err, errlen, "%s\n  in finding: %s", sqlite3_errmsg(db), fd->title);
+        mb_errf(err, errlen, "%s\n  in finding: %s", sqlite3_errmsg(db), fd->title);
         sqlite3_finalize(st);
         return -1;
     }
@@ -478,12 +489,13 @@ static int rp_finding_write(FILE *f, sqlite3 *db, const rp_finding *fd, long lon
  * escaped text. */
 static void rp_plot_caption(FILE *f, const char *name)
 {
-    char path[PATH_MAX + 80], line[512];
+    char path[PATH_MAX + RP_NAME_BYTES + 16], *line = NULL;
+    size_t cap = 0;
     snprintf(path, sizeof path, "%s/plots/%s.gp", MB_SOURCE_DIR, name);
     FILE *in = fopen(path, "r");
     if (!in)
         return;
-    while (fgets(line, sizeof line, in) && line[0] == '#') {
+    while (getline(&line, &cap, in) > 0 && line[0] == '#') { /* whole lines, any length */
         char *s = line + 1;
         while (*s == ' ')
             s++;
@@ -491,6 +503,7 @@ static void rp_plot_caption(FILE *f, const char *name)
         rp_esc(f, s);
         fputc(' ', f);
     }
+    free(line);
     fclose(in);
 }
 
@@ -540,13 +553,13 @@ static int rp_write_findings(FILE *f, sqlite3 *db, long long run, char *err, siz
     int rc = 0;
     if (sqlite3_prepare_v2(db, "SELECT id, title, missing FROM report_findings"
                                " ORDER BY finding_order", -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "report_findings: %s", sqlite3_errmsg(db));
+        mb_errf(err, errlen, "report_findings: %s", sqlite3_errmsg(db));
         return -1;
     }
     while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
         if (!rp_is_ident(id)) {
-            snprintf(err, errlen, "report_findings: bad id '%s'", id);
+            mb_errf(err, errlen, "report_findings: bad id '%s'", id);
             rc = -1;
             break;
         }
@@ -569,13 +582,13 @@ static int rp_write_tables(FILE *f, sqlite3 *db, long long run, char *err, size_
     int rc = 0;
     if (sqlite3_prepare_v2(db, "SELECT id, title FROM report_tables ORDER BY table_order", -1,
                            &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "report_tables: %s", sqlite3_errmsg(db));
+        mb_errf(err, errlen, "report_tables: %s", sqlite3_errmsg(db));
         return -1;
     }
     while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
         if (!rp_is_ident(id)) {
-            snprintf(err, errlen, "report_tables: bad id '%s'", id);
+            mb_errf(err, errlen, "report_tables: bad id '%s'", id);
             rc = -1;
             break;
         }
@@ -608,7 +621,7 @@ static void rp_value(FILE *f, sqlite3 *db, const char *sql, long long run)
     sqlite3_finalize(st);
 }
 
-static int rp_write_page(FILE *f, sqlite3 *db, long long run, char names[][64], int n_plots,
+static int rp_write_page(FILE *f, sqlite3 *db, long long run, char names[][RP_NAME_BYTES], int n_plots,
                          const char *db_path, char *err, size_t errlen)
 {
     char now[40];
@@ -683,7 +696,7 @@ static int mb_cmd_report(int argc, char **argv)
     const char *db_path = MB_DEFAULT_DB, *out = MB_REPORT_DEFAULT;
     long long want = -1, run;
     char err[MB_ERR_LEN], buf[PATH_MAX], plots[PATH_MAX + 8], tmp[PATH_MAX + 8];
-    char names[RP_MAX_SCRIPTS][64];
+    char names[RP_MAX_SCRIPTS][RP_NAME_BYTES];
     rp_args(argc, argv, &mb_command_report, &db_path, &out, &want);
     if (!*out || strlen(out) >= PATH_MAX || out[strlen(out) - 1] == '/')
         mb_usage_error(&mb_command_report, "--out wants a file name, got '%s'", out);
@@ -704,17 +717,17 @@ static int mb_cmd_report(int argc, char **argv)
         goto fail;
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        snprintf(err, sizeof err, "%.300s: %s", tmp, strerror(errno));
+        mb_errf(err, sizeof err, "%.300s: %s", tmp, strerror(errno));
         goto fail;
     }
     rp_plot_names(names, RP_MAX_SCRIPTS, err, sizeof err);
     int rc = rp_write_page(f, db, run, names, n_plots, db_path, err, sizeof err);
     if (fclose(f) != 0 && rc == 0) {
-        snprintf(err, sizeof err, "%.300s: %s", tmp, strerror(errno));
+        mb_errf(err, sizeof err, "%.300s: %s", tmp, strerror(errno));
         rc = -1;
     }
     if (rc == 0 && rename(tmp, out) != 0) {
-        snprintf(err, sizeof err, "%.300s: %s", out, strerror(errno));
+        mb_errf(err, sizeof err, "%.300s: %s", out, strerror(errno));
         rc = -1;
     }
     if (rc != 0) {

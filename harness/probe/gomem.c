@@ -220,7 +220,7 @@ static const char *gomem_check_keys(const gomem_api *g, const mb_stream *s, char
     for (uint64_t i = 0; i < GOMEM_KEY_CHECK; i++) {
         uint64_t k = mb_key_at(s, i);
         if (keys[i] != k || vals[i] != mb_val_for(k)) {
-            snprintf(err, errlen, "key %llu: Go generates %llu -> %llu, C %llu -> %llu",
+            mb_errf(err, errlen, "key %llu: Go generates %llu -> %llu, C %llu -> %llu",
                      (unsigned long long)i, (unsigned long long)keys[i],
                      (unsigned long long)vals[i], (unsigned long long)k,
                      (unsigned long long)mb_val_for(k));
@@ -405,7 +405,8 @@ static int mb_cmd_go_mem_case(int argc, char **argv)
         return gomem_print_keys(&g, &s, print_keys);
 
     char version[64];
-    g.version(version, sizeof version);
+    if (g.version(version, sizeof version) >= (int)sizeof version)
+        memcpy(version + sizeof version - 4, "...", 4); /* cut: say so */
     const char *gogc = getenv("GOGC"), *limit = getenv("GOMEMLIMIT");
     printf("# gort: the real Go runtime map, map[uint64]uint64, %s, %s, GOGC=%s GOMEMLIMIT=%s\n",
            version, mb_gort_lib_path(), gogc ? gogc : "unset", limit ? limit : "unset");

@@ -27,18 +27,18 @@ int mb_gort_load(void *api, const mb_gort_sym *syms, size_t n_syms, char *err, s
 {
     const char *path = mb_gort_lib_path();
     if (!*path) {
-        snprintf(err, errlen, "go was not found when mapbench was configured");
+        mb_errf(err, errlen, "go was not found when mapbench was configured");
         return -1;
     }
     void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
-        snprintf(err, errlen, "%s", dlerror());
+        mb_errf(err, errlen, "%s", dlerror());
         return -1;
     }
     for (size_t i = 0; i < n_syms; i++) {
         void *p = dlsym(lib, syms[i].name);
         if (!p) {
-            snprintf(err, errlen, "%s: no symbol %s", path, syms[i].name);
+            mb_errf(err, errlen, "%s: no symbol %s", path, syms[i].name);
             return -1;
         }
         /* POSIX: a data pointer from dlsym converts to the function pointer. */

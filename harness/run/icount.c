@@ -99,8 +99,9 @@ int mb_icount_measure(char *const *unit_argv, long long *instructions, long long
 {
     char exe[4096], out[64], outflag[96];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len <= 0) {
-        snprintf(err, errlen, "cannot find my own executable");
+    if (len <= 0 || (size_t)len >= sizeof exe - 1) { /* readlink cuts without saying so */
+        mb_errf(err, errlen, len <= 0 ? "cannot find my own executable"
+                                       : "my own executable's path is too long");
         return -1;
     }
     exe[len] = 0;
@@ -110,18 +111,18 @@ int mb_icount_measure(char *const *unit_argv, long long *instructions, long long
     while (unit_argv[n])
         n++;
     if (n < 6 || strcmp(unit_argv[4], "mapbench") != 0) {
-        snprintf(err, errlen, "not an icount unit's command line");
+        mb_errf(err, errlen, "not an icount unit's command line");
         return -1;
     }
     char **args = calloc(n + 2, sizeof *args);
     if (!args) {
-        snprintf(err, errlen, "out of memory");
+        mb_errf(err, errlen, "out of memory");
         return -1;
     }
     snprintf(out, sizeof out, "/tmp/mapbench-callgrind-%d.XXXXXX", (int)getpid());
     int fd = mkstemp(out);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot create a temporary file");
+        mb_errf(err, errlen, "cannot create a temporary file");
         free(args);
         return -1;
     }
@@ -153,7 +154,7 @@ int mb_icount_measure(char *const *unit_argv, long long *instructions, long long
     mb_spawn_temp_file(NULL);
     free(args);
     if (st != 0 || ch.failed || ch.ops <= 0 || total < 0) {
-        snprintf(err, errlen, "callgrind run failed (exit %d%s)", st,
+        mb_errf(err, errlen, "callgrind run failed (exit %d%s)", st,
                  ch.failed ? ", wrong checksum" : total < 0 ? ", no totals" : "");
         return -1;
     }

@@ -606,7 +606,7 @@ static int run_store(run_state *rs, sqlite3 *db, int argc, char **argv, const ch
     mb_spawn_hold_signals(1);
     int rc = argv_text ? mb_store_run_write(db, &rs->out, err, sizeof err) : -1;
     if (!argv_text)
-        snprintf(err, sizeof err, "out of memory");
+        mb_errf(err, sizeof err, "out of memory");
     free(argv_text);
     mb_spawn_untrap_signals();
     mb_spawn_hold_signals(0);

@@ -147,7 +147,7 @@ int mb_db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
     char *msg = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+        mb_errf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
         return -1;
     }
@@ -160,14 +160,14 @@ static long long db_int(sqlite3 *db, const char *sql, char *err, size_t errlen)
     sqlite3_stmt *st;
     long long v = -1;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        mb_errf(err, errlen, "%s", sqlite3_errmsg(db));
         return -1;
     }
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         v = sqlite3_column_int64(st, 0);
     else if (rc != SQLITE_DONE)
-        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        mb_errf(err, errlen, "%s", sqlite3_errmsg(db));
     sqlite3_finalize(st);
     return v;
 }
@@ -185,18 +185,18 @@ static long long db_check_ours(sqlite3 *db, const char *path, long long *tables,
     char e2[MB_ERR_LEN] = "";
     *tables = db_int(db, "SELECT count(*) FROM sqlite_schema", e2, sizeof e2);
     if (*tables < 0) {
-        snprintf(err, errlen, "%s: not a usable SQLite database (%s)", path, e2);
+        mb_errf(err, errlen, "%s: not a usable SQLite database (%s)", path, e2);
         return -1;
     }
     long long ours = db_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
                                 "name IN ('run', 'bench', 'sample')", e2, sizeof e2);
     if (*tables > 0 && ours != 3) {
-        snprintf(err, errlen, "%s: an SQLite database, but not a mapbench results database", path);
+        mb_errf(err, errlen, "%s: an SQLite database, but not a mapbench results database", path);
         return -1;
     }
     long long version = db_int(db, "PRAGMA user_version", e2, sizeof e2);
     if (version > MB_SCHEMA_VERSION) {
-        snprintf(err, errlen, "%s: schema version %lld is newer than this mapbench (%d); "
+        mb_errf(err, errlen, "%s: schema version %lld is newer than this mapbench (%d); "
                  "use a newer build", path, version, MB_SCHEMA_VERSION);
         return -1;
     }
@@ -208,7 +208,7 @@ static long long db_check_ours(sqlite3 *db, const char *path, long long *tables,
 static int db_reference(sqlite3 **ref, char *err, size_t errlen)
 {
     if (sqlite3_open_v2(":memory:", ref, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "out of memory");
+        mb_errf(err, errlen, "out of memory");
         sqlite3_close(*ref);
         *ref = NULL;
         return -1;
@@ -248,7 +248,7 @@ static int db_views_current(sqlite3 *db, sqlite3 *ref, char *err, size_t errlen)
     char *a = db_views_text(db, "main"), *b = db_views_text(ref, "main");
     int same = a && b ? strcmp(a, b) == 0 : -1;
     if (same < 0)
-        snprintf(err, errlen, "cannot read the stored views: %s", sqlite3_errmsg(db));
+        mb_errf(err, errlen, "cannot read the stored views: %s", sqlite3_errmsg(db));
     sqlite3_free(a);
     sqlite3_free(b);
     return same;
@@ -262,21 +262,21 @@ static int db_temp_views(sqlite3 *db, sqlite3 *ref, char *err, size_t errlen)
     int rc = 0;
     if (sqlite3_prepare_v2(ref, "SELECT sql FROM sqlite_schema WHERE type = 'view' ORDER BY rowid",
                            -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(ref));
+        mb_errf(err, errlen, "%s", sqlite3_errmsg(ref));
         return -1;
     }
     while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
         const char *v = (const char *)sqlite3_column_text(st, 0);
         /* sqlite_schema keeps "CREATE VIEW " normalised at the start */
         if (strncmp(v, "CREATE VIEW ", 12) != 0) {
-            snprintf(err, errlen, "unexpected view text '%.40s'", v);
+            mb_errf(err, errlen, "unexpected view text '%.40s'", v);
             rc = -1;
             break;
         }
         char *tv = sqlite3_mprintf("CREATE TEMP VIEW %s", v + 12);
         rc = tv ? mb_db_exec(db, tv, err, errlen) : -1;
         if (!tv)
-            snprintf(err, errlen, "out of memory");
+            mb_errf(err, errlen, "out of memory");
         sqlite3_free(tv);
     }
     sqlite3_finalize(st);
@@ -288,14 +288,14 @@ static int db_quick_check(sqlite3 *db, const char *path, char *err, size_t errle
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: damaged, refused untouched (%s)", path, sqlite3_errmsg(db));
+        mb_errf(err, errlen, "%s: damaged, refused untouched (%s)", path, sqlite3_errmsg(db));
         return -1;
     }
     int rc = sqlite3_step(st);
     const char *v = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
     int ok = v && strcmp(v, "ok") == 0;
     if (!ok)
-        snprintf(err, errlen, "%s: damaged (PRAGMA quick_check: %s); refused untouched", path,
+        mb_errf(err, errlen, "%s: damaged (PRAGMA quick_check: %s); refused untouched", path,
                  v ? v : sqlite3_errmsg(db));
     sqlite3_finalize(st);
     return ok ? 0 : -1;
@@ -345,21 +345,21 @@ sqlite3 *mb_db_open_read(const char *path, char *err, size_t errlen)
     if (db_not_a_file(path, err, errlen))
         return NULL;
     if (stat(path, &sb) != 0) {
-        snprintf(err, errlen, "%s: no such database (run `mapbench run` or `make bench` first)",
+        mb_errf(err, errlen, "%s: no such database (run `mapbench run` or `make bench` first)",
                  path);
         return NULL;
     }
     for (int immutable = 0; immutable < 2; immutable++) {
         char *uri = immutable ? mb_db_uri(path, "immutable=1") : NULL;
         if (immutable && !uri) {
-            snprintf(err, errlen, "out of memory");
+            mb_errf(err, errlen, "out of memory");
             return NULL;
         }
         int rc = sqlite3_open_v2(uri ? uri : path, &db,
                                  SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
         sqlite3_free(uri);
         if (rc != SQLITE_OK) {
-            snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+            mb_errf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
             sqlite3_close(db);
             return NULL;
         }
@@ -378,7 +378,7 @@ sqlite3 *mb_db_open_read(const char *path, char *err, size_t errlen)
     if (version < 0)
         goto fail;
     if (tables == 0) {
-        snprintf(err, errlen, "%s: an empty database, no results in it", path);
+        mb_errf(err, errlen, "%s: an empty database, no results in it", path);
         goto fail;
     }
     if (version < MB_SCHEMA_VERSION) {
@@ -387,7 +387,7 @@ sqlite3 *mb_db_open_read(const char *path, char *err, size_t errlen)
         sqlite3_close(db);
         db = mb_db_open(path, 0, e2, sizeof e2);
         if (!db) {
-            snprintf(err, errlen, "%s: schema version %lld is older than this mapbench's (%d)"
+            mb_errf(err, errlen, "%s: schema version %lld is older than this mapbench's (%d)"
                      " and cannot be upgraded: %.300s", path, version, MB_SCHEMA_VERSION, e2);
             return NULL;
         }
@@ -395,18 +395,18 @@ sqlite3 *mb_db_open_read(const char *path, char *err, size_t errlen)
         return mb_db_open_read(path, err, errlen);
     }
     if (db_reference(&ref, e2, sizeof e2) != 0) {
-        snprintf(err, errlen, "%s: cannot compile the views: %s", path, e2);
+        mb_errf(err, errlen, "%s: cannot compile the views: %s", path, e2);
         goto fail;
     }
     int current = db_views_current(db, ref, e2, sizeof e2);
     if (current < 0 || (current == 0 && db_temp_views(db, ref, e2, sizeof e2) != 0)) {
-        snprintf(err, errlen, "%s: %s", path, e2);
+        mb_errf(err, errlen, "%s: %s", path, e2);
         goto fail;
     }
     sqlite3_close(ref);
     ref = NULL;
     if (mb_db_exec(db, "PRAGMA query_only = ON", e2, sizeof e2) != 0) {
-        snprintf(err, errlen, "%s: %s", path, e2);
+        mb_errf(err, errlen, "%s: %s", path, e2);
         goto fail;
     }
     return db;
@@ -483,7 +483,7 @@ static int db_install(sqlite3 *db, long long from, long long tables, char *err, 
                           ? db_views_current(db, ref, e2, sizeof e2) : -1;
         sqlite3_close(ref);
         if (current < 0) {
-            snprintf(err, errlen, "%.400s", e2);
+            mb_errf(err, errlen, "%.400s", e2);
             return -1;
         }
         if (current) /* nothing to change: the file stays as it is */
@@ -491,7 +491,7 @@ static int db_install(sqlite3 *db, long long from, long long tables, char *err, 
     }
     for (long long v = tables ? from : MB_SCHEMA_VERSION; v < MB_SCHEMA_VERSION; v++) {
         if (migrations[v] && mb_db_exec(db, migrations[v], e2, sizeof e2) != 0) {
-            snprintf(err, errlen, "cannot upgrade the schema from version %lld: %.400s", v, e2);
+            mb_errf(err, errlen, "cannot upgrade the schema from version %lld: %.400s", v, e2);
             return -1;
         }
     }
@@ -504,7 +504,7 @@ static int db_install(sqlite3 *db, long long from, long long tables, char *err, 
         mb_db_exec(db, mb_report_sql, e2, sizeof e2) != 0 ||
         mb_db_exec(db, set_version, e2, sizeof e2) != 0 ||
         mb_db_exec(db, "COMMIT", e2, sizeof e2) != 0) {
-        snprintf(err, errlen, "cannot install the schema: %.400s", e2);
+        mb_errf(err, errlen, "cannot install the schema: %.400s", e2);
         return -1;
     }
     return 0;
@@ -515,7 +515,7 @@ static int db_not_a_file(const char *path, char *err, size_t errlen)
 {
     if (path[0] && strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0)
         return 0;
-    snprintf(err, errlen, "'%s' is not a database file (results must outlive the command)", path);
+    mb_errf(err, errlen, "'%s' is not a database file (results must outlive the command)", path);
     return 1;
 }
 
@@ -531,12 +531,12 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
     if (db_not_a_file(path, err, errlen))
         return NULL;
     if (stat(path, &sb) != 0 && !create) {
-        snprintf(err, errlen, "%s: no such database (run `mapbench run` or `make bench` first)",
+        mb_errf(err, errlen, "%s: no such database (run `mapbench run` or `make bench` first)",
                  path);
         return NULL;
     }
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+        mb_errf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
         sqlite3_close(db);
         return NULL;
     }
@@ -547,14 +547,14 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
     if (version < 0)
         goto fail;
     if (sqlite3_db_readonly(db, "main") == 1) {
-        snprintf(err, errlen, "%s: read-only; cannot write to it", path);
+        mb_errf(err, errlen, "%s: read-only; cannot write to it", path);
         goto fail;
     }
     if (tables > 0 && db_quick_check(db, path, err, errlen) != 0)
         goto fail;
     int migrating = tables > 0 && version < MB_SCHEMA_VERSION;
     if (db_begin_write(db, migrating, e2, sizeof e2) != 0) {
-        snprintf(err, errlen, "%s: %s", path, e2);
+        mb_errf(err, errlen, "%s: %s", path, e2);
         goto fail;
     }
     /* again inside the transaction: another writer may have just created or upgraded it */
@@ -562,11 +562,11 @@ sqlite3 *mb_db_open(const char *path, int create, char *err, size_t errlen)
     if (version < 0)
         goto rollback;
     if (db_install(db, version, tables, e2, sizeof e2) != 0) {
-        snprintf(err, errlen, "%s: %s", path, e2);
+        mb_errf(err, errlen, "%s: %s", path, e2);
         goto rollback;
     }
     if (migrating && db_end_migration(db, e2, sizeof e2) != 0) {
-        snprintf(err, errlen, "%s: %s", path, e2);
+        mb_errf(err, errlen, "%s: %s", path, e2);
         goto fail;
     }
     return db;

@@ -166,13 +166,13 @@ static int dbt_mg_plan_build(sqlite3 *db, dbt_mg_plan *p, char *err, size_t errl
     sqlite3_stmt *st;
     memset(p, 0, sizeof *p);
     if (dbt_mg_add(db, p, "run", -1, NULL) != 0 || !p->t[0].pk) {
-        snprintf(err, errlen, "the schema has no run table with an integer key");
+        mb_errf(err, errlen, "the schema has no run table with an integer key");
         return -1;
     }
     if (sqlite3_prepare_v2(db, "SELECT m.name, f.\"from\", f.\"table\" FROM main.sqlite_schema m,"
                                " pragma_foreign_key_list(m.name, 'main') f WHERE m.type = 'table'"
                                " ORDER BY m.name, f.id", -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        mb_errf(err, errlen, "%s", sqlite3_errmsg(db));
         return -1;
     }
     for (int level = 0; level < p->n; level++) { /* p grows as tables are found */
@@ -184,12 +184,12 @@ static int dbt_mg_plan_build(sqlite3 *db, dbt_mg_plan *p, char *err, size_t errl
             if (strcmp(to, p->t[level].name) != 0 || dbt_mg_find(p, name) >= 0)
                 continue;
             if (!p->t[level].pk) {
-                snprintf(err, errlen, "%s points to %s, which has no integer key", name, to);
+                mb_errf(err, errlen, "%s points to %s, which has no integer key", name, to);
                 sqlite3_finalize(st);
                 return -1;
             }
             if (dbt_mg_add(db, p, name, level, from) != 0) {
-                snprintf(err, errlen, "out of memory");
+                mb_errf(err, errlen, "out of memory");
                 sqlite3_finalize(st);
                 return -1;
             }
@@ -212,7 +212,7 @@ static int dbt_mg_plan_build(sqlite3 *db, dbt_mg_plan *p, char *err, size_t errl
                 t->fk_to = tos;
             if (!cols || !tos || !(t->fk_cols[t->n_fks] =
                                        sqlite3_mprintf("%s", (const char *)sqlite3_column_text(st, 1)))) {
-                snprintf(err, errlen, "out of memory");
+                mb_errf(err, errlen, "out of memory");
                 sqlite3_finalize(st);
                 return -1;
             }
@@ -244,7 +244,7 @@ static int dbt_mg_exec_str(sqlite3 *db, sqlite3_str *q, char *err, size_t errlen
 {
     char *sql = sqlite3_str_finish(q);
     if (!sql) {
-        snprintf(err, errlen, "out of memory");
+        mb_errf(err, errlen, "out of memory");
         return -1;
     }
     int rc = mb_db_exec(db, sql, err, errlen);
@@ -260,10 +260,10 @@ static int dbt_mg_int(sqlite3 *db, sqlite3_str *q, sqlite3_int64 def, sqlite3_in
     sqlite3_stmt *st = NULL;
     int rc = -1;
     if (!sql)
-        snprintf(err, errlen, "out of memory");
+        mb_errf(err, errlen, "out of memory");
     else if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
              sqlite3_step(st) != SQLITE_ROW)
-        snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+        mb_errf(err, errlen, "%s", sqlite3_errmsg(db));
     else {
         *out = sqlite3_column_type(st, 0) == SQLITE_NULL ? def : sqlite3_column_int64(st, 0);
         rc = 0;
@@ -332,7 +332,7 @@ static int dbt_mg_copy_table(sqlite3 *db, dbt_mg_plan *p, int i, const char *sch
     int n_cols;
     char **cols = dbt_mg_columns(db, t->name, &n_cols);
     if (!cols) {
-        snprintf(err, errlen, "cannot read the columns of %s", t->name);
+        mb_errf(err, errlen, "cannot read the columns of %s", t->name);
         return -1;
     }
     int rc = 0, pk_is_fk = 0;
@@ -486,7 +486,7 @@ static int dbt_read_runs(sqlite3 *db, int src, dbt_shards *v, sqlite3_int64 **id
         " FROM s%d.run ORDER BY run_id", src);
     sqlite3_stmt *st = NULL;
     if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", sql ? sqlite3_errmsg(db) : "out of memory");
+        mb_errf(err, errlen, "%s", sql ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_free(sql);
         return -1;
     }
@@ -545,17 +545,17 @@ static int dbt_group_shards(dbt_shards *v, const char *const *srcs, int allow_mi
             if (b->group >= 0 || strcmp(a->run_set, b->run_set) != 0)
                 continue;
             if (b->count != a->count) {
-                snprintf(err, errlen, "run set %s: shards of %d and of %d (%s, %s)", a->run_set,
+                mb_errf(err, errlen, "run set %s: shards of %d and of %d (%s, %s)", a->run_set,
                          a->count, b->count, srcs[a->src], srcs[b->src]);
                 return -1;
             }
             if (b->index == a->index) {
-                snprintf(err, errlen, "run set %s: shard %d/%d given twice (%s, %s)", a->run_set,
+                mb_errf(err, errlen, "run set %s: shard %d/%d given twice (%s, %s)", a->run_set,
                          a->index, a->count, srcs[a->src], srcs[b->src]);
                 return -1;
             }
             if (strcmp(a->machine, b->machine) != 0 && !allow_mixed) {
-                snprintf(err, errlen, "run set %s: shard %d/%d (%s: %s) and shard %d/%d (%s: %s)"
+                mb_errf(err, errlen, "run set %s: shard %d/%d (%s: %s) and shard %d/%d (%s: %s)"
                          " ran on different machines or builds (cpu|compiler|flags|build|commit);"
                          " --allow-mixed keeps each machine its own run", a->run_set, a->index,
                          a->count, srcs[a->src], a->machine, b->index, b->count, srcs[b->src],
@@ -574,7 +574,7 @@ static int dbt_group_shards(dbt_shards *v, const char *const *srcs, int allow_mi
             for (size_t j = 0; j < v->n; j++)
                 seen += strcmp(v->s[j].run_set, a->run_set) == 0 && v->s[j].index == want;
             if (seen == 0) {
-                snprintf(err, errlen, "run set %s: shard %d/%d is missing (give its database"
+                mb_errf(err, errlen, "run set %s: shard %d/%d is missing (give its database"
                          " too)", a->run_set, want, a->count);
                 return -1;
             }
@@ -834,7 +834,7 @@ static int mb_cmd_merge(int argc, char **argv)
         char *attach = uri ? sqlite3_mprintf("ATTACH %Q AS s%d", uri, k) : NULL;
         rc = attach ? mb_db_exec(db, attach, err, sizeof err) : -1;
         if (!attach)
-            snprintf(err, sizeof err, "out of memory");
+            mb_errf(err, sizeof err, "out of memory");
         sqlite3_free(attach);
         sqlite3_free(uri);
     }
@@ -845,7 +845,7 @@ static int mb_cmd_merge(int argc, char **argv)
     size_t *nids = calloc((size_t)n_src, sizeof *nids), plain = 0;
     int groups = 0, merged = 0;
     if (!ids || !nids)
-        rc = -1, snprintf(err, sizeof err, "out of memory");
+        rc = -1, mb_errf(err, sizeof err, "out of memory");
     if (rc == 0)
         rc = dbt_mg_plan_build(db, &plan, err, sizeof err);
     if (rc == 0)

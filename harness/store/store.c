@@ -86,7 +86,7 @@ static sqlite3_stmt *st_prepare(sqlite3 *db, st_cache *c, const char *table, con
         if (c->table[i] == table)
             return c->stmt[i];
     if (c->n == sizeof c->stmt / sizeof *c->stmt) {
-        snprintf(err, errlen, "store: more tables than the statement cache holds");
+        mb_errf(err, errlen, "store: more tables than the statement cache holds");
         return NULL;
     }
     sqlite3_str *cols = sqlite3_str_new(db), *qs = sqlite3_str_new(db);
@@ -103,7 +103,7 @@ static sqlite3_stmt *st_prepare(sqlite3 *db, st_cache *c, const char *table, con
     char *sql = sqlite3_mprintf("INSERT INTO %s (%s) VALUES (%s)", table, c_sql, q_sql);
     sqlite3_stmt *st = NULL;
     if (!sql || sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s", sql ? sqlite3_errmsg(db) : "out of memory");
+        mb_errf(err, errlen, "%s", sql ? sqlite3_errmsg(db) : "out of memory");
         st = NULL;
     } else {
         c->table[c->n] = table;
@@ -158,7 +158,7 @@ static int st_insert(sqlite3 *db, st_cache *c, const char *table, const st_ctx *
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "%s: %s", table, sqlite3_errmsg(db));
+        mb_errf(err, errlen, "%s: %s", table, sqlite3_errmsg(db));
         return -1;
     }
     if (rowid)
@@ -329,7 +329,7 @@ static int st_write_all(sqlite3 *db, st_cache *c, const mb_store_run *r, char *e
                                CT("package", nm->package), CT("reason", reason) };
         int rc = reason ? st_insert(db, c, "not_measured", ctx, N_CTX(ctx), NULL, NULL, NULL, err,
                                     errlen)
-                        : (snprintf(err, errlen, "out of memory"), -1);
+                        : (mb_errf(err, errlen, "out of memory"), -1);
         sqlite3_free(reason);
         if (rc != 0)
             return -1;
