@@ -10,6 +10,14 @@ from conftest import MAP_NAMES, FLAGS, F_SHRINK, Model, blueprints, replay, run_
 CASES = [(n, kb, vb) for n in MAP_NAMES for kb, vb in blueprints(n)]
 
 
+def test_replay_refuses_a_line_longer_than_its_buffer():
+    """mbtest reads replay lines into a fixed buffer: a longer line is an error, not a
+    tail that runs as a second op."""
+    p = run_driver(["replay", "--impl", MAP_NAMES[0]], "i 1 2" + " " * 300 + "l 1\n")
+    assert p.returncode == 1 and "line 1: longer than" in p.stderr, (p.returncode, p.stderr)
+    assert "found" not in p.stdout, p.stdout     # the tail's lookup never ran
+
+
 def test_registry_is_not_empty():
     assert len(MAP_NAMES) >= 2
 

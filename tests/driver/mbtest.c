@@ -204,6 +204,8 @@ static int cmd_replay(const opts *o)
     long long fk;
     while (fgets(line, sizeof line, stdin)) {
         opno++;
+        if (!strchr(line, '\n') && !feof(stdin)) /* the rest would run as another op */
+            fail("line %zu: longer than %zu bytes", opno, sizeof line - 2);
         if (sscanf(line, "%7s", op) != 1)
             continue;
         if (!strcmp(op, "i") && sscanf(line, "%*s %llu %llu", &k, &v) == 2) {

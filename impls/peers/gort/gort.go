@@ -332,8 +332,8 @@ func GortKeyStream(seed C.uint64_t, dist C.int, lo, n C.uint64_t, keys, vals *C.
 }
 
 // GortVersion writes runtime.Version() ("go1.19.8") into buf[0..n) as a
-// NUL-terminated string, cut short if it does not fit.  Returns the length
-// written, or -1 when n < 1.
+// NUL-terminated string, cut short if it does not fit.  Returns the whole
+// version's length, as snprintf does (>= n: it was cut), or -1 when n < 1.
 //
 //export GortVersion
 func GortVersion(buf *C.char, n C.int) C.int {
@@ -341,9 +341,10 @@ func GortVersion(buf *C.char, n C.int) C.int {
 		return -1
 	}
 	b := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(n))
-	w := copy(b[:n-1], runtime.Version())
+	v := runtime.Version()
+	w := copy(b[:n-1], v)
 	b[w] = 0
-	return C.int(w)
+	return C.int(len(v))
 }
 
 // main is required by package main; a c-shared library never runs it.

@@ -38,7 +38,8 @@
  *                         uint64_t *keys, uint64_t *vals)
  *               keys lo..lo+n-1 and their values as Go computes them, so
  *               the harness can hold Go's stream against C's
- *   int     GortVersion(char *buf, int n)   runtime.Version(), NUL-terminated
+ *   int     GortVersion(char *buf, int n)   runtime.Version(), NUL-terminated;
+ *               returns its whole length (>= n: cut), as snprintf does
  *
  * The int returns are 0 on success, -1 for a bad handle or argument.
  */
