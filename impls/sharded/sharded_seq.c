@@ -104,8 +104,14 @@
  * --impl swiss,sharded_seq), reads 0.925 of the ceiling (median of 14
  * rounds, 0.84-0.96; this map in the same processes, run after it, 1.02),
  * and 0.935 against this map's 0.93 in 6 rounds of alternating order
- * (2026-12-01 22:29-23:22, a busy host: 14-20 Mops/s at 1 thread).  So at
- * 1 thread the distance to the ceiling is the writing, not the seqlock.
+ * (2026-12-01 22:29-23:22, a busy host: 14-20 Mops/s at 1 thread).  So on
+ * a busy host, at 1 thread the distance to the ceiling is the writing.  Not
+ * on a quiet one: in the two quiet rounds of 2026-12-02 03:11-03:13 (24.5
+ * and 27.0 Mops/s at 1 thread) swiss with the writes read 0.98 and 0.95 of
+ * the ceiling and this map 0.85 and 0.85 (xceil at T=1: 0.84 and 0.81; at
+ * T=2: 0.84 and 0.83, x1 2.12 and 2.14).  There the distance is this map's
+ * own 1-thread cost (more instructions per lookup, the shard line and the
+ * table header before the tags), and the second thread adds next to none.
  *
  * Writers' lock: a test-and-test-and-set spinlock per shard (pause while
  * spinning, sched_yield after MB_SPIN_BEFORE_YIELD tries, shard.h, since a
