@@ -64,7 +64,14 @@
  * probe inlined, the shard picked without a branch, and the retry loop a
  * separate noinline function reached only when the read overlapped a
  * writer.  callgrind, N = 1e6 u64 (harness loop included): lookup_hit
- * 243.0 -> 224.0 Ir/op, lookup_miss 183.7 -> 163.6 (swiss 205.0, 142.8).
+ * 243.0 -> 224.0 Ir/op, lookup_miss 183.7 -> 163.6 (swiss 205.0, 142.8);
+ * then 220.6 and 161.3 (insert with a hint 176.2 -> 163.2), 2026-12-02:
+ * the shard's byte offset is one shift and one and of h (shard_shift,
+ * shard_offset_mask), one comparison, seq against s1 with its low bit
+ * cleared, catches both an odd s1 and a changed seq, and the probe reads
+ * the table's mask once.  Wall time, paired against the file before (90/10,
+ * a busy host): 1.01 at T=1, 1.04 at T=2 (20 rounds), then 0.96 / 1.03
+ * (16): no change that this host can show.
  * Tried and rejected by wall time: matching 8 tags per relaxed 64-bit load
  * (SWAR, as swiss matches 16 with SSE2) ran at 0.5 of the ceiling where
  * this byte loop ran at 0.85 (1 thread, 90% and 100% lookups): with SWAR the
@@ -98,7 +105,21 @@
  *     that branch waits for the slot line, where the byte loop's branch
  *     waits only for the tag and lets the CPU run on;
  *   tables at most 3/8 full instead of 3/4 (more hits in their home slot,
- *     twice the bytes): 0.98 / 0.97.
+ *     twice the bytes): 0.98 / 0.97;
+ *   the reader's first look at the four keys of its home slot's line
+ *     (slots line-aligned), compared without a branch, no tag read, the
+ *     probe only when none matched (2026-12-02, 12 rounds): 0.725 / 0.68;
+ *     at N = 1e5, 100% lookups: 0.77 / 0.80.  Its one branch waits for
+ *     the slot line, as the home + 1 variant's did;
+ *   each slot's distance from its home kept in a byte array beside the
+ *     tags, so a backward shift reads no key and hashes nothing for an
+ *     entry that cannot move (the mix's remove scans the cluster after its
+ *     slot): 0.99 / 1.01 (30 rounds), so not kept.
+ * Where the writes' cost lies, at T = 1 (variant over this file, paired,
+ * 12 rounds, busy host, 2026-12-02): every insert and remove a no-op 1.14;
+ * each one only taking and releasing its shard lock 1.16; the real writes
+ * with the lock's exchange replaced by a plain store 1.04.  So the lock
+ * costs little; the writes' own table work costs the rest.
  * The writes cost an unsynchronized map as much: swiss itself, doing the
  * mix's real inserts and removes at 1 thread (mb_threads --threads 1
  * --impl swiss,sharded_seq), reads 0.925 of the ceiling (median of 14
@@ -229,13 +250,17 @@ typedef struct sq_shard {
     size_t grow_events;
 } sq_shard;
 
+#define SQ_SHARD_BYTES_LOG2 7u
 _Static_assert(sizeof(sq_shard) % SQ_LINE_BYTES == 0, "a shard must fill whole lines");
+_Static_assert(sizeof(sq_shard) == 1u << SQ_SHARD_BYTES_LOG2, "sq_shard_of scales by the shard size");
 _Static_assert(offsetof(sq_shard, lock) >= SQ_LINE_BYTES, "readers' line holds no lock");
 
 typedef struct sq_map {
     alignas(SQ_LINE_BYTES) mb_alloc alloc;
     uint64_t seed;
     unsigned shards_log2;
+    unsigned shard_shift;      /* 64 - shards_log2 - SQ_SHARD_BYTES_LOG2 (see sq_shard_of) */
+    uint64_t shard_offset_mask; /* (nshards - 1) << SQ_SHARD_BYTES_LOG2 */
     size_t nshards;
     size_t block_bytes;
     sq_shard shards[];
@@ -271,8 +296,9 @@ static uint64_t sq_hash(const sq_map *m, uint64_t k)
 
 static sq_shard *sq_shard_of(sq_map *m, uint64_t h)
 {
-    /* the high k bits, branch-free also for k = 0: (h >> 1) has bit 63 clear */
-    return &m->shards[(h >> 1) >> (63 - m->shards_log2)];
+    /* the high k bits, as a byte offset: h's top k + 7 bits, the low 7
+     * cleared (one shift and one and; k = 0: the mask is 0) */
+    return (sq_shard *)((char *)m->shards + ((h >> m->shard_shift) & m->shard_offset_mask));
 }
 
 static uint8_t sq_tag(uint64_t h)
@@ -345,16 +371,17 @@ static uint64_t sq_val_at(const sq_table *t, size_t i)
  * writer: at most mask + 1 slots are read. */
 SQ_INLINE size_t sq_find_inline(const sq_table *t, uint64_t h, uint64_t k)
 {
-    uint8_t tag = sq_tag(h);
-    size_t i = sq_home(t, h);
-    for (size_t n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
+    const uint8_t tag = sq_tag(h);
+    const size_t mask = t->mask; /* read once: the atomic loads below make gcc reload it */
+    for (size_t i = sq_home(t, h), left = mask;; i = (i + 1) & mask, left--) {
         uint8_t tg = sq_tag_at(t, i);
         if (tg == 0)
             return SIZE_MAX;
         if (tg == tag && sq_key_at(t, i) == k)
             return i;
+        if (left == 0)
+            return SIZE_MAX;
     }
-    return SIZE_MAX;
 }
 
 static size_t sq_find(const sq_table *t, uint64_t h, uint64_t k)
@@ -452,6 +479,8 @@ static void *sq_create(const mb_alloc *a, const mb_map_config *cfg)
     m->alloc = *a;
     m->seed = cfg->seed;
     m->shards_log2 = k;
+    m->shard_shift = 64 - k - SQ_SHARD_BYTES_LOG2;
+    m->shard_offset_mask = (uint64_t)(nshards - 1) << SQ_SHARD_BYTES_LOG2;
     m->block_bytes = bytes;
     size_t hint = mb_shard_hint(cfg->capacity_hint, k);
     for (size_t s = 0; s < nshards; s++) {
@@ -474,10 +503,10 @@ static void *sq_create(const mb_alloc *a, const mb_map_config *cfg)
 
 /* The retrying reader: taken only when the first read overlapped a writer.
  * Kept out of line so the first read's path stays small (registers, code). */
-static __attribute__((noinline)) int sq_lookup_retry(sq_shard *sh, uint64_t h, uint64_t k,
-                                                     void *val_out)
+static __attribute__((noinline)) int sq_lookup_retry(sq_map *m, uint64_t k, void *val_out)
 {
-    uint64_t v = 0;
+    uint64_t h = sq_hash(m, k), v = 0;
+    sq_shard *sh = sq_shard_of(m, h);
     for (;;) {
         uint32_t s1 = atomic_load_explicit(&sh->seq, memory_order_acquire);
         if (s1 & 1) {
@@ -516,8 +545,10 @@ static int sq_lookup(void *mp, const void *key, void *val_out)
     if (i != SIZE_MAX)
         v = atomic_load_explicit(&t->slots[i].val, memory_order_relaxed);
     atomic_thread_fence(memory_order_acquire);
-    if (__builtin_expect((s1 & 1) | (atomic_load_explicit(&sh->seq, memory_order_relaxed) != s1), 0))
-        return sq_lookup_retry(sh, h, k, val_out);
+    /* one test for both "a writer was inside (s1 odd)" and "a writer came
+     * since": an odd s1 rounds down to a value seq has already passed */
+    if (__builtin_expect(atomic_load_explicit(&sh->seq, memory_order_relaxed) != (s1 & ~1u), 0))
+        return sq_lookup_retry(m, k, val_out);
     if (i == SIZE_MAX)
         return MB_NOTFOUND;
     if (val_out)
@@ -726,6 +757,9 @@ static const char *sq_check(const void *mp)
     const char *why = NULL;
     if (m->nshards != (size_t)1 << m->shards_log2 || m->block_bytes != sq_block_bytes(m->nshards))
         return "the shard count does not match shards_log2 and the block size";
+    if (m->shard_shift != 64 - m->shards_log2 - SQ_SHARD_BYTES_LOG2 ||
+        m->shard_offset_mask != (uint64_t)(m->nshards - 1) << SQ_SHARD_BYTES_LOG2)
+        return "shard_shift or shard_offset_mask does not match shards_log2";
     sq_lock_all(m);
     for (size_t s = 0; s < m->nshards && !why; s++)
         why = sq_check_shard(m, s);
