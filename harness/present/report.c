@@ -124,24 +124,29 @@ static int rp_plot_names(char names[][RP_NAME_BYTES], int max, char *err, size_t
                  MB_SOURCE_DIR, strerror(errno));
         return -1;
     }
-    int k = 0;
-    for (int i = 0; i < n; i++) {
+    int k = 0, i = 0;
+    for (; i < n; i++) {
         size_t len = strlen(list[i]->d_name) - 3;
-        if (k >= 0 && len >= RP_NAME_BYTES) {
+        if (len >= RP_NAME_BYTES) {
             mb_errf(err, errlen, "%s/plots/%.200s: a plot name is at most %d characters",
                      MB_SOURCE_DIR, list[i]->d_name, RP_NAME_BYTES - 1);
-            k = -1;
-        } else if (k >= 0 && k == max) {
-            mb_errf(err, errlen, "%s/plots: more than %d plot scripts", MB_SOURCE_DIR, max);
-            k = -1;
-        } else if (k >= 0) {
-            memcpy(names[k], list[i]->d_name, len);
-            names[k++][len] = '\0';
+            goto fail;
         }
+        if (k == max) {
+            mb_errf(err, errlen, "%s/plots: more than %d plot scripts", MB_SOURCE_DIR, max);
+            goto fail;
+        }
+        memcpy(names[k], list[i]->d_name, len);
+        names[k++][len] = '\0';
         free(list[i]);
     }
     free(list);
     return k;
+fail:
+    for (; i < n; i++)
+        free(list[i]);
+    free(list);
+    return -1;
 }
 
 /* One colour per map, by its place in the registry (the first thirteen are
@@ -157,28 +162,20 @@ static const char *const rp_palette[] = {
 static const char *const rp_go_thread_palette[] = { "#00838f", "#6a1b9a", "#ef6c00" };
 
 /* Returns "name colour name colour ..." for every registered map and the real
- * Go map (malloc'd): gnuplot's map_colors, which common.gp's color(m) reads. */
+ * Go map (sqlite3_free it; NULL when out of memory): gnuplot's map_colors,
+ * which common.gp's color(m) reads. */
 static char *rp_map_colors(void)
 {
     size_t n = sizeof rp_palette / sizeof *rp_palette;
-    size_t n_go = sizeof rp_go_thread_palette / sizeof *rp_go_thread_palette;
-    size_t len = strlen(MB_GO_IMPL) + 1 + strlen(RP_GO_COLOR) + 1, i = 0; /* "name colour" + NUL */
+    size_t n_go = sizeof rp_go_thread_palette / sizeof *rp_go_thread_palette, i = 0;
+    sqlite3_str *s = sqlite3_str_new(NULL);
     for (const mb_map_ops *const *p = mb_registry; *p; p++, i++)
-        len += strlen((*p)->name) + 1 + strlen(rp_palette[i % n]) + 1; /* "name colour " */
+        sqlite3_str_appendf(s, "%s %s ", (*p)->name, rp_palette[i % n]);
     i = 0;
     for (const mb_go_thread_map *g = mb_go_thread_maps; g->impl; g++, i++)
-        len += strlen(g->impl) + 1 + strlen(rp_go_thread_palette[i % n_go]) + 1;
-    char *s = malloc(len), *w = s;
-    if (!s)
-        return NULL;
-    i = 0;
-    for (const mb_map_ops *const *p = mb_registry; *p; p++, i++)
-        w += sprintf(w, "%s %s ", (*p)->name, rp_palette[i % n]);
-    i = 0;
-    for (const mb_go_thread_map *g = mb_go_thread_maps; g->impl; g++, i++)
-        w += sprintf(w, "%s %s ", g->impl, rp_go_thread_palette[i % n_go]);
-    sprintf(w, "%s %s", MB_GO_IMPL, RP_GO_COLOR);
-    return s;
+        sqlite3_str_appendf(s, "%s %s ", g->impl, rp_go_thread_palette[i % n_go]);
+    sqlite3_str_appendf(s, "%s %s", MB_GO_IMPL, RP_GO_COLOR);
+    return sqlite3_str_finish(s);
 }
 
 /* Runs one script for one terminal.  Returns 0, or -1 with err filled. */
@@ -192,7 +189,7 @@ static int rp_gnuplot(const char *name, const char *term, const char *db_abs, co
                                           " map_colors='%s'", db_abs, out_abs, name, term, term,
                                           run, colors)
                         : NULL;
-    free(colors);
+    sqlite3_free(colors);
     if (!expr) {
         mb_errf(err, errlen, "out of memory");
         return -1;
@@ -215,12 +212,12 @@ static int rp_gnuplot(const char *name, const char *term, const char *db_abs, co
     return -1;
 }
 
-/* Renders every plot of run into out_dir as PNG and SVG.  Returns the number
- * of plots, or -1 with err filled. */
-static int rp_render_plots(const char *db_path, const char *out_dir, long long run, char *err,
-                           size_t errlen)
+/* Renders every plot of run into out_dir as PNG and SVG, their names into
+ * names.  Returns the number of plots, or -1 with err filled. */
+static int rp_render_plots(const char *db_path, const char *out_dir, long long run,
+                           char names[RP_MAX_SCRIPTS][RP_NAME_BYTES], char *err, size_t errlen)
 {
-    char db_abs[PATH_MAX], out_abs[PATH_MAX], names[RP_MAX_SCRIPTS][RP_NAME_BYTES];
+    char db_abs[PATH_MAX], out_abs[PATH_MAX];
     if (!realpath(db_path, db_abs)) {
         mb_errf(err, errlen, "%s: %s", db_path, strerror(errno));
         return -1;
@@ -297,13 +294,13 @@ static int mb_cmd_plot(int argc, char **argv)
 {
     const char *db_path = MB_DEFAULT_DB, *out_dir = MB_PLOTS_DEFAULT;
     long long want = -1, run;
-    char err[MB_ERR_LEN];
+    char err[MB_ERR_LEN], names[RP_MAX_SCRIPTS][RP_NAME_BYTES];
     rp_args(argc, argv, &mb_command_plot, &db_path, &out_dir, &want);
     sqlite3 *db = rp_open(db_path, want, &run);
     if (!db)
         return 1;
     sqlite3_close(db);
-    int n = rp_render_plots(db_path, out_dir, run, err, sizeof err);
+    int n = rp_render_plots(db_path, out_dir, run, names, err, sizeof err);
     if (n < 0) {
         fprintf(stderr, "mapbench plot: %s\n", err);
         return 1;
@@ -712,7 +709,7 @@ static int mb_cmd_report(int argc, char **argv)
     sqlite3 *db = rp_open(db_path, want, &run);
     if (!db)
         return 1;
-    int n_plots = rp_render_plots(db_path, plots, run, err, sizeof err);
+    int n_plots = rp_render_plots(db_path, plots, run, names, err, sizeof err);
     if (n_plots < 0)
         goto fail;
     FILE *f = fopen(tmp, "w");
@@ -720,7 +717,6 @@ static int mb_cmd_report(int argc, char **argv)
         mb_errf(err, sizeof err, "%.300s: %s", tmp, strerror(errno));
         goto fail;
     }
-    rp_plot_names(names, RP_MAX_SCRIPTS, err, sizeof err);
     int rc = rp_write_page(f, db, run, names, n_plots, db_path, err, sizeof err);
     if (fclose(f) != 0 && rc == 0) {
         mb_errf(err, sizeof err, "%.300s: %s", tmp, strerror(errno));
