@@ -42,9 +42,14 @@ char *mb_errf(char *err, size_t len, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(err, len, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n >= len && len > 3)
-        memcpy(err + len - 4, "...", 4);
+    mb_mark_cut(err, len, n);
     return err;
+}
+
+void mb_mark_cut(char *buf, size_t len, int n)
+{
+    if (n >= 0 && (size_t)n >= len && len > 3)
+        memcpy(buf + len - 4, "...", 4);
 }
 
 int mb_is_help(const char *a)

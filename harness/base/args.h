@@ -18,6 +18,9 @@
 /* snprintf for those messages: one too long for err[len] ends in "..." instead of
  * being cut without a sign.  Returns err. */
 char *mb_errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* n is what an snprintf-like call that wrote into buf[len] returned (the
+ * whole length): when buf was too small, ends it in "..." so the cut shows. */
+void mb_mark_cut(char *buf, size_t len, int n);
 
 typedef struct mb_command {
     const char *name;     /* "latency-case": what argv[1] says */

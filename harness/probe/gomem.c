@@ -405,8 +405,7 @@ static int mb_cmd_go_mem_case(int argc, char **argv)
         return gomem_print_keys(&g, &s, print_keys);
 
     char version[64];
-    if (g.version(version, sizeof version) >= (int)sizeof version)
-        memcpy(version + sizeof version - 4, "...", 4); /* cut: say so */
+    mb_mark_cut(version, sizeof version, g.version(version, sizeof version));
     const char *gogc = getenv("GOGC"), *limit = getenv("GOMEMLIMIT");
     printf("# gort: the real Go runtime map, map[uint64]uint64, %s, %s, GOGC=%s GOMEMLIMIT=%s\n",
            version, mb_gort_lib_path(), gogc ? gogc : "unset", limit ? limit : "unset");
