@@ -178,25 +178,16 @@ static int th_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static double th_median(const double *v, size_t n)
-{
-    double tmp[TH_MAX_REPS];
-    memcpy(tmp, v, n * sizeof *v);
-    qsort(tmp, n, sizeof tmp[0], th_cmp);
-    return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
-}
-
 #define TH_CI_TAIL 0.025 /* each side of the median's 95% interval */
 
-/* The distribution-free 95% interval of the median of n samples: the k-th
- * smallest and the k-th largest, k the largest count with
- * P(Binomial(n, 1/2) < k) <= TH_CI_TAIL (the chance that fewer than k
- * samples fall below the true median).  Writes the bounds and returns 0, or
- * returns -1 when no pair of samples reaches 95% (n < 6: even min..max
- * covers only 1 - 2^(1-n)). */
-static int th_median_interval(const double *v, size_t n, double *lo, double *hi)
+/* The rank k of the distribution-free 95% interval of the median of n
+ * samples (the k-th smallest to the k-th largest): the largest k with
+ * P(Binomial(n, 1/2) < k) <= TH_CI_TAIL, the chance that fewer than k
+ * samples fall below the true median.  0 when no pair of samples reaches 95%
+ * (n < 6: even min..max covers only 1 - 2^(1-n)). */
+static size_t th_ci_rank(size_t n)
 {
-    double tmp[TH_MAX_REPS], tail = 0, term = 1; /* term: P(Bin = k), first 2^-n */
+    double tail = 0, term = 1; /* term: P(Bin = k), first 2^-n */
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         term *= 0.5;
@@ -205,29 +196,46 @@ static int th_median_interval(const double *v, size_t n, double *lo, double *hi)
         term = term * (double)(n - k) / (double)(k + 1); /* P(Bin = k + 1) */
         k++;
     }
-    if (k == 0)
-        return -1;
+    return k;
+}
+
+/* n >= 1 samples summed up from one sorted copy. */
+typedef struct th_summary {
+    double median, min, max;
+    int has_ci;         /* n >= 6: [ci_lo, ci_hi] is the median's 95% interval */
+    double ci_lo, ci_hi;
+} th_summary;
+
+static th_summary th_summarize(const double *v, size_t n)
+{
+    double tmp[TH_MAX_REPS];
     memcpy(tmp, v, n * sizeof *v);
     qsort(tmp, n, sizeof tmp[0], th_cmp);
-    *lo = tmp[k - 1];
-    *hi = tmp[n - k];
-    return 0;
+    th_summary s = { .median = n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2,
+                     .min = tmp[0], .max = tmp[n - 1] };
+    size_t k = th_ci_rank(n);
+    if (k > 0) {
+        s.has_ci = 1;
+        s.ci_lo = tmp[k - 1];
+        s.ci_hi = tmp[n - k];
+    }
+    return s;
 }
 
 /* Bytes of an interval's text: " [%4.2f..%4.2f]" is 14 for ratios below 10 and longer
  * above; a bound too wide for the buffer is written %.3g (at most 10 characters). */
 #define TH_CI_TEXT_BYTES 32
 
-/* Writes " [lo..hi]" for the median of v into buf, or, when there are too
- * few samples for a 95% interval, blanks of the same width (pad) or nothing. */
-static const char *th_interval_text(const double *v, size_t n, int pad,
+/* Writes " [lo..hi]", the median's 95% interval, into buf, or, when there
+ * are too few samples for one, blanks of the same width (pad) or nothing. */
+static const char *th_interval_text(const th_summary *s, int pad,
                                     char buf[static TH_CI_TEXT_BYTES])
 {
-    double lo, hi;
-    if (th_median_interval(v, n, &lo, &hi) != 0)
+    if (!s->has_ci)
         snprintf(buf, TH_CI_TEXT_BYTES, "%*s", pad ? 13 : 0, "");
-    else if (snprintf(buf, TH_CI_TEXT_BYTES, " [%4.2f..%4.2f]", lo, hi) >= TH_CI_TEXT_BYTES)
-        snprintf(buf, TH_CI_TEXT_BYTES, " [%.3g..%.3g]", lo, hi);
+    else if (snprintf(buf, TH_CI_TEXT_BYTES, " [%4.2f..%4.2f]", s->ci_lo, s->ci_hi) >=
+             TH_CI_TEXT_BYTES)
+        snprintf(buf, TH_CI_TEXT_BYTES, " [%.3g..%.3g]", s->ci_lo, s->ci_hi);
     return buf;
 }
 
@@ -296,21 +304,22 @@ static void th_print_mix(const th_opts *o, const char *name, unsigned mix, const
                          long cpus)
 {
     for (size_t t = 0; t < o->n_threads; t++) {
-        double x1[TH_MAX_REPS], xc[TH_MAX_REPS], c1[TH_MAX_REPS], lo = 1e300, hi = 0;
+        double x1[TH_MAX_REPS], xc[TH_MAX_REPS], c1[TH_MAX_REPS];
         for (size_t r = 0; r < o->reps; r++) {
             x1[r] = cells[t].mops[r] / cells[0].mops[r];
             c1[r] = cells[t].ceil[r] / cells[0].ceil[r];
             xc[r] = cells[t].mops[r] / cells[t].ceil[r];
-            lo = cells[t].mops[r] < lo ? cells[t].mops[r] : lo;
-            hi = cells[t].mops[r] > hi ? cells[t].mops[r] : hi;
         }
+        th_summary mops = th_summarize(cells[t].mops, o->reps);
+        th_summary ceil = th_summarize(cells[t].ceil, o->reps);
+        th_summary sx1 = th_summarize(x1, o->reps), sc1 = th_summarize(c1, o->reps);
+        th_summary sxc = th_summarize(xc, o->reps);
         char x1_ci[TH_CI_TEXT_BYTES], xc_ci[TH_CI_TEXT_BYTES];
         printf("%-12s %3u/%-3u %2u  %8.2f  [%7.2f..%7.2f]  x1=%5.2f%s  ceil=%7.2f  ceil_x1=%5.2f"
                "  xceil=%5.2f%s%s\n",
-               name, mix, 100 - mix, o->threads[t], th_median(cells[t].mops, o->reps), lo, hi,
-               th_median(x1, o->reps), th_interval_text(x1, o->reps, 1, x1_ci),
-               th_median(cells[t].ceil, o->reps), th_median(c1, o->reps),
-               th_median(xc, o->reps), th_interval_text(xc, o->reps, 0, xc_ci),
+               name, mix, 100 - mix, o->threads[t], mops.median, mops.min, mops.max, sx1.median,
+               th_interval_text(&sx1, 1, x1_ci), ceil.median, sc1.median, sxc.median,
+               th_interval_text(&sxc, 0, xc_ci),
                (long)o->threads[t] > cpus ? "  oversubscribed" : "");
     }
 }
