@@ -178,18 +178,15 @@ static char *rp_map_colors(void)
     return sqlite3_str_finish(s);
 }
 
-/* Runs one script for one terminal.  Returns 0, or -1 with err filled. */
+/* Runs one script for one terminal, colors from rp_map_colors.  Returns 0,
+ * or -1 with err filled. */
 static int rp_gnuplot(const char *name, const char *term, const char *db_abs, const char *out_abs,
-                      long long run, char *err, size_t errlen)
+                      long long run, const char *colors, char *err, size_t errlen)
 {
     char script[PATH_MAX];
     snprintf(script, sizeof script, "plots/%s.gp", name);
-    char *colors = rp_map_colors();
-    char *expr = colors ? sqlite3_mprintf("db='%s'; out='%s/%s.%s'; term='%s'; run=%lld;"
-                                          " map_colors='%s'", db_abs, out_abs, name, term, term,
-                                          run, colors)
-                        : NULL;
-    sqlite3_free(colors);
+    char *expr = sqlite3_mprintf("db='%s'; out='%s/%s.%s'; term='%s'; run=%lld; map_colors='%s'",
+                                 db_abs, out_abs, name, term, term, run, colors);
     if (!expr) {
         mb_errf(err, errlen, "out of memory");
         return -1;
@@ -236,10 +233,16 @@ static int rp_render_plots(const char *db_path, const char *out_dir, long long r
     int n = rp_plot_names(names, RP_MAX_SCRIPTS, err, errlen);
     if (n < 0)
         return -1;
-    for (int i = 0; i < n; i++)
-        if (rp_gnuplot(names[i], "png", db_abs, out_abs, run, err, errlen) != 0 ||
-            rp_gnuplot(names[i], "svg", db_abs, out_abs, run, err, errlen) != 0)
-            return -1;
+    char *colors = rp_map_colors(); /* the same for every plot: built once */
+    if (!colors) {
+        mb_errf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < n; i++) /* n = -1 ends it */
+        if (rp_gnuplot(names[i], "png", db_abs, out_abs, run, colors, err, errlen) != 0 ||
+            rp_gnuplot(names[i], "svg", db_abs, out_abs, run, colors, err, errlen) != 0)
+            n = -1;
+    sqlite3_free(colors);
     return n;
 }
 
