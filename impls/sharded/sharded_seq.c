@@ -71,7 +71,22 @@
  * cleared, catches both an odd s1 and a changed seq, and the probe reads
  * the table's mask once.  Wall time, paired against the file before (90/10,
  * a busy host): 1.01 at T=1, 1.04 at T=2 (20 rounds), then 0.96 / 1.03
- * (16): no change that this host can show.
+ * (16): no change that this host can show.  Then (2026-12-02 08:00) 217.6
+ * and 159.3, delete_all 193.5 -> 175.4: the seed is mixed once at create
+ * (mb_hash_u64_mixed: one xor and one 64-bit constant fewer per hash), the
+ * probe and the seq check are one function (sq_read) whose every exit has
+ * its own path to the check (the old reader tested "found?" a second time),
+ * and remove inlines the writers' probe.  Wall time, paired by each run's
+ * best rep (/work/issues/s19/abmax.py, 20 rounds): 0.995 at T=1, 1.03 at
+ * T=2; by medians 1.00 / 1.02 (16 rounds): no loss.
+ * Why instructions count here, not only lines: at N = 1e6 the lookups are
+ * independent DRAM misses, and how many overlap is bounded by how many
+ * lookups fit in the core's reorder window.  Sixteen nops added to this
+ * reader (about 84 instructions a lookup with the harness loop) cost 12%
+ * of read-only throughput at T=1 (0.877, 16 paired rounds).  swiss runs
+ * fewer instructions a lookup (44 against 57 in the mixed loop) but its
+ * slot load waits for its control bytes; this reader's slot load does not
+ * wait for the tag, so the two meet at about the same rate.
  * Tried and rejected by wall time: matching 8 tags per relaxed 64-bit load
  * (SWAR, as swiss matches 16 with SSE2) ran at 0.5 of the ceiling where
  * this byte loop ran at 0.85 (1 thread, 90% and 100% lookups): with SWAR the
@@ -114,7 +129,26 @@
  *   each slot's distance from its home kept in a byte array beside the
  *     tags, so a backward shift reads no key and hashes nothing for an
  *     entry that cannot move (the mix's remove scans the cluster after its
- *     slot): 0.99 / 1.01 (30 rounds), so not kept.
+ *     slot): 0.99 / 1.01 (30 rounds), so not kept;
+ *   (2026-12-02 07:20-07:45, busy host) a seq word per group of slots
+ *     instead of one per shard, so a write makes only its own group's
+ *     line leave the other core's cache, and the readers' shard line is
+ *     written only on growth.  The gain it could have, measured as its upper
+ *     bound (writers never touch the readers' line: an unsafe build):
+ *     1.01 at T=1, 1.05 at T=2 (20 rounds).  Built safely (a reader
+ *     validates each group its probe enters, two at most, the rare third
+ *     under the lock; a shift keeps one group odd at a time):
+ *       - the seq in each tag line (60 tags + the seq word, homes over 60
+ *         places by multiply): 0.78 / 0.83 (16 rounds); with the tag from
+ *         h's low bits, which mix least, 0.76 / 0.83.  Its position
+ *         arithmetic costs a hit 28 instructions (248.8 against 220.6 Ir),
+ *         which (see the nops above) costs more than the line saves;
+ *       - the seqs in an array beside the tags (64 slots a seq): 0.89 /
+ *         0.93 (16 rounds): one more line, and the group test on every
+ *         probe step;
+ *   tables of any multiple of 16 slots (home by multiply-high), so a shard
+ *     holds 0.72 of its slots instead of 0.48 and the tables a third fewer
+ *     bytes: 1.00 / 0.95 (16 rounds).
  * Where the writes' cost lies, at T = 1 (variant over this file, paired,
  * 12 rounds, busy host, 2026-12-02): every insert and remove a no-op 1.14;
  * each one only taking and releasing its shard lock 1.16; the real writes
@@ -199,6 +233,7 @@
  * order.  Errors: an insert that cannot grow returns MB_ENOMEM before its
  * odd-seq section, so the map is unchanged.
  */
+#include <assert.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -258,6 +293,7 @@ _Static_assert(offsetof(sq_shard, lock) >= SQ_LINE_BYTES, "readers' line holds n
 typedef struct sq_map {
     alignas(SQ_LINE_BYTES) mb_alloc alloc;
     uint64_t seed;
+    uint64_t hash_seed;        /* mb_hash_seed_mix(seed) */
     unsigned shards_log2;
     unsigned shard_shift;      /* 64 - shards_log2 - SQ_SHARD_BYTES_LOG2 (see sq_shard_of) */
     uint64_t shard_offset_mask; /* (nshards - 1) << SQ_SHARD_BYTES_LOG2 */
@@ -291,7 +327,7 @@ static uint64_t sq_load_key(const void *key)
 
 static uint64_t sq_hash(const sq_map *m, uint64_t k)
 {
-    return mb_hash_u64(k, m->seed);
+    return mb_hash_u64_mixed(k, m->hash_seed);
 }
 
 static sq_shard *sq_shard_of(sq_map *m, uint64_t h)
@@ -367,26 +403,42 @@ static uint64_t sq_val_at(const sq_table *t, size_t i)
 
 #define SQ_INLINE static inline __attribute__((always_inline))
 
-/* Returns the slot index holding k in t, or SIZE_MAX.  Safe to call racing a
- * writer: at most mask + 1 slots are read. */
-SQ_INLINE size_t sq_find_inline(const sq_table *t, uint64_t h, uint64_t k)
+/* What one optimistic read returns besides MB_FOUND and MB_NOTFOUND. */
+#define SQ_READ_AGAIN (-1) /* a writer was inside, or came since: read again */
+
+/* One optimistic read of sh: the probe of the table, then the seq check.
+ * Safe racing a writer: atomic words, at most mask + 1 slots read.  The value
+ * is written to *val only on MB_FOUND.  Each exit of the probe has its own
+ * path to the check, so nothing is tested twice. */
+static inline int sq_read(const sq_shard *sh, uint64_t h, uint64_t k, uint64_t *val)
 {
+    uint32_t s1 = atomic_load_explicit(&sh->seq, memory_order_acquire);
+    const sq_table *t = atomic_load_explicit(&sh->table, memory_order_acquire);
     const uint8_t tag = sq_tag(h);
     const size_t mask = t->mask; /* read once: the atomic loads below make gcc reload it */
+    int rc;
     for (size_t i = sq_home(t, h), left = mask;; i = (i + 1) & mask, left--) {
         uint8_t tg = sq_tag_at(t, i);
-        if (tg == 0)
-            return SIZE_MAX;
-        if (tg == tag && sq_key_at(t, i) == k)
-            return i;
-        if (left == 0)
-            return SIZE_MAX;
+        if (tg == 0) {
+            rc = MB_NOTFOUND;
+            break;
+        }
+        if (tg == tag && sq_key_at(t, i) == k) {
+            *val = sq_val_at(t, i);
+            rc = MB_FOUND;
+            break;
+        }
+        if (left == 0) {
+            rc = MB_NOTFOUND;
+            break;
+        }
     }
-}
-
-static size_t sq_find(const sq_table *t, uint64_t h, uint64_t k)
-{
-    return sq_find_inline(t, h, k);
+    atomic_thread_fence(memory_order_acquire);
+    /* one test for both "a writer was inside (s1 odd)" and "a writer came
+     * since": an odd s1 rounds down to a value seq has already passed */
+    if (__builtin_expect(atomic_load_explicit(&sh->seq, memory_order_relaxed) != (s1 & ~1u), 0))
+        return SQ_READ_AGAIN;
+    return rc;
 }
 
 static void sq_slot_set(sq_table *t, size_t i, uint8_t tag, uint64_t k, uint64_t v)
@@ -397,14 +449,16 @@ static void sq_slot_set(sq_table *t, size_t i, uint8_t tag, uint64_t k, uint64_t
 }
 
 /* The writer's probe (PRECONDITION: the shard lock is held, so the table is
- * not changing and holds an empty slot): returns the slot holding k, or
- * SIZE_MAX with *empty = the empty slot the probe ended at, which is where k
- * goes (so an insert probes once). */
-static size_t sq_find_for_insert(const sq_table *t, uint64_t h, uint64_t k, size_t *empty)
+ * not changing): returns the slot holding k, or SIZE_MAX with *empty = the
+ * empty slot the probe ended at, which is where k goes (so an insert probes
+ * once).  Bounded like the reader's, so check() ends on a table with no
+ * empty slot (*empty = SIZE_MAX; the 3/4 cap keeps a live table from it). */
+SQ_INLINE size_t sq_find_for_insert(const sq_table *t, uint64_t h, uint64_t k, size_t *empty)
 {
-    uint8_t tag = sq_tag(h);
-    size_t i = sq_home(t, h);
-    for (;; i = (i + 1) & t->mask) {
+    const uint8_t tag = sq_tag(h);
+    const size_t mask = t->mask;
+    *empty = SIZE_MAX;
+    for (size_t i = sq_home(t, h), left = mask + 1; left; i = (i + 1) & mask, left--) {
         uint8_t tg = sq_tag_at(t, i);
         if (tg == 0) {
             *empty = i;
@@ -413,6 +467,14 @@ static size_t sq_find_for_insert(const sq_table *t, uint64_t h, uint64_t k, size
         if (tg == tag && sq_key_at(t, i) == k)
             return i;
     }
+    return SIZE_MAX;
+}
+
+/* The writers' lookup (PRECONDITION: the shard lock is held). */
+SQ_INLINE size_t sq_find(const sq_table *t, uint64_t h, uint64_t k)
+{
+    size_t empty;
+    return sq_find_for_insert(t, h, k, &empty);
 }
 
 /* PRECONDITION: k absent, room for one more. */
@@ -478,6 +540,7 @@ static void *sq_create(const mb_alloc *a, const mb_map_config *cfg)
     memset(m, 0, bytes);
     m->alloc = *a;
     m->seed = cfg->seed;
+    m->hash_seed = mb_hash_seed_mix(cfg->seed);
     m->shards_log2 = k;
     m->shard_shift = 64 - k - SQ_SHARD_BYTES_LOG2;
     m->shard_offset_mask = (uint64_t)(nshards - 1) << SQ_SHARD_BYTES_LOG2;
@@ -506,54 +569,30 @@ static void *sq_create(const mb_alloc *a, const mb_map_config *cfg)
 static __attribute__((noinline)) int sq_lookup_retry(sq_map *m, uint64_t k, void *val_out)
 {
     uint64_t h = sq_hash(m, k), v = 0;
-    sq_shard *sh = sq_shard_of(m, h);
-    for (;;) {
-        uint32_t s1 = atomic_load_explicit(&sh->seq, memory_order_acquire);
-        if (s1 & 1) {
+    const sq_shard *sh = sq_shard_of(m, h);
+    int rc;
+    while ((rc = sq_read(sh, h, k, &v)) == SQ_READ_AGAIN) {
 #if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
+        __builtin_ia32_pause(); /* the writer is likely still inside */
 #endif
-            continue;
-        }
-        const sq_table *t = atomic_load_explicit(&sh->table, memory_order_acquire);
-        size_t i = sq_find_inline(t, h, k);
-        if (i != SIZE_MAX)
-            v = atomic_load_explicit(&t->slots[i].val, memory_order_relaxed);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&sh->seq, memory_order_relaxed) != s1)
-            continue; /* a writer changed the shard meanwhile: read again */
-        if (i == SIZE_MAX)
-            return MB_NOTFOUND;
-        if (val_out)
-            memcpy(val_out, &v, 8);
-        return MB_FOUND;
     }
+    if (rc == MB_FOUND && val_out)
+        memcpy(val_out, &v, 8);
+    return rc;
 }
 
-/* One optimistic read; if it overlapped a writer (odd or changed seq), the
- * answer is thrown away and sq_lookup_retry reads again.  Reading a table
- * while its writer is inside the odd section is safe (atomic words, a bounded
- * probe), so the odd check can wait until the end. */
+/* One optimistic read; if it overlapped a writer, the answer is thrown away
+ * and sq_lookup_retry reads again. */
 static int sq_lookup(void *mp, const void *key, void *val_out)
 {
     sq_map *m = mp;
     uint64_t k = sq_load_key(key), h = sq_hash(m, k), v = 0;
-    sq_shard *sh = sq_shard_of(m, h);
-    uint32_t s1 = atomic_load_explicit(&sh->seq, memory_order_acquire);
-    const sq_table *t = atomic_load_explicit(&sh->table, memory_order_acquire);
-    size_t i = sq_find_inline(t, h, k);
-    if (i != SIZE_MAX)
-        v = atomic_load_explicit(&t->slots[i].val, memory_order_relaxed);
-    atomic_thread_fence(memory_order_acquire);
-    /* one test for both "a writer was inside (s1 odd)" and "a writer came
-     * since": an odd s1 rounds down to a value seq has already passed */
-    if (__builtin_expect(atomic_load_explicit(&sh->seq, memory_order_relaxed) != (s1 & ~1u), 0))
+    int rc = sq_read(sq_shard_of(m, h), h, k, &v);
+    if (__builtin_expect(rc == SQ_READ_AGAIN, 0))
         return sq_lookup_retry(m, k, val_out);
-    if (i == SIZE_MAX)
-        return MB_NOTFOUND;
-    if (val_out)
+    if (rc == MB_FOUND && val_out)
         memcpy(val_out, &v, 8);
-    return MB_FOUND;
+    return rc;
 }
 
 static int sq_insert(void *mp, const void *key, const void *val)
@@ -592,6 +631,7 @@ static int sq_insert(void *mp, const void *key, const void *val)
             sh->grow_events++;
             atomic_store_explicit(&sh->table, nt, memory_order_release);
         } else {
+            assert(empty != SIZE_MAX); /* the 3/4 cap leaves empty slots */
             sq_slot_set(t, empty, sq_tag(h), k, v);
         }
         sh->count++;
@@ -760,6 +800,8 @@ static const char *sq_check(const void *mp)
     if (m->shard_shift != 64 - m->shards_log2 - SQ_SHARD_BYTES_LOG2 ||
         m->shard_offset_mask != (uint64_t)(m->nshards - 1) << SQ_SHARD_BYTES_LOG2)
         return "shard_shift or shard_offset_mask does not match shards_log2";
+    if (m->hash_seed != mb_hash_seed_mix(m->seed))
+        return "hash_seed is not the mixed seed";
     sq_lock_all(m);
     for (size_t s = 0; s < m->nshards && !why; s++)
         why = sq_check_shard(m, s);
