@@ -292,8 +292,7 @@ _Static_assert(offsetof(sq_shard, lock) >= SQ_LINE_BYTES, "readers' line holds n
 
 typedef struct sq_map {
     alignas(SQ_LINE_BYTES) mb_alloc alloc;
-    uint64_t seed;
-    uint64_t hash_seed;        /* mb_hash_seed_mix(seed) */
+    uint64_t hash_seed;        /* mb_hash_seed_mix(cfg->seed), mixed once */
     unsigned shards_log2;
     unsigned shard_shift;      /* 64 - shards_log2 - SQ_SHARD_BYTES_LOG2 (see sq_shard_of) */
     uint64_t shard_offset_mask; /* (nshards - 1) << SQ_SHARD_BYTES_LOG2 */
@@ -539,7 +538,6 @@ static void *sq_create(const mb_alloc *a, const mb_map_config *cfg)
         return NULL;
     memset(m, 0, bytes);
     m->alloc = *a;
-    m->seed = cfg->seed;
     m->hash_seed = mb_hash_seed_mix(cfg->seed);
     m->shards_log2 = k;
     m->shard_shift = 64 - k - SQ_SHARD_BYTES_LOG2;
@@ -800,8 +798,6 @@ static const char *sq_check(const void *mp)
     if (m->shard_shift != 64 - m->shards_log2 - SQ_SHARD_BYTES_LOG2 ||
         m->shard_offset_mask != (uint64_t)(m->nshards - 1) << SQ_SHARD_BYTES_LOG2)
         return "shard_shift or shard_offset_mask does not match shards_log2";
-    if (m->hash_seed != mb_hash_seed_mix(m->seed))
-        return "hash_seed is not the mixed seed";
     sq_lock_all(m);
     for (size_t s = 0; s < m->nshards && !why; s++)
         why = sq_check_shard(m, s);
