@@ -167,6 +167,17 @@
  * T=2: 0.84 and 0.83, x1 2.12 and 2.14).  There the distance is this map's
  * own 1-thread cost (more instructions per lookup, the shard line and the
  * table header before the tags), and the second thread adds next to none.
+ * Where memory is slower the same file meets the ceiling.  On another VM
+ * of this kind with another CPU (2026-12-02 17:40-18:40 UTC; lscpu: family
+ * 25 model 1, L1d 32 KiB and L2 512 KiB a core, where the VM above had 48
+ * KiB and 1 MiB) the ceiling ran 6-9 Mops/s at T=1, where the VM above ran
+ * 23-27 (slower or more shared memory, not told apart).  There 13 rounds of
+ * `mapbench run --phase mixed_rw --mix 90,read-only --threads 1,2 --n
+ * 1000000` read x1 1.87 (1.64-2.24) and xceil 0.99 at T=1, 0.96
+ * (0.82-1.08) at T=2, both met in 10 rounds; an independent pthread loop
+ * over the vtable (no harness code), 6 rounds: x1 1.88, xceil 0.90 at T=2.
+ * My reading (not measured apart): longer waits for memory leave room in
+ * the reorder window for this map's extra instructions.
  *
  * Writers' lock: a test-and-test-and-set spinlock per shard (pause while
  * spinning, sched_yield after MB_SPIN_BEFORE_YIELD tries, shard.h, since a
