@@ -193,10 +193,12 @@ def test_ci_recipe_makes_a_baseline_then_gates_against_it(tmp_path):
 def test_planted_wall_time_slowdown_fails_the_default_gate(tmp_path):
     """The default sample counts (3 processes x 2 repetitions: 6 vs 6) let the
     wall-time test decide: a lookup that waits on a chain of multiplies (about
-    +40% wall time measured here, instructions up too) fails on time as well.
-    On a loaded machine one preempted repetition (seen at 3-10x) costs the rank
-    test its margin, so a pair of runs is made up to three times; every try is
-    a fresh baseline and a fresh planted run, and the gate must flag one."""
+    3x wall time measured here, instructions +63%) fails on time as well.  A
+    noisy host slows whole processes (~1.8x) and preempts single repetitions
+    (3-10x), either of which can cost the rank test its margin, so a pair of
+    runs is made up to three times; every try is a fresh baseline and a fresh
+    planted run, and the gate must flag one.  How close to time.ratio the gate
+    still fires is test_mann_whitney_flags_a_real_slowdown_and_not_noise's job."""
     exe = pathlib.Path(PLANT_DIR) / "mapbench"
     sel = ["--impl", "oa_linear", "--phase", "lookup_hit", "--n", "4000", "--no-hint",
            "--metric", "icount,time", "--processes", "3"]
