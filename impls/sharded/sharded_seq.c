@@ -179,12 +179,12 @@
  * My reading (not measured apart): longer waits for memory leave room in
  * the reorder window for this map's extra instructions.
  * On a third VM (2026-12-03 10:11-10:45 UTC; lscpu: Intel family 6 model
- * 207, 2 cores, 260 MiB L3, so the whole table fits in L3) 12 rounds of
+ * 207, 2 cores, 260 MiB of L3, larger than the 34 MB table) 12 rounds of
  * the same run read xceil 0.89 at T=1 and 0.92 (0.77-1.04) at T=2, met in
  * 10 rounds, but x1 1.50 (1.38-1.79), never 1.8: the ceiling itself read
  * x1 1.49 (1.34-1.73).  There the machine sets x1, not the map: a loop of
- * 12 independent add chains per thread (no memory, nothing shared; pinned,
- * /work/issues/s22/ht.c) ran 2 threads at 1.23-2.52x one thread, median
+ * 12 independent add chains per thread (no memory, nothing shared; each
+ * thread pinned to its own CPU) ran 2 threads at 1.23-2.52x one, median
  * 1.78 of 20 tries, the one-thread time moving 0.32-0.53 s while two
  * threads took 0.36-0.65 s (the core's clock or the host's other tenants).
  *

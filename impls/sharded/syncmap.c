@@ -65,11 +65,12 @@
  * seq_cst store (an xchg: it waits for the op's earlier loads) made a
  * relaxed store (an unsafe build, for the measurement only), read-only
  * lookups at N = 1e6 ran 1.02x at T=1 and 1.00x at T=2 (mb_threads
- * --reps 3, 9 paired rounds in alternating order, 2026-12-03, an Intel
- * VM with 260 MiB of L3).  A Load's cost is its three dependent lines
- * (read slot, entry, box), as in Go, whose sync.Map ran read-only at
- * 4.08 Mops/s at T=1 in the same run where this model ran 3.79.  So an
- * asymmetric fence (membarrier in the reclaimer) would buy nothing here.
+ * --reps 3, 9 paired rounds, the last 6 in alternating order, 2026-12-03,
+ * an Intel VM with 260 MiB of L3).  A Load's cost is its three dependent
+ * lines (read slot, entry, box), as in Go, whose sync.Map ran read-only at
+ * 2.65 Mops/s at T=1 where this model ran 3.84 (medians of 12 runs of
+ * mapbench run, each with both).  So an asymmetric fence (membarrier in
+ * the reclaimer) would buy nothing here.
  *
  * When the calling thread's record cannot be allocated (injected failure):
  * Load and LoadAndDelete run entirely under mu (reclamation frees only under
