@@ -259,12 +259,15 @@ static void tc_tsv_report(void *ud, const mbb_result *r)
 {
     tsv_ctx *t = ud;
     timed_case *tc = NULL;
-    char name[256];
-    /* The library appends "/iterations:N/repeats:R/manual_time": drop it. */
-    snprintf(name, sizeof name, "%s", r->name);
-    char *suffix = strstr(name, "/iterations:");
-    if (suffix)
-        *suffix = 0;
+    /* The library appends "/iterations:N/repeats:R/manual_time": drop it
+     * (a copy of any length, so a long name cannot lose its case). */
+    const char *suffix = strstr(r->name, "/iterations:");
+    char *name = strndup(r->name, suffix ? (size_t)(suffix - r->name) : strlen(r->name));
+    if (!name) {
+        fprintf(stderr, "mapbench: out of memory reporting %s\n", r->name);
+        t->failures++;
+        return;
+    }
     for (size_t i = 0; i < t->n && !tc; i++)
         if (strcmp(t->tcs[i].c->name, name) == 0)
             tc = &t->tcs[i];
@@ -293,6 +296,7 @@ static void tc_tsv_report(void *ud, const mbb_result *r)
                 tc->index + 1, tc->count, name, r->error ? NAN : r->ns_per_op,
                 tty && tc->index + 1 < tc->count ? "" : "\n");
     }
+    free(name);
 }
 
 /* The threads case `name` runs itself (mixed_rw: the case's T; else 1). */

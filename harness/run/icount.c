@@ -144,10 +144,12 @@ int mb_icount_measure(char *const *unit_argv, long long *instructions, long long
     long long total = -1;
     FILE *f = fopen(out, "r");
     if (f) {
-        char line[512];
-        while (fgets(line, sizeof line, f))
+        char *line = NULL; /* whole lines: a long function name is not cut into "lines" */
+        size_t cap = 0;
+        while (getline(&line, &cap, f) > 0)
             if (strncmp(line, "totals:", 7) == 0 || strncmp(line, "summary:", 8) == 0)
                 total = atoll(strchr(line, ':') + 1);
+        free(line);
         fclose(f);
     }
     unlink(out);
