@@ -555,7 +555,7 @@ CREATE VIEW report_tables (table_order, id, title) AS VALUES
     (2, 'speed', 'Speed at the largest n: median ns per operation (u64->u64, uniform keys, no hint)'),
     (3, 'hint', 'Insert with and without a capacity hint (median ns per operation)'),
     (4, 'memory', 'Memory at the largest n: bytes per entry, and what is kept after delete and clear'),
-    (5, 'threads', 'Thread scaling (mixed read/write)'),
+    (5, 'threads', 'Thread scaling (mixed read/write); ratio to the ceiling: the median of each repetition''s ratio to the ceiling run right after it'),
     (6, 'latency', 'Single-insert latency while growing from empty (ns, TSC)'),
     (7, 'churn', 'Constant-size churn (10 N insert-one/remove-one steps): tombstones and cost'),
     (8, 'calibration', 'The instrument: a bare memory child''s RSS, and a 64 MiB touched mapping as measured'),

@@ -85,18 +85,57 @@ def test_every_mixed_rw_sample_has_its_ceiling(run_db):
     assert others and all(r[5] is None for r in others)
 
 
+def median(v):
+    v = sorted(v)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+
+
 def test_the_views_read_each_map_against_its_ceiling_and_its_one_thread(run_db):
     got = rows(run_db, "SELECT impl, threads, lookup_percent, mops_per_s, ceiling_mops_per_s,"
                        " of_ceiling, speedup FROM plot_thread_scaling")
     assert {r[0] for r in got} == set(C_MAPS) | GO_MAPS
+    samples = {}
+    for impl, threads, mix, ns, ceiling in rows(
+            run_db, "SELECT b.impl, b.threads, b.lookup_percent, s.ns_per_op,"
+                    " s.ceiling_ns_per_op FROM sample s JOIN bench b USING (bench_id)"
+                    " WHERE b.phase = 'mixed_rw'"):
+        samples.setdefault((impl, threads, mix), []).append((ns, ceiling))
     one = {(r[0], r[2]): r[3] for r in got if r[1] == 1}
     for impl, threads, mix, mops, ceil, of_ceil, speedup in got:
-        assert ceil > 0 and of_ceil == pytest.approx(mops / ceil)
+        pairs = samples[(impl, threads, mix)]
+        assert ceil == pytest.approx(1000 / median(c for _, c in pairs))
+        assert of_ceil == pytest.approx(median(c / ns for ns, c in pairs))
         assert speedup == pytest.approx(mops / one[(impl, mix)])
     table = rows(run_db, "SELECT mix, impl, threads, ratio_to_1_thread, ratio_to_ceiling"
                          " FROM report_table_threads")
     assert {r[0] for r in table} == {"read-only", "90/10"}
     assert all(r[3] is not None and r[4] is not None for r in table)
+
+
+def test_the_share_of_the_ceiling_pairs_each_repetition_with_its_own_ceiling_run(
+        run_db, tmp_path):
+    """A repetition's ceiling runs right after it, on the machine of that moment, so the
+    share of the ceiling is the median of each pair's ratio, not the ratio of medians:
+    here 20 ns against a 10 ns ceiling (a fast moment) and 40 against 40 (a slow one)
+    read 0.5 and 1.0, median 0.75, where the medians (30 and 25) would read 0.83."""
+    db = tmp_path / "paired.db"
+    shutil.copy(run_db, db)
+    c = sqlite3.connect(db)
+    bench = c.execute("SELECT bench_id FROM bench WHERE impl = 'sharded_seq' AND threads = 1"
+                      " AND lookup_percent = 90").fetchone()[0]
+    got = c.execute("SELECT process_index, repetition FROM sample WHERE bench_id = ?"
+                    " ORDER BY 1, 2", (bench,)).fetchall()
+    assert len(got) == 2, got
+    for (proc, rep), (ns, ceiling) in zip(got, [(20.0, 10.0), (40.0, 40.0)]):
+        c.execute("UPDATE sample SET ns_per_op = ?, ceiling_ns_per_op = ? WHERE bench_id = ?"
+                  " AND process_index = ? AND repetition = ?", (ns, ceiling, bench, proc, rep))
+    c.commit()
+    c.close()
+    (mops, ceil, of_ceil), = rows(db, "SELECT mops_per_s, ceiling_mops_per_s, of_ceiling"
+                                      " FROM plot_thread_scaling WHERE impl = 'sharded_seq'"
+                                      " AND threads = 1 AND lookup_percent = 90")
+    assert (mops, ceil) == (pytest.approx(1000 / 30), pytest.approx(1000 / 25))
+    assert of_ceil == pytest.approx(0.75)
 
 
 # ---- the mix axis ----------------------------------------------------------------------
