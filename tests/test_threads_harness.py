@@ -11,6 +11,7 @@ import pathlib
 import shutil
 import sqlite3
 import subprocess
+from statistics import median
 
 import pytest
 
@@ -83,11 +84,6 @@ def test_every_mixed_rw_sample_has_its_ceiling(run_db):
     # other phases have no ceiling
     others = [r for r in samples if r[1] != "mixed_rw"]
     assert others and all(r[5] is None for r in others)
-
-
-def median(v):
-    v = sorted(v)
-    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
 
 
 def test_the_views_read_each_map_against_its_ceiling_and_its_one_thread(run_db):
